@@ -1,0 +1,21 @@
+package org.ood4j.engine;
+
+/** Forward 2-D convolution and pooling over NCHW tensors. */
+public final class Conv {
+    private Conv() {}
+
+    /** weight (O, C, kh, kw), bias (O) or null; zero padding; groups = 1. */
+    public static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int stride, int padding, int dilation) {
+        Backends.sameDevice(x, weight);
+        if (bias != null) Backends.sameDevice(x, bias);
+        return Backends.of(x.device()).conv().conv2d(x, weight, bias, stride, padding, dilation);
+    }
+
+    public static Tensor maxPool2d(Tensor x, int kernel, int stride) {
+        return Backends.of(x.device()).conv().maxPool2d(x, kernel, stride);
+    }
+
+    public static Tensor adaptiveAvgPool2d(Tensor x, int outH, int outW) {
+        return Backends.of(x.device()).conv().adaptiveAvgPool2d(x, outH, outW);
+    }
+}

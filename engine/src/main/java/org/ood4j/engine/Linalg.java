@@ -1,0 +1,64 @@
+package org.ood4j.engine;
+
+import org.ood4j.engine.backend.LinalgOps;
+
+/**
+ * Dense linear algebra on tensors (float64 internally; results in the input's dtype).
+ * Decompositions come back as records that close their parts together.
+ */
+public final class Linalg {
+    private Linalg() {}
+
+    /** {U, S, Vh} with A = U diag(S) Vh; S descending. */
+    public record Svd(Tensor u, Tensor s, Tensor vh) implements AutoCloseable {
+        @Override public void close() { u.close(); s.close(); vh.close(); }
+    }
+
+    /** Eigenvalues ascending; eigenvectors as the columns of {@code vectors}. */
+    public record Eigh(Tensor values, Tensor vectors) implements AutoCloseable {
+        @Override public void close() { values.close(); vectors.close(); }
+    }
+
+    /** det(A) = sign * exp(logAbsDet). */
+    public record SlogDet(double sign, double logAbsDet) {}
+
+    private static LinalgOps ops(Tensor a) {
+        return Backends.of(a.device()).linalg();
+    }
+
+    public static Tensor cholesky(Tensor a) { return ops(a).cholesky(a); }
+
+    public static Tensor solve(Tensor a, Tensor b) {
+        Backends.sameDevice(a, b);
+        return ops(a).solve(a, b);
+    }
+
+    public static Tensor inverse(Tensor a) { return ops(a).inverse(a); }
+
+    /** Pseudo-inverse; singular values below rcond * s_max count as zero. */
+    public static Tensor pinv(Tensor a, double rcond) { return ops(a).pinv(a, rcond); }
+
+    /** Pseudo-inverse with rcond = max(M, N) * machine epsilon of float64, as numpy.linalg.pinv's default scale. */
+    public static Tensor pinv(Tensor a) {
+        long m = a.size(-2), n = a.size(-1);
+        return pinv(a, Math.max(m, n) * Math.ulp(1.0));
+    }
+
+    public static Eigh eigh(Tensor a) {
+        Tensor[] r = ops(a).eigh(a);
+        return new Eigh(r[0], r[1]);
+    }
+
+    /** Economy (thin) SVD when {@code full} is false; batched over a leading dimension for 3-D input. */
+    public static Svd svd(Tensor a, boolean full) {
+        Tensor[] r = ops(a).svd(a, full);
+        return new Svd(r[0], r[1], r[2]);
+    }
+
+    public static SlogDet slogdet(Tensor a) {
+        Tensor[] r = ops(a).slogdet(a);
+        try (Tensor sign = r[0]; Tensor logAbs = r[1]) {
+            return new SlogDet(sign.item(), logAbs.item());
+        }
+    }
+}

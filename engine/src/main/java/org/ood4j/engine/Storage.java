@@ -1,0 +1,68 @@
+package org.ood4j.engine;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A block of memory that one or more tensors (a tensor and its views) look at. It is reference
+ * counted: each tensor over it holds one reference, and the memory is freed when the last one
+ * is closed. Subclasses hold host memory ({@link Host}) or device memory (the CUDA backend).
+ */
+public abstract class Storage {
+    private final long byteSize;
+    private final AtomicInteger refs = new AtomicInteger(1);
+
+    protected Storage(long byteSize) {
+        this.byteSize = byteSize;
+        MemoryStats.allocated(byteSize);
+    }
+
+    public long byteSize() { return byteSize; }
+
+    public abstract Device device();
+
+    /** Host memory, when this storage is on the CPU. */
+    public MemorySegment segment() {
+        throw new UnsupportedOperationException("storage on " + device() + " has no host segment");
+    }
+
+    final void retain() {
+        if (refs.getAndIncrement() <= 0) {
+            refs.decrementAndGet();
+            throw new IllegalStateException("storage of " + byteSize + " bytes was already freed");
+        }
+    }
+
+    final void release() {
+        int left = refs.decrementAndGet();
+        if (left == 0) {
+            free();
+            MemoryStats.freed(byteSize);
+        } else if (left < 0) {
+            throw new IllegalStateException("storage of " + byteSize + " bytes released twice");
+        }
+    }
+
+    /** Returns the memory to its allocator; called once, when the last reference goes. */
+    protected abstract void free();
+
+    /** Off-heap host memory from a shared arena, so worker threads may read and write it. */
+    public static final class Host extends Storage {
+        private final Arena arena;
+        private final MemorySegment segment;
+
+        public Host(long byteSize) {
+            super(byteSize);
+            this.arena = Arena.ofShared();
+            // 64-byte alignment: a cache line, and enough for any vector width.
+            this.segment = arena.allocate(Math.max(byteSize, 1), 64);
+        }
+
+        @Override public Device device() { return Device.CPU; }
+
+        @Override public MemorySegment segment() { return segment; }
+
+        @Override protected void free() { arena.close(); }
+    }
+}

@@ -1,0 +1,18 @@
+package org.ood4j.engine.backend;
+
+import org.ood4j.engine.Tensor;
+
+/** Elementwise ops over strided, broadcast operands; results are new contiguous tensors. */
+public interface ElementwiseOps {
+    /** {@code op(x; a, b)} in x's dtype (int64 input gives float64 for ops that need a fraction). */
+    Tensor unary(UnaryOp op, Tensor x, double a, double b);
+
+    /** {@code op(x, y)} with NumPy broadcasting, in the promoted dtype (int64 for comparisons). */
+    Tensor binary(BinaryOp op, Tensor x, Tensor y);
+
+    /** {@code cond != 0 ? a : b}, all three broadcast. */
+    Tensor where(Tensor cond, Tensor a, Tensor b);
+
+    /** Copies {@code src} into {@code dst} of the same shape, converting the dtype. */
+    void copy(Tensor src, Tensor dst);
+}

@@ -1,0 +1,21 @@
+package org.ood4j.engine.backend;
+
+import org.ood4j.engine.Tensor;
+
+/** Sorting and order statistics along one dimension. */
+public interface SortOps {
+    /** Stable sort: {values, int64 indices}. NaN sorts as the largest value. */
+    Tensor[] sort(Tensor x, int dim, boolean descending);
+
+    /** The k largest (or smallest) along dim, in order: {values, int64 indices}. */
+    Tensor[] topk(Tensor x, int k, int dim, boolean largest);
+
+    /** The k-th smallest value (k from 1), as torch.kthvalue. */
+    Tensor kthvalue(Tensor x, int k, int dim, boolean keepdim);
+
+    /**
+     * Quantiles with linear interpolation between closest ranks (torch.quantile's default);
+     * the result has a leading dimension of {@code qs.length}.
+     */
+    Tensor quantile(Tensor x, double[] qs, int dim, boolean keepdim);
+}

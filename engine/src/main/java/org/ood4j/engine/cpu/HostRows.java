@@ -1,0 +1,53 @@
+package org.ood4j.engine.cpu;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+import org.ood4j.engine.DType;
+
+/**
+ * Moves strided runs of elements between a tensor's memory and a double[] buffer. CPU ops load
+ * a run, compute in float64 on plain arrays (loops the JIT vectorises), and store the result
+ * back in the output dtype. The dtype switch sits outside the element loop.
+ */
+final class HostRows {
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final ValueLayout.OfDouble F64 = ValueLayout.JAVA_DOUBLE_UNALIGNED;
+    private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED;
+
+    private HostRows() {}
+
+    static void load(MemorySegment seg, DType dtype, long base, long stride, int n, double[] dst) {
+        switch (dtype) {
+            case FLOAT32 -> {
+                for (int i = 0; i < n; i++) dst[i] = seg.getAtIndex(F32, base + i * stride);
+            }
+            case FLOAT64 -> {
+                for (int i = 0; i < n; i++) dst[i] = seg.getAtIndex(F64, base + i * stride);
+            }
+            case INT64 -> {
+                for (int i = 0; i < n; i++) dst[i] = seg.getAtIndex(I64, base + i * stride);
+            }
+        }
+    }
+
+    static void store(MemorySegment seg, DType dtype, long base, long stride, int n, double[] src) {
+        switch (dtype) {
+            case FLOAT32 -> {
+                for (int i = 0; i < n; i++) seg.setAtIndex(F32, base + i * stride, (float) src[i]);
+            }
+            case FLOAT64 -> {
+                for (int i = 0; i < n; i++) seg.setAtIndex(F64, base + i * stride, src[i]);
+            }
+            case INT64 -> {
+                for (int i = 0; i < n; i++) seg.setAtIndex(I64, base + i * stride, (long) src[i]);
+            }
+        }
+    }
+
+    /** Exact int64 copy (doubles hold only 53 bits). */
+    static void copyLongs(MemorySegment from, long fromBase, long fromStride,
+                          MemorySegment to, long toBase, long toStride, int n) {
+        for (int i = 0; i < n; i++) to.setAtIndex(I64, toBase + i * toStride, from.getAtIndex(I64, fromBase + i * fromStride));
+    }
+}
