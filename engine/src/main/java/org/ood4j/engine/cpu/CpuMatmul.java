@@ -1,9 +1,77 @@
 package org.ood4j.engine.cpu;
 
+import java.lang.foreign.MemorySegment;
+import org.ood4j.engine.DType;
+import org.ood4j.engine.Shape;
 import org.ood4j.engine.Tensor;
-import org.ood4j.engine.backend.*;
+import org.ood4j.engine.backend.MatmulOps;
 
-/** Placeholder until this op family is written. */
+/**
+ * Matrix products. Operands of any strides (a transposed view costs nothing extra) are packed
+ * into row-major heap arrays, multiplied by {@link Gemm}'s blocked kernels in the operands'
+ * precision, and the result stored into a new contiguous tensor.
+ */
 final class CpuMatmul implements MatmulOps {
-    @Override public Tensor matmul(Tensor a, Tensor b) { throw new UnsupportedOperationException("not yet"); }
+
+    @Override
+    public Tensor matmul(Tensor a, Tensor b) {
+        checkOperands(a, b);
+        boolean batched = a.rank() == 3 || b.rank() == 3;
+        long batch = batched ? Math.max(a.rank() == 3 ? a.size(0) : 1, b.rank() == 3 ? b.size(0) : 1) : 1;
+        int m = (int) a.size(-2), k = (int) a.size(-1), n = (int) b.size(-1);
+        DType type = DType.promote(a.dtype(), b.dtype());
+        Tensor out = batched ? Tensor.zeros(type, batch, m, n) : Tensor.zeros(type, m, n);
+        MemorySegment os = out.storage().segment();
+        // A 2-D operand is packed once and shared by every batch item.
+        Object sharedA = a.rank() == 2 ? pack(a, type) : null;
+        Object sharedB = b.rank() == 2 ? pack(b, type) : null;
+        for (long bi = 0; bi < batch; bi++) {
+            Object pa = sharedA != null ? sharedA : pack(a, bi, type);
+            Object pb = sharedB != null ? sharedB : pack(b, bi, type);
+            long outByte = bi * m * (long) n * type.byteSize();
+            if (type == DType.FLOAT32) {
+                float[] c = Gemm.sgemm((float[]) pa, (float[]) pb, m, n, k);
+                MemorySegment.copy(c, 0, os, DType.FLOAT32.layout(), outByte, c.length);
+            } else {
+                double[] c = Gemm.dgemm((double[]) pa, (double[]) pb, m, n, k);
+                MemorySegment.copy(c, 0, os, DType.FLOAT64.layout(), outByte, c.length);
+            }
+        }
+        return out;
+    }
+
+    private static Object pack(Tensor t, DType type) {
+        return type == DType.FLOAT32 ? Packing.floats(t) : Packing.doubles(t);
+    }
+
+    /** Item {@code index} of a batched operand (a batch of one broadcasts). */
+    private static Object pack(Tensor t, long index, DType type) {
+        try (Tensor item = t.select(0, t.size(0) == 1 ? 0 : index)) {
+            return pack(item, type);
+        }
+    }
+
+    private static void checkOperands(Tensor a, Tensor b) {
+        if (a.rank() < 2 || a.rank() > 3 || b.rank() < 2 || b.rank() > 3) {
+            throw new IllegalArgumentException("matmul needs 2-D or 3-D operands, got " + Shape.toString(a.shape())
+                    + " @ " + Shape.toString(b.shape()));
+        }
+        if (!a.dtype().isFloating() || !b.dtype().isFloating()) {
+            throw new IllegalArgumentException("matmul needs floating operands, got " + a.dtype() + " @ " + b.dtype());
+        }
+        if (a.size(-1) != b.size(-2)) {
+            throw new IllegalArgumentException("matmul inner dimensions differ: " + Shape.toString(a.shape())
+                    + " @ " + Shape.toString(b.shape()));
+        }
+        if (a.rank() == 3 && b.rank() == 3 && a.size(0) != b.size(0) && a.size(0) != 1 && b.size(0) != 1) {
+            throw new IllegalArgumentException("matmul batch sizes differ: " + Shape.toString(a.shape())
+                    + " @ " + Shape.toString(b.shape()));
+        }
+        long maxArray = Integer.MAX_VALUE - 8;
+        if (a.size(-2) * a.size(-1) > maxArray || b.size(-2) * b.size(-1) > maxArray
+                || a.size(-2) * b.size(-1) > maxArray) {
+            throw new IllegalArgumentException("matmul operand too large for one CPU block: " + Shape.toString(a.shape())
+                    + " @ " + Shape.toString(b.shape()) + "; split it into row blocks");
+        }
+    }
 }
