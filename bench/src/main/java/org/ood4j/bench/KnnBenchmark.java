@@ -1,0 +1,56 @@
+package org.ood4j.bench;
+
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+
+import org.ood4j.engine.DType;
+import org.ood4j.engine.Knn;
+import org.ood4j.engine.Tensor;
+import org.ood4j.engine.backend.KnnOps;
+import org.openjdk.jmh.annotations.*;
+
+/**
+ * Exact 1-NN (L2) of Q queries in an N x D float32 bank: 2 Q N D FLOP in the distance products
+ * (GFLOP/s = 2QND / time), never a Q x N matrix in memory.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.SingleShotTime)
+@OutputTimeUnit(TimeUnit.SECONDS)
+@Warmup(iterations = 1)
+@Measurement(iterations = 3)
+@Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-Xmx8g"})
+public class KnnBenchmark {
+    @Param("10000")
+    int queries;
+
+    @Param("50000")
+    int bankRows;
+
+    @Param("512")
+    int dim;
+
+    @Param("1")
+    int k;
+
+    Tensor q, bank;
+
+    @Setup
+    public void setup() {
+        SplittableRandom rng = new SplittableRandom(4);
+        q = Tensor.randn(rng, DType.FLOAT32, queries, dim);
+        bank = Tensor.randn(rng, DType.FLOAT32, bankRows, dim);
+    }
+
+    @TearDown
+    public void tearDown() {
+        q.close();
+        bank.close();
+    }
+
+    @Benchmark
+    public double knn() {
+        try (Knn.Result r = Knn.search(q, bank, k, KnnOps.Metric.L2)) {
+            return r.values().getDouble(0, 0);
+        }
+    }
+}
