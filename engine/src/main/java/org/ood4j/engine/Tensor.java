@@ -520,6 +520,56 @@ public final class Tensor implements AutoCloseable {
         return to(dtype, true);
     }
 
+    /**
+     * Writes {@code src} (broadcast to this shape, converted to this dtype) into this tensor's
+     * elements — typically a slice of a larger output.
+     */
+    public void copyFrom(Tensor src) {
+        Backends.sameDevice(this, src);
+        for (int i = 0; i < shape.length; i++) {
+            if (strides[i] == 0 && shape[i] > 1) {
+                throw new IllegalArgumentException("cannot write into a broadcast view " + Shape.toString(shape));
+            }
+        }
+        try (Tensor b = src.expand(shape)) {
+            backend().elementwise().copy(b, this);
+        }
+    }
+
+    /** Joins tensors along an existing dimension; all other dimensions must agree. */
+    public static Tensor cat(java.util.List<Tensor> parts, int dim) {
+        if (parts.isEmpty()) throw new IllegalArgumentException("cat of no tensors");
+        Tensor first = parts.get(0);
+        int d = Shape.dim(dim, first.rank());
+        long[] outShape = first.shape();
+        outShape[d] = 0;
+        DType type = first.dtype();
+        for (Tensor p : parts) {
+            Backends.sameDevice(first, p);
+            long[] ps = p.shape();
+            if (ps.length != outShape.length) {
+                throw new IllegalArgumentException("cat: rank of " + Shape.toString(ps) + " differs from " + Shape.toString(first.shape));
+            }
+            for (int i = 0; i < ps.length; i++) {
+                if (i != d && ps[i] != first.shape[i]) {
+                    throw new IllegalArgumentException("cat: shape " + Shape.toString(ps) + " differs from "
+                            + Shape.toString(first.shape) + " outside dimension " + d);
+                }
+            }
+            outShape[d] += ps[d];
+            type = DType.promote(type, p.dtype());
+        }
+        Tensor out = zeros(type, first.device(), outShape);
+        long at = 0;
+        for (Tensor p : parts) {
+            try (Tensor dst = out.slice(d, at, at + p.shape[d])) {
+                dst.copyFrom(p);
+            }
+            at += p.shape[d];
+        }
+        return out;
+    }
+
     /** Converts the dtype (a copy; a new handle when the dtype is already right). */
     public Tensor to(DType target) {
         return to(target, false);

@@ -150,4 +150,23 @@ class TensorTest {
             }
         }
     }
+
+    @Test
+    void catJoinsAndCopyFromWritesSlices() {
+        try (Scope s = Scope.open()) {
+            Tensor a = Tensor.of(new double[] {1, 2, 3, 4}, 2, 2);
+            Tensor b = Tensor.of(new float[] {5, 6}, 1, 2);
+            Tensor c = Tensor.cat(java.util.List.of(a, b), 0);
+            assertArrayEquals(new long[] {3, 2}, c.shape());
+            assertEquals(DType.FLOAT64, c.dtype());
+            assertArrayEquals(new double[] {1, 2, 3, 4, 5, 6}, c.toDoubleArray());
+            Tensor d = Tensor.cat(java.util.List.of(a, a.t()), 1);
+            assertArrayEquals(new double[] {1, 2, 1, 3, 3, 4, 2, 4}, d.toDoubleArray());
+            assertThrows(IllegalArgumentException.class, () -> Tensor.cat(java.util.List.of(a, Tensor.zeros(DType.FLOAT64, 2, 3)), 0));
+            Tensor out = Tensor.zeros(DType.FLOAT32, 4);
+            out.slice(0, 1, 3).copyFrom(Tensor.of(new double[] {7, 8}));
+            assertArrayEquals(new double[] {0, 7, 8, 0}, out.toDoubleArray());
+            assertThrows(IllegalArgumentException.class, () -> out.reshape(1, 4).expand(3, 4).copyFrom(out));
+        }
+    }
 }
