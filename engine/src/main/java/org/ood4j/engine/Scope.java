@@ -44,7 +44,7 @@ public final class Scope implements AutoCloseable {
 
     /** Moves {@code t} out of this scope into the enclosing one (or none) and returns it. */
     public Tensor keep(Tensor t) {
-        if (!owned.remove(t)) {
+        if (!owned.contains(t)) {
             throw new IllegalArgumentException("tensor " + Shape.toString(t.shape()) + " is not owned by this scope");
         }
         Deque<Scope> stack = STACK.get();
@@ -55,6 +55,15 @@ public final class Scope implements AutoCloseable {
             if (s == this) seen = true;
         }
         t.moveTo(parent);
+        return t;
+    }
+
+    /**
+     * Takes {@code t} out of whichever scope owns it: the caller (say, a fitted detector that
+     * stores it) now owns it and must close it. Returns t.
+     */
+    public static Tensor release(Tensor t) {
+        t.moveTo(null);
         return t;
     }
 

@@ -229,7 +229,9 @@ public final class Tensor implements AutoCloseable {
         storage.release();
     }
 
-    void moveTo(Scope target) {
+    synchronized void moveTo(Scope target) {
+        checkOpen();
+        if (scope != null) scope.forget(this);
         scope = target;
         if (target != null) target.register(this);
     }

@@ -1,0 +1,93 @@
+package org.ood4j.detectors;
+
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.Function;
+
+import org.ood4j.engine.Device;
+import org.ood4j.engine.Scope;
+import org.ood4j.engine.Tensor;
+
+/**
+ * What every detector shares: the optional model, the fitted state as named tensors (which
+ * {@link #to}, {@link #close} and saving work on), and the fit/model checks.
+ */
+public abstract class AbstractDetector implements Detector {
+    /** The network, or null when the detector is used through its representation interface. */
+    protected final Function<Tensor, Tensor> model;
+
+    private final Map<String, Tensor> state = new LinkedHashMap<>();
+    private volatile boolean fitted;
+
+    protected AbstractDetector(Function<Tensor, Tensor> model) {
+        this.model = model;
+    }
+
+    /** The detector's name as in pytorch-ood (the class name). */
+    public String name() {
+        return getClass().getSimpleName();
+    }
+
+    @Override
+    public boolean isFitted() {
+        return fitted || !requiresFit();
+    }
+
+    /** Throws {@link RequiresFitException} when scoring needs a fit that has not happened. */
+    protected void requireFitted() {
+        if (!isFitted()) throw new RequiresFitException(name());
+    }
+
+    /** The model, or {@link ModelNotSetException}. */
+    protected Function<Tensor, Tensor> requireModel() {
+        if (model == null) throw new ModelNotSetException(name());
+        return model;
+    }
+
+    /** The fitted tensors by name (read-only view), e.g. class means "mu". */
+    public Map<String, Tensor> state() {
+        return Collections.unmodifiableMap(state);
+    }
+
+    /** A fitted tensor by name. */
+    protected Tensor state(String name) {
+        requireFitted();
+        Tensor t = state.get(name);
+        if (t == null) throw new IllegalStateException(name() + " has no fitted '" + name + "'");
+        return t;
+    }
+
+    /** Stores a fitted tensor, closing the one it replaces; the detector now owns it. */
+    protected void putState(String name, Tensor t) {
+        Scope.release(t);
+        Tensor old = state.put(name, t);
+        if (old != null && old != t) old.close();
+    }
+
+    /** Forgets any previous fit (a refit starts clean). */
+    protected void clearState() {
+        fitted = false;
+        state.values().forEach(Tensor::close);
+        state.clear();
+    }
+
+    protected void markFitted() {
+        fitted = true;
+    }
+
+    @Override
+    public Detector to(Device device) {
+        for (Map.Entry<String, Tensor> e : state.entrySet()) {
+            Tensor moved = e.getValue().to(device);
+            e.getValue().close();
+            e.setValue(moved);
+        }
+        return this;
+    }
+
+    @Override
+    public void close() {
+        clearState();
+    }
+}

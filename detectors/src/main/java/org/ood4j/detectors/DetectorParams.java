@@ -1,0 +1,91 @@
+package org.ood4j.detectors;
+
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import org.ood4j.engine.Tensor;
+
+/**
+ * Named constructor parameters as they come from a file or a command line (numbers, strings,
+ * booleans, lists, tensors), read with defaults and checked: a parameter that the detector does
+ * not take is an error, not silently ignored.
+ */
+public final class DetectorParams {
+    private final String detector;
+    private final Map<String, Object> values;
+    private final Set<String> read = new HashSet<>();
+
+    public DetectorParams(String detector, Map<String, ?> values) {
+        this.detector = detector;
+        this.values = new LinkedHashMap<>(values == null ? Map.of() : values);
+    }
+
+    public boolean has(String name) {
+        return values.get(name) != null;
+    }
+
+    public double getDouble(String name, double fallback) {
+        read.add(name);
+        Object v = values.get(name);
+        if (v == null) return fallback;
+        if (v instanceof Number n) return n.doubleValue();
+        if (v instanceof String s) {
+            try {
+                return Double.parseDouble(s);
+            } catch (NumberFormatException e) {
+                throw bad(name, v, "a number");
+            }
+        }
+        throw bad(name, v, "a number");
+    }
+
+    public int getInt(String name, int fallback) {
+        double d = getDouble(name, fallback);
+        if (d != Math.rint(d) || Math.abs(d) > Integer.MAX_VALUE) throw bad(name, values.get(name), "an integer");
+        return (int) d;
+    }
+
+    public String getString(String name, String fallback) {
+        read.add(name);
+        Object v = values.get(name);
+        return v == null ? fallback : v.toString();
+    }
+
+    public Tensor getTensor(String name) {
+        read.add(name);
+        Object v = values.get(name);
+        if (v == null) return null;
+        if (v instanceof Tensor t) return t;
+        throw bad(name, v, "an array");
+    }
+
+    public Tensor requireTensor(String name) {
+        Tensor t = getTensor(name);
+        if (t == null) throw new IllegalArgumentException(detector + ": parameter '" + name + "' is required");
+        return t;
+    }
+
+    public List<?> getList(String name) {
+        read.add(name);
+        Object v = values.get(name);
+        if (v == null) return null;
+        if (v instanceof List<?> l) return l;
+        throw bad(name, v, "a list");
+    }
+
+    /** Throws when a parameter was given that the detector never read. */
+    public void checkAllRead() {
+        for (String name : values.keySet()) {
+            if (!read.contains(name)) {
+                throw new IllegalArgumentException(detector + " has no parameter '" + name + "'");
+            }
+        }
+    }
+
+    private IllegalArgumentException bad(String name, Object v, String expected) {
+        return new IllegalArgumentException(detector + ": parameter '" + name + "' must be " + expected + ", got " + v);
+    }
+}

@@ -1,0 +1,59 @@
+package org.ood4j.detectors;
+
+import java.util.Collections;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.Function;
+
+import org.ood4j.engine.Tensor;
+
+/**
+ * Detectors by their pytorch-ood class name, built from named parameters with the spec's
+ * defaults — what the command line and the conformance cases construct detectors with.
+ */
+public final class DetectorRegistry {
+    /** Builds one detector from its parameters and an optional model. */
+    public interface Factory {
+        Detector create(Function<Tensor, Tensor> model, DetectorParams p);
+    }
+
+    private static final Map<String, Factory> FACTORIES = new TreeMap<>();
+
+    static {
+        FACTORIES.put("MaxSoftmax", (m, p) -> new MaxSoftmax(m, p.getDouble("t", 1.0)));
+        FACTORIES.put("TemperatureScaling", (m, p) -> new TemperatureScaling(m));
+        FACTORIES.put("KLMatching", (m, p) -> new KLMatching(m));
+        FACTORIES.put("Entropy", (m, p) -> new Entropy(m));
+        FACTORIES.put("GEN", (m, p) -> new GEN(m, p.getDouble("gamma", 0.1)));
+        FACTORIES.put("MaxLogit", (m, p) -> new MaxLogit(m));
+        FACTORIES.put("OpenMax", (m, p) -> new OpenMax(m, p.getInt("tailsize", 25), p.getInt("alpha", 10),
+                p.getDouble("euclid_weight", 1.0)));
+        FACTORIES.put("EnergyBased", (m, p) -> new EnergyBased(m, p.getDouble("t", 1.0)));
+        FACTORIES.put("WeightedEBO", (m, p) -> new WeightedEBO(m, p.requireTensor("weights")));
+    }
+
+    private DetectorRegistry() {}
+
+    public static boolean has(String name) {
+        return FACTORIES.containsKey(name);
+    }
+
+    public static java.util.Set<String> names() {
+        return Collections.unmodifiableSet(FACTORIES.keySet());
+    }
+
+    /** Builds {@code name} with {@code params} (unknown parameter names are an error). */
+    public static Detector create(String name, Map<String, ?> params, Function<Tensor, Tensor> model) {
+        Factory f = FACTORIES.get(name);
+        if (f == null) throw new IllegalArgumentException("unknown detector '" + name + "'; known: " + FACTORIES.keySet());
+        DetectorParams p = new DetectorParams(name, params);
+        Detector d = f.create(model, p);
+        try {
+            p.checkAllRead();
+        } catch (IllegalArgumentException e) {
+            d.close();
+            throw e;
+        }
+        return d;
+    }
+}

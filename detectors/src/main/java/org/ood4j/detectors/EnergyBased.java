@@ -1,0 +1,47 @@
+package org.ood4j.detectors;
+
+import java.util.function.Function;
+
+import org.ood4j.engine.DType;
+import org.ood4j.engine.Scope;
+import org.ood4j.engine.Tensor;
+
+/**
+ * Energy score, from Liu et al., "Energy-based Out-of-distribution Detection" (NeurIPS 2020):
+ * <pre>  E(x) = -t * log sum_i exp(f_i(x) / t)</pre>
+ * the negative free energy; higher = more OOD.
+ */
+public final class EnergyBased extends LogitsDetector {
+    private final double t;
+
+    public EnergyBased(Function<Tensor, Tensor> model) {
+        this(model, 1.0);
+    }
+
+    /** @param t temperature (> 0) */
+    public EnergyBased(Function<Tensor, Tensor> model, double t) {
+        super(model);
+        this.t = Params.positive("t", t);
+    }
+
+    @Override public boolean requiresFit() { return false; }
+
+    @Override
+    protected Tensor scoreChunk(Tensor logits) {
+        return score(logits, t);
+    }
+
+    /** -t logsumexp(logits / t) per row, float64. */
+    public static Tensor score(Tensor logits, double t) {
+        try (Scope s = Scope.open()) {
+            Tensor z = logits.to(DType.FLOAT64);
+            if (t != 1) z = z.div(t);
+            return s.keep(z.logsumexp(1).mul(-t));
+        }
+    }
+
+    /** -logsumexp(logits) per row (t = 1): the default scoring function of ASH, ReAct, RankFeat, VRA, DICE. */
+    public static Tensor score(Tensor logits) {
+        return score(logits, 1.0);
+    }
+}

@@ -1,0 +1,93 @@
+package org.ood4j.detectors;
+
+import java.util.function.Function;
+
+import org.ood4j.engine.DType;
+import org.ood4j.engine.Scope;
+import org.ood4j.engine.Shape;
+import org.ood4j.engine.Tensor;
+
+/** Validation of detector inputs, and scoring in bounded row chunks. */
+final class Inputs {
+    /** Rows scored at once: bounds the intermediates of a chunk (e.g. 4096 x 1000 float64 = 32 MB). */
+    static final int CHUNK_ROWS = 4096;
+
+    private Inputs() {}
+
+    static void requireMatrix(Tensor x, String what) {
+        requireRank(x, 2, what, "(N, D)");
+    }
+
+    static void requireRank(Tensor x, int rank, String what, String form) {
+        if (x == null) throw new IllegalArgumentException(what + " is null");
+        x.checkOpen();
+        if (x.rank() != rank) {
+            throw new IllegalArgumentException(what + " must be " + rank + "-D " + form + ", got shape " + Shape.toString(x.shape()));
+        }
+        if (!x.dtype().isFloating()) {
+            throw new IllegalArgumentException(what + " must be float32 or float64, got " + x.dtype());
+        }
+        if (x.size(0) == 0) throw new IllegalArgumentException(what + " is an empty batch (0 rows)");
+        for (int d = 1; d < rank; d++) {
+            if (x.size(d) == 0) throw new IllegalArgumentException(what + " has an empty dimension: " + Shape.toString(x.shape()));
+        }
+    }
+
+    /** NaN or infinite inputs would give NaN scores: refuse them, naming the first bad row. */
+    static void requireFinite(Tensor x, String what) {
+        try (Scope s = Scope.open()) {
+            Tensor bad = x.nonFinite();
+            if (bad.sum().item() == 0) return;
+            long row = bad.reshape(x.size(0), -1).max(1).argmax(0).getLong();
+            throw new IllegalArgumentException(what + " contain NaN or infinite values (first in row " + row + ")");
+        }
+    }
+
+    /** Labels: int64 (N,) with values below {@code classes} (negative = OOD). */
+    static void requireLabels(Tensor y, long n, long classes) {
+        if (y == null) throw new IllegalArgumentException("labels are required for fitting");
+        y.checkOpen();
+        if (y.dtype() != DType.INT64) throw new IllegalArgumentException("labels must be int64, got " + y.dtype());
+        if (y.rank() != 1 || y.size(0) != n) {
+            throw new IllegalArgumentException("labels must have shape [" + n + "], got " + Shape.toString(y.shape()));
+        }
+        if (n > 0) {
+            try (Tensor max = y.max()) {
+                if (classes > 0 && max.item() >= classes) {
+                    throw new IllegalArgumentException("label " + (long) max.item() + " out of range for " + classes + " classes");
+                }
+            }
+        }
+    }
+
+    /** {x rows, labels} of the in-distribution samples (label >= 0). */
+    static Tensor[] idRows(Tensor x, Tensor y) {
+        try (Scope s = Scope.open()) {
+            Tensor keep = y.ge(Tensor.scalar(0, DType.INT64));
+            Tensor index = Tensor.arange(y.size(0)).maskedSelect(keep);
+            Tensor xs = x.indexSelect(0, index);
+            Tensor ys = y.indexSelect(0, index);
+            s.keepAll(xs, ys);
+            return new Tensor[] {xs, ys};
+        }
+    }
+
+    /** Applies {@code score} to chunks of rows and gathers the (N,) float64 result. */
+    static Tensor scoreRows(Tensor x, Function<Tensor, Tensor> score) {
+        long n = x.size(0);
+        Tensor out = Tensor.zeros(DType.FLOAT64, n);
+        try {
+            for (long start = 0; start < n; start += CHUNK_ROWS) {
+                long end = Math.min(n, start + CHUNK_ROWS);
+                try (Scope s = Scope.open()) {
+                    Tensor chunk = x.slice(0, start, end);
+                    out.slice(0, start, end).copyFrom(score.apply(chunk));
+                }
+            }
+            return out;
+        } catch (RuntimeException e) {
+            out.close();
+            throw e;
+        }
+    }
+}

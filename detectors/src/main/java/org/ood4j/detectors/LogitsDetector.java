@@ -1,0 +1,87 @@
+package org.ood4j.detectors;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Function;
+
+import org.ood4j.engine.Scope;
+import org.ood4j.engine.Tensor;
+
+/**
+ * A detector whose scores are a function of the logits. {@link #predict} runs the model and
+ * forwards its logits to {@link #predictLogits}; the logits are validated once here and
+ * scored in row chunks, so memory does not grow with the batch size.
+ */
+public abstract class LogitsDetector extends AbstractDetector {
+    private volatile long fittedClasses = -1;
+
+    protected LogitsDetector(Function<Tensor, Tensor> model) {
+        super(model);
+    }
+
+    /**
+     * Fits on logits (N, C) and int64 labels (N,); rows with a label below 0 are ignored.
+     * Detectors that need no fitting accept the call and do nothing.
+     */
+    public LogitsDetector fitLogits(Tensor logits, Tensor labels) {
+        if (!requiresFit()) return this;
+        Inputs.requireMatrix(logits, "logits");
+        Inputs.requireFinite(logits, "logits");
+        Inputs.requireLabels(labels, logits.size(0), logits.size(1));
+        clearState();
+        try (Scope s = Scope.open()) {
+            Tensor[] id = Inputs.idRows(logits, labels);
+            if (id[0].size(0) == 0) throw new IllegalArgumentException(name() + ": every fit sample has a label < 0 (OOD); nothing to fit");
+            fitOnId(id[0], id[1]);
+        }
+        fittedClasses = logits.size(1);
+        markFitted();
+        return this;
+    }
+
+    /** Outlier scores (N,) float64 for logits (N, C). */
+    public Tensor predictLogits(Tensor logits) {
+        requireFitted();
+        Inputs.requireMatrix(logits, "logits");
+        if (fittedClasses >= 0 && logits.size(1) != fittedClasses) {
+            throw new IllegalArgumentException(name() + ": logits have " + logits.size(1) + " classes, the detector was fitted on "
+                    + fittedClasses);
+        }
+        checkClasses(logits.size(1));
+        Inputs.requireFinite(logits, "logits");
+        return Inputs.scoreRows(logits, this::scoreChunk);
+    }
+
+    /** Fits on in-distribution rows only (labels >= 0); called inside a scope. */
+    protected void fitOnId(Tensor logits, Tensor labels) {}
+
+    /** Scores one validated chunk of rows: (n, C) to (n,). Intermediates may be left to the caller's scope. */
+    protected abstract Tensor scoreChunk(Tensor logits);
+
+    /** Checks the class count against the detector's parameters (e.g. WeightedEBO's weights). */
+    protected void checkClasses(long classes) {}
+
+    @Override
+    public Detector fit(Iterable<Batch> data) {
+        Function<Tensor, Tensor> m = requireModel();
+        try (Scope s = Scope.open()) {
+            List<Tensor> logits = new ArrayList<>(), labels = new ArrayList<>();
+            for (Batch b : data) {
+                logits.add(m.apply(b.x()));
+                labels.add(b.y());
+            }
+            if (logits.isEmpty()) throw new IllegalArgumentException(name() + ": fit got no batches");
+            fitLogits(Tensor.cat(logits, 0), Tensor.cat(labels, 0));
+        }
+        return this;
+    }
+
+    @Override
+    public Tensor predict(Tensor x) {
+        Function<Tensor, Tensor> m = requireModel();
+        requireFitted();
+        try (Tensor logits = m.apply(x)) {
+            return predictLogits(logits);
+        }
+    }
+}

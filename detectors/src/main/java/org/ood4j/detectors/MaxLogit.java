@@ -1,0 +1,32 @@
+package org.ood4j.detectors;
+
+import java.util.function.Function;
+
+import org.ood4j.engine.DType;
+import org.ood4j.engine.Scope;
+import org.ood4j.engine.Tensor;
+
+/**
+ * Maximum logit, from Hendrycks et al., "Scaling Out-of-Distribution Detection for Real-World
+ * Settings" (ICML 2022):
+ * <pre>  score(x) = -max_y f_y(x)</pre>
+ */
+public final class MaxLogit extends LogitsDetector {
+    public MaxLogit(Function<Tensor, Tensor> model) {
+        super(model);
+    }
+
+    @Override public boolean requiresFit() { return false; }
+
+    @Override
+    protected Tensor scoreChunk(Tensor logits) {
+        return score(logits);
+    }
+
+    /** -max logits per row, float64. */
+    public static Tensor score(Tensor logits) {
+        try (Scope s = Scope.open()) {
+            return s.keep(logits.max(1).to(DType.FLOAT64).neg());
+        }
+    }
+}

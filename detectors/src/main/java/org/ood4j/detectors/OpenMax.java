@@ -1,0 +1,213 @@
+package org.ood4j.detectors;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Function;
+import java.util.stream.IntStream;
+
+import org.ood4j.engine.DType;
+import org.ood4j.engine.Tensor;
+
+/**
+ * OpenMax, from Bendale and Boult, "Towards Open Set Deep Networks" (CVPR 2016), with the
+ * Weibull fits of libMR.
+ *
+ * <p>Fit (labels >= 0, only samples whose argmax equals their label): class centres mu_c = mean
+ * logit vector; distances
+ * <pre>  d(l, mu) = euclid_weight ||l - mu|| + (1 - euclid_weight) (1 - l.mu / (|l| |mu|))</pre>
+ * and per class a Weibull (shape k, scale lambda, location 0) fitted by maximum likelihood to the
+ * {@code tailsize} largest distances, translated to t = tail + 10000 - min(tail) as libMR does.
+ *
+ * <p>Predict: with a = min(alpha, C), the class of rank r = 0..a-1 gets weight (a - r)/a and
+ * probability of being an outlier w_c = 1 - exp(-((d(l, mu_c) + 10000 - min tail_c) / lambda_c)^k_c);
+ * its logit is revised to l_c (1 - w_c weight), and the removed mass forms the unknown class's
+ * activation v0 = sum_c l_c w_c weight. The score is softmax([v0, revised logits])_0, the
+ * probability of the unknown class. All of it in float64: the Weibull shapes of translated
+ * tails are in the thousands, so distances need full precision.
+ */
+public final class OpenMax extends LogitsDetector {
+    /** libMR's translation of the tail, which keeps the fitted values far from the location 0. */
+    static final double TRANSLATE = 10000;
+
+    private final int tailsize;
+    private final int alpha;
+    private final double euclidWeight;
+    private volatile Fitted fitted;
+
+    public OpenMax(Function<Tensor, Tensor> model) {
+        this(model, 25, 10, 1.0);
+    }
+
+    public OpenMax(Function<Tensor, Tensor> model, int tailsize, int alpha, double euclidWeight) {
+        super(model);
+        this.tailsize = Params.positive("tailsize", tailsize);
+        this.alpha = Params.positive("alpha", alpha);
+        this.euclidWeight = Params.inRange("euclid_weight", euclidWeight, 0, 1);
+    }
+
+    @Override public boolean requiresFit() { return true; }
+
+    /** Class centres and Weibull parameters as plain arrays, built from the state once. */
+    private record Fitted(int classes, double[][] mu, double[] muNorm, double[] shape, double[] scale, double[] shift) {}
+
+    @Override
+    protected void fitOnId(Tensor logits, Tensor labels) {
+        int classes = (int) logits.size(1);
+        double[][] rows = logits.to(DType.FLOAT64).toDoubleMatrix();
+        long[] y = labels.toLongArray();
+        double[][] mu = new double[classes][classes];
+        int[] counts = new int[classes];
+        for (int i = 0; i < rows.length; i++) {
+            if (argmax(rows[i]) != y[i]) continue;
+            counts[(int) y[i]]++;
+            for (int j = 0; j < classes; j++) mu[(int) y[i]][j] += rows[i][j];
+        }
+        List<Integer> empty = new ArrayList<>();
+        for (int c = 0; c < classes; c++) {
+            if (counts[c] == 0) empty.add(c);
+            for (int j = 0; j < classes; j++) mu[c][j] /= Math.max(counts[c], 1);
+        }
+        if (!empty.isEmpty()) {
+            throw new IllegalArgumentException("OpenMax: classes " + empty + " have no correctly classified fit samples;"
+                    + " each class needs at least one for its Weibull model");
+        }
+        double[][] weibull = new double[classes][];
+        for (int c = 0; c < classes; c++) {
+            List<Double> dists = new ArrayList<>();
+            for (int i = 0; i < rows.length; i++) {
+                if (y[i] == c && argmax(rows[i]) == c) dists.add(distance(rows[i], mu[c], norm(mu[c])));
+            }
+            weibull[c] = fitTail(dists.stream().mapToDouble(Double::doubleValue).toArray(), tailsize);
+        }
+        double[] flatMu = new double[classes * classes], params = new double[classes * 3];
+        for (int c = 0; c < classes; c++) {
+            System.arraycopy(mu[c], 0, flatMu, c * classes, classes);
+            System.arraycopy(weibull[c], 0, params, c * 3, 3);
+        }
+        putState("mu", Tensor.of(flatMu, classes, classes));
+        putState("weibull", Tensor.of(params, classes, 3));
+        fitted = null;
+    }
+
+    /** {shape k, scale lambda, shift = 10000 - min(tail)} of the tail of {@code dists}. */
+    static double[] fitTail(double[] dists, int tailsize) {
+        double[] sorted = dists.clone();
+        java.util.Arrays.sort(sorted);
+        int n = Math.min(tailsize, sorted.length);
+        double[] tail = java.util.Arrays.copyOfRange(sorted, sorted.length - n, sorted.length);
+        double shift = TRANSLATE - tail[0];
+        double[] t = new double[n];
+        for (int i = 0; i < n; i++) t[i] = tail[i] + shift;
+        double[] kl = Weibull.fit(t);
+        return new double[] {kl[0], kl[1], shift};
+    }
+
+    @Override
+    protected Tensor scoreChunk(Tensor logits) {
+        double[][] v = revise(logits);
+        double[] scores = new double[v.length];
+        for (int i = 0; i < v.length; i++) {
+            double max = Double.NEGATIVE_INFINITY;
+            for (double a : v[i]) max = Math.max(max, a);
+            double sum = 0;
+            for (double a : v[i]) sum += Math.exp(a - max);
+            scores[i] = Math.exp(v[i][0] - max) / sum;
+        }
+        return Tensor.of(scores);
+    }
+
+    /** The unknown class's activation v0 per sample (pytorch-ood's pseudo-activation). */
+    public Tensor pseudoActivation(Tensor logits) {
+        requireFitted();
+        Inputs.requireMatrix(logits, "logits");
+        double[][] v = revise(logits);
+        double[] v0 = new double[v.length];
+        for (int i = 0; i < v.length; i++) v0[i] = v[i][0];
+        return Tensor.of(v0);
+    }
+
+    /** Rows of [v0, revised logits] for a chunk of logits. */
+    private double[][] revise(Tensor logits) {
+        Fitted f = fitted();
+        double[][] rows = logits.to(DType.FLOAT64).toDoubleMatrix();
+        int a = Math.min(alpha, f.classes());
+        double[][] out = new double[rows.length][];
+        IntStream.range(0, rows.length).parallel().forEach(i -> out[i] = reviseRow(rows[i], a, f));
+        return out;
+    }
+
+    private double[] reviseRow(double[] l, int a, Fitted f) {
+        double[] v = new double[l.length + 1];
+        System.arraycopy(l, 0, v, 1, l.length);
+        int[] ranked = topIndices(l, a);
+        for (int r = 0; r < a; r++) {
+            int c = ranked[r];
+            double weight = (a - r) / (double) a;
+            double x = distance(l, f.mu()[c], f.muNorm()[c]) + f.shift()[c];
+            double w = Weibull.cdf(x, f.shape()[c], f.scale()[c]) * weight;
+            v[1 + c] = l[c] * (1 - w);
+            v[0] += l[c] * w;
+        }
+        return v;
+    }
+
+    private Fitted fitted() {
+        Fitted f = fitted;
+        if (f == null) {
+            double[][] mu = state("mu").toDoubleMatrix();
+            double[][] p = state("weibull").toDoubleMatrix();
+            int classes = mu.length;
+            double[] norms = new double[classes], k = new double[classes], lambda = new double[classes], shift = new double[classes];
+            for (int c = 0; c < classes; c++) {
+                norms[c] = norm(mu[c]);
+                k[c] = p[c][0];
+                lambda[c] = p[c][1];
+                shift[c] = p[c][2];
+            }
+            f = fitted = new Fitted(classes, mu, norms, k, lambda, shift);
+        }
+        return f;
+    }
+
+    private double distance(double[] l, double[] mu, double muNorm) {
+        double sq = 0, dot = 0, ll = 0;
+        for (int j = 0; j < l.length; j++) {
+            double d = l[j] - mu[j];
+            sq += d * d;
+            dot += l[j] * mu[j];
+            ll += l[j] * l[j];
+        }
+        double euclid = Math.sqrt(sq);
+        if (euclidWeight == 1) return euclid;
+        double denom = Math.sqrt(ll) * muNorm;
+        double cosine = denom == 0 ? 0 : dot / denom; // a zero vector has no direction: cosine distance 1
+        return euclidWeight * euclid + (1 - euclidWeight) * (1 - cosine);
+    }
+
+    private static double norm(double[] v) {
+        double s = 0;
+        for (double x : v) s += x * x;
+        return Math.sqrt(s);
+    }
+
+    private static int argmax(double[] v) {
+        int best = 0;
+        for (int j = 1; j < v.length; j++) if (v[j] > v[best]) best = j;
+        return best;
+    }
+
+    /** Indices of the {@code a} largest values, largest first (lower index first among ties). */
+    private static int[] topIndices(double[] v, int a) {
+        int[] idx = new int[a];
+        boolean[] taken = new boolean[v.length];
+        for (int r = 0; r < a; r++) {
+            int best = -1;
+            for (int j = 0; j < v.length; j++) {
+                if (!taken[j] && (best < 0 || v[j] > v[best])) best = j;
+            }
+            taken[best] = true;
+            idx[r] = best;
+        }
+        return idx;
+    }
+}
