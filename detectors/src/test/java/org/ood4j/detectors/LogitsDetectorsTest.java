@@ -1,0 +1,254 @@
+package org.ood4j.detectors;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.function.Function;
+
+import org.junit.jupiter.api.Test;
+import org.ood4j.engine.DType;
+import org.ood4j.engine.MemoryStats;
+import org.ood4j.engine.Scope;
+import org.ood4j.engine.Tensor;
+
+/** Edge cases of the logits detectors: one class, one sample, ties, extreme logits, bad input. */
+class LogitsDetectorsTest {
+
+    private static double[] scores(LogitsDetector d, Tensor logits) {
+        try (Tensor s = d.predictLogits(logits)) {
+            return s.toDoubleArray();
+        }
+    }
+
+    @Test
+    void maxSoftmaxEnergyMaxLogitOnHandWorkedRows() {
+        try (Scope s = Scope.open()) {
+            Tensor logits = Tensor.of(new float[][] {{0, 0}, {Float.MAX_VALUE / 1e30f, 0}, {1, 2}});
+            double[] msp = scores(new MaxSoftmax(null), logits);
+            assertEquals(-0.5, msp[0], 1e-15);
+            assertEquals(-1, msp[1], 1e-15);
+            assertEquals(-Math.exp(2) / (Math.exp(1) + Math.exp(2)), msp[2], 1e-15);
+            double[] energy = scores(new EnergyBased(null, 2.0), logits);
+            assertEquals(-2 * Math.log(2), energy[0], 1e-15);
+            assertEquals(-2 * Math.log(Math.exp(0.5) + Math.exp(1)), energy[2], 1e-14);
+            assertArrayEquals(new double[] {0, -(double) (Float.MAX_VALUE / 1e30f), -2}, scores(new MaxLogit(null), logits));
+        }
+    }
+
+    @Test
+    void oneClassGivesTheCertainScores() {
+        try (Scope s = Scope.open()) {
+            Tensor logits = Tensor.of(new float[] {3, -7}, 2, 1);
+            assertArrayEquals(new double[] {-1, -1}, scores(new MaxSoftmax(null), logits));
+            assertArrayEquals(new double[] {-3, 7}, scores(new EnergyBased(null), logits), 1e-15);
+            // p = 1 exactly: entropy -1*log 1 = 0; GEN clamps p to 1 - 1e-7 and 1 - p to 1e-7.
+            assertArrayEquals(new double[] {0, 0}, scores(new Entropy(null), logits), 1e-15);
+            double gen = Math.pow(1 - 1e-7, 0.1) * Math.pow(1e-7, 0.1);
+            assertArrayEquals(new double[] {gen, gen}, scores(new GEN(null), logits), 1e-15);
+        }
+    }
+
+    @Test
+    void extremeLogitsStayFinite() {
+        try (Scope s = Scope.open()) {
+            Tensor logits = Tensor.of(new float[][] {{1e4f, -1e4f, 0}, {-1e4f, -1e4f, -1e4f}});
+            for (LogitsDetector d : List.<LogitsDetector>of(new MaxSoftmax(null), new EnergyBased(null), new Entropy(null),
+                    new GEN(null), new MaxLogit(null))) {
+                for (double v : scores(d, logits)) assertTrue(Double.isFinite(v), d.name() + " gave " + v);
+            }
+            assertArrayEquals(new double[] {-1, -1.0 / 3}, scores(new MaxSoftmax(null), logits), 1e-15);
+            assertEquals(1e4 - Math.log(3), scores(new EnergyBased(null), logits)[1], 1e-9);
+        }
+    }
+
+    @Test
+    void tiesGiveTheUniformValues() {
+        try (Scope s = Scope.open()) {
+            Tensor logits = Tensor.full(5, DType.FLOAT32, 1, 4);
+            assertEquals(-0.25, scores(new MaxSoftmax(null), logits)[0], 1e-15);
+            assertEquals(Math.log(4), scores(new Entropy(null), logits)[0], 1e-15);
+            assertEquals(4 * Math.pow(0.25 * 0.75, 0.1), scores(new GEN(null), logits)[0], 1e-14);
+        }
+    }
+
+    @Test
+    void temperatureScalingFindsTheNllMinimum() {
+        try (Scope s = Scope.open()) {
+            SplittableRandom rng = new SplittableRandom(5);
+            int n = 400, c = 5;
+            float[] z = new float[n * c];
+            long[] y = new long[n];
+            for (int i = 0; i < n; i++) {
+                y[i] = rng.nextInt(c);
+                for (int j = 0; j < c; j++) z[i * c + j] = (float) (3 * rng.nextGaussian() + (j == y[i] ? 2 : 0));
+            }
+            y[0] = -1; // an OOD row: ignored
+            TemperatureScaling ts = new TemperatureScaling(null);
+            ts.fitLogits(Tensor.of(z, n, c), Tensor.of(y));
+            double t = ts.temperature();
+            // The loss at T is lower than at T*(1 +- 1e-3): T is the minimiser.
+            double at = nll(z, y, c, t), below = nll(z, y, c, t * 0.999), above = nll(z, y, c, t * 1.001);
+            assertTrue(at < below && at < above, "T=" + t + " nll " + at + " vs " + below + ", " + above);
+            assertEquals(-MaxSoftmaxRef.msp(z, 1, c, t), scores(ts, Tensor.of(z, n, c))[1], 1e-12);
+        }
+    }
+
+    /** Mean NLL of softmax(z / t) over rows with label >= 0. */
+    private static double nll(float[] z, long[] y, int c, double t) {
+        double sum = 0;
+        int count = 0;
+        for (int i = 0; i < y.length; i++) {
+            if (y[i] < 0) continue;
+            double max = Double.NEGATIVE_INFINITY, lse = 0;
+            for (int j = 0; j < c; j++) max = Math.max(max, z[i * c + j] / t);
+            for (int j = 0; j < c; j++) lse += Math.exp(z[i * c + j] / t - max);
+            sum += Math.log(lse) + max - z[i * c + (int) y[i]] / t;
+            count++;
+        }
+        return sum / count;
+    }
+
+    private static final class MaxSoftmaxRef {
+        static double msp(float[] z, int row, int c, double t) {
+            double max = Double.NEGATIVE_INFINITY, sum = 0;
+            for (int j = 0; j < c; j++) max = Math.max(max, z[row * c + j] / t);
+            for (int j = 0; j < c; j++) sum += Math.exp(z[row * c + j] / t - max);
+            return 1 / sum;
+        }
+    }
+
+    @Test
+    void temperatureOfSeparableDataIsClamped() {
+        try (Scope s = Scope.open()) {
+            TemperatureScaling ts = new TemperatureScaling(null);
+            ts.fitLogits(Tensor.of(new float[][] {{5, 0}, {0, 5}}), Tensor.of(new long[] {0, 1}));
+            assertEquals(1 / TemperatureScaling.MAX_BETA, ts.temperature(), 1e-18);
+        }
+    }
+
+    @Test
+    void klMatchingIsZeroForTheTypicalPosteriorAndInfiniteForUnseenClasses() {
+        try (Scope s = Scope.open()) {
+            Tensor fit = Tensor.of(new float[][] {{2, 0, 0}, {2, 0, 0}, {0, 3, 1}});
+            KLMatching kl = new KLMatching(null);
+            kl.fitLogits(fit, Tensor.of(new long[] {0, 0, -1}));  // the class-1 row is OOD: never fitted
+            double[] sc = scores(kl, Tensor.of(new float[][] {{2, 0, 0}, {0, 3, 1}}));
+            assertEquals(0, sc[0], 1e-15);
+            assertEquals(Double.POSITIVE_INFINITY, sc[1]);
+        }
+    }
+
+    @Test
+    void openMaxWithOneSamplePerClassIsAStep() {
+        try (Scope s = Scope.open()) {
+            OpenMax om = new OpenMax(null, 5, 2, 1.0);
+            om.fitLogits(Tensor.of(new float[][] {{4, 0}, {0, 4}}), Tensor.of(new long[] {0, 1}));
+            // At the class centre the distance is 0, the translated value equals lambda: w = 1 - 1/e for the top class.
+            double[] v0 = om.pseudoActivation(Tensor.of(new float[][] {{4, 0}})).toDoubleArray();
+            assertEquals(4 * (1 - Math.exp(-1)), v0[0], 1e-12);
+            double[] sc = scores(om, Tensor.of(new float[][] {{4, 0}, {40, 0}}));
+            assertTrue(sc[1] > sc[0], "far from the centre is more OOD: " + sc[0] + " vs " + sc[1]);
+        }
+    }
+
+    @Test
+    void openMaxRefusesClassesWithoutCorrectSamples() {
+        try (Scope s = Scope.open()) {
+            OpenMax om = new OpenMax(null);
+            var e = assertThrows(IllegalArgumentException.class,
+                    () -> om.fitLogits(Tensor.of(new float[][] {{4, 0}, {3, 0}}), Tensor.of(new long[] {0, 1})));
+            assertTrue(e.getMessage().contains("[1]"), e.getMessage());
+        }
+    }
+
+    @Test
+    void weibullFitRecoversKnownParameters() {
+        // Quantiles of a Weibull(k=2, lambda=3): the MLE of a large symmetric sample lands near them.
+        int n = 20000;
+        double[] t = new double[n];
+        for (int i = 0; i < n; i++) t[i] = 3 * Math.pow(-Math.log(1 - (i + 0.5) / n), 1 / 2.0);
+        double[] kl = Weibull.fit(t);
+        assertEquals(2, kl[0], 0.01);
+        assertEquals(3, kl[1], 0.01);
+        assertEquals(1 - Math.exp(-1), Weibull.cdf(3, kl[0], kl[1]), 0.01);
+    }
+
+    @Test
+    void badInputIsRefusedWithTheProblemNamed() {
+        try (Scope s = Scope.open()) {
+            MaxSoftmax msp = new MaxSoftmax(null);
+            assertMessage(IllegalArgumentException.class, "2-D", () -> msp.predictLogits(Tensor.zeros(DType.FLOAT32, 3)));
+            assertMessage(IllegalArgumentException.class, "empty", () -> msp.predictLogits(Tensor.zeros(DType.FLOAT32, 0, 3)));
+            assertMessage(IllegalArgumentException.class, "float", () -> msp.predictLogits(Tensor.zeros(DType.INT64, 2, 3)));
+            Tensor nan = Tensor.zeros(DType.FLOAT32, 3, 2);
+            nan.set(Double.NaN, 2, 1);
+            assertMessage(IllegalArgumentException.class, "row 2", () -> msp.predictLogits(nan));
+            assertMessage(ModelNotSetException.class, "without a model", () -> msp.predict(Tensor.zeros(DType.FLOAT32, 1, 2)));
+            assertMessage(IllegalArgumentException.class, "t must be", () -> new MaxSoftmax(null, 0));
+            assertMessage(IllegalArgumentException.class, "gamma", () -> new GEN(null, -1));
+            assertMessage(IllegalArgumentException.class, "euclid_weight", () -> new OpenMax(null, 25, 10, 1.5));
+
+            KLMatching kl = new KLMatching(null);
+            assertMessage(RequiresFitException.class, "fitted", () -> kl.predictLogits(Tensor.zeros(DType.FLOAT32, 1, 2)));
+            Tensor fit = Tensor.of(new float[][] {{1, 0}, {0, 1}});
+            assertMessage(IllegalArgumentException.class, "int64", () -> kl.fitLogits(fit, Tensor.of(new float[] {0, 1})));
+            assertMessage(IllegalArgumentException.class, "label 5", () -> kl.fitLogits(fit, Tensor.of(new long[] {0, 5})));
+            assertMessage(IllegalArgumentException.class, "shape [2]", () -> kl.fitLogits(fit, Tensor.of(new long[] {0})));
+            assertMessage(IllegalArgumentException.class, "OOD", () -> kl.fitLogits(fit, Tensor.of(new long[] {-1, -1})));
+            kl.fitLogits(fit, Tensor.of(new long[] {0, 1}));
+            assertMessage(IllegalArgumentException.class, "3 classes", () -> kl.predictLogits(Tensor.zeros(DType.FLOAT32, 1, 3)));
+
+            WeightedEBO webo = new WeightedEBO(null, Tensor.of(new double[] {1, 2}));
+            assertMessage(IllegalArgumentException.class, "weights have 2", () -> webo.predictLogits(Tensor.zeros(DType.FLOAT32, 1, 3)));
+            assertMessage(IllegalArgumentException.class, "positive", () -> new WeightedEBO(null, Tensor.of(new double[] {1, 0})));
+        }
+    }
+
+    private static void assertMessage(Class<? extends Throwable> type, String part, org.junit.jupiter.api.function.Executable call) {
+        Throwable e = assertThrows(type, call);
+        assertTrue(e.getMessage().contains(part), "message '" + e.getMessage() + "' should mention '" + part + "'");
+    }
+
+    @Test
+    void modelPathRunsTheModelAndFitsOnBatches() {
+        try (Scope s = Scope.open()) {
+            Tensor w = Tensor.of(new float[][] {{1, 0}, {0, 1}, {1, 1}});      // 2 inputs -> 3 classes
+            Function<Tensor, Tensor> model = x -> x.matmul(w.t());
+            Tensor x = Tensor.of(new float[][] {{3, 0}, {0, 2}, {1, 1}});
+            MaxSoftmax msp = new MaxSoftmax(model);
+            assertArrayEquals(scores(new MaxSoftmax(null), model.apply(x)), msp.predict(x).toDoubleArray());
+
+            KLMatching kl = new KLMatching(model);
+            kl.fit(List.of(new Batch(x.slice(0, 0, 2), Tensor.of(new long[] {0, 1})), new Batch(x.slice(0, 2, 3), Tensor.of(new long[] {2}))));
+            assertTrue(kl.isFitted());
+            assertEquals(3, kl.predict(x).numel());
+        }
+    }
+
+    @Test
+    void registryBuildsWithDefaultsAndRefusesUnknownParameters() {
+        try (Detector d = DetectorRegistry.create("GEN", Map.of("gamma", 0.5), null)) {
+            assertFalse(d.requiresFit());
+        }
+        var e = assertThrows(IllegalArgumentException.class, () -> DetectorRegistry.create("MaxSoftmax", Map.of("temp", 2), null));
+        assertTrue(e.getMessage().contains("'temp'"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> DetectorRegistry.create("NoSuch", Map.of(), null));
+    }
+
+    @Test
+    void scoringManyRowsStreamsAndFreesItsIntermediates() {
+        long before = MemoryStats.liveBlocks();
+        try (Tensor logits = Tensor.randn(new SplittableRandom(9), DType.FLOAT32, 3 * Inputs.CHUNK_ROWS + 17, 7);
+             KLMatching kl = new KLMatching(null)) {
+            try (Tensor labels = Tensor.zeros(DType.INT64, logits.size(0))) {
+                kl.fitLogits(logits, labels);
+            }
+            try (Tensor sc = kl.predictLogits(logits)) {
+                assertEquals(logits.size(0), sc.numel());
+            }
+        }
+        assertEquals(before, MemoryStats.liveBlocks(), "no storage outlives the detector");
+    }
+}
