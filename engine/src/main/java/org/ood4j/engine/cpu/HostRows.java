@@ -50,4 +50,31 @@ final class HostRows {
                           MemorySegment to, long toBase, long toStride, int n) {
         for (int i = 0; i < n; i++) to.setAtIndex(I64, toBase + i * toStride, from.getAtIndex(I64, fromBase + i * fromStride));
     }
+
+    /** One element as double. */
+    static double get(MemorySegment seg, DType dtype, long at) {
+        return switch (dtype) {
+            case FLOAT32 -> seg.getAtIndex(F32, at);
+            case FLOAT64 -> seg.getAtIndex(F64, at);
+            case INT64 -> seg.getAtIndex(I64, at);
+        };
+    }
+
+    /** Stores one element, converted to the dtype. */
+    static void set(MemorySegment seg, DType dtype, long at, double v) {
+        switch (dtype) {
+            case FLOAT32 -> seg.setAtIndex(F32, at, (float) v);
+            case FLOAT64 -> seg.setAtIndex(F64, at, v);
+            case INT64 -> seg.setAtIndex(I64, at, (long) v);
+        }
+    }
+
+    /** Copies one element between tensors of the same dtype bit for bit, so int64 stays exact. */
+    static void copyElement(DType dtype, MemorySegment from, long fromAt, MemorySegment to, long toAt) {
+        if (dtype.byteSize() == 4) {
+            to.setAtIndex(ValueLayout.JAVA_INT_UNALIGNED, toAt, from.getAtIndex(ValueLayout.JAVA_INT_UNALIGNED, fromAt));
+        } else {
+            to.setAtIndex(I64, toAt, from.getAtIndex(I64, fromAt));
+        }
+    }
 }

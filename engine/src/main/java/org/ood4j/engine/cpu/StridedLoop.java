@@ -1,9 +1,11 @@
 package org.ood4j.engine.cpu;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.stream.IntStream;
 
+import org.ood4j.engine.Shape;
 import org.ood4j.engine.Tensor;
 
 /**
@@ -41,6 +43,46 @@ final class StridedLoop {
             off[i] = operands[i].offset();
         }
         return of(operands[0].shape(), st, off);
+    }
+
+    /**
+     * A loop whose rows are exactly the last dimension of each operand: the outer dimensions are
+     * merged as in {@link #over}, but the last one is kept as is, even when it has size 1. With a
+     * segment of at least the row length, each body call then sees one whole row — what a
+     * reduction or a sort along that dimension needs (move the dimension last with a permuted
+     * view first). The operands must agree on every dimension but the last, which may differ (an
+     * input row of n values against an output row of one value, or of k for top-k); the row
+     * length the body receives is operand 0's, and {@link #rowStride} gives each operand's own.
+     */
+    static StridedLoop overRows(Tensor... operands) {
+        int rank = operands[0].rank();
+        if (rank == 0) throw new IllegalArgumentException("a row loop needs tensors of rank >= 1");
+        long[] outer = Arrays.copyOf(operands[0].shape(), rank - 1);
+        long[][] outerStrides = new long[operands.length][];
+        long[] rowStrides = new long[operands.length];
+        long[] off = new long[operands.length];
+        for (int k = 0; k < operands.length; k++) {
+            long[] shape = operands[k].shape();
+            if (shape.length != rank || !Arrays.equals(outer, Arrays.copyOf(shape, rank - 1))) {
+                throw new IllegalArgumentException("row loop over " + Shape.toString(operands[0].shape())
+                        + " and " + Shape.toString(shape) + ": outer dimensions differ");
+            }
+            long[] st = operands[k].strides();
+            outerStrides[k] = Arrays.copyOf(st, rank - 1);
+            rowStrides[k] = st[rank - 1];
+            off[k] = operands[k].offset();
+        }
+        StridedLoop rows = of(outer, outerStrides, off);
+        long[] shape = append(rows.shape, operands[0].size(-1));
+        long[][] strides = new long[operands.length][];
+        for (int k = 0; k < operands.length; k++) strides[k] = append(rows.strides[k], rowStrides[k]);
+        return new StridedLoop(shape, strides, off);
+    }
+
+    private static long[] append(long[] a, long v) {
+        long[] r = Arrays.copyOf(a, a.length + 1);
+        r[a.length] = v;
+        return r;
     }
 
     static StridedLoop of(long[] shape, long[][] strides, long[] offsets) {
@@ -111,6 +153,15 @@ final class StridedLoop {
             long to = items * (c + 1) / chunks;
             runRange(from, to, segment, segsPerRow, buffers, body);
         });
+    }
+
+    /**
+     * Runs {@code body} over every segment on the calling thread, in C order of the loop's
+     * dimensions — for ops whose output position depends on what came before (masked select).
+     */
+    void forEachInOrder(int segment, int buffers, Body body) {
+        long segsPerRow = (rowLength() + segment - 1) / segment;
+        runRange(0, rowCount() * segsPerRow, segment, segsPerRow, buffers, body);
     }
 
     private void runRange(long from, long to, int segment, long segsPerRow, int buffers, Body body) {
