@@ -124,9 +124,13 @@ public final class Npy {
 
     /** Reads and checks magic, version and header dict; allocates nothing but the header text. */
     static Header readHeader(InputStream in, long length, String source) throws IOException {
-        byte[] start = readPrefix(in, 8, "the magic string and version", source);
-        for (int i = 0; i < MAGIC.length; i++) {
+        byte[] start = in.readNBytes(8);
+        for (int i = 0; i < Math.min(start.length, MAGIC.length); i++) {
             if (start[i] != MAGIC[i]) throw badMagic(start, source);
+        }
+        if (start.length < 8) {
+            throw new ArrayFormatException(source, "truncated header: file ends inside the magic string and version"
+                    + (start.length == 0 ? " (empty file)" : ""));
         }
         int major = start[6] & 0xFF;
         int minor = start[7] & 0xFF;
@@ -154,17 +158,14 @@ public final class Npy {
 
     private static byte[] readPrefix(InputStream in, int n, String what, String source) throws IOException {
         byte[] b = in.readNBytes(n);
-        if (b.length < n) {
-            throw new ArrayFormatException(source, "truncated header: file ends inside " + what
-                    + (b.length == 0 && what.startsWith("the magic") ? " (empty file)" : ""));
-        }
+        if (b.length < n) throw new ArrayFormatException(source, "truncated header: file ends inside " + what);
         return b;
     }
 
     private static ArrayFormatException badMagic(byte[] start, String source) {
         StringBuilder found = new StringBuilder();
-        for (int i = 0; i < 6; i++) found.append(String.format("%02X ", start[i] & 0xFF));
-        String hint = start[0] == 'P' && start[1] == 'K' ? "; it looks like a zip archive (.npz): use Npz.read" : "";
+        for (int i = 0; i < Math.min(start.length, MAGIC.length); i++) found.append(String.format("%02X ", start[i] & 0xFF));
+        String hint = start.length >= 2 && start[0] == 'P' && start[1] == 'K' ? "; it looks like a zip archive (.npz): use Npz.read" : "";
         return new ArrayFormatException(source, "not a .npy file: bad magic string (expected 93 4E 55 4D 50 59 "
                 + "= \\x93NUMPY, found " + found.toString().trim() + ")" + hint);
     }

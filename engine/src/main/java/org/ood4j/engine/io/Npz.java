@@ -11,6 +11,7 @@ import java.util.Enumeration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.zip.CRC32;
+import java.util.zip.CheckedInputStream;
 import java.util.zip.CheckedOutputStream;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipException;
@@ -24,8 +25,9 @@ import org.ood4j.engine.Tensor;
  * {@code np.savez} (stored) and {@code np.savez_compressed} (deflated). Both are read.
  *
  * <p>Each entry is read with {@link Npy}'s checks; its uncompressed size, taken from the zip
- * directory, plays the file length, so a lying header is refused before allocation. When any
- * entry fails, the tensors already read are closed before the error is thrown.
+ * directory, plays the file length, so a lying header is refused before allocation. Each entry's
+ * CRC is verified, which catches damaged data the zip layer itself lets through. When any entry
+ * fails, the tensors already read are closed before the error is thrown.
  */
 public final class Npz {
     private static final String SUFFIX = ".npy";
@@ -71,15 +73,29 @@ public final class Npz {
         return entry.substring(0, entry.length() - SUFFIX.length());
     }
 
+    /**
+     * Reads one entry and checks its CRC: ZipFile does not, and a damaged deflate stream can
+     * inflate to bytes of the right length that are simply wrong.
+     */
     private static Tensor readEntry(ZipFile zip, ZipEntry e, String file) throws IOException {
         String source = file + " entry '" + e.getName() + "'";
-        try (InputStream in = new BufferedInputStream(zip.getInputStream(e), Encoding.CHUNK)) {
+        CRC32 crc = new CRC32();
+        Tensor t = null;
+        try (InputStream in = new CheckedInputStream(new BufferedInputStream(zip.getInputStream(e), Encoding.CHUNK), crc)) {
             long size = e.getSize();
-            if (size >= 0) return Npy.read(in, size, source);
             // The directory always records sizes; without one, hold the entry in memory to know it.
-            return Npy.readBytes(in.readAllBytes(), source);
-        } catch (ZipException ze) {
-            throw new ArrayFormatException(source, "corrupt zip entry: " + ze.getMessage(), ze);
+            t = size >= 0 ? Npy.read(in, size, source) : Npy.readBytes(in.readAllBytes(), source);
+            in.transferTo(OutputStream.nullOutputStream()); // the CRC covers any bytes after the array
+            if (e.getCrc() >= 0 && crc.getValue() != e.getCrc()) {
+                throw new ArrayFormatException(source, "corrupt zip entry: CRC mismatch");
+            }
+            return t;
+        } catch (Throwable ex) {
+            if (t != null) t.close();
+            if (ex instanceof ZipException ze) {
+                throw new ArrayFormatException(source, "corrupt zip entry: " + ze.getMessage(), ze);
+            }
+            throw ex;
         }
     }
 
