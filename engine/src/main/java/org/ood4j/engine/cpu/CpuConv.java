@@ -1,11 +1,242 @@
 package org.ood4j.engine.cpu;
 
-import org.ood4j.engine.Tensor;
-import org.ood4j.engine.backend.*;
+import java.lang.foreign.MemorySegment;
+import java.util.stream.IntStream;
 
-/** Placeholder until this op family is written. */
+import org.ood4j.engine.DType;
+import org.ood4j.engine.Shape;
+import org.ood4j.engine.Tensor;
+import org.ood4j.engine.backend.ConvOps;
+
+/**
+ * Convolution by im2col + GEMM, and pooling by direct loops over (sample, channel) planes.
+ *
+ * <p>conv2d: for each sample (in parallel), the receptive fields are unrolled into a column
+ * matrix (C*kh*kw, Hout*Wout), zeros where the window hangs over the padding, and the weight
+ * viewed as (O, C*kh*kw) multiplies it with {@link Gemm} in the operands' precision. The
+ * column matrix costs memory per running sample but turns the convolution into one large,
+ * cache-friendly product.
+ */
 final class CpuConv implements ConvOps {
-    @Override public Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int stride, int padding, int dilation) { throw new UnsupportedOperationException("not yet"); }
-    @Override public Tensor maxPool2d(Tensor x, int kernel, int stride) { throw new UnsupportedOperationException("not yet"); }
-    @Override public Tensor adaptiveAvgPool2d(Tensor x, int outH, int outW) { throw new UnsupportedOperationException("not yet"); }
+
+    // ---------------------------------------------------------------- conv2d
+
+    @Override
+    public Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int stride, int padding, int dilation) {
+        DType type = checkConv(x, weight, bias, stride, padding, dilation);
+        int n = (int) x.size(0), c = (int) x.size(1), h = (int) x.size(2), w = (int) x.size(3);
+        int o = (int) weight.size(0), kh = (int) weight.size(2), kw = (int) weight.size(3);
+        Geometry g = new Geometry(c, h, w, kh, kw, stride, padding, dilation);
+        checkSizes(x, weight, g, o);
+        int hw = g.outH * g.outW;
+        double[] b = bias == null ? null : Packing.doubles(bias);
+        Object packedWeight = type == DType.FLOAT32 ? Packing.floats(weight) : Packing.doubles(weight); // (O, C*kh*kw)
+        Tensor out = Tensor.zeros(type, n, o, g.outH, g.outW);
+        MemorySegment os = out.storage().segment();
+        IntStream.range(0, n).parallel().forEach(i -> {
+            long outByte = (long) i * o * hw * type.byteSize();
+            try (Tensor sample = x.select(0, i)) {
+                if (type == DType.FLOAT32) {
+                    float[] cols = g.im2col(Packing.floats(sample));
+                    float[] y = Gemm.sgemm((float[]) packedWeight, cols, o, hw, g.rows());
+                    if (b != null) addBias(y, b, hw);
+                    MemorySegment.copy(y, 0, os, DType.FLOAT32.layout(), outByte, y.length);
+                } else {
+                    double[] cols = g.im2col(Packing.doubles(sample));
+                    double[] y = Gemm.dgemm((double[]) packedWeight, cols, o, hw, g.rows());
+                    if (b != null) addBias(y, b, hw);
+                    MemorySegment.copy(y, 0, os, DType.FLOAT64.layout(), outByte, y.length);
+                }
+            }
+        });
+        return out;
+    }
+
+    /** Input plane size, kernel and its placement; out = (in + 2p - d(k-1) - 1) / s + 1. */
+    private record Geometry(int c, int h, int w, int kh, int kw, int stride, int padding, int dilation, int outH, int outW) {
+        Geometry(int c, int h, int w, int kh, int kw, int stride, int padding, int dilation) {
+            this(c, h, w, kh, kw, stride, padding, dilation,
+                    outSize(h, kh, stride, padding, dilation), outSize(w, kw, stride, padding, dilation));
+        }
+
+        /** Rows of the column matrix: one per (channel, kernel row, kernel column). */
+        int rows() { return c * kh * kw; }
+
+        float[] im2col(float[] src) {
+            int hw = outH * outW;
+            float[] cols = new float[rows() * hw];
+            for (int row = 0; row < rows(); row++) {
+                int ch = row / (kh * kw), ki = row / kw % kh, kj = row % kw;
+                for (int oh = 0; oh < outH; oh++) {
+                    int ih = oh * stride - padding + ki * dilation;
+                    if (ih < 0 || ih >= h) continue; // padding: the row stays zero
+                    int from = (ch * h + ih) * w, to = row * hw + oh * outW;
+                    for (int ow = 0; ow < outW; ow++) {
+                        int iw = ow * stride - padding + kj * dilation;
+                        if (iw >= 0 && iw < w) cols[to + ow] = src[from + iw];
+                    }
+                }
+            }
+            return cols;
+        }
+
+        double[] im2col(double[] src) {
+            int hw = outH * outW;
+            double[] cols = new double[rows() * hw];
+            for (int row = 0; row < rows(); row++) {
+                int ch = row / (kh * kw), ki = row / kw % kh, kj = row % kw;
+                for (int oh = 0; oh < outH; oh++) {
+                    int ih = oh * stride - padding + ki * dilation;
+                    if (ih < 0 || ih >= h) continue;
+                    int from = (ch * h + ih) * w, to = row * hw + oh * outW;
+                    for (int ow = 0; ow < outW; ow++) {
+                        int iw = ow * stride - padding + kj * dilation;
+                        if (iw >= 0 && iw < w) cols[to + ow] = src[from + iw];
+                    }
+                }
+            }
+            return cols;
+        }
+    }
+
+    private static int outSize(int in, int k, int stride, int padding, int dilation) {
+        long span = (long) dilation * (k - 1) + 1;
+        long room = in + 2L * padding - span;
+        return room < 0 ? 0 : (int) (room / stride + 1);
+    }
+
+    private static void addBias(float[] y, double[] bias, int hw) {
+        for (int oc = 0; oc < bias.length; oc++) {
+            float v = (float) bias[oc];
+            for (int j = oc * hw; j < (oc + 1) * hw; j++) y[j] += v;
+        }
+    }
+
+    private static void addBias(double[] y, double[] bias, int hw) {
+        for (int oc = 0; oc < bias.length; oc++) {
+            for (int j = oc * hw; j < (oc + 1) * hw; j++) y[j] += bias[oc];
+        }
+    }
+
+    private static DType checkConv(Tensor x, Tensor weight, Tensor bias, int stride, int padding, int dilation) {
+        requireNchw(x, "conv2d");
+        if (weight.rank() != 4) {
+            throw new IllegalArgumentException("conv2d needs weight (O, C, kh, kw), got " + Shape.toString(weight.shape()));
+        }
+        if (weight.size(1) != x.size(1)) {
+            throw new IllegalArgumentException("conv2d input " + Shape.toString(x.shape()) + " has " + x.size(1)
+                    + " channels but weight " + Shape.toString(weight.shape()) + " expects " + weight.size(1));
+        }
+        if (bias != null && (bias.rank() != 1 || bias.size(0) != weight.size(0))) {
+            throw new IllegalArgumentException("conv2d bias must be (" + weight.size(0) + ") for weight "
+                    + Shape.toString(weight.shape()) + ", got " + Shape.toString(bias.shape()));
+        }
+        if (stride < 1 || dilation < 1 || padding < 0) {
+            throw new IllegalArgumentException("conv2d needs stride >= 1, dilation >= 1, padding >= 0; got stride "
+                    + stride + ", padding " + padding + ", dilation " + dilation);
+        }
+        if (!weight.dtype().isFloating() || (bias != null && !bias.dtype().isFloating())) {
+            throw new IllegalArgumentException("conv2d needs floating tensors, got weight " + weight.dtype()
+                    + (bias != null ? ", bias " + bias.dtype() : ""));
+        }
+        return DType.promote(x.dtype(), weight.dtype());
+    }
+
+    private static void checkSizes(Tensor x, Tensor weight, Geometry g, int o) {
+        if (g.outH < 1 || g.outW < 1) {
+            throw new IllegalArgumentException("conv2d output would be empty: input " + Shape.toString(x.shape())
+                    + ", weight " + Shape.toString(weight.shape()) + ", stride " + g.stride + ", padding " + g.padding
+                    + ", dilation " + g.dilation);
+        }
+        long hw = (long) g.outH * g.outW, max = Integer.MAX_VALUE - 8;
+        if ((long) g.rows() * hw > max || (long) o * hw > max || (long) o * g.rows() > max) {
+            throw new IllegalArgumentException("conv2d of input " + Shape.toString(x.shape()) + " by weight "
+                    + Shape.toString(weight.shape()) + " is too large for one CPU column block");
+        }
+    }
+
+    // ---------------------------------------------------------------- pooling
+
+    /** Max over each window; NaN propagates, as torch.nn.functional.max_pool2d. */
+    @Override
+    public Tensor maxPool2d(Tensor x, int kernel, int stride) {
+        requireNchw(x, "maxPool2d");
+        int h = (int) x.size(2), w = (int) x.size(3);
+        if (kernel < 1 || stride < 1 || kernel > h || kernel > w) {
+            throw new IllegalArgumentException("maxPool2d kernel " + kernel + ", stride " + stride
+                    + " do not fit input " + Shape.toString(x.shape()));
+        }
+        int outH = (h - kernel) / stride + 1, outW = (w - kernel) / stride + 1;
+        return planewise(x, outH, outW, (in, out) -> {
+            for (int oh = 0; oh < outH; oh++) {
+                for (int ow = 0; ow < outW; ow++) {
+                    double m = Double.NEGATIVE_INFINITY;
+                    for (int i = oh * stride; i < oh * stride + kernel; i++) {
+                        for (int j = ow * stride; j < ow * stride + kernel; j++) {
+                            double v = in[i * w + j];
+                            if (v > m || Double.isNaN(v)) m = v;
+                            if (Double.isNaN(m)) break;
+                        }
+                    }
+                    out[oh * outW + ow] = m;
+                }
+            }
+        });
+    }
+
+    /** Means over PyTorch's adaptive windows: rows [floor(i H / outH), ceil((i+1) H / outH)), likewise columns. */
+    @Override
+    public Tensor adaptiveAvgPool2d(Tensor x, int outH, int outW) {
+        requireNchw(x, "adaptiveAvgPool2d");
+        int h = (int) x.size(2), w = (int) x.size(3);
+        if (outH < 1 || outW < 1 || h < 1 || w < 1) {
+            throw new IllegalArgumentException("adaptiveAvgPool2d to " + outH + " x " + outW + " of input "
+                    + Shape.toString(x.shape()));
+        }
+        return planewise(x, outH, outW, (in, out) -> {
+            for (int oh = 0; oh < outH; oh++) {
+                int i0 = (int) ((long) oh * h / outH), i1 = (int) (((long) (oh + 1) * h + outH - 1) / outH);
+                for (int ow = 0; ow < outW; ow++) {
+                    int j0 = (int) ((long) ow * w / outW), j1 = (int) (((long) (ow + 1) * w + outW - 1) / outW);
+                    double sum = 0;
+                    for (int i = i0; i < i1; i++) {
+                        for (int j = j0; j < j1; j++) sum += in[i * w + j];
+                    }
+                    out[oh * outW + ow] = sum / ((i1 - i0) * (j1 - j0));
+                }
+            }
+        });
+    }
+
+    private interface PlaneOp {
+        /** in: one (H, W) plane row-major; out: its (outH, outW) result. */
+        void apply(double[] in, double[] out);
+    }
+
+    /** Applies op to every (sample, channel) plane in parallel; the output keeps x's dtype. */
+    private static Tensor planewise(Tensor x, int outH, int outW, PlaneOp op) {
+        if (!x.dtype().isFloating()) {
+            throw new IllegalArgumentException("pooling needs a floating tensor, got " + x.dtype() + Shape.toString(x.shape()));
+        }
+        int n = (int) x.size(0), c = (int) x.size(1), h = (int) x.size(2), w = (int) x.size(3);
+        Tensor out = Tensor.zeros(x.dtype(), n, c, outH, outW);
+        MemorySegment xs = x.storage().segment(), os = out.storage().segment();
+        long[] st = x.strides();
+        int outPlane = outH * outW;
+        IntStream.range(0, n * c).parallel().forEach(p -> {
+            double[] in = new double[h * w], row = new double[w], result = new double[outPlane];
+            long base = x.offset() + (p / c) * st[0] + (p % c) * st[1];
+            for (int i = 0; i < h; i++) {
+                HostRows.load(xs, x.dtype(), base + i * st[2], st[3], w, row);
+                System.arraycopy(row, 0, in, i * w, w);
+            }
+            op.apply(in, result);
+            HostRows.store(os, x.dtype(), (long) p * outPlane, 1, outPlane, result);
+        });
+        return out;
+    }
+
+    private static void requireNchw(Tensor x, String op) {
+        if (x.rank() != 4) throw new IllegalArgumentException(op + " needs input (N, C, H, W), got " + Shape.toString(x.shape()));
+    }
 }

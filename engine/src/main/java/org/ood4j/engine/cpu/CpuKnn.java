@@ -1,9 +1,268 @@
 package org.ood4j.engine.cpu;
 
-import org.ood4j.engine.Tensor;
-import org.ood4j.engine.backend.*;
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.stream.IntStream;
 
-/** Placeholder until this op family is written. */
+import org.ood4j.engine.DType;
+import org.ood4j.engine.Shape;
+import org.ood4j.engine.Tensor;
+import org.ood4j.engine.backend.KnnOps;
+
+/**
+ * Exact k-NN by tiles: a block of query rows times a block of bank rows is one GEMM (in the
+ * operands' precision), whose scores feed a bounded per-query candidate heap. Memory is a few
+ * tiles and the heaps, never a Q x N matrix.
+ *
+ * <p>L2 scores come from |q|^2 - 2 q.b + |b|^2, which loses precision to cancellation (an exact
+ * duplicate may score 1e-3 instead of 0 in float32). So each query keeps {@link #SLACK} more
+ * candidates than asked, and these are re-ranked by their distance recomputed directly in
+ * float64 from the input rows. The values returned are those exact distances (exactly 0 for a
+ * duplicate), or exact inner products; ties go to the lower bank index.
+ *
+ * <p>Loop order: bank blocks outside (each packed transposed, (D, Nb), once), query blocks
+ * inside and in parallel; a query block belongs to one task at a time, so its heaps need no lock.
+ */
 final class CpuKnn implements KnnOps {
-    @Override public Tensor[] search(Tensor queries, Tensor bank, int k, KnnOps.Metric metric) { throw new UnsupportedOperationException("not yet"); }
+    /** Query rows per tile. */
+    static final int QUERY_BLOCK = 256;
+    /** Bank rows per tile: 256 x 4096 float scores = 4 MiB per running tile. */
+    static final int BANK_BLOCK = 4096;
+    /** Packed operands stay under this many elements, for very wide rows. */
+    private static final int MAX_PACKED = 1 << 24;
+    /** Candidates kept beyond k, re-ranked exactly at the end. */
+    static final int SLACK = 8;
+
+    @Override
+    public Tensor[] search(Tensor queries, Tensor bank, int k, Metric metric) {
+        check(queries, bank, k, metric);
+        DType type = DType.promote(DType.promote(queries.dtype(), bank.dtype()), DType.FLOAT32);
+        int q = (int) queries.size(0), n = (int) bank.size(0), d = (int) queries.size(1);
+        double[] queryNorms = finiteRowNorms(queries, "queries");
+        Candidates[] best = new Candidates[q];
+        int pool = Math.min(n, k + SLACK);
+        for (int i = 0; i < q; i++) best[i] = new Candidates(pool);
+
+        int queryBlock = blockRows(QUERY_BLOCK, d), bankBlock = blockRows(BANK_BLOCK, d);
+        int queryBlocks = (q + queryBlock - 1) / queryBlock;
+        for (int n0 = 0; n0 < n; n0 += bankBlock) {
+            int nb = Math.min(bankBlock, n - n0);
+            Tile tile = Tile.of(bank, n0, nb, d, type);
+            IntStream.range(0, queryBlocks).parallel().forEach(blk -> {
+                int q0 = blk * queryBlock, q1 = Math.min(q, q0 + queryBlock);
+                score(queries, q0, q1, tile, queryNorms, metric, best);
+            });
+        }
+
+        double[] values = new double[q * k];
+        long[] indices = new long[q * k];
+        IntStream.range(0, queryBlocks).parallel().forEach(blk -> {
+            double[] qRow = new double[d], bRow = new double[d];
+            for (int i = blk * queryBlock; i < Math.min(q, (blk + 1) * queryBlock); i++) {
+                refine(queries, bank, i, best[i], metric, k, qRow, bRow, values, indices);
+            }
+        });
+        return new Tensor[] {Unpacking.tensor(values, type, q, k), Tensor.of(indices, q, k)};
+    }
+
+    private static void check(Tensor queries, Tensor bank, int k, Metric metric) {
+        if (queries.rank() != 2 || bank.rank() != 2) {
+            throw new IllegalArgumentException("knn needs 2-D queries (Q, D) and bank (N, D), got "
+                    + Shape.toString(queries.shape()) + " and " + Shape.toString(bank.shape()));
+        }
+        if (queries.size(1) != bank.size(1)) {
+            throw new IllegalArgumentException("knn queries " + Shape.toString(queries.shape()) + " and bank "
+                    + Shape.toString(bank.shape()) + " differ in feature size");
+        }
+        if (k < 1 || k > bank.size(0)) {
+            throw new IllegalArgumentException("knn k = " + k + " must be in [1, " + bank.size(0) + "] for bank "
+                    + Shape.toString(bank.shape()));
+        }
+        if (metric == null) throw new IllegalArgumentException("knn needs a metric");
+        if (queries.size(0) * (long) k > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("knn result of " + queries.size(0) + " x " + k + " is too large; split the queries");
+        }
+    }
+
+    /** Rows per block: the preferred count, fewer for rows so wide that a block would pass MAX_PACKED. */
+    private static int blockRows(int preferred, int d) {
+        return Math.max(1, Math.min(preferred, MAX_PACKED / Math.max(1, d)));
+    }
+
+    /** |row|^2 of each row in float64, refusing NaN and Inf. */
+    private static double[] finiteRowNorms(Tensor t, String what) {
+        int rows = (int) t.size(0), d = (int) t.size(1);
+        double[] norms = new double[rows];
+        double[] buf = new double[d];
+        MemorySegment seg = t.storage().segment();
+        long[] st = t.strides();
+        for (int i = 0; i < rows; i++) {
+            HostRows.load(seg, t.dtype(), t.offset() + i * st[0], st[1], d, buf);
+            double s = 0;
+            for (int p = 0; p < d; p++) s += buf[p] * buf[p];
+            if (!Double.isFinite(s)) throw nonFinite(t, what, i);
+            norms[i] = s;
+        }
+        return norms;
+    }
+
+    private static IllegalArgumentException nonFinite(Tensor t, String what, int row) {
+        return new IllegalArgumentException("knn " + what + " " + Shape.toString(t.shape()) + " contain NaN or Inf (row " + row + ")");
+    }
+
+    /** A bank block packed transposed, (D, nb) row-major, with its rows' squared norms. */
+    private record Tile(int n0, int nb, int d, float[] floats, double[] doubles, double[] norms) {
+        static Tile of(Tensor bank, int n0, int nb, int d, DType type) {
+            float[] f = null;
+            double[] g = null;
+            try (Tensor block = bank.slice(0, n0, n0 + nb); Tensor bt = block.t()) {
+                if (type == DType.FLOAT32) f = Packing.floats(bt);
+                else g = Packing.doubles(bt);
+            }
+            double[] norms = new double[nb];
+            for (int p = 0; p < d; p++) {
+                int o = p * nb;
+                if (f != null) for (int j = 0; j < nb; j++) norms[j] += (double) f[o + j] * f[o + j];
+                else for (int j = 0; j < nb; j++) norms[j] += g[o + j] * g[o + j];
+            }
+            for (int j = 0; j < nb; j++) {
+                if (!Double.isFinite(norms[j])) throw nonFinite(bank, "bank", n0 + j);
+            }
+            return new Tile(n0, nb, d, f, g, norms);
+        }
+    }
+
+    /**
+     * Scores queries q0..q1-1 against one tile and offers them to the heaps. Heap keys are
+     * "smaller is better": the squared L2 distance, or the negated inner product.
+     */
+    private static void score(Tensor queries, int q0, int q1, Tile tile, double[] queryNorms, Metric metric,
+                              Candidates[] best) {
+        int m = q1 - q0, nb = tile.nb;
+        float[] fs = null;
+        double[] ds = null;
+        try (Tensor block = queries.slice(0, q0, q1)) {
+            if (tile.floats != null) fs = Gemm.sgemm(Packing.floats(block), tile.floats, m, nb, tile.d);
+            else ds = Gemm.dgemm(Packing.doubles(block), tile.doubles, m, nb, tile.d);
+        }
+        boolean l2 = metric == Metric.L2;
+        for (int r = 0; r < m; r++) {
+            Candidates c = best[q0 + r];
+            double qn = queryNorms[q0 + r];
+            double bar = c.bar();
+            int o = r * nb;
+            for (int j = 0; j < nb; j++) {
+                double dot = fs != null ? fs[o + j] : ds[o + j];
+                double key = l2 ? qn - 2 * dot + tile.norms[j] : -dot;
+                if (key <= bar) {
+                    c.offer(key, tile.n0 + j);
+                    bar = c.bar();
+                }
+            }
+        }
+    }
+
+    /** Recomputes query i's candidates exactly in float64 and writes the best k, ordered, to the outputs. */
+    private static void refine(Tensor queries, Tensor bank, int i, Candidates c, Metric metric, int k,
+                               double[] qRow, double[] bRow, double[] values, long[] indices) {
+        int d = qRow.length;
+        long[] qs = queries.strides(), bs = bank.strides();
+        MemorySegment bankSeg = bank.storage().segment();
+        HostRows.load(queries.storage().segment(), queries.dtype(), queries.offset() + i * qs[0], qs[1], d, qRow);
+        double[] exact = new double[c.size];
+        for (int e = 0; e < c.size; e++) {
+            HostRows.load(bankSeg, bank.dtype(), bank.offset() + c.ids[e] * bs[0], bs[1], d, bRow);
+            double s = 0;
+            if (metric == Metric.L2) {
+                for (int p = 0; p < d; p++) {
+                    double diff = qRow[p] - bRow[p];
+                    s += diff * diff;
+                }
+                exact[e] = Math.sqrt(s);
+            } else {
+                for (int p = 0; p < d; p++) s += qRow[p] * bRow[p];
+                exact[e] = s;
+            }
+        }
+        Integer[] order = new Integer[c.size];
+        for (int e = 0; e < order.length; e++) order[e] = e;
+        Comparator<Integer> byValue = metric == Metric.L2
+                ? Comparator.comparingDouble(e -> exact[e])
+                : Comparator.comparingDouble(e -> -exact[e]);
+        Arrays.sort(order, byValue.thenComparingInt(e -> c.ids[e]));
+        for (int r = 0; r < k; r++) {
+            values[i * k + r] = exact[order[r]];
+            indices[i * k + r] = c.ids[order[r]];
+        }
+    }
+
+    /**
+     * The best {@code capacity} (key, bank index) pairs seen so far, smaller key first and the
+     * lower index on equal keys: a max-heap whose root is the worst kept pair.
+     */
+    static final class Candidates {
+        final double[] keys;
+        final int[] ids;
+        int size;
+
+        Candidates(int capacity) {
+            keys = new double[capacity];
+            ids = new int[capacity];
+        }
+
+        /** A newcomer with a larger key cannot enter. */
+        double bar() {
+            return size < keys.length ? Double.POSITIVE_INFINITY : keys[0];
+        }
+
+        void offer(double key, int id) {
+            if (size < keys.length) {
+                keys[size] = key;
+                ids[size] = id;
+                siftUp(size++);
+            } else if (worse(keys[0], ids[0], key, id)) {
+                keys[0] = key;
+                ids[0] = id;
+                siftDown(0);
+            }
+        }
+
+        private static boolean worse(double ka, int ia, double kb, int ib) {
+            return ka > kb || (ka == kb && ia > ib);
+        }
+
+        private boolean worse(int a, int b) {
+            return worse(keys[a], ids[a], keys[b], ids[b]);
+        }
+
+        private void siftUp(int i) {
+            while (i > 0) {
+                int parent = (i - 1) / 2;
+                if (!worse(i, parent)) return;
+                swap(i, parent);
+                i = parent;
+            }
+        }
+
+        private void siftDown(int i) {
+            while (true) {
+                int l = 2 * i + 1, r = l + 1, top = i;
+                if (l < size && worse(l, top)) top = l;
+                if (r < size && worse(r, top)) top = r;
+                if (top == i) return;
+                swap(i, top);
+                i = top;
+            }
+        }
+
+        private void swap(int a, int b) {
+            double k = keys[a];
+            keys[a] = keys[b];
+            keys[b] = k;
+            int id = ids[a];
+            ids[a] = ids[b];
+            ids[b] = id;
+        }
+    }
 }

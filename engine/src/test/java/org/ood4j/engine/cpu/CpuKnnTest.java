@@ -1,0 +1,194 @@
+package org.ood4j.engine.cpu;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.SplittableRandom;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.ood4j.engine.DType;
+import org.ood4j.engine.Knn;
+import org.ood4j.engine.Scope;
+import org.ood4j.engine.Tensor;
+import org.ood4j.engine.backend.KnnOps.Metric;
+
+/** k-NN against brute force over all pairwise distances in float64. */
+class CpuKnnTest {
+    private Scope scope;
+    private final SplittableRandom rng = new SplittableRandom(11);
+
+    @BeforeEach void open() { scope = Scope.open(); }
+    @AfterEach void close() { scope.close(); }
+
+    @Test
+    void blocksNotMultipleOfTileSizes() {
+        Tensor queries = Tensor.randn(rng, DType.FLOAT32, 1000, 33);
+        Tensor bank = Tensor.randn(rng, DType.FLOAT32, 5000, 33);
+        for (Metric metric : Metric.values()) {
+            for (int k : new int[] {1, 5}) check(queries, bank, k, metric);
+        }
+    }
+
+    @Test
+    void float64AcrossTwoBankBlocks() {
+        Tensor queries = Tensor.randn(rng, DType.FLOAT64, 300, 17);
+        Tensor bank = Tensor.randn(rng, DType.FLOAT64, CpuKnn.BANK_BLOCK + 4, 17);
+        for (Metric metric : Metric.values()) {
+            try (Knn.Result r = check(queries, bank, 5, metric)) {
+                assertEquals(DType.FLOAT64, r.values().dtype());
+            }
+        }
+    }
+
+    @Test
+    void singleRowBank() {
+        Tensor queries = Tensor.randn(rng, DType.FLOAT32, 7, 3);
+        Tensor bank = Tensor.randn(rng, DType.FLOAT32, 1, 3);
+        for (Metric metric : Metric.values()) {
+            try (Knn.Result r = check(queries, bank, 1, metric)) {
+                assertArrayEquals(new long[7], r.indices().toLongArray());
+            }
+        }
+    }
+
+    @Test
+    void kEqualsBankSizeReturnsEveryRowInOrder() {
+        Tensor queries = Tensor.randn(rng, DType.FLOAT32, 9, 4);
+        Tensor bank = Tensor.randn(rng, DType.FLOAT32, 7, 4);
+        for (Metric metric : Metric.values()) check(queries, bank, 7, metric);
+    }
+
+    @Test
+    void exactDuplicatesHaveDistanceZeroAndLowerIndexFirst() {
+        // Large norms make |q|^2 - 2 q.b + |b|^2 cancel badly in float32.
+        int n = 700, d = 33;
+        Tensor bank = Tensor.randn(rng, DType.FLOAT32, n, d).mul(50).add(100);
+        Tensor queries = Tensor.zeros(DType.FLOAT32, 20, d);
+        for (int i = 0; i < 20; i++) {
+            int row = 17 * i;
+            for (int p = 0; p < d; p++) {
+                double v = bank.getDouble(row, p);
+                queries.set(v, i, p);
+                bank.set(v, row + 300, p); // a second copy, further down the bank
+            }
+        }
+        try (Knn.Result r = Knn.search(queries, bank, 3, Metric.L2)) {
+            float[] v = r.values().toFloatArray();
+            long[] idx = r.indices().toLongArray();
+            for (int i = 0; i < 20; i++) {
+                assertEquals(0f, v[i * 3]);
+                assertEquals(0f, v[i * 3 + 1]);
+                assertEquals(17L * i, idx[i * 3]);
+                assertEquals(17L * i + 300, idx[i * 3 + 1]);
+                assertTrue(v[i * 3 + 2] > 0);
+            }
+        }
+        check(queries, bank, 3, Metric.L2);
+    }
+
+    @Test
+    void innerProductTiesGoToLowerIndex() {
+        float[][] rows = {{1, 0}, {0, 1}, {1, 0}, {2, 0}, {1, 0}};
+        Tensor bank = Tensor.of(rows);
+        Tensor q = Tensor.of(new float[][] {{1, 0}});
+        try (Knn.Result r = Knn.search(q, bank, 4, Metric.INNER_PRODUCT)) {
+            assertArrayEquals(new long[] {3, 0, 2, 4}, r.indices().toLongArray());
+            assertArrayEquals(new float[] {2, 1, 1, 1}, r.values().toFloatArray());
+        }
+        try (Knn.Result r = Knn.search(q, bank, 5, Metric.L2)) {
+            assertArrayEquals(new long[] {0, 2, 4, 3, 1}, r.indices().toLongArray());
+            assertArrayEquals(new float[] {0, 0, 0, 1, (float) Math.sqrt(2)}, r.values().toFloatArray());
+        }
+    }
+
+    @Test
+    void stridedAndMixedDtypeOperands() {
+        Tensor bankT = Tensor.randn(rng, DType.FLOAT64, 12, 700);           // (D, N): the bank is its transpose
+        Tensor wide = Tensor.randn(rng, DType.FLOAT32, 50, 20);
+        try (Tensor bank = bankT.t(); Tensor queries = wide.slice(1, 3, 15)) {   // (700, 12) and (50, 12), strided
+            for (Metric metric : Metric.values()) {
+                try (Knn.Result r = check(queries, bank, 5, metric)) {
+                    assertEquals(DType.FLOAT64, r.values().dtype());
+                    assertEquals(DType.INT64, r.indices().dtype());
+                }
+            }
+        }
+    }
+
+    @Test
+    void refusesBadArguments() {
+        Tensor q = Tensor.randn(rng, DType.FLOAT32, 4, 3);
+        Tensor bank = Tensor.randn(rng, DType.FLOAT32, 5, 3);
+        assertThrows(IllegalArgumentException.class, () -> Knn.search(q, bank, 6, Metric.L2));
+        assertThrows(IllegalArgumentException.class, () -> Knn.search(q, bank, 0, Metric.L2));
+        var e = assertThrows(IllegalArgumentException.class,
+                () -> Knn.search(q, Tensor.randn(rng, DType.FLOAT32, 5, 4), 1, Metric.L2));
+        assertTrue(e.getMessage().contains("[4, 3]") && e.getMessage().contains("[5, 4]"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> Knn.search(Tensor.randn(rng, DType.FLOAT32, 3), bank, 1, Metric.L2));
+
+        Tensor nanQuery = Tensor.randn(rng, DType.FLOAT32, 4, 3);
+        nanQuery.set(Double.NaN, 2, 1);
+        e = assertThrows(IllegalArgumentException.class, () -> Knn.search(nanQuery, bank, 1, Metric.L2));
+        assertTrue(e.getMessage().contains("NaN"), e.getMessage());
+        Tensor nanBank = Tensor.randn(rng, DType.FLOAT32, 5, 3);
+        nanBank.set(Double.NaN, 4, 0);
+        e = assertThrows(IllegalArgumentException.class, () -> Knn.search(q, nanBank, 1, Metric.INNER_PRODUCT));
+        assertTrue(e.getMessage().contains("NaN"), e.getMessage());
+    }
+
+    // ---------------------------------------------------------------- brute force
+
+    /** Runs the search and compares indices exactly and values to within float rounding. */
+    private static Knn.Result check(Tensor queries, Tensor bank, int k, Metric metric) {
+        double[][] qs = queries.toDoubleMatrix(), bs = bank.toDoubleMatrix();
+        Knn.Result r = Knn.search(queries, bank, k, metric);
+        assertArrayEquals(new long[] {qs.length, k}, r.values().shape());
+        assertArrayEquals(new long[] {qs.length, k}, r.indices().shape());
+        double[] values = r.values().toDoubleArray();
+        long[] indices = r.indices().toLongArray();
+        double tol = r.values().dtype() == DType.FLOAT32 ? 1e-6 : 1e-15;
+        for (int i = 0; i < qs.length; i++) {
+            double[] scores = new double[bs.length];
+            for (int j = 0; j < bs.length; j++) scores[j] = metric == Metric.L2 ? distance(qs[i], bs[j]) : dot(qs[i], bs[j]);
+            int[] expected = best(scores, k, metric == Metric.L2);
+            for (int r0 = 0; r0 < k; r0++) {
+                int at = i * k + r0, want = expected[r0];
+                assertEquals(want, indices[at], () -> "query " + at / k + " rank " + at % k);
+                assertEquals(scores[want], values[at], tol * Math.max(1, Math.abs(scores[want])));
+            }
+        }
+        return r;
+    }
+
+    private static double distance(double[] a, double[] b) {
+        double s = 0;
+        for (int p = 0; p < a.length; p++) s += (a[p] - b[p]) * (a[p] - b[p]);
+        return Math.sqrt(s);
+    }
+
+    private static double dot(double[] a, double[] b) {
+        double s = 0;
+        for (int p = 0; p < a.length; p++) s += a[p] * b[p];
+        return s;
+    }
+
+    /** Indices of the k best scores (smallest or largest), the lower index first on ties. */
+    private static int[] best(double[] scores, int k, boolean smallest) {
+        int[] out = new int[k];
+        boolean[] taken = new boolean[scores.length];
+        for (int r = 0; r < k; r++) {
+            int pick = -1;
+            for (int j = 0; j < scores.length; j++) {
+                if (taken[j]) continue;
+                if (pick < 0 || (smallest ? scores[j] < scores[pick] : scores[j] > scores[pick])) pick = j;
+            }
+            taken[pick] = true;
+            out[r] = pick;
+        }
+        return out;
+    }
+}
