@@ -82,7 +82,9 @@ class TensorTest {
         assertEquals(before + 1, MemoryStats.liveBlocks());
         t.close();
         assertEquals(before + 1, MemoryStats.liveBlocks(), "the view keeps the storage alive");
-        assertEquals(0, v.sum().item());
+        try (Tensor sum = v.sum()) {
+            assertEquals(0, sum.item());
+        }
         v.close();
         assertEquals(before, MemoryStats.liveBlocks());
     }
