@@ -36,9 +36,9 @@ final class Inputs {
     /** NaN or infinite inputs would give NaN scores: refuse them, naming the first bad row. */
     static void requireFinite(Tensor x, String what) {
         try (Scope s = Scope.open()) {
-            Tensor bad = x.nonFinite();
-            if (bad.sum().item() == 0) return;
-            long row = bad.reshape(x.size(0), -1).max(1).argmax(0).getLong();
+            Tensor perRow = x.reshape(x.size(0), -1).countNonFinite(1);
+            if (perRow.sum().item() == 0) return;
+            long row = perRow.argmax(0).getLong();
             throw new IllegalArgumentException(what + " contain NaN or infinite values (first in row " + row + ")");
         }
     }

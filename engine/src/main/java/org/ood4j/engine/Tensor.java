@@ -657,7 +657,19 @@ public final class Tensor implements AutoCloseable {
         return backend().reductions().reduce(op, this, dim, keepdim);
     }
 
+    /**
+     * Reduces every element to a 0-d tensor. SUM, MIN, MAX (and MEAN through SUM) go a dimension
+     * at a time, so the rows of a large tensor reduce in parallel and no buffer spans it all.
+     */
     private Tensor reduceAll(ReduceOp op) {
+        boolean staged = op == ReduceOp.SUM || op == ReduceOp.MIN || op == ReduceOp.MAX || op == ReduceOp.MEAN;
+        if (staged && rank() >= 2 && numel() > 0) {
+            ReduceOp stage = op == ReduceOp.MEAN ? ReduceOp.SUM : op;
+            try (Tensor partial = reduce(stage, -1, false); Tensor total = partial.reduceAll(stage)) {
+                return op == ReduceOp.MEAN ? total.to(total.dtype() == DType.INT64 ? DType.FLOAT64 : total.dtype()).div(numel())
+                        : total.to(total.dtype());
+            }
+        }
         try (Tensor flat = reshape(-1)) {
             return flat.reduce(op, 0, false);
         }
@@ -688,6 +700,8 @@ public final class Tensor implements AutoCloseable {
     public Tensor normL2(int dim, boolean keepdim) { return reduce(ReduceOp.NORM_L2, dim, keepdim); }
     public Tensor logsumexp(int dim, boolean keepdim) { return reduce(ReduceOp.LOGSUMEXP, dim, keepdim); }
     public Tensor logsumexp(int dim) { return logsumexp(dim, false); }
+    /** How many elements along dim are NaN or infinite (int64). */
+    public Tensor countNonFinite(int dim) { return reduce(ReduceOp.COUNT_NONFINITE, dim, false); }
 
     public Tensor softmax(int dim) { return backend().reductions().softmax(this, dim, false); }
     public Tensor logSoftmax(int dim) { return backend().reductions().softmax(this, dim, true); }

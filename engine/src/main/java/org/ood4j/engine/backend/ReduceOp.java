@@ -16,7 +16,12 @@ public enum ReduceOp {
     /** Unbiased variance (divides by n-1), as torch.var. */
     VAR,
     /** Biased variance (divides by n). */
-    VAR_BIASED;
+    VAR_BIASED,
+    /** How many elements are NaN or infinite (int64): input validation in one pass, nothing materialised. */
+    COUNT_NONFINITE;
 
     public boolean givesIndex() { return this == ARGMAX || this == ARGMIN; }
+
+    /** Ops whose result is an int64 whatever the input. */
+    public boolean givesLong() { return givesIndex() || this == COUNT_NONFINITE; }
 }

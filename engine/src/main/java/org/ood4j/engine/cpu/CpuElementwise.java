@@ -47,8 +47,8 @@ final class CpuElementwise implements ElementwiseOps {
     static void apply(UnaryOp op, double[] v, int n, double a, double b) {
         switch (op) {
             case AFFINE -> { for (int i = 0; i < n; i++) v[i] = a * v[i] + b; }
-            case EXP -> { for (int i = 0; i < n; i++) v[i] = Math.exp(v[i]); }
-            case LOG -> { for (int i = 0; i < n; i++) v[i] = Math.log(v[i]); }
+            case EXP -> MathKernels.INSTANCE.exp(v, n);
+            case LOG -> MathKernels.INSTANCE.log(v, n);
             case SQRT -> { for (int i = 0; i < n; i++) v[i] = Math.sqrt(v[i]); }
             case ABS -> { for (int i = 0; i < n; i++) v[i] = Math.abs(v[i]); }
             case SIGN -> { for (int i = 0; i < n; i++) v[i] = Math.signum(v[i]); }
@@ -143,6 +143,11 @@ final class CpuElementwise implements ElementwiseOps {
             throw new IllegalArgumentException("copy from " + Shape.toString(src.shape()) + " into " + Shape.toString(dst.shape()));
         }
         MemorySegment ss = src.storage().segment(), ds = dst.storage().segment();
+        if (src.dtype() == dst.dtype() && src.isContiguous() && dst.isContiguous()) {
+            long bytes = src.numel() * src.dtype().byteSize();
+            MemorySegment.copy(ss, src.offset() * src.dtype().byteSize(), ds, dst.offset() * dst.dtype().byteSize(), bytes);
+            return;
+        }
         StridedLoop loop = StridedLoop.over(dst, src);
         long dStride = loop.rowStride(0), sStride = loop.rowStride(1);
         boolean exactLongs = src.dtype() == DType.INT64 && dst.dtype() == DType.INT64;

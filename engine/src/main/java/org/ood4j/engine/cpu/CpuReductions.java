@@ -43,7 +43,7 @@ final class CpuReductions implements ReductionOps {
         try (Tensor outKept = out.reshape(kept); Tensor outRows = AlongDim.last(outKept, d);
              Tensor xRows = AlongDim.last(x, d)) {
             StridedLoop loop = StridedLoop.overRows(xRows, outRows);
-            if (outType == DType.INT64 && !op.givesIndex()) reduceLongs(op, x, out, loop);
+            if (outType == DType.INT64 && !op.givesLong()) reduceLongs(op, x, out, loop);
             else reduceDoubles(op, x, out, loop);
         }
         return out;
@@ -51,7 +51,7 @@ final class CpuReductions implements ReductionOps {
 
     /** Index results are int64; SUM, MIN and MAX of int64 stay int64 (exact); the rest are floating. */
     private static DType outputType(ReduceOp op, DType in) {
-        if (op.givesIndex()) return DType.INT64;
+        if (op.givesLong()) return DType.INT64;
         if (in != DType.INT64) return in;
         return op == ReduceOp.SUM || op == ReduceOp.MIN || op == ReduceOp.MAX ? DType.INT64 : DType.FLOAT64;
     }
@@ -121,7 +121,14 @@ final class CpuReductions implements ReductionOps {
             case LOGSUMEXP -> logSumExp(v, n);
             case VAR -> variance(v, n, n - 1);
             case VAR_BIASED -> variance(v, n, n);
+            case COUNT_NONFINITE -> countNonFinite(v, n);
         };
+    }
+
+    static double countNonFinite(double[] v, int n) {
+        int count = 0;
+        for (int i = 0; i < n; i++) if (!Double.isFinite(v[i])) count++;
+        return count;
     }
 
     static double sum(double[] v, int n) {
@@ -203,8 +210,7 @@ final class CpuReductions implements ReductionOps {
     static double logSumExp(double[] v, int n) {
         double m = max(v, n);
         if (!Double.isFinite(m)) return m;
-        double s = 0;
-        for (int i = 0; i < n; i++) s += Math.exp(v[i] - m);
+        double s = MathKernels.INSTANCE.expShiftedSum(v, n, m, false);
         return m + Math.log(s);
     }
 
@@ -258,23 +264,15 @@ final class CpuReductions implements ReductionOps {
      */
     static void softmaxRow(double[] v, int n) {
         double m = max(v, n);
-        double s = 0;
-        for (int i = 0; i < n; i++) {
-            v[i] = Math.exp(v[i] - m);
-            s += v[i];
-        }
+        double s = MathKernels.INSTANCE.expShiftedSum(v, n, m, true);
         for (int i = 0; i < n; i++) v[i] /= s;
     }
 
     /** (x - m) - log(sum exp(x - m)): never log of 0 for a row with a finite max; -inf stays -inf. */
     static void logSoftmaxRow(double[] v, int n) {
         double m = max(v, n);
-        double s = 0;
-        for (int i = 0; i < n; i++) {
-            v[i] -= m;
-            s += Math.exp(v[i]);
-        }
-        double logSum = Math.log(s);
+        for (int i = 0; i < n; i++) v[i] -= m;
+        double logSum = Math.log(MathKernels.INSTANCE.expShiftedSum(v, n, 0, false));
         for (int i = 0; i < n; i++) v[i] -= logSum;
     }
 }

@@ -1,0 +1,40 @@
+package org.ood4j.engine.cpu;
+
+/**
+ * The transcendental loops of the CPU backend (exp and log dominate softmax, logsumexp and the
+ * probability-based detectors). Two implementations: {@link VectorKernels} through the JDK's
+ * Vector API, whose exp/log are vectorised (about 4x the scalar loop here: bench/results), and
+ * {@link ScalarKernels} with Math.exp/log for a JVM started without
+ * {@code --add-modules jdk.incubator.vector}. {@link #INSTANCE} picks one at startup.
+ */
+interface MathKernels {
+    MathKernels INSTANCE = Selection.pick();
+
+    /** v[i] = exp(v[i]) for i < n. */
+    void exp(double[] v, int n);
+
+    /** v[i] = log(v[i]) for i < n. */
+    void log(double[] v, int n);
+
+    /** sum of exp(v[i] - shift); when {@code store}, also v[i] = exp(v[i] - shift). */
+    double expShiftedSum(double[] v, int n, double shift, boolean store);
+
+    /** Which implementation runs, for diagnostics. */
+    String name();
+
+    final class Selection {
+        private Selection() {}
+
+        static MathKernels pick() {
+            boolean vectorModule = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+            if (vectorModule && !Boolean.getBoolean("ood4j.scalarMath")) {
+                try {
+                    return (MathKernels) Class.forName("org.ood4j.engine.cpu.VectorKernels").getDeclaredConstructor().newInstance();
+                } catch (ReflectiveOperationException | LinkageError e) {
+                    // fall through to the scalar loops
+                }
+            }
+            return new ScalarKernels();
+        }
+    }
+}

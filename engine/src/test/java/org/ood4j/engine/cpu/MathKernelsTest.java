@@ -1,0 +1,57 @@
+package org.ood4j.engine.cpu;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.util.SplittableRandom;
+
+import org.junit.jupiter.api.Test;
+
+/** The vector kernels agree with the scalar ones, edge values included. */
+class MathKernelsTest {
+    private static double[] sample(int n) {
+        SplittableRandom rng = new SplittableRandom(11);
+        double[] v = new double[n];
+        for (int i = 0; i < n; i++) v[i] = 20 * rng.nextGaussian();
+        v[0] = Double.NEGATIVE_INFINITY;
+        v[1] = Double.NaN;
+        v[2] = 0;
+        v[3] = -745.5; // exp underflows to a subnormal
+        v[4] = 709;
+        return v;
+    }
+
+    @Test
+    void vectorPathIsActiveInTheTestJvm() {
+        assertTrue(MathKernels.INSTANCE.name().startsWith("vector"), MathKernels.INSTANCE.name());
+    }
+
+    @Test
+    void vectorMatchesScalarToAnUlpOrTwo() {
+        MathKernels vector = new VectorKernels(), scalar = new ScalarKernels();
+        for (int n : new int[] {5, 7, 257, 1000}) {
+            double[] a = sample(n), b = a.clone();
+            vector.exp(a, n);
+            scalar.exp(b, n);
+            assertClose(b, a);
+            double[] c = sample(n), d = c.clone();
+            for (int i = 0; i < n; i++) { c[i] = Math.abs(c[i]); d[i] = Math.abs(d[i]); }
+            vector.log(c, n);
+            scalar.log(d, n);
+            assertClose(d, c);
+            double[] e = sample(n), f = e.clone();
+            e[1] = f[1] = 1; // a NaN would make both sums NaN
+            assertEquals(scalar.expShiftedSum(f, n, 3, true), vector.expShiftedSum(e, n, 3, true), 1e-13 * scalar.expShiftedSum(f.clone(), n, 0, false));
+            assertClose(f, e);
+        }
+    }
+
+    private static void assertClose(double[] want, double[] got) {
+        for (int i = 0; i < want.length; i++) {
+            if (Double.isNaN(want[i])) {
+                assertTrue(Double.isNaN(got[i]), "element " + i);
+            } else {
+                assertEquals(want[i], got[i], 4 * Math.ulp(want[i]), "element " + i);
+            }
+        }
+    }
+}
