@@ -18,6 +18,10 @@ final class HostRows {
     private HostRows() {}
 
     static void load(MemorySegment seg, DType dtype, long base, long stride, int n, double[] dst) {
+        if (stride == 1) {
+            loadContiguous(seg, dtype, base, n, dst);
+            return;
+        }
         switch (dtype) {
             case FLOAT32 -> {
                 for (int i = 0; i < n; i++) dst[i] = seg.getAtIndex(F32, base + i * stride);
@@ -32,6 +36,10 @@ final class HostRows {
     }
 
     static void store(MemorySegment seg, DType dtype, long base, long stride, int n, double[] src) {
+        if (stride == 1) {
+            storeContiguous(seg, dtype, base, n, src);
+            return;
+        }
         switch (dtype) {
             case FLOAT32 -> {
                 for (int i = 0; i < n; i++) seg.setAtIndex(F32, base + i * stride, (float) src[i]);
@@ -41,6 +49,36 @@ final class HostRows {
             }
             case INT64 -> {
                 for (int i = 0; i < n; i++) seg.setAtIndex(I64, base + i * stride, (long) src[i]);
+            }
+        }
+    }
+
+    /**
+     * Stride-1 runs: a slice of the segment indexed from 0 with an int counter is the loop shape
+     * C2 vectorises (no long multiply in the address).
+     */
+    private static void loadContiguous(MemorySegment seg, DType dtype, long base, int n, double[] dst) {
+        MemorySegment run = seg.asSlice(base * dtype.byteSize(), (long) n * dtype.byteSize());
+        switch (dtype) {
+            case FLOAT32 -> {
+                for (int i = 0; i < n; i++) dst[i] = run.getAtIndex(F32, i);
+            }
+            case FLOAT64 -> MemorySegment.copy(run, F64, 0, dst, 0, n);
+            case INT64 -> {
+                for (int i = 0; i < n; i++) dst[i] = run.getAtIndex(I64, i);
+            }
+        }
+    }
+
+    private static void storeContiguous(MemorySegment seg, DType dtype, long base, int n, double[] src) {
+        MemorySegment run = seg.asSlice(base * dtype.byteSize(), (long) n * dtype.byteSize());
+        switch (dtype) {
+            case FLOAT32 -> {
+                for (int i = 0; i < n; i++) run.setAtIndex(F32, i, (float) src[i]);
+            }
+            case FLOAT64 -> MemorySegment.copy(src, 0, run, F64, 0, n);
+            case INT64 -> {
+                for (int i = 0; i < n; i++) run.setAtIndex(I64, i, (long) src[i]);
             }
         }
     }
