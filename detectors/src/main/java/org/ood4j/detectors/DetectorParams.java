@@ -76,6 +76,18 @@ public final class DetectorParams {
         throw bad(name, v, "a list");
     }
 
+    /** A list of numbers as double[], or null when absent. */
+    public double[] getDoubles(String name) {
+        List<?> list = getList(name);
+        if (list == null) return null;
+        double[] out = new double[list.size()];
+        for (int i = 0; i < out.length; i++) {
+            if (!(list.get(i) instanceof Number n)) throw bad(name, list, "a list of numbers");
+            out[i] = n.doubleValue();
+        }
+        return out;
+    }
+
     /** Throws when a parameter was given that the detector never read. */
     public void checkAllRead() {
         for (String name : values.keySet()) {

@@ -30,9 +30,29 @@ public final class DetectorRegistry {
                 p.getDouble("euclid_weight", 1.0)));
         FACTORIES.put("EnergyBased", (m, p) -> new EnergyBased(m, p.getDouble("t", 1.0)));
         FACTORIES.put("WeightedEBO", (m, p) -> new WeightedEBO(m, p.requireTensor("weights")));
+        FACTORIES.put("Mahalanobis", (m, p) -> new Mahalanobis(m, p.getDouble("eps", 0.002), p.getDoubles("norm_std")));
+        FACTORIES.put("MultiMahalanobis", (m, p) -> new MultiMahalanobis(p.getDoubles("alpha")));
+        FACTORIES.put("RMD", (m, p) -> new RMD(m));
+        FACTORIES.put("GMM", (m, p) -> new GMM(m, p.getDouble("reg", 1e-6)));
+        FACTORIES.put("KNN", (m, p) -> new KNN(m, p.getInt("k", 1)));
+        FACTORIES.put("ViM", (m, p) -> new ViM(m, p.getInt("d", -1), p.requireTensor("w"), p.requireTensor("b")));
+        FACTORIES.put("DICE", (m, p) -> new DICE(m, p.requireTensor("w"), p.requireTensor("b"), p.getDouble("p", Double.NaN),
+                scoringFunction(p.getString("detector", "EnergyBased.score"))));
     }
 
     private DetectorRegistry() {}
+
+    /** The static scoring functions that shaping detectors (DICE, ASH, ReAct, RankFeat, VRA) apply to logits. */
+    public static Function<Tensor, Tensor> scoringFunction(String name) {
+        return switch (name) {
+            case "EnergyBased.score" -> EnergyBased::score;
+            case "MaxSoftmax.score" -> MaxSoftmax::score;
+            case "MaxLogit.score" -> MaxLogit::score;
+            case "Entropy.score" -> Entropy::score;
+            default -> throw new IllegalArgumentException("unknown scoring function '" + name
+                    + "'; known: EnergyBased.score, MaxSoftmax.score, MaxLogit.score, Entropy.score");
+        };
+    }
 
     public static boolean has(String name) {
         return FACTORIES.containsKey(name);

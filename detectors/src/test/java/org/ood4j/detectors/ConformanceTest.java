@@ -104,7 +104,8 @@ class ConformanceTest {
                 return;
             }
             try (Detector d = DetectorRegistry.create(detector, params, null)) {
-                Tensor predictX = npy(dir, ((Map<String, Object>) spec.get("predict")).get("x"));
+                Object px = ((Map<String, Object>) spec.get("predict")).get("x");
+                Tensor predictX = px == null ? null : npy(dir, px);
                 Tensor scores = fitAndPredict(dir, spec, d, iface);
                 Map<String, Object> tol = (Map<String, Object>) spec.get("tolerance");
                 double rtol = ((Number) tol.get("rtol")).doubleValue(), atol = ((Number) tol.get("atol")).doubleValue();
@@ -133,12 +134,23 @@ class ConformanceTest {
     private static Tensor fitAndPredict(Path dir, Map<String, Object> spec, Detector d, String iface) throws IOException {
         Map<String, Object> fit = (Map<String, Object>) spec.get("fit");
         Map<String, Object> predict = (Map<String, Object>) spec.get("predict");
-        Tensor x = npy(dir, predict.get("x"));
+        Tensor x = predict.get("x") == null ? null : npy(dir, predict.get("x"));
         switch (iface) {
             case "logits" -> {
                 LogitsDetector ld = (LogitsDetector) d;
                 if (fit != null) ld.fitLogits(npy(dir, fit.get("x")), npy(dir, fit.get("y")));
                 return ld.predictLogits(x);
+            }
+            case "features" -> {
+                FeaturesDetector fd = (FeaturesDetector) d;
+                if (fit != null) fd.fitFeatures(npy(dir, fit.get("x")), fit.get("y") == null ? null : npy(dir, fit.get("y")));
+                return fd.predictFeatures(x);
+            }
+            case "structured" -> {
+                StructuredDetector sd = (StructuredDetector) d;
+                if (fit != null) sd.fitStructured(npys(dir, fit.get("xs")), fit.get("y") == null ? null : npy(dir, fit.get("y")));
+                Tensor logits = predict.get("logits") == null ? null : npy(dir, predict.get("logits"));
+                return sd.predictStructured(npys(dir, predict.get("xs")), logits);
             }
             case "model" -> {
                 return d.predict(x);
@@ -193,6 +205,12 @@ class ConformanceTest {
             return resolveParams(dir, (Map<String, Object>) m);
         }
         return v;
+    }
+
+    private static List<Tensor> npys(Path dir, Object files) throws IOException {
+        List<Tensor> out = new ArrayList<>();
+        for (Object f : (List<?>) files) out.add(npy(dir, f));
+        return out;
     }
 
     private static Tensor npy(Path dir, Object file) throws IOException {

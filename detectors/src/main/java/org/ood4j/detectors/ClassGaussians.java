@@ -1,0 +1,99 @@
+package org.ood4j.detectors;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import org.ood4j.engine.DType;
+import org.ood4j.engine.Linalg;
+import org.ood4j.engine.Scope;
+import org.ood4j.engine.Shape;
+import org.ood4j.engine.Tensor;
+
+/**
+ * Class-conditional Gaussian statistics in float64: the fit and the distances that Mahalanobis,
+ * RMD, MultiMahalanobis and GMM share.
+ *
+ * <p>Distances to all K class means use d_k(z) = z'Pz - 2 z'P mu_k + mu_k'P mu_k: one (N x D)(D x D)
+ * product and one (N x D)(D x K) product, never K products over the samples.
+ */
+final class ClassGaussians {
+    /** The reference's regulariser of the pooled scatter, so a singular scatter still inverts. */
+    static final double SCATTER_EPS = 1e-6;
+
+    private ClassGaussians() {}
+
+    /** Number of classes (max label + 1); every class in between must have fit samples. */
+    static int classCount(Tensor labels) {
+        long[] y = labels.toLongArray();
+        long max = -1;
+        for (long v : y) max = Math.max(max, v);
+        int classes = Math.toIntExact(max + 1);
+        boolean[] seen = new boolean[classes];
+        for (long v : y) seen[(int) v] = true;
+        List<Integer> missing = new ArrayList<>();
+        for (int c = 0; c < classes; c++) if (!seen[c]) missing.add(c);
+        if (!missing.isEmpty()) {
+            throw new IllegalArgumentException("classes " + missing + " have no fit samples (labels run to " + max
+                    + "); every class needs at least one to estimate its mean");
+        }
+        return classes;
+    }
+
+    /** Class means (K, D), float64. */
+    static Tensor means(Tensor z64, Tensor labels, int classes) {
+        return z64.groupMean(labels, classes);
+    }
+
+    /** The rows minus the mean of their own class (N, D). */
+    static Tensor centred(Tensor z64, Tensor labels, Tensor means) {
+        try (Tensor own = means.indexSelect(0, labels)) {
+            return z64.sub(own);
+        }
+    }
+
+    /** X^T X + eps I (D, D): an undivided scatter, regularised as the reference does. */
+    static Tensor scatter(Tensor centred, double eps) {
+        try (Scope s = Scope.open()) {
+            Tensor sc = centred.t().matmul(centred);
+            return s.keep(sc.add(identity(sc.size(0)).mul(eps)));
+        }
+    }
+
+    static Tensor identity(long n) {
+        Tensor eye = Tensor.zeros(DType.FLOAT64, n, n);
+        for (long i = 0; i < n; i++) eye.set(1, i, i);
+        return eye;
+    }
+
+    /** Squared Mahalanobis distances d_k(z) (N, K) to every mean under one precision matrix. */
+    static Tensor distances(Tensor z, Tensor means, Tensor precision) {
+        if (z.size(1) != means.size(1)) {
+            throw new IllegalArgumentException("features have dimension " + z.size(1) + ", the fit had " + means.size(1)
+                    + " (shape " + Shape.toString(z.shape()) + ")");
+        }
+        try (Scope s = Scope.open()) {
+            Tensor z64 = z.to(DType.FLOAT64);
+            Tensor zp = z64.matmul(precision);                                 // (N, D)
+            Tensor quad = zp.mul(z64).sum(1, true);                            // z'Pz (N, 1)
+            Tensor cross = zp.matmul(means.t());                               // z'P mu_k (N, K)
+            Tensor offsets = means.matmul(precision).mul(means).sum(1);        // mu_k'P mu_k (K)
+            // Rounding can take a distance of ~0 slightly negative; a squared distance is never.
+            return s.keep(quad.sub(cross.mul(2)).add(offsets).clampMin(0));
+        }
+    }
+
+    /** Squared Mahalanobis distance (N,) to one mean, from the centred rows: exact for close points. */
+    static Tensor distance(Tensor centred, Tensor precision) {
+        try (Scope s = Scope.open()) {
+            return s.keep(centred.matmul(precision).mul(centred).sum(1));
+        }
+    }
+
+    /** Inverse of a symmetric positive-definite matrix, symmetrised against rounding. */
+    static Tensor precision(Tensor cov) {
+        try (Scope s = Scope.open()) {
+            Tensor inv = Linalg.inverse(cov);
+            return s.keep(inv.add(inv.t()).mul(0.5));
+        }
+    }
+}

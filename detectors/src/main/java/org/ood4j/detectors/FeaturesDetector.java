@@ -1,0 +1,97 @@
+package org.ood4j.detectors;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Function;
+
+import org.ood4j.engine.Scope;
+import org.ood4j.engine.Tensor;
+
+/**
+ * A detector whose scores are a function of a feature vector per sample (the penultimate layer
+ * of a network, or any embedding). The model, when given, is the encoder: raw inputs to features.
+ * Features are validated once here (2-D, floating, finite, the fitted dimension) and scored in
+ * row chunks so memory does not grow with the batch size.
+ */
+public abstract class FeaturesDetector extends AbstractDetector {
+    private volatile long fittedDim = -1;
+
+    protected FeaturesDetector(Function<Tensor, Tensor> encoder) {
+        super(encoder);
+    }
+
+    /**
+     * Fits on features (N, D) and int64 labels (N,), or null labels where the detector needs none;
+     * rows with a label below 0 are ignored.
+     */
+    public FeaturesDetector fitFeatures(Tensor features, Tensor labels) {
+        if (!requiresFit()) return this;
+        Inputs.requireMatrix(features, "features");
+        Inputs.requireFinite(features, "features");
+        if (labels == null && requiresLabels()) throw new IllegalArgumentException(name() + " needs class labels to fit");
+        if (labels != null) Inputs.requireLabels(labels, features.size(0), -1);
+        if (expectedDim() >= 0 && features.size(1) != expectedDim()) {
+            throw new IllegalArgumentException(name() + ": features have dimension " + features.size(1) + ", expected " + expectedDim());
+        }
+        clearState();
+        try (Scope s = Scope.open()) {
+            Tensor[] id = labels == null ? new Tensor[] {features, null} : Inputs.idRows(features, labels);
+            if (id[0].size(0) == 0) throw new IllegalArgumentException(name() + ": every fit sample has a label < 0 (OOD); nothing to fit");
+            fitOnId(id[0], id[1]);
+        }
+        fittedDim = features.size(1);
+        markFitted();
+        return this;
+    }
+
+    /** Outlier scores (N,) float64 for features (N, D). */
+    public Tensor predictFeatures(Tensor features) {
+        requireFitted();
+        Inputs.requireMatrix(features, "features");
+        long dim = fittedDim >= 0 ? fittedDim : expectedDim();
+        if (dim >= 0 && features.size(1) != dim) {
+            throw new IllegalArgumentException(name() + ": features have dimension " + features.size(1) + ", expected " + dim);
+        }
+        Inputs.requireFinite(features, "features");
+        return Inputs.scoreRows(features, this::scoreChunk);
+    }
+
+    /** Whether fitting needs labels (class-conditional detectors). */
+    protected boolean requiresLabels() { return false; }
+
+    /** The feature dimension the parameters imply (e.g. a head's input size), or -1. */
+    protected long expectedDim() { return -1; }
+
+    /** Fits on in-distribution rows (labels may be null); called inside a scope. */
+    protected void fitOnId(Tensor features, Tensor labels) {}
+
+    /** Scores one validated chunk: (n, D) to (n,) float64. */
+    protected abstract Tensor scoreChunk(Tensor features);
+
+    @Override
+    public Detector fit(Iterable<Batch> data) {
+        Function<Tensor, Tensor> encoder = requireModel();
+        try (Scope s = Scope.open()) {
+            List<Tensor> features = new ArrayList<>(), labels = new ArrayList<>();
+            for (Batch b : data) {
+                features.add(encoder.apply(b.x()));
+                if (b.y() != null) labels.add(b.y());
+            }
+            if (features.isEmpty()) throw new IllegalArgumentException(name() + ": fit got no batches");
+            if (!labels.isEmpty() && labels.size() != features.size()) {
+                throw new IllegalArgumentException(name() + ": some batches have labels and some do not");
+            }
+            fitFeatures(Tensor.cat(features, 0), labels.isEmpty() ? null : Tensor.cat(labels, 0));
+        }
+        return this;
+    }
+
+    @Override
+    public Tensor predict(Tensor x) {
+        Function<Tensor, Tensor> encoder = requireModel();
+        requireFitted();
+        try (Tensor features = encoder.apply(x)) {
+            return predictFeatures(features);
+        }
+    }
+}

@@ -1,0 +1,47 @@
+package org.ood4j.detectors;
+
+import java.util.function.Function;
+
+import org.ood4j.engine.DType;
+import org.ood4j.engine.Knn;
+import org.ood4j.engine.Tensor;
+import org.ood4j.engine.backend.KnnOps;
+
+/**
+ * Deep nearest neighbours, from Sun et al., "Out-of-Distribution Detection with Deep Nearest
+ * Neighbors" (ICML 2022):
+ * <pre>  score(z) = || z - z_(k) ||_2</pre>
+ * the Euclidean distance to the k-th nearest in-distribution fit feature (k = 1: the nearest, as
+ * pytorch-ood). The search is exact and blocked in the engine: no query x bank matrix.
+ */
+public final class KNN extends FeaturesDetector {
+    private final int k;
+
+    public KNN(Function<Tensor, Tensor> model) {
+        this(model, 1);
+    }
+
+    /** @param k which neighbour's distance is the score (>= 1) */
+    public KNN(Function<Tensor, Tensor> model, int k) {
+        super(model);
+        this.k = Params.positive("k", k);
+    }
+
+    @Override public boolean requiresFit() { return true; }
+
+    @Override
+    protected void fitOnId(Tensor features, Tensor labels) {
+        if (features.size(0) < k) {
+            throw new IllegalArgumentException("KNN: k = " + k + " but only " + features.size(0) + " ID fit samples");
+        }
+        putState("bank", features.copy());
+    }
+
+    @Override
+    protected Tensor scoreChunk(Tensor features) {
+        Tensor bank = state("bank");
+        try (Knn.Result r = Knn.search(features.to(bank.dtype()), bank, k, KnnOps.Metric.L2)) {
+            return r.values().select(1, k - 1).to(DType.FLOAT64);
+        }
+    }
+}

@@ -1,0 +1,61 @@
+package org.ood4j.detectors;
+
+import java.util.function.Function;
+
+import org.ood4j.engine.DType;
+import org.ood4j.engine.Scope;
+import org.ood4j.engine.Shape;
+import org.ood4j.engine.Tensor;
+
+/**
+ * A linear classification head, logits = z W^T + b, with W (C, D) and b (C,) held in float64.
+ * Detectors that read the head's weights (ViM, NNGuide, DICE, NCI, fDBD) take one; it also
+ * works as a plain head function. The head owns copies of the given tensors.
+ */
+public final class LinearHead implements Function<Tensor, Tensor>, AutoCloseable {
+    private final Tensor weight;
+    private final Tensor bias;
+
+    public LinearHead(Tensor weight, Tensor bias) {
+        if (weight == null || bias == null) throw new IllegalArgumentException("a linear head needs a weight and a bias");
+        if (weight.rank() != 2) throw new IllegalArgumentException("head weight must be 2-D (C, D), got " + Shape.toString(weight.shape()));
+        if (bias.numel() != weight.size(0)) {
+            throw new IllegalArgumentException("head bias has " + bias.numel() + " values for " + weight.size(0) + " classes");
+        }
+        try (Scope s = Scope.open()) {
+            Tensor w = weight.to(DType.FLOAT64), b = bias.to(DType.FLOAT64).reshape(-1);
+            if (w.countNonFinite(1).sum().item() > 0 || b.countNonFinite(0).item() > 0) {
+                throw new IllegalArgumentException("head weight or bias contains NaN or infinite values");
+            }
+            this.weight = Scope.release(w.copy());
+            this.bias = Scope.release(b.copy());
+        }
+    }
+
+    /** W (C, D), float64. */
+    public Tensor weight() { return weight; }
+
+    /** b (C,), float64. */
+    public Tensor bias() { return bias; }
+
+    public long classes() { return weight.size(0); }
+
+    public long inputDim() { return weight.size(1); }
+
+    /** z W^T + b in float64. */
+    @Override
+    public Tensor apply(Tensor z) {
+        if (z.rank() != 2 || z.size(1) != inputDim()) {
+            throw new IllegalArgumentException("head expects features (N, " + inputDim() + "), got " + Shape.toString(z.shape()));
+        }
+        try (Scope s = Scope.open()) {
+            return s.keep(z.to(DType.FLOAT64).matmul(weight.t()).add(bias));
+        }
+    }
+
+    @Override
+    public void close() {
+        weight.close();
+        bias.close();
+    }
+}

@@ -1,0 +1,47 @@
+package org.ood4j.detectors;
+
+import java.util.function.Function;
+
+import org.ood4j.engine.DType;
+import org.ood4j.engine.Tensor;
+
+/**
+ * Relative Mahalanobis distance, from Ren et al., "A Simple Fix to Mahalanobis Distance for
+ * Improving Near-OOD Detection" (2021):
+ * <pre>  score(z) = min_k ( d_k(z) - d_0(z) )</pre>
+ * d_k as in {@link Mahalanobis} (pooled class scatter + 1e-6 I), and d_0 the distance under a
+ * background Gaussian fitted to all ID features: mean mu_0, scatter sum_i (z_i - mu_0)(z_i - mu_0)^T
+ * + 1e-6 I (undivided too). No factor 1/2, as pytorch-ood.
+ */
+public final class RMD extends FeaturesDetector {
+    public RMD(Function<Tensor, Tensor> model) {
+        super(model);
+    }
+
+    @Override public boolean requiresFit() { return true; }
+
+    @Override protected boolean requiresLabels() { return true; }
+
+    @Override
+    protected void fitOnId(Tensor features, Tensor labels) {
+        int classes = ClassGaussians.classCount(labels);
+        Tensor z = features.to(DType.FLOAT64);
+        Tensor mu = ClassGaussians.means(z, labels, classes);
+        Tensor cov = ClassGaussians.scatter(ClassGaussians.centred(z, labels, mu), ClassGaussians.SCATTER_EPS);
+        Tensor mu0 = z.mean(0, true);
+        Tensor cov0 = ClassGaussians.scatter(z.sub(mu0), ClassGaussians.SCATTER_EPS);
+        putState("mu", mu);
+        putState("cov", cov);
+        putState("precision", ClassGaussians.precision(cov));
+        putState("background_mu", mu0);
+        putState("background_cov", cov0);
+        putState("background_precision", ClassGaussians.precision(cov0));
+    }
+
+    @Override
+    protected Tensor scoreChunk(Tensor features) {
+        Tensor d = ClassGaussians.distances(features, state("mu"), state("precision"));
+        Tensor d0 = ClassGaussians.distances(features, state("background_mu"), state("background_precision"));
+        return d.sub(d0).min(1);
+    }
+}

@@ -1,0 +1,130 @@
+package org.ood4j.detectors;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Function;
+
+import org.ood4j.engine.Scope;
+import org.ood4j.engine.Shape;
+import org.ood4j.engine.Tensor;
+
+/**
+ * A detector whose input is a list of per-layer representations (N, ...) of the same samples,
+ * plus the logits where the detector needs them (Gram). Rows are validated across layers and
+ * scored in chunks.
+ */
+public abstract class StructuredDetector extends AbstractDetector {
+    private volatile long[][] fittedShapes;
+
+    protected StructuredDetector(Function<Tensor, Tensor> model) {
+        super(model);
+    }
+
+    /** Fits on per-layer representations and labels (N,); rows with a label below 0 are ignored. */
+    public StructuredDetector fitStructured(List<Tensor> layers, Tensor labels) {
+        long n = checkLayers(layers);
+        if (requiresLabels()) Inputs.requireLabels(labels, n, -1);
+        clearState();
+        try (Scope s = Scope.open()) {
+            List<Tensor> id = new ArrayList<>();
+            Tensor idLabels = labels;
+            if (labels != null) {
+                Tensor index = Tensor.arange(n).maskedSelect(labels.ge(Tensor.scalar(0, org.ood4j.engine.DType.INT64)));
+                if (index.numel() == 0) throw new IllegalArgumentException(name() + ": every fit sample has a label < 0 (OOD); nothing to fit");
+                for (Tensor layer : layers) id.add(layer.indexSelect(0, index));
+                idLabels = labels.indexSelect(0, index);
+            } else {
+                id.addAll(layers);
+            }
+            fitOnId(id, idLabels);
+        }
+        long[][] shapes = new long[layers.size()][];
+        for (int i = 0; i < shapes.length; i++) shapes[i] = layers.get(i).shape();
+        fittedShapes = shapes;
+        markFitted();
+        return this;
+    }
+
+    /** Outlier scores (N,) float64; {@code logits} (N, C) may be null for detectors that do not use them. */
+    public Tensor predictStructured(List<Tensor> layers, Tensor logits) {
+        requireFitted();
+        long n = checkLayers(layers);
+        long[][] shapes = fittedShapes;
+        if (shapes != null) {
+            if (shapes.length != layers.size()) {
+                throw new IllegalArgumentException(name() + ": got " + layers.size() + " layers, fitted on " + shapes.length);
+            }
+            for (int i = 0; i < shapes.length; i++) {
+                long[] have = layers.get(i).shape(), want = shapes[i];
+                have[0] = want[0];
+                if (!java.util.Arrays.equals(have, want)) {
+                    throw new IllegalArgumentException(name() + ": layer " + i + " has shape " + Shape.toString(layers.get(i).shape())
+                            + ", fitted on (N" + Shape.toString(want).substring(Shape.toString(want).indexOf(',')));
+                }
+            }
+        }
+        if (requiresLogits()) {
+            Inputs.requireMatrix(logits, "logits");
+            if (logits.size(0) != n) throw new IllegalArgumentException(name() + ": " + logits.size(0) + " logit rows for " + n + " samples");
+            Inputs.requireFinite(logits, "logits");
+        }
+        Tensor out = Tensor.zeros(org.ood4j.engine.DType.FLOAT64, n);
+        try {
+            for (long start = 0; start < n; start += Inputs.CHUNK_ROWS) {
+                long end = Math.min(n, start + Inputs.CHUNK_ROWS);
+                try (Scope s = Scope.open()) {
+                    List<Tensor> chunk = new ArrayList<>();
+                    for (Tensor layer : layers) chunk.add(layer.slice(0, start, end));
+                    Tensor l = logits == null ? null : logits.slice(0, start, end);
+                    out.slice(0, start, end).copyFrom(scoreChunk(chunk, l));
+                }
+            }
+            return out;
+        } catch (RuntimeException e) {
+            out.close();
+            throw e;
+        }
+    }
+
+    private long checkLayers(List<Tensor> layers) {
+        if (layers == null || layers.isEmpty()) throw new IllegalArgumentException(name() + " needs at least one layer");
+        long n = -1;
+        for (int i = 0; i < layers.size(); i++) {
+            Tensor t = layers.get(i);
+            if (t == null) throw new IllegalArgumentException(name() + ": layer " + i + " is null");
+            t.checkOpen();
+            if (t.rank() < 2 || !t.dtype().isFloating()) {
+                throw new IllegalArgumentException(name() + ": layer " + i + " must be a floating (N, ...) tensor, got "
+                        + t.dtype() + Shape.toString(t.shape()));
+            }
+            if (n >= 0 && t.size(0) != n) {
+                throw new IllegalArgumentException(name() + ": layer " + i + " has " + t.size(0) + " rows, layer 0 has " + n);
+            }
+            n = t.size(0);
+            if (n == 0) throw new IllegalArgumentException(name() + ": layer " + i + " is an empty batch (0 rows)");
+            Inputs.requireFinite(t, "layer " + i);
+        }
+        return n;
+    }
+
+    protected boolean requiresLabels() { return true; }
+
+    protected boolean requiresLogits() { return false; }
+
+    /** Fits on the in-distribution rows of every layer; called inside a scope. */
+    protected abstract void fitOnId(List<Tensor> layers, Tensor labels);
+
+    /** Scores one chunk of rows of every layer (and the logits, or null). */
+    protected abstract Tensor scoreChunk(List<Tensor> layers, Tensor logits);
+
+    @Override
+    public Detector fit(Iterable<Batch> data) {
+        throw new UnsupportedOperationException(name() + ": fitting through a network needs the models module; use fitStructured");
+    }
+
+    @Override
+    public Tensor predict(Tensor x) {
+        requireModel();
+        throw new UnsupportedOperationException(name() + ": scoring through a network needs the models module; use predictStructured");
+    }
+}

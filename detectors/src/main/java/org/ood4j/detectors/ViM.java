@@ -1,0 +1,67 @@
+package org.ood4j.detectors;
+
+import java.util.function.Function;
+
+import org.ood4j.engine.DType;
+import org.ood4j.engine.Linalg;
+import org.ood4j.engine.Scope;
+import org.ood4j.engine.Tensor;
+
+/**
+ * Virtual-logit matching, from Wang et al., "ViM: Out-Of-Distribution with Virtual-logit
+ * Matching" (CVPR 2022):
+ * <pre>  score(z) = alpha ||(z - u) R||_2 - logsumexp(z W^T + b)</pre>
+ * with origin u = -pinv(W) b, R the eigenvectors of C = X^T X / n (X = fit features - u, not
+ * mean-centred) except those of the d largest eigenvalues (the residual space), and
+ * alpha = mean_i max_c logit_ic / mean_i ||(z_i - u) R|| over the fit samples, which puts the
+ * virtual logit on the scale of the real ones (the paper's choice).
+ */
+public final class ViM extends FeaturesDetector {
+    private final int d;
+    private final LinearHead head;
+
+    /** @param d dimension of the principal subspace (1 <= d < feature dimension); w (C, D), b (C,) the head */
+    public ViM(Function<Tensor, Tensor> model, int d, Tensor w, Tensor b) {
+        super(model);
+        this.d = Params.positive("d", d);
+        this.head = new LinearHead(w, b);
+        if (d >= head.inputDim()) {
+            throw new IllegalArgumentException("ViM: d = " + d + " must be below the feature dimension " + head.inputDim());
+        }
+    }
+
+    @Override public boolean requiresFit() { return true; }
+
+    @Override protected long expectedDim() { return head.inputDim(); }
+
+    @Override
+    protected void fitOnId(Tensor features, Tensor labels) {
+        Tensor w = head.weight(), b = head.bias();
+        Tensor u = Linalg.pinv(w).matmul(b.unsqueeze(1)).reshape(-1).neg();    // (D,)
+        Tensor x = features.to(DType.FLOAT64).sub(u);
+        Tensor cov = x.t().matmul(x).div(x.size(0));
+        long dim = cov.size(0);
+        try (Linalg.Eigh eig = Linalg.eigh(cov)) {
+            // eigenvalues ascending: the residual space is the first D - d columns
+            Tensor residual = eig.vectors().slice(1, 0, dim - d).copy();
+            putState("u", u);
+            putState("residual_space", residual);
+            Tensor r = x.matmul(residual).normL2(1, false);
+            Tensor maxLogit = head.apply(features).max(1);
+            putState("alpha", maxLogit.mean().div(r.mean()));
+        }
+    }
+
+    @Override
+    protected Tensor scoreChunk(Tensor features) {
+        Tensor z = features.to(DType.FLOAT64);
+        Tensor virtual = z.sub(state("u")).matmul(state("residual_space")).normL2(1, false).mul(state("alpha"));
+        return virtual.sub(head.apply(z).logsumexp(1));
+    }
+
+    @Override
+    public void close() {
+        super.close();
+        head.close();
+    }
+}
