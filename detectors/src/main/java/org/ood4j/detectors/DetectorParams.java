@@ -88,6 +88,28 @@ public final class DetectorParams {
         return out;
     }
 
+    /** A list of integers as int[], or null when absent. */
+    public int[] getInts(String name) {
+        double[] d = getDoubles(name);
+        if (d == null) return null;
+        int[] out = new int[d.length];
+        for (int i = 0; i < d.length; i++) {
+            if (d[i] != Math.rint(d[i])) throw bad(name, values.get(name), "a list of integers");
+            out[i] = (int) d[i];
+        }
+        return out;
+    }
+
+    /** A nested map (e.g. a linear head {weight, bias}), or null when absent. */
+    @SuppressWarnings("unchecked")
+    public Map<String, ?> getMap(String name) {
+        read.add(name);
+        Object v = values.get(name);
+        if (v == null) return null;
+        if (v instanceof Map<?, ?> m) return (Map<String, ?>) m;
+        throw bad(name, v, "a map");
+    }
+
     /** Throws when a parameter was given that the detector never read. */
     public void checkAllRead() {
         for (String name : values.keySet()) {

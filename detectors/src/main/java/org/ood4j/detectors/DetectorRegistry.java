@@ -38,9 +38,24 @@ public final class DetectorRegistry {
         FACTORIES.put("ViM", (m, p) -> new ViM(m, p.getInt("d", -1), p.requireTensor("w"), p.requireTensor("b")));
         FACTORIES.put("DICE", (m, p) -> new DICE(m, p.requireTensor("w"), p.requireTensor("b"), p.getDouble("p", Double.NaN),
                 scoringFunction(p.getString("detector", "EnergyBased.score"))));
+        FACTORIES.put("NNGuide", (m, p) -> new NNGuide(m, p.requireTensor("w"), p.requireTensor("b"), p.getInt("k", 10)));
+        FACTORIES.put("SHE", (m, p) -> new SHE(m, linearHead(p)));
+        FACTORIES.put("NCI", (m, p) -> new NCI(m, linearHead(p), p.getDouble("alpha", 0.0)));
+        FACTORIES.put("fDBD", (m, p) -> new fDBD(m, linearHead(p)));
+        FACTORIES.put("Gram", (m, p) -> new Gram(p.getInt("num_classes", -1), p.getInts("num_poles_list")));
     }
 
     private DetectorRegistry() {}
+
+    /** params.head = {weight (C, D), bias (C,)} as a linear head. */
+    private static LinearHead linearHead(DetectorParams p) {
+        java.util.Map<String, ?> head = p.getMap("head");
+        if (head == null) throw new IllegalArgumentException("parameter 'head' {weight, bias} is required without a network");
+        if (!(head.get("weight") instanceof Tensor w) || !(head.get("bias") instanceof Tensor b)) {
+            throw new IllegalArgumentException("parameter 'head' must hold arrays 'weight' and 'bias'");
+        }
+        return new LinearHead(w, b);
+    }
 
     /** The static scoring functions that shaping detectors (DICE, ASH, ReAct, RankFeat, VRA) apply to logits. */
     public static Function<Tensor, Tensor> scoringFunction(String name) {

@@ -1,0 +1,57 @@
+package org.ood4j.detectors;
+
+import java.util.function.Function;
+
+import org.ood4j.engine.DType;
+import org.ood4j.engine.Knn;
+import org.ood4j.engine.Tensor;
+import org.ood4j.engine.backend.KnnOps;
+
+/**
+ * Nearest-neighbour guidance, from Park et al., "Nearest Neighbor Guidance for
+ * Out-of-Distribution Detection" (ICCV 2023):
+ * <pre>  score(z) = -( 1/k sum_{b in N_k(z)} <z, b> ) * E(z),   E(z) = logsumexp(z W^T + b)</pre>
+ * over a bank of energy-scaled ID features {E(z_i) z_i}, N_k by largest inner product. Raw
+ * features, no normalisation (as pytorch-ood).
+ */
+public final class NNGuide extends FeaturesDetector {
+    private final LinearHead head;
+    private final int k;
+
+    public NNGuide(Function<Tensor, Tensor> model, Tensor w, Tensor b) {
+        this(model, w, b, 10);
+    }
+
+    public NNGuide(Function<Tensor, Tensor> model, Tensor w, Tensor b, int k) {
+        super(model);
+        this.head = new LinearHead(w, b);
+        this.k = Params.positive("k", k);
+    }
+
+    @Override public boolean requiresFit() { return true; }
+
+    @Override protected long expectedDim() { return head.inputDim(); }
+
+    @Override
+    protected void fitOnId(Tensor features, Tensor labels) {
+        if (features.size(0) < k) {
+            throw new IllegalArgumentException("NNGuide: k = " + k + " but only " + features.size(0) + " ID fit samples");
+        }
+        Tensor z = features.to(DType.FLOAT64);
+        putState("bank", z.mul(head.apply(z).logsumexp(1, true)));
+    }
+
+    @Override
+    protected Tensor scoreChunk(Tensor features) {
+        Tensor z = features.to(DType.FLOAT64);
+        try (Knn.Result r = Knn.search(z, state("bank"), k, KnnOps.Metric.INNER_PRODUCT)) {
+            return r.values().mean(1).mul(head.apply(z).logsumexp(1)).neg();
+        }
+    }
+
+    @Override
+    public void close() {
+        super.close();
+        head.close();
+    }
+}
