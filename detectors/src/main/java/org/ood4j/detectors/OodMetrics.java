@@ -1,0 +1,151 @@
+package org.ood4j.detectors;
+
+import java.util.Arrays;
+
+import org.ood4j.engine.DType;
+import org.ood4j.engine.Shape;
+import org.ood4j.engine.Tensor;
+
+/**
+ * The standard OOD metrics, as pytorch-ood's {@code OODMetrics}: OOD samples (label < 0) are the
+ * positive class and a higher score means more OOD. Feed batches with {@link #update}, then
+ * {@link #compute}. The curves are scikit-learn's, exact under ties: every distinct score is one
+ * threshold, and areas are trapezoids.
+ * <ul>
+ *   <li>AUROC — area under the ROC curve.</li>
+ *   <li>AUPR-OUT — area under the precision-recall curve with OOD positive (the curve stops where
+ *       recall first reaches 1, then closes at recall 0, precision 1, as precision_recall_curve).</li>
+ *   <li>AUPR-IN — the same with ID positive and the scores negated.</li>
+ *   <li>FPR95TPR — the false-positive rate at the first ROC point (thresholds high to low) whose
+ *       true-positive rate reaches 0.95.</li>
+ * </ul>
+ * Not thread-safe; one instance per evaluation.
+ */
+public final class OodMetrics {
+    private double[] scores = new double[1024];
+    private boolean[] ood = new boolean[1024];
+    private int size;
+
+    /** The four metrics. */
+    public record Result(double auroc, double auprIn, double auprOut, double fpr95tpr) {
+        @Override
+        public String toString() {
+            return String.format("AUROC %.4f  AUPR-IN %.4f  AUPR-OUT %.4f  FPR95TPR %.4f", auroc, auprIn, auprOut, fpr95tpr);
+        }
+    }
+
+    /** Adds a batch: scores (N,) and labels (N,) (int64; < 0 = OOD). */
+    public OodMetrics update(Tensor batchScores, Tensor labels) {
+        if (batchScores.rank() != 1 || labels.rank() != 1 || batchScores.size(0) != labels.size(0)) {
+            throw new IllegalArgumentException("scores and labels must be 1-D of one length, got "
+                    + Shape.toString(batchScores.shape()) + " and " + Shape.toString(labels.shape()));
+        }
+        if (labels.dtype() != DType.INT64) throw new IllegalArgumentException("labels must be int64, got " + labels.dtype());
+        double[] s = batchScores.toDoubleArray();
+        long[] y = labels.toLongArray();
+        for (int i = 0; i < s.length; i++) {
+            if (Double.isNaN(s[i])) throw new IllegalArgumentException("score " + i + " of the batch is NaN");
+        }
+        ensure(size + s.length);
+        for (int i = 0; i < s.length; i++) {
+            scores[size] = s[i];
+            ood[size++] = y[i] < 0;
+        }
+        return this;
+    }
+
+    /** Scores of in-distribution samples and of OOD samples, as two arrays. */
+    public OodMetrics update(double[] idScores, double[] oodScores) {
+        ensure(size + idScores.length + oodScores.length);
+        for (double v : idScores) add(v, false);
+        for (double v : oodScores) add(v, true);
+        return this;
+    }
+
+    private void add(double v, boolean isOod) {
+        if (Double.isNaN(v)) throw new IllegalArgumentException("a score is NaN");
+        scores[size] = v;
+        ood[size++] = isOod;
+    }
+
+    private void ensure(int capacity) {
+        if (capacity > scores.length) {
+            int n = Math.max(capacity, scores.length * 2);
+            scores = Arrays.copyOf(scores, n);
+            ood = Arrays.copyOf(ood, n);
+        }
+    }
+
+    public Result compute() {
+        int positives = 0;
+        for (int i = 0; i < size; i++) if (ood[i]) positives++;
+        if (positives == 0 || positives == size) {
+            throw new IllegalStateException("the metrics need both ID and OOD samples; got " + positives + " OOD of " + size);
+        }
+        double[] s = Arrays.copyOf(scores, size);
+        double[] negated = new double[size];
+        boolean[] id = new boolean[size];
+        for (int i = 0; i < size; i++) {
+            negated[i] = -s[i];
+            id[i] = !ood[i];
+        }
+        Curve out = Curve.of(s, Arrays.copyOf(ood, size));
+        return new Result(out.auroc(), Curve.of(negated, id).aupr(), out.aupr(), out.fprAtTpr(0.95));
+    }
+
+    /** True and false positive counts at each distinct threshold, from the highest score down. */
+    private record Curve(double[] tps, double[] fps) {
+        static Curve of(double[] score, boolean[] positive) {
+            Integer[] order = new Integer[score.length];
+            for (int i = 0; i < order.length; i++) order[i] = i;
+            Arrays.sort(order, (a, b) -> Double.compare(score[b], score[a]));
+            int distinct = 0;
+            double[] tps = new double[score.length], fps = new double[score.length];
+            double tp = 0, fp = 0;
+            for (int r = 0; r < order.length; r++) {
+                if (positive[order[r]]) tp++; else fp++;
+                boolean lastOfGroup = r == order.length - 1 || score[order[r + 1]] != score[order[r]];
+                if (lastOfGroup) {
+                    tps[distinct] = tp;
+                    fps[distinct++] = fp;
+                }
+            }
+            return new Curve(Arrays.copyOf(tps, distinct), Arrays.copyOf(fps, distinct));
+        }
+
+        double auroc() {
+            double p = tps[tps.length - 1], n = fps[fps.length - 1];
+            double area = 0, prevX = 0, prevY = 0;
+            for (int i = 0; i < tps.length; i++) {
+                double x = fps[i] / n, y = tps[i] / p;
+                area += (x - prevX) * (y + prevY) / 2;
+                prevX = x;
+                prevY = y;
+            }
+            return area;
+        }
+
+        /** Trapezoid area under precision(recall), up to the first point of full recall, closed at (0, 1). */
+        double aupr() {
+            double p = tps[tps.length - 1];
+            int last = 0;
+            while (tps[last] < p) last++;
+            double area = 0, prevRecall = 0, prevPrecision = 1;
+            for (int i = 0; i <= last; i++) {
+                double recall = tps[i] / p, precision = tps[i] / (tps[i] + fps[i]);
+                area += (recall - prevRecall) * (precision + prevPrecision) / 2;
+                prevRecall = recall;
+                prevPrecision = precision;
+            }
+            return area;
+        }
+
+        double fprAtTpr(double target) {
+            double p = tps[tps.length - 1], n = fps[fps.length - 1];
+            for (int i = 0; i < tps.length; i++) {
+                if (tps[i] / p >= target) return fps[i] / n;
+            }
+            return 1;
+        }
+    }
+}
