@@ -29,6 +29,13 @@ public abstract class AbstractDetector implements Detector {
         return getClass().getSimpleName();
     }
 
+    /**
+     * The constructor parameters by their spec names, as {@link DetectorRegistry#create} takes
+     * them (numbers, strings, lists, tensors; a linear head as {weight, bias}): what a saved
+     * detector records to rebuild itself.
+     */
+    public abstract java.util.Map<String, Object> params();
+
     @Override
     public boolean isFitted() {
         return fitted || !requiresFit();
@@ -75,6 +82,21 @@ public abstract class AbstractDetector implements Detector {
     protected void markFitted() {
         fitted = true;
     }
+
+    /** What a fit learned besides the state tensors (input sizes), for saving; empty by default. */
+    Map<String, Object> fitInfo() {
+        return Map.of();
+    }
+
+    /** Restores a saved fit: the state tensors (now owned by this detector) and {@link #fitInfo}. */
+    void restore(Map<String, Tensor> savedState, Map<String, Object> info) {
+        clearState();
+        savedState.forEach(this::putState);
+        restoreFitInfo(info);
+        if (requiresFit()) markFitted();
+    }
+
+    void restoreFitInfo(Map<String, Object> info) {}
 
     @Override
     public Detector to(Device device) {

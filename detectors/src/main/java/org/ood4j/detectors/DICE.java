@@ -22,7 +22,7 @@ public final class DICE extends FeaturesDetector {
         super(model);
         this.head = new LinearHead(w, b);
         this.p = Params.inRange("p", p, 0, 100);
-        this.detector = detector == null ? EnergyBased::score : detector;
+        this.detector = detector == null ? EnergyBased.SCORE : detector;
     }
 
     @Override public boolean requiresFit() { return true; }
@@ -49,5 +49,10 @@ public final class DICE extends FeaturesDetector {
     public void close() {
         super.close();
         head.close();
+    }
+
+    @Override
+    public java.util.Map<String, Object> params() {
+        return java.util.Map.of("w", head.weight(), "b", head.bias(), "p", p, "detector", DetectorRegistry.scoringFunctionName(detector));
     }
 }

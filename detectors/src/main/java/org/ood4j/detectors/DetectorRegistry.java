@@ -57,16 +57,23 @@ public final class DetectorRegistry {
         return new LinearHead(w, b);
     }
 
-    /** The static scoring functions that shaping detectors (DICE, ASH, ReAct, RankFeat, VRA) apply to logits. */
+    /** The static scoring functions that shaping detectors (DICE, ASH, ReAct, RankFeat, VRA) apply to logits, by name. */
+    private static final Map<String, Function<Tensor, Tensor>> SCORING = Map.of(
+            "EnergyBased.score", EnergyBased.SCORE,
+            "MaxSoftmax.score", MaxSoftmax.SCORE,
+            "MaxLogit.score", MaxLogit.SCORE,
+            "Entropy.score", Entropy.SCORE);
+
     public static Function<Tensor, Tensor> scoringFunction(String name) {
-        return switch (name) {
-            case "EnergyBased.score" -> EnergyBased::score;
-            case "MaxSoftmax.score" -> MaxSoftmax::score;
-            case "MaxLogit.score" -> MaxLogit::score;
-            case "Entropy.score" -> Entropy::score;
-            default -> throw new IllegalArgumentException("unknown scoring function '" + name
-                    + "'; known: EnergyBased.score, MaxSoftmax.score, MaxLogit.score, Entropy.score");
-        };
+        Function<Tensor, Tensor> f = SCORING.get(name);
+        if (f == null) throw new IllegalArgumentException("unknown scoring function '" + name + "'; known: " + new TreeMap<>(SCORING).keySet());
+        return f;
+    }
+
+    /** The name of one of the known scoring functions (to save a detector that uses it). */
+    public static String scoringFunctionName(Function<Tensor, Tensor> f) {
+        for (Map.Entry<String, Function<Tensor, Tensor>> e : SCORING.entrySet()) if (e.getValue() == f) return e.getKey();
+        throw new UnsupportedOperationException("a custom scoring function cannot be saved; use one of " + new TreeMap<>(SCORING).keySet());
     }
 
     public static boolean has(String name) {

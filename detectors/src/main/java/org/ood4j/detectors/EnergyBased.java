@@ -12,6 +12,9 @@ import org.ood4j.engine.Tensor;
  * the negative free energy; higher = more OOD.
  */
 public final class EnergyBased extends LogitsDetector {
+    /** {@link #score(Tensor)} as a function value (one instance, so it can be recognised when saving). */
+    public static final java.util.function.Function<Tensor, Tensor> SCORE = EnergyBased::score;
+
     private final double t;
 
     public EnergyBased(Function<Tensor, Tensor> model) {
@@ -43,5 +46,10 @@ public final class EnergyBased extends LogitsDetector {
     /** -logsumexp(logits) per row (t = 1): the default scoring function of ASH, ReAct, RankFeat, VRA, DICE. */
     public static Tensor score(Tensor logits) {
         return score(logits, 1.0);
+    }
+
+    @Override
+    public java.util.Map<String, Object> params() {
+        return java.util.Map.of("t", t);
     }
 }

@@ -12,6 +12,9 @@ import org.ood4j.engine.Tensor;
  * The clamp is pytorch-ood's: every probability below 1e-7 contributes -1e-7 log 1e-7.
  */
 public final class Entropy extends LogitsDetector {
+    /** {@link #score(Tensor)} as a function value (one instance, so it can be recognised when saving). */
+    public static final java.util.function.Function<Tensor, Tensor> SCORE = Entropy::score;
+
     static final double MIN_PROBABILITY = 1e-7;
 
     public Entropy(Function<Tensor, Tensor> model) {
@@ -31,5 +34,10 @@ public final class Entropy extends LogitsDetector {
             Tensor p = logits.to(DType.FLOAT64).softmax(1).clamp(MIN_PROBABILITY, 1);
             return s.keep(p.mul(p.log()).sum(1).neg());
         }
+    }
+
+    @Override
+    public java.util.Map<String, Object> params() {
+        return java.util.Map.of();
     }
 }

@@ -56,6 +56,16 @@ public abstract class FeaturesDetector extends AbstractDetector {
         return Inputs.scoreRows(features, this::scoreChunk);
     }
 
+    @Override
+    java.util.Map<String, Object> fitInfo() {
+        return fittedDim < 0 ? java.util.Map.of() : java.util.Map.of("dim", fittedDim);
+    }
+
+    @Override
+    void restoreFitInfo(java.util.Map<String, Object> info) {
+        fittedDim = info.get("dim") instanceof Number n ? n.longValue() : -1;
+    }
+
     /** Whether fitting needs labels (class-conditional detectors). */
     protected boolean requiresLabels() { return false; }
 

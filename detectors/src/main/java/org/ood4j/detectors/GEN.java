@@ -43,4 +43,9 @@ public final class GEN extends LogitsDetector {
             return s.keep(c.pow(gamma).mul(q.pow(gamma)).sum(1));
         }
     }
+
+    @Override
+    public java.util.Map<String, Object> params() {
+        return java.util.Map.of("gamma", gamma);
+    }
 }

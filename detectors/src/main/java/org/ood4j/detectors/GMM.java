@@ -76,4 +76,9 @@ public final class GMM extends FeaturesDetector {
         }
         return logLik.add(state("log_norm")).logsumexp(1).neg();
     }
+
+    @Override
+    public java.util.Map<String, Object> params() {
+        return java.util.Map.of("reg", reg);
+    }
 }

@@ -142,4 +142,9 @@ public final class Gram extends StructuredDetector {
         }
         return total;
     }
+
+    @Override
+    public java.util.Map<String, Object> params() {
+        return java.util.Map.of("num_classes", classes, "num_poles_list", java.util.Arrays.stream(poles).boxed().toList());
+    }
 }

@@ -48,4 +48,9 @@ public final class KLMatching extends LogitsDetector {
         Tensor seen = state("counts").indexSelect(0, predicted).gt(Tensor.scalar(0, DType.INT64));
         return Tensor.where(seen, kl, Tensor.scalar(Double.POSITIVE_INFINITY, DType.FLOAT64));
     }
+
+    @Override
+    public java.util.Map<String, Object> params() {
+        return java.util.Map.of();
+    }
 }

@@ -44,4 +44,9 @@ public final class KNN extends FeaturesDetector {
             return r.values().select(1, k - 1).to(DType.FLOAT64);
         }
     }
+
+    @Override
+    public java.util.Map<String, Object> params() {
+        return java.util.Map.of("k", k);
+    }
 }

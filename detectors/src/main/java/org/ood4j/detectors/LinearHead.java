@@ -40,6 +40,17 @@ public final class LinearHead implements Function<Tensor, Tensor>, AutoCloseable
 
     public long classes() { return weight.size(0); }
 
+    /** {weight, bias}: the form of a head parameter. */
+    public java.util.Map<String, Object> asParams() {
+        return java.util.Map.of("weight", weight, "bias", bias);
+    }
+
+    /** The parameters of a head function, which must be a linear head to be saved. */
+    static java.util.Map<String, Object> paramsOf(Function<Tensor, Tensor> head) {
+        if (head instanceof LinearHead linear) return linear.asParams();
+        throw new UnsupportedOperationException("only a LinearHead can be saved, not " + head.getClass().getName());
+    }
+
     public long inputDim() { return weight.size(1); }
 
     /** z W^T + b in float64. */

@@ -52,6 +52,16 @@ public abstract class LogitsDetector extends AbstractDetector {
         return Inputs.scoreRows(logits, this::scoreChunk);
     }
 
+    @Override
+    java.util.Map<String, Object> fitInfo() {
+        return fittedClasses < 0 ? java.util.Map.of() : java.util.Map.of("classes", fittedClasses);
+    }
+
+    @Override
+    void restoreFitInfo(java.util.Map<String, Object> info) {
+        fittedClasses = info.get("classes") instanceof Number n ? n.longValue() : -1;
+    }
+
     /** Fits on in-distribution rows only (labels >= 0); called inside a scope. */
     protected void fitOnId(Tensor logits, Tensor labels) {}
 

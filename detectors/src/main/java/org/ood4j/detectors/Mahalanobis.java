@@ -63,4 +63,12 @@ public final class Mahalanobis extends FeaturesDetector {
         requireFitted();
         return ClassGaussians.distances(features, state("mu"), state("precision"));
     }
+
+    @Override
+    public java.util.Map<String, Object> params() {
+        java.util.Map<String, Object> p = new java.util.LinkedHashMap<>();
+        p.put("eps", eps);
+        if (normStd != null) p.put("norm_std", java.util.Arrays.stream(normStd).boxed().toList());
+        return p;
+    }
 }

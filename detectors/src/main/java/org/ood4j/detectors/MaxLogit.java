@@ -12,6 +12,9 @@ import org.ood4j.engine.Tensor;
  * <pre>  score(x) = -max_y f_y(x)</pre>
  */
 public final class MaxLogit extends LogitsDetector {
+    /** {@link #score(Tensor)} as a function value (one instance, so it can be recognised when saving). */
+    public static final java.util.function.Function<Tensor, Tensor> SCORE = MaxLogit::score;
+
     public MaxLogit(Function<Tensor, Tensor> model) {
         super(model);
     }
@@ -28,5 +31,10 @@ public final class MaxLogit extends LogitsDetector {
         try (Scope s = Scope.open()) {
             return s.keep(logits.max(1).to(DType.FLOAT64).neg());
         }
+    }
+
+    @Override
+    public java.util.Map<String, Object> params() {
+        return java.util.Map.of();
     }
 }

@@ -14,6 +14,9 @@ import org.ood4j.engine.Tensor;
  * probability matrix, exact in float64 even for |logits| of 1e4.
  */
 public final class MaxSoftmax extends LogitsDetector {
+    /** {@link #score(Tensor)} as a function value (one instance, so it can be recognised when saving). */
+    public static final java.util.function.Function<Tensor, Tensor> SCORE = MaxSoftmax::score;
+
     private final double t;
 
     /** t = 1. */
@@ -48,5 +51,10 @@ public final class MaxSoftmax extends LogitsDetector {
     /** -max softmax(logits) per row (t = 1): the form passed as a scoring function. */
     public static Tensor score(Tensor logits) {
         return score(logits, 1.0);
+    }
+
+    @Override
+    public java.util.Map<String, Object> params() {
+        return java.util.Map.of("t", t);
     }
 }

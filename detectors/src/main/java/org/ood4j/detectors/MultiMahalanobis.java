@@ -60,4 +60,9 @@ public final class MultiMahalanobis extends StructuredDetector {
         }
         return total;
     }
+
+    @Override
+    public java.util.Map<String, Object> params() {
+        return alpha == null ? java.util.Map.of() : java.util.Map.of("alpha", java.util.Arrays.stream(alpha).boxed().toList());
+    }
 }

@@ -16,6 +16,7 @@ public final class NCI extends FeaturesDetector {
     private final LinearHead head;
     private final double alpha;
 
+    /** @param head the linear head; the detector owns it and closes it */
     public NCI(Function<Tensor, Tensor> encoder, LinearHead head, double alpha) {
         super(encoder);
         if (head == null) throw new IllegalArgumentException("NCI needs a linear head");
@@ -42,5 +43,16 @@ public final class NCI extends FeaturesDetector {
         Tensor cosine = Tensor.where(norm.gt(Tensor.scalar(0, DType.FLOAT64)), z.mul(w).sum(1).div(norm), Tensor.scalar(0, DType.FLOAT64));
         Tensor score = cosine.neg();
         return alpha > 0 ? score.sub(h.normL1(1, false).mul(alpha)) : score;
+    }
+
+    @Override
+    public java.util.Map<String, Object> params() {
+        return java.util.Map.of("head", head.asParams(), "alpha", alpha);
+    }
+
+    @Override
+    public void close() {
+        super.close();
+        head.close();
     }
 }

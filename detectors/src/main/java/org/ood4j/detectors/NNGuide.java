@@ -54,4 +54,9 @@ public final class NNGuide extends FeaturesDetector {
         super.close();
         head.close();
     }
+
+    @Override
+    public java.util.Map<String, Object> params() {
+        return java.util.Map.of("w", head.weight(), "b", head.bias(), "k", k);
+    }
 }

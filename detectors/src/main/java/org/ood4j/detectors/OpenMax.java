@@ -210,4 +210,9 @@ public final class OpenMax extends LogitsDetector {
         }
         return idx;
     }
+
+    @Override
+    public java.util.Map<String, Object> params() {
+        return java.util.Map.of("tailsize", tailsize, "alpha", alpha, "euclid_weight", euclidWeight);
+    }
 }

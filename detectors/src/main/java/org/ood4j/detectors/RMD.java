@@ -44,4 +44,9 @@ public final class RMD extends FeaturesDetector {
         Tensor d0 = ClassGaussians.distances(features, state("background_mu"), state("background_precision"));
         return d.sub(d0).min(1);
     }
+
+    @Override
+    public java.util.Map<String, Object> params() {
+        return java.util.Map.of();
+    }
 }

@@ -16,7 +16,10 @@ import org.ood4j.engine.Tensor;
 public final class SHE extends FeaturesDetector {
     private final Function<Tensor, Tensor> head;
 
-    /** @param backbone features from raw inputs (or null); head logits from features */
+    /**
+     * @param backbone features from raw inputs (or null)
+     * @param head     logits from features; a {@link LinearHead} is owned (closed with the detector)
+     */
     public SHE(Function<Tensor, Tensor> backbone, Function<Tensor, Tensor> head) {
         super(backbone);
         if (head == null) throw new IllegalArgumentException("SHE needs a head (features to logits)");
@@ -53,5 +56,16 @@ public final class SHE extends FeaturesDetector {
         Tensor energy = z.mul(patterns.indexSelect(0, predicted)).sum(1).neg();
         Tensor known = state("has_pattern").indexSelect(0, predicted);
         return Tensor.where(known, energy, Tensor.scalar(Double.POSITIVE_INFINITY, DType.FLOAT64));
+    }
+
+    @Override
+    public java.util.Map<String, Object> params() {
+        return java.util.Map.of("head", LinearHead.paramsOf(head));
+    }
+
+    @Override
+    public void close() {
+        super.close();
+        if (head instanceof LinearHead owned) owned.close();
     }
 }

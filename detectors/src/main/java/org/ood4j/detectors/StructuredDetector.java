@@ -86,6 +86,28 @@ public abstract class StructuredDetector extends AbstractDetector {
         }
     }
 
+    @Override
+    java.util.Map<String, Object> fitInfo() {
+        long[][] shapes = fittedShapes;
+        if (shapes == null) return java.util.Map.of();
+        List<Object> list = new ArrayList<>();
+        for (long[] sh : shapes) list.add(java.util.Arrays.stream(sh).boxed().toList());
+        return java.util.Map.of("layer_shapes", list);
+    }
+
+    @Override
+    void restoreFitInfo(java.util.Map<String, Object> info) {
+        if (!(info.get("layer_shapes") instanceof List<?> list)) {
+            fittedShapes = null;
+            return;
+        }
+        long[][] shapes = new long[list.size()][];
+        for (int i = 0; i < shapes.length; i++) {
+            shapes[i] = ((List<?>) list.get(i)).stream().mapToLong(v -> ((Number) v).longValue()).toArray();
+        }
+        fittedShapes = shapes;
+    }
+
     private long checkLayers(List<Tensor> layers) {
         if (layers == null || layers.isEmpty()) throw new IllegalArgumentException(name() + " needs at least one layer");
         long n = -1;

@@ -107,4 +107,9 @@ public final class TemperatureScaling extends LogitsDetector {
             return new double[] {d1 / n, d2 / n};
         }
     }
+
+    @Override
+    public java.util.Map<String, Object> params() {
+        return java.util.Map.of();
+    }
 }

@@ -64,4 +64,9 @@ public final class ViM extends FeaturesDetector {
         super.close();
         head.close();
     }
+
+    @Override
+    public java.util.Map<String, Object> params() {
+        return java.util.Map.of("d", d, "w", head.weight(), "b", head.bias());
+    }
 }

@@ -29,6 +29,7 @@ public final class WeightedEBO extends LogitsDetector {
                 throw new IllegalArgumentException("weights must be positive and finite, min is " + w.min().item());
             }
             classes = w.size(0);
+            putState("weights", s.keep(weights.copy()));
             putState("log_weights", s.keep(w.log()));
         }
     }
@@ -43,5 +44,10 @@ public final class WeightedEBO extends LogitsDetector {
     @Override
     protected Tensor scoreChunk(Tensor logits) {
         return logits.to(DType.FLOAT64).add(state("log_weights")).logsumexp(1).neg();
+    }
+
+    @Override
+    public java.util.Map<String, Object> params() {
+        return java.util.Map.of("weights", state("weights"));
     }
 }

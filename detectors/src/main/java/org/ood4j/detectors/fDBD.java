@@ -19,6 +19,7 @@ public final class fDBD extends FeaturesDetector {
     private final LinearHead head;
     private final Tensor boundaryNorms;   // ||w_i - w_j|| (C, C)
 
+    /** @param head the linear head; the detector owns it and closes it */
     public fDBD(Function<Tensor, Tensor> encoder, LinearHead head) {
         super(encoder);
         if (head == null) throw new IllegalArgumentException("fDBD needs a linear head");
@@ -66,5 +67,10 @@ public final class fDBD extends FeaturesDetector {
         super.close();
         head.close();
         boundaryNorms.close();
+    }
+
+    @Override
+    public java.util.Map<String, Object> params() {
+        return java.util.Map.of("head", head.asParams());
     }
 }

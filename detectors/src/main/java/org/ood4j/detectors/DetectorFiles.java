@@ -1,0 +1,153 @@
+package org.ood4j.detectors;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+
+import org.ood4j.engine.Device;
+import org.ood4j.engine.Tensor;
+import org.ood4j.engine.io.ArrayFormatException;
+import org.ood4j.engine.io.Json;
+import org.ood4j.engine.io.Npy;
+import org.ood4j.engine.io.Safetensors;
+
+/**
+ * Saves a fitted detector to one safetensors file and loads it back, giving bit-identical scores.
+ *
+ * <p>Tensors: the fitted state as {@code state.<name>} and tensor parameters as
+ * {@code param.<name>} (a head as {@code param.<name>.weight/.bias}). Metadata (string values):
+ * {@code format} = "ood4j-detector", {@code version}, {@code detector} (the pytorch-ood name),
+ * {@code params} and {@code fit} (JSON; tensors appear there as {"tensor": key}), and
+ * {@code sha256} of every tensor's name and .npy bytes in key order — so a file of another kind,
+ * another version, or with any changed byte is refused with a message saying which.
+ * The model is not saved: pass it again to {@link #load(Path, Function)}.
+ */
+public final class DetectorFiles {
+    public static final String FORMAT = "ood4j-detector";
+    public static final int VERSION = 1;
+
+    private DetectorFiles() {}
+
+    public static void save(AbstractDetector detector, Path file) throws IOException {
+        if (!detector.isFitted()) throw new RequiresFitException(detector.name());
+        Map<String, Tensor> tensors = new LinkedHashMap<>();
+        Map<String, Object> params = encode("param.", detector.params(), tensors);
+        detector.state().forEach((name, t) -> tensors.put("state." + name, t));
+        Map<String, Tensor> onHost = new LinkedHashMap<>();
+        try {
+            for (Map.Entry<String, Tensor> e : tensors.entrySet()) onHost.put(e.getKey(), e.getValue().to(Device.CPU));
+            Map<String, String> metadata = new LinkedHashMap<>();
+            metadata.put("format", FORMAT);
+            metadata.put("version", Integer.toString(VERSION));
+            metadata.put("detector", detector.name());
+            metadata.put("params", Json.write(params));
+            metadata.put("fit", Json.write(detector.fitInfo()));
+            metadata.put("sha256", digest(onHost));
+            Safetensors.write(file, onHost, metadata);
+        } finally {
+            onHost.values().forEach(Tensor::close);
+        }
+    }
+
+    /** Loads a saved detector; {@code model} (may be null) is attached for the model interface. */
+    public static AbstractDetector load(Path file, Function<Tensor, Tensor> model) throws IOException {
+        Map<String, String> meta = Safetensors.readMetadata(file);
+        if (!FORMAT.equals(meta.get("format"))) {
+            throw new ArrayFormatException(file.toString(), "not a saved ood4j detector (format '" + meta.get("format") + "')");
+        }
+        if (!Integer.toString(VERSION).equals(meta.get("version"))) {
+            throw new ArrayFormatException(file.toString(), "saved with format version " + meta.get("version")
+                    + ", this ood4j reads version " + VERSION);
+        }
+        Map<String, Tensor> tensors = Safetensors.read(file);
+        try {
+            if (!digest(tensors).equals(meta.get("sha256"))) {
+                throw new ArrayFormatException(file.toString(), "checksum mismatch: the file was changed after it was saved");
+            }
+            Map<String, Object> params = decode(parse(file, meta, "params"), tensors);
+            AbstractDetector d = (AbstractDetector) DetectorRegistry.create(meta.get("detector"), params, model);
+            Map<String, Tensor> state = new LinkedHashMap<>();
+            tensors.forEach((k, t) -> { if (k.startsWith("state.")) state.put(k.substring(6), t); });
+            d.restore(state, parse(file, meta, "fit"));
+            tensors.values().removeAll(state.values());
+            return d;
+        } finally {
+            tensors.values().forEach(t -> { if (!t.isClosed()) t.close(); });
+        }
+    }
+
+    /** Loads a detector and checks it is the expected class. */
+    public static <T extends AbstractDetector> T load(Path file, Function<Tensor, Tensor> model, Class<T> type) throws IOException {
+        AbstractDetector d = load(file, model);
+        if (!type.isInstance(d)) {
+            String name = d.name();
+            d.close();
+            throw new ArrayFormatException(file.toString(), "holds a " + name + " detector, not a " + type.getSimpleName());
+        }
+        return type.cast(d);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> parse(Path file, Map<String, String> meta, String key) throws ArrayFormatException {
+        try {
+            return (Map<String, Object>) Json.parse(meta.getOrDefault(key, "{}"));
+        } catch (RuntimeException e) {
+            throw new ArrayFormatException(file.toString(), "metadata '" + key + "' is not valid JSON: " + e.getMessage());
+        }
+    }
+
+    /** Parameters with tensors replaced by {"tensor": key}, the tensors collected under their keys. */
+    private static Map<String, Object> encode(String prefix, Map<String, Object> params, Map<String, Tensor> tensors) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        for (Map.Entry<String, Object> e : params.entrySet()) {
+            String key = prefix + e.getKey();
+            if (e.getValue() instanceof Tensor t) {
+                tensors.put(key, t);
+                out.put(e.getKey(), Map.of("tensor", key));
+            } else if (e.getValue() instanceof Map<?, ?> nested) {
+                @SuppressWarnings("unchecked") Map<String, Object> m = (Map<String, Object>) nested;
+                out.put(e.getKey(), encode(key + ".", m, tensors));
+            } else {
+                out.put(e.getKey(), e.getValue());
+            }
+        }
+        return out;
+    }
+
+    private static Map<String, Object> decode(Map<String, Object> params, Map<String, Tensor> tensors) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        for (Map.Entry<String, Object> e : params.entrySet()) {
+            if (e.getValue() instanceof Map<?, ?> m && m.get("tensor") instanceof String key) {
+                Tensor t = tensors.get(key);
+                if (t == null) throw new IllegalArgumentException("saved parameter '" + e.getKey() + "' refers to a missing tensor " + key);
+                out.put(e.getKey(), t);
+            } else if (e.getValue() instanceof Map<?, ?> nested) {
+                @SuppressWarnings("unchecked") Map<String, Object> m = (Map<String, Object>) nested;
+                out.put(e.getKey(), decode(m, tensors));
+            } else {
+                out.put(e.getKey(), e.getValue() instanceof List<?> l ? List.copyOf(l) : e.getValue());
+            }
+        }
+        return out;
+    }
+
+    /** SHA-256 over each tensor's key and .npy encoding, in key order. */
+    private static String digest(Map<String, Tensor> tensors) throws IOException {
+        try {
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            for (String key : new java.util.TreeSet<>(tensors.keySet())) {
+                md.update(key.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                md.update(Npy.toBytes(tensors.get(key)));
+            }
+            return HexFormat.of().formatHex(md.digest());
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,180 @@
+package org.ood4j.detectors;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.ood4j.engine.DType;
+import org.ood4j.engine.MemoryStats;
+import org.ood4j.engine.Scope;
+import org.ood4j.engine.Tensor;
+import org.ood4j.engine.io.ArrayFormatException;
+import org.ood4j.engine.io.Safetensors;
+
+/** Every detector of the registry saves and loads back to bit-identical scores; bad files are refused. */
+class DetectorFilesTest {
+    @TempDir Path dir;
+
+    static final int CLASSES = 4, DIM = 6;
+
+    /** Random data of class structure: logits (60, C), features (60, D), maps (60, 3, 2, 2), labels with OOD rows. */
+    record Data(Tensor logits, Tensor features, Tensor maps, Tensor labels, Tensor w, Tensor b) {
+        static Data make() {
+            SplittableRandom rng = new SplittableRandom(17);
+            int n = 60;
+            long[] y = new long[n];
+            double[] f = new double[n * DIM];
+            for (int i = 0; i < n; i++) {
+                y[i] = i < 4 ? -1 : i % CLASSES;
+                for (int j = 0; j < DIM; j++) f[i * DIM + j] = rng.nextGaussian() + (j == Math.max(y[i], 0) ? 4 : 0);
+            }
+            Tensor features = Tensor.of(f, n, DIM);
+            Tensor w = Tensor.randn(rng, DType.FLOAT32, CLASSES, DIM).add(Tensor.of(eye(), CLASSES, DIM));
+            Tensor b = Tensor.randn(rng, DType.FLOAT32, CLASSES);
+            Tensor logits = features.matmul(w.t().to(DType.FLOAT64)).add(b).to(DType.FLOAT32);
+            Tensor maps = Tensor.randn(rng, DType.FLOAT32, n, 3, 2, 2).abs();
+            return new Data(logits, features.to(DType.FLOAT32), maps, Tensor.of(y), w, b);
+        }
+
+        static double[] eye() {
+            double[] e = new double[CLASSES * DIM];
+            for (int c = 0; c < CLASSES; c++) e[c * DIM + c] = 3;
+            return e;
+        }
+    }
+
+    static Stream<String> detectors() {
+        return DetectorRegistry.names().stream();
+    }
+
+    private static Map<String, Object> paramsFor(String name, Data d) {
+        Map<String, Object> head = Map.of("weight", d.w(), "bias", d.b());
+        return switch (name) {
+            case "WeightedEBO" -> Map.of("weights", Tensor.of(new double[] {0.5, 1, 2, 1}));
+            case "ViM" -> Map.of("d", 2, "w", d.w(), "b", d.b());
+            case "NNGuide" -> Map.of("w", d.w(), "b", d.b(), "k", 3);
+            case "DICE" -> Map.of("w", d.w(), "b", d.b(), "p", 60, "detector", "MaxSoftmax.score");
+            case "SHE", "fDBD" -> Map.of("head", head);
+            case "NCI" -> Map.of("head", head, "alpha", 0.1);
+            case "Gram" -> Map.of("num_classes", CLASSES, "num_poles_list", List.of(1, 2));
+            case "MultiMahalanobis" -> Map.of("alpha", List.of(1.0, 0.5));
+            case "OpenMax" -> Map.of("tailsize", 5, "alpha", 2);
+            case "KNN" -> Map.of("k", 2);
+            default -> Map.of();
+        };
+    }
+
+    /** Fits through the detector's representation interface and returns its scores on the fit inputs. */
+    private static Tensor fitAndScore(AbstractDetector det, Data d, boolean fit) {
+        if (det instanceof LogitsDetector l) {
+            if (fit) l.fitLogits(d.logits(), d.labels());
+            return l.predictLogits(d.logits());
+        }
+        if (det instanceof FeaturesDetector f) {
+            if (fit) f.fitFeatures(d.features(), d.labels());
+            return f.predictFeatures(d.features());
+        }
+        StructuredDetector s = (StructuredDetector) det;
+        List<Tensor> layers = List.of(d.maps(), d.features());
+        if (fit) s.fitStructured(layers, d.labels());
+        return s.predictStructured(layers, d.logits());
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("detectors")
+    void savedDetectorsScoreBitIdentically(String name) throws IOException {
+        try (Scope s = Scope.open()) {
+            Data d = Data.make();
+            Path file = dir.resolve(name + ".safetensors");
+            double[] before;
+            try (AbstractDetector det = (AbstractDetector) DetectorRegistry.create(name, paramsFor(name, d), null)) {
+                before = fitAndScore(det, d, true).toDoubleArray();
+                DetectorFiles.save(det, file);
+            }
+            long live = MemoryStats.liveBlocks();
+            try (AbstractDetector loaded = DetectorFiles.load(file, null)) {
+                assertEquals(name, loaded.name());
+                assertTrue(loaded.isFitted());
+                double[] after = fitAndScore(loaded, d, false).toDoubleArray();
+                for (int i = 0; i < before.length; i++) {
+                    assertEquals(Double.doubleToLongBits(before[i]), Double.doubleToLongBits(after[i]),
+                            name + " score " + i + ": " + before[i] + " vs " + after[i]);
+                }
+            }
+            assertTrue(MemoryStats.liveBlocks() <= live + 2, "loading leaves nothing behind but the scores");
+        }
+    }
+
+    private Path savedKnn() throws IOException {
+        try (Scope s = Scope.open()) {
+            Data d = Data.make();
+            KNN knn = new KNN(null);
+            knn.fitFeatures(d.features(), d.labels());
+            Path file = dir.resolve("knn.safetensors");
+            DetectorFiles.save(knn, file);
+            knn.close();
+            return file;
+        }
+    }
+
+    @Test
+    void aFileOfAnotherDetectorIsRefused() throws IOException {
+        Path file = savedKnn();
+        var e = assertThrows(ArrayFormatException.class, () -> DetectorFiles.load(file, null, Mahalanobis.class));
+        assertTrue(e.getMessage().contains("KNN"), e.getMessage());
+    }
+
+    @Test
+    void aChangedByteIsRefused() throws IOException {
+        Path file = savedKnn();
+        byte[] bytes = Files.readAllBytes(file);
+        bytes[bytes.length - 3] ^= 1;                          // inside the last tensor's data
+        Files.write(file, bytes);
+        var e = assertThrows(ArrayFormatException.class, () -> DetectorFiles.load(file, null));
+        assertTrue(e.getMessage().contains("checksum"), e.getMessage());
+    }
+
+    @Test
+    void aTruncatedFileIsRefused() throws IOException {
+        Path file = savedKnn();
+        byte[] bytes = Files.readAllBytes(file);
+        Files.write(file, java.util.Arrays.copyOf(bytes, bytes.length - 10));
+        assertThrows(ArrayFormatException.class, () -> DetectorFiles.load(file, null));
+    }
+
+    @Test
+    void otherFormatsAndVersionsAreRefused() throws IOException {
+        Path plain = dir.resolve("plain.safetensors");
+        try (Tensor t = Tensor.zeros(DType.FLOAT32, 2)) {
+            Safetensors.write(plain, Map.of("x", t), Map.of("format", "something-else"));
+        }
+        var e = assertThrows(ArrayFormatException.class, () -> DetectorFiles.load(plain, null));
+        assertTrue(e.getMessage().contains("not a saved ood4j detector"), e.getMessage());
+        Path future = dir.resolve("future.safetensors");
+        try (Tensor t = Tensor.zeros(DType.FLOAT32, 2)) {
+            Safetensors.write(future, Map.of("x", t), Map.of("format", DetectorFiles.FORMAT, "version", "99"));
+        }
+        e = assertThrows(ArrayFormatException.class, () -> DetectorFiles.load(future, null));
+        assertTrue(e.getMessage().contains("version 99"), e.getMessage());
+    }
+
+    @Test
+    void unfittedDetectorsAndCustomFunctionsCannotBeSaved() {
+        assertThrows(RequiresFitException.class, () -> DetectorFiles.save(new KNN(null), dir.resolve("x")));
+        try (Scope s = Scope.open()) {
+            DICE dice = new DICE(null, Tensor.ones(DType.FLOAT32, 2, 2), Tensor.zeros(DType.FLOAT32, 2), 50, x -> x.sum(1));
+            dice.fitFeatures(Tensor.ones(DType.FLOAT32, 3, 2), null);
+            assertThrows(UnsupportedOperationException.class, () -> DetectorFiles.save(dice, dir.resolve("dice")));
+        }
+    }
+}
