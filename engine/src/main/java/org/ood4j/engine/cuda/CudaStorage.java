@@ -18,10 +18,13 @@ public final class CudaStorage extends Storage {
     private volatile boolean shared;
 
     private CudaStorage(CudaContext context, long byteSize) {
+        // Allocate before super() counts the bytes, so a failed allocation leaves no trace in MemoryStats.
+        Stream stream = context.stream();
+        DevicePointer block = context.allocator().allocate(byteSize, stream);
         super(byteSize);
         this.context = context;
-        this.owner = context.stream();
-        this.pointer = context.allocator().allocate(byteSize, owner);
+        this.owner = stream;
+        this.pointer = block;
     }
 
     /** Uninitialised device memory (for outputs that a kernel overwrites entirely). */
