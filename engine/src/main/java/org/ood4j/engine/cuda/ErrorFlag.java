@@ -19,9 +19,9 @@ final class ErrorFlag implements AutoCloseable {
         long[] host = new long[2];
         CudaContext context = CudaContext.get();
         CudaStorage s = DeviceTensors.storage(cell);
-        CudaContext.check(JCudaDriver.cuMemcpyDtoHAsync(Pointer.to(host), s.pointer(), 16, context.stream()),
-                "cuMemcpyDtoHAsync (error flag)");
+        // Wait for the stream, then a synchronous copy: an async copy into a Java array could land after JCuda released it.
         context.synchronize("reading an error flag");
+        CudaContext.check(JCudaDriver.cuMemcpyDtoH(Pointer.to(host), s.pointer(), 16), "cuMemcpyDtoH (error flag)");
         return host[0] != 0 ? host[1] : null;
     }
 

@@ -10,7 +10,8 @@
  * <li>kNN search: knn.cu's fused tiles for k &lt;= 32; larger k on the CPU;</li>
  * <li>matmul: cuBLAS (FFM, {@code blas.Cublas}); conv2d: im2col (conv.cu) + cuBLAS; pooling: conv.cu;
  *     without cuBLAS both on the CPU;</li>
- * <li>linear algebra: the CPU backend for now (cuSOLVER is loaded and reported, not yet used).</li>
+ * <li>linear algebra: cuSOLVER (FFM, {@code blas.Cusolver}) for cholesky, solve, inverse, slogdet and
+ *     eigh; SVD and pinv on the CPU backend (no CUDA SVD yet); all of it on the CPU without cuSOLVER.</li>
  * </ul>
  * A CPU path copies the operands to the host and back and is logged once per op and reason.
  * Device memory comes from a caching allocator; each thread has its own stream; every CUDA error

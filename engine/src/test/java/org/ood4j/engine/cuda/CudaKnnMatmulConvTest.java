@@ -109,17 +109,41 @@ class CudaKnnMatmulConvTest {
 
     @Test
     void linearAlgebraAgreesWithTheCpu() {
-        Tensor[] a = normal(1, DType.FLOAT64, Layout.CONTIGUOUS, 1, 6, 6);
-        try (Tensor spdHost = a[0].matmul(a[0].t()).add(0.5); Tensor spd = spdHost.to(Device.CUDA)) {
-            Tensor[] p = {spdHost, spd};
-            same(p, Linalg::cholesky, 1e-12, "cholesky");
-            same(p, Linalg::inverse, 1e-12, "inverse");
-            same(p, t -> Linalg.pinv(t), 1e-10, "pinv");
-            same(p, t -> Linalg.eigh(t).values(), 1e-12, "eigh values");
-            same(p, t -> Linalg.svd(t, false).s(), 1e-12, "svd values");
-            assertEquals(Linalg.slogdet(spdHost).logAbsDet(), Linalg.slogdet(spd).logAbsDet(), 1e-12);
-        } finally {
-            closeAll(a);
+        for (DType dtype : new DType[] {DType.FLOAT64, DType.FLOAT32}) {
+            for (int n : new int[] {1, 6, 257}) {
+                Tensor[] a = normal(n, dtype, Layout.CONTIGUOUS, 1, n, n);
+                Tensor[] b = normal(n + 1, dtype, Layout.TRANSPOSED, 1, n, 3);
+                double tol = dtype == DType.FLOAT32 ? 1e-3 : 1e-8;
+                try (Tensor gram = a[0].matmul(a[0].t()); Tensor spdHost = gram.add(0.5 * n); Tensor spd = spdHost.to(Device.CUDA)) {
+                    Tensor[] p = {spdHost, spd};
+                    String what = dtype + " n=" + n;
+                    same(p, Linalg::cholesky, tol, "cholesky " + what);
+                    same(p, Linalg::inverse, tol, "inverse " + what);
+                    same(p, t -> Linalg.pinv(t), tol, "pinv " + what);
+                    same(p, t -> { try (Linalg.Eigh e = Linalg.eigh(t)) { return e.values().copy(); } }, tol, "eigh values " + what);
+                    same(p, t -> { try (Linalg.Eigh e = Linalg.eigh(t)) { return e.vectors().copy(); } }, tol * 100, "eigh vectors " + what);
+                    same(p, t -> { try (Linalg.Svd s = Linalg.svd(t, false)) { return s.s().copy(); } }, tol, "svd values " + what);
+                    try (Tensor e = Linalg.solve(spdHost, b[0]); Tensor r = Linalg.solve(spd, b[1])) {
+                        assertMatches(e, r, tol, "solve " + what);
+                    }
+                    try (Tensor v = b[0].select(1, 0); Tensor dv = b[1].select(1, 0);
+                         Tensor e = Linalg.solve(spdHost, v); Tensor r = Linalg.solve(spd, dv)) {
+                        assertMatches(e, r, tol, "solve vector " + what);
+                    }
+                    Linalg.SlogDet e = Linalg.slogdet(spdHost), r = Linalg.slogdet(spd);
+                    assertEquals(e.sign(), r.sign(), what);
+                    assertEquals(e.logAbsDet(), r.logAbsDet(), tol * Math.max(1, Math.abs(e.logAbsDet())), what);
+                } finally {
+                    closeAll(a);
+                    closeAll(b);
+                }
+            }
+        }
+        try (Tensor singular = Tensor.of(new double[][] {{1, 2}, {2, 4}}); Tensor s = singular.to(Device.CUDA);
+             Tensor notSpd = Tensor.of(new double[][] {{1, 2}, {2, 1}}); Tensor ns = notSpd.to(Device.CUDA)) {
+            assertThrows(IllegalArgumentException.class, () -> Linalg.inverse(s));
+            assertThrows(IllegalArgumentException.class, () -> Linalg.cholesky(ns));
+            assertEquals(0, Linalg.slogdet(s).sign());
         }
     }
 }
