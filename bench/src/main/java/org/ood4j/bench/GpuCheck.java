@@ -1,0 +1,195 @@
+package org.ood4j.bench;
+
+import static org.junit.platform.engine.discovery.DiscoverySelectors.selectPackage;
+
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+import java.util.function.Supplier;
+
+import jcuda.driver.CUdeviceptr;
+import jcuda.driver.JCudaDriver;
+import org.junit.platform.launcher.Launcher;
+import org.junit.platform.launcher.LauncherDiscoveryRequest;
+import org.junit.platform.launcher.core.LauncherDiscoveryRequestBuilder;
+import org.junit.platform.launcher.core.LauncherFactory;
+import org.junit.platform.launcher.listeners.SummaryGeneratingListener;
+import org.junit.platform.launcher.listeners.TestExecutionSummary;
+import org.ood4j.engine.Backends;
+import org.ood4j.engine.CudaStatus;
+import org.ood4j.engine.DType;
+import org.ood4j.engine.Device;
+import org.ood4j.engine.Knn;
+import org.ood4j.engine.Tensor;
+import org.ood4j.engine.backend.KnnOps;
+import org.ood4j.engine.cuda.CudaContext;
+
+/**
+ * The GPU check, run from the bundle (bench/gpu-check.sh): the engine's CUDA tests through the
+ * JUnit Platform launcher (their classes come in ood4j-engine-*-cudatests.jar), then a timing
+ * table of our kernels next to ceilings measured on the same card (a large device-to-device copy,
+ * a large cuBLAS SGEMM), then a one-screen summary. Without a GPU it prints "no GPU: reason" and
+ * exits 0. Exit 1 when a test fails.
+ *
+ * <p>TODO(conformance on CUDA): when the detectors module has a device switch, run the cases of
+ * ../shared/conformance on Device.CUDA here (bench depends on detectors already).
+ */
+public final class GpuCheck {
+    private GpuCheck() {}
+
+    public static void main(String[] args) {
+        Locale.setDefault(Locale.ROOT);
+        CudaStatus status = Backends.cudaStatus();
+        if (!status.available()) {
+            System.out.println("no GPU: " + status.description());
+            return;
+        }
+        long start = System.nanoTime();
+        boolean skipTests = List.of(args).contains("--no-tests");
+        TestExecutionSummary tests = skipTests ? null : runTests();
+        List<String[]> rows = timings();
+        printSummary(status, tests, rows, (System.nanoTime() - start) / 1e9);
+        if (tests != null && tests.getTotalFailureCount() > 0) System.exit(1);
+    }
+
+    // ---------------------------------------------------------------- tests
+
+    private static TestExecutionSummary runTests() {
+        System.out.println("== CUDA tests (org.ood4j.engine.cuda, JUnit Platform)");
+        LauncherDiscoveryRequest request = LauncherDiscoveryRequestBuilder.request()
+                .selectors(selectPackage("org.ood4j.engine.cuda")).build();
+        Launcher launcher = LauncherFactory.create();
+        SummaryGeneratingListener listener = new SummaryGeneratingListener();
+        launcher.execute(request, listener);
+        TestExecutionSummary summary = listener.getSummary();
+        summary.printFailuresTo(new PrintWriter(System.out, true), 12);
+        return summary;
+    }
+
+    // ---------------------------------------------------------------- timings
+
+    /** Median seconds of {@code reps} runs of op (after one warm-up), each waited for on the device. */
+    private static double seconds(int reps, Supplier<Tensor> op) {
+        try (Tensor warm = op.get()) {
+            sync();
+        }
+        double[] t = new double[reps];
+        for (int i = 0; i < reps; i++) {
+            long t0 = System.nanoTime();
+            try (Tensor r = op.get()) {
+                sync();
+            }
+            t[i] = (System.nanoTime() - t0) / 1e9;
+        }
+        java.util.Arrays.sort(t);
+        return t[reps / 2];
+    }
+
+    private static void sync() {
+        CudaContext.get();
+        int rc = JCudaDriver.cuCtxSynchronize();
+        if (rc != 0) throw new IllegalStateException("cuCtxSynchronize: " + jcuda.driver.CUresult.stringFor(rc));
+    }
+
+    private static String[] row(String what, String size, double seconds, double amount, String unit) {
+        return new String[] {what, size, String.format("%.3f ms", seconds * 1e3), String.format("%.1f %s", amount / seconds / 1e9, unit)};
+    }
+
+    private static List<String[]> timings() {
+        System.out.println("== timings (median of 5 after a warm-up)");
+        List<String[]> rows = new ArrayList<>();
+        rows.add(copyCeiling());
+        SplittableRandom rng = new SplittableRandom(42);
+        try (Tensor host = Tensor.randn(rng, DType.FLOAT32, 100_000, 1000); Tensor x = host.to(Device.CUDA)) {
+            double bytes = 4.0 * x.numel();
+            rows.add(row("softmax (f32, 1 read + 1 write)", "100000x1000", seconds(5, () -> x.softmax(1)), 2 * bytes, "GB/s"));
+            rows.add(row("logSoftmax (f32, 1 read + 1 write)", "100000x1000", seconds(5, () -> x.logSoftmax(1)), 2 * bytes, "GB/s"));
+            rows.add(row("logsumexp (f32, 1 read)", "100000x1000", seconds(5, () -> x.logsumexp(1)), bytes, "GB/s"));
+            rows.add(row("max along dim 0 (f32, strided rows)", "100000x1000", seconds(5, () -> x.max(0)), bytes, "GB/s"));
+            rows.add(row("elementwise x*2 (f32, read + write)", "100000x1000", seconds(5, () -> x.mul(2)), 2 * bytes, "GB/s"));
+            rows.add(row("copy of a transposed view (f32)", "100000x1000", seconds(5, () -> { try (Tensor t = x.t()) { return t.copy(); } }), 2 * bytes, "GB/s"));
+            rows.add(row("topk k=10 (f32, 1 read)", "100000x1000", seconds(5, () -> { Tensor[] r = x.topk(10, 1, true); r[1].close(); return r[0]; }), bytes, "GB/s"));
+        }
+        try (Tensor hq = Tensor.randn(rng, DType.FLOAT32, 10_000, 256); Tensor hb = Tensor.randn(rng, DType.FLOAT32, 100_000, 256);
+             Tensor q = hq.to(Device.CUDA); Tensor b = hb.to(Device.CUDA)) {
+            double flops = 3.0 * q.size(0) * b.size(0) * q.size(1);
+            rows.add(row("kNN L2 k=10 (fused tiles, f32)", "10000 x 100000 x 256", seconds(5, () -> {
+                Knn.Result r = Knn.search(q, b, 10, KnnOps.Metric.L2);
+                r.indices().close();
+                return r.values();
+            }), flops, "GFLOP/s"));
+        }
+        rows.add(sgemmCeiling());
+        for (String[] r : rows) System.out.println(String.join(" | ", r));
+        return rows;
+    }
+
+    /** The copy ceiling: cuMemcpyDtoD of 1 GiB, read + write counted. */
+    private static String[] copyCeiling() {
+        CudaContext.get();
+        long bytes = 1L << 30;
+        CUdeviceptr a = new CUdeviceptr(), b = new CUdeviceptr();
+        if (JCudaDriver.cuMemAlloc(a, bytes) != 0 || JCudaDriver.cuMemAlloc(b, bytes) != 0) {
+            return new String[] {"CEILING cuMemcpyDtoD", "1 GiB", "n/a", "allocation failed"};
+        }
+        try {
+            JCudaDriver.cuMemcpyDtoD(b, a, bytes);
+            sync();
+            double[] t = new double[5];
+            for (int i = 0; i < t.length; i++) {
+                long t0 = System.nanoTime();
+                JCudaDriver.cuMemcpyDtoD(b, a, bytes);
+                sync();
+                t[i] = (System.nanoTime() - t0) / 1e9;
+            }
+            java.util.Arrays.sort(t);
+            return row("CEILING cuMemcpyDtoD (read + write)", "1 GiB", t[2], 2.0 * bytes, "GB/s");
+        } finally {
+            JCudaDriver.cuMemFree(a);
+            JCudaDriver.cuMemFree(b);
+        }
+    }
+
+    /** The GEMM ceiling: cuBLAS SGEMM 8192^3 (through our matmul). */
+    private static String[] sgemmCeiling() {
+        int n = 8192;
+        SplittableRandom rng = new SplittableRandom(7);
+        try (Tensor ha = Tensor.rand(rng, DType.FLOAT32, -1, 1, n, n); Tensor a = ha.to(Device.CUDA)) {
+            return row("CEILING cuBLAS SGEMM", n + "^3", seconds(5, () -> a.matmul(a)), 2.0 * n * n * n, "GFLOP/s");
+        } catch (RuntimeException e) {
+            return new String[] {"CEILING cuBLAS SGEMM", n + "^3", "n/a", e.getMessage()};
+        }
+    }
+
+    // ---------------------------------------------------------------- summary
+
+    private static void printSummary(CudaStatus status, TestExecutionSummary tests, List<String[]> rows, double seconds) {
+        System.out.println();
+        System.out.println("================ ood4j GPU check ================");
+        System.out.println("cuda: " + status);
+        if (tests == null) {
+            System.out.println("tests: not run (--no-tests)");
+        } else {
+            System.out.printf("tests: %d passed, %d failed, %d skipped (of %d found)%n", tests.getTestsSucceededCount(),
+                    tests.getTotalFailureCount(), tests.getTestsSkippedCount() + tests.getTestsAbortedCount(),
+                    tests.getTestsFoundCount());
+            tests.getFailures().stream().limit(8).forEach(f -> System.out.println("  FAILED " + f.getTestIdentifier().getDisplayName()
+                    + ": " + firstLine(f.getException())));
+        }
+        System.out.println("conformance on CUDA: TODO (needs the detectors' device switch)");
+        int w0 = rows.stream().mapToInt(r -> r[0].length()).max().orElse(10);
+        int w1 = rows.stream().mapToInt(r -> r[1].length()).max().orElse(10);
+        for (String[] r : rows) {
+            System.out.printf("  %-" + w0 + "s  %-" + w1 + "s  %12s  %s%n", r[0], r[1], r[2], r[3]);
+        }
+        System.out.printf("total %.1f s%n", seconds);
+    }
+
+    private static String firstLine(Throwable t) {
+        String m = String.valueOf(t);
+        int nl = m.indexOf('\n');
+        return nl < 0 ? m : m.substring(0, nl);
+    }
+}

@@ -1,0 +1,292 @@
+package org.ood4j.engine.cuda;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import jcuda.Pointer;
+import jcuda.driver.JCudaDriver;
+import org.ood4j.engine.DType;
+import org.ood4j.engine.Device;
+import org.ood4j.engine.Shape;
+import org.ood4j.engine.Tensor;
+import org.ood4j.engine.backend.LinalgOps;
+import org.ood4j.engine.cuda.blas.Cusolver;
+
+/**
+ * Dense linear algebra in float64 with cuSOLVER (FFM): Cholesky (potrf), solve and inverse
+ * (getrf + getrs), slogdet (getrf), symmetric eigen (syevd); results in the input's dtype, with
+ * the CPU backend's conventions (lower-triangular L, eigenvalues ascending, each eigenvector's
+ * largest component positive, singularity when the smallest LU pivot is at most n eps times the
+ * largest). cuSOLVER is column-major: a row-major matrix is its transpose there, which these ops
+ * account for (A symmetric needs nothing; A X = B is solved as (A^T)^T X = B). SVD and pinv, empty
+ * matrices, and every op when cuSOLVER is missing run on the CPU backend.
+ * TODO(svd): gesvd / Xgesvdp for 2-D, a batched one-sided Jacobi kernel for RankFeat's small maps.
+ */
+final class CudaLinalg implements LinalgOps {
+
+    private static Cusolver solver() { return Cusolver.get(); }
+
+    private static String missing() { return "cuSOLVER " + Cusolver.status(); }
+
+    @Override
+    public Tensor cholesky(Tensor a) {
+        if (solver() == null || a.numel() == 0) {
+            return CpuFallback.run1("cholesky", why(a), h -> CpuFallback.cpu().linalg().cholesky(h[0]), a);
+        }
+        int n = square(a, "cholesky");
+        try (Work w = new Work(); Tensor m = w.add(float64Copy(a, "cholesky"))) {
+            long stream = CudaContext.get().stream().handle();
+            // Row-major lower triangle = column-major upper: potrf(UPPER) leaves L there.
+            int lwork = solver().potrfBufferSize(Cusolver.FILL_UPPER, n, DeviceTensors.address(m), n, stream);
+            Tensor work = w.add(DeviceTensors.empty(DType.FLOAT64, lwork));
+            Tensor info = w.add(DeviceTensors.zeros(DType.INT64, 1));
+            solver().potrf(Cusolver.FILL_UPPER, n, DeviceTensors.address(m), n, DeviceTensors.address(work), lwork,
+                    DeviceTensors.address(info), stream);
+            if (readInts(info, 1)[0] > 0) {
+                throw new IllegalArgumentException("cholesky: matrix " + Shape.toString(a.shape()) + " is not positive definite");
+            }
+            Tensor lower = w.add(lowerMask(n, w));
+            Tensor zero = w.add(scalar(0));
+            Tensor l = w.add(Tensor.where(lower, m, zero));
+            return l.to(a.dtype());
+        }
+    }
+
+    @Override
+    public Tensor solve(Tensor a, Tensor b) {
+        if (solver() == null || a.numel() == 0 || b.numel() == 0) {
+            return CpuFallback.run1("solve", why(a), h -> CpuFallback.cpu().linalg().solve(h[0], h[1]), a, b);
+        }
+        int n = square(a, "solve");
+        if (!b.dtype().isFloating()) throw new IllegalArgumentException("solve needs a floating tensor, got " + b.dtype() + Shape.toString(b.shape()));
+        if (b.rank() < 1 || b.rank() > 2 || b.size(0) != n) {
+            throw new IllegalArgumentException("solve: B must be (n,) or (n, m) for A " + Shape.toString(a.shape())
+                    + ", got " + Shape.toString(b.shape()));
+        }
+        requireFinite(b, "solve");
+        DType type = DType.promote(a.dtype(), b.dtype());
+        try (Work w = new Work()) {
+            // B column-major (n x m) is B^T row-major.
+            Tensor bt = w.add(b.rank() == 1 ? b.reshape(1, n) : b.t());
+            Tensor rhs = w.add(float64Copy(bt, null));
+            Tensor x = w.add(luSolve(a, n, rhs, b.rank() == 1 ? 1 : (int) b.size(1), "solve", w));
+            Tensor xt = w.add(x.t());                          // X column-major: back to row-major
+            Tensor shaped = w.add(b.rank() == 1 ? xt.reshape(n) : xt.copy());
+            return shaped.to(type);
+        }
+    }
+
+    @Override
+    public Tensor inverse(Tensor a) {
+        if (solver() == null || a.numel() == 0) {
+            return CpuFallback.run1("inverse", why(a), h -> CpuFallback.cpu().linalg().inverse(h[0]), a);
+        }
+        int n = square(a, "inverse");
+        try (Work w = new Work()) {
+            Tensor rows = w.add(index(n, w, true)), cols = w.add(index(n, w, false));
+            Tensor eq = w.add(rows.eq(cols));
+            Tensor identity = w.add(eq.to(DType.FLOAT64));
+            Tensor x = w.add(luSolve(a, n, identity, n, "inverse", w));
+            Tensor xt = w.add(x.t());
+            Tensor inv = w.add(xt.copy());
+            return inv.to(a.dtype());
+        }
+    }
+
+    /** Factors A (LU of A^T in column-major terms), refuses a singular A, solves A X = B in place of rhs. */
+    private static Tensor luSolve(Tensor a, int n, Tensor rhs, int nrhs, String op, Work w) {
+        Tensor m = w.add(float64Copy(a, op));
+        Lu lu = factor(m, n, w);
+        double[] diag = lu.diagonal;
+        double max = 0, min = Double.POSITIVE_INFINITY;
+        for (double p : diag) {
+            max = Math.max(max, Math.abs(p));
+            min = Math.min(min, Math.abs(p));
+        }
+        if (lu.info > 0 || !(min > diag.length * Math.ulp(1.0) * max)) {
+            throw new IllegalArgumentException(op + ": matrix is singular " + Shape.toString(a.shape()));
+        }
+        Tensor b = w.add(rhs.copy());
+        long stream = CudaContext.get().stream().handle();
+        Tensor info = w.add(DeviceTensors.zeros(DType.INT64, 1));
+        solver().getrs(Cusolver.OP_T, n, nrhs, DeviceTensors.address(m), n, DeviceTensors.address(lu.ipiv),
+                DeviceTensors.address(b), n, DeviceTensors.address(info), stream);
+        return b.copy();
+    }
+
+    private record Lu(Tensor ipiv, double[] diagonal, int[] pivots, int info) {}
+
+    /** getrf over m (n x n, column-major view of A^T) in place; the pivots and U's diagonal come to the host. */
+    private static Lu factor(Tensor m, int n, Work w) {
+        long stream = CudaContext.get().stream().handle();
+        long am = DeviceTensors.address(m);
+        int lwork = solver().getrfBufferSize(n, n, am, n, stream);
+        Tensor work = w.add(DeviceTensors.empty(DType.FLOAT64, lwork));
+        Tensor ipiv = w.add(DeviceTensors.zeros(DType.INT64, (n + 1) / 2));   // n ints
+        Tensor info = w.add(DeviceTensors.zeros(DType.INT64, 1));
+        solver().getrf(n, n, am, n, DeviceTensors.address(work), DeviceTensors.address(ipiv), DeviceTensors.address(info), stream);
+        int status = readInts(info, 1)[0];
+        int[] pivots = readInts(ipiv, n);
+        Tensor flat = w.add(m.reshape(-1));
+        long[] at = new long[n];
+        for (int i = 0; i < n; i++) at[i] = (long) i * (n + 1);      // the diagonal sits at i*(n+1) in either order
+        Tensor atHost = w.add(Tensor.of(at));
+        Tensor atDevice = w.add(atHost.to(Device.CUDA));
+        Tensor diag = w.add(flat.indexSelect(0, atDevice));
+        return new Lu(ipiv, diag.toDoubleArray(), pivots, status);
+    }
+
+    /**
+     * sign = parity of the row interchanges times the pivots' signs, log|det| = sum log|pivot|;
+     * an exactly zero pivot gives sign 0 and -inf, as the CPU backend and numpy.
+     */
+    @Override
+    public Tensor[] slogdet(Tensor a) {
+        if (solver() == null || a.numel() == 0) {
+            return CpuFallback.run("slogdet", why(a), h -> CpuFallback.cpu().linalg().slogdet(h[0]), a);
+        }
+        int n = square(a, "slogdet");
+        double sign = 1, logAbs = 0;
+        try (Work w = new Work()) {
+            Tensor m = w.add(float64Copy(a, "slogdet"));
+            Lu lu = factor(m, n, w);
+            for (int i = 0; i < n; i++) {
+                if (lu.pivots[i] != i + 1) sign = -sign;
+            }
+            for (double p : lu.diagonal) {
+                if (!(p != 0)) {
+                    sign = 0;
+                    logAbs = Double.NEGATIVE_INFINITY;
+                    break;
+                }
+                sign *= Math.signum(p);
+                logAbs += Math.log(Math.abs(p));
+            }
+        }
+        try (Tensor s = Tensor.scalar(sign, a.dtype()); Tensor l = Tensor.scalar(logAbs, a.dtype())) {
+            return new Tensor[] {s.to(Device.CUDA), l.to(Device.CUDA)};
+        }
+    }
+
+    /** Reads only the lower triangle (row-major), as the CPU backend: that is syevd's UPPER in column-major. */
+    @Override
+    public Tensor[] eigh(Tensor a) {
+        if (solver() == null || a.numel() == 0) {
+            return CpuFallback.run("eigh", why(a), h -> CpuFallback.cpu().linalg().eigh(h[0]), a);
+        }
+        int n = square(a, "eigh");
+        try (Work w = new Work()) {
+            Tensor m = w.add(float64Copy(a, "eigh"));
+            Tensor values = w.add(DeviceTensors.empty(DType.FLOAT64, n));
+            long stream = CudaContext.get().stream().handle();
+            int lwork = solver().syevdBufferSize(Cusolver.EIG_VECTORS, Cusolver.FILL_UPPER, n, DeviceTensors.address(m), n,
+                    DeviceTensors.address(values), stream);
+            Tensor work = w.add(DeviceTensors.empty(DType.FLOAT64, lwork));
+            Tensor info = w.add(DeviceTensors.zeros(DType.INT64, 1));
+            solver().syevd(Cusolver.EIG_VECTORS, Cusolver.FILL_UPPER, n, DeviceTensors.address(m), n,
+                    DeviceTensors.address(values), DeviceTensors.address(work), lwork, DeviceTensors.address(info), stream);
+            if (readInts(info, 1)[0] != 0) {
+                throw new IllegalArgumentException("eigh did not converge for " + Shape.toString(a.shape()));
+            }
+            // The buffer holds the eigenvectors as columns, column-major: row-major it is V^T.
+            Tensor v = w.add(m.t());
+            Tensor abs = w.add(v.abs());
+            Tensor largest = w.add(abs.argmax(0, true));                // first largest |component| per column
+            Tensor picked = w.add(v.gather(0, largest));
+            Tensor flip = w.add(picked.sign());
+            Tensor normalised = w.add(v.mul(flip));
+            return new Tensor[] {values.to(a.dtype()), normalised.to(a.dtype())};
+        }
+    }
+
+    @Override
+    public Tensor pinv(Tensor a, double rcond) {
+        return CpuFallback.run1("pinv", "no CUDA SVD yet", h -> CpuFallback.cpu().linalg().pinv(h[0], rcond), a);
+    }
+
+    @Override
+    public Tensor[] svd(Tensor a, boolean full) {
+        return CpuFallback.run("svd", "no CUDA SVD yet", h -> CpuFallback.cpu().linalg().svd(h[0], full), a);
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    /** Temporaries closed together at the end of an op. */
+    private static final class Work implements AutoCloseable {
+        private final List<Tensor> tensors = new ArrayList<>();
+
+        Tensor add(Tensor t) {
+            tensors.add(t);
+            return t;
+        }
+
+        @Override
+        public void close() {
+            for (Tensor t : tensors) {
+                if (!t.isClosed()) t.close();
+            }
+        }
+    }
+
+    private static String why(Tensor a) {
+        return solver() == null ? missing() : "empty matrix " + Shape.toString(a.shape());
+    }
+
+    /** Checks a floating, square, finite 2-D matrix; returns n. */
+    private static int square(Tensor a, String op) {
+        if (!a.dtype().isFloating()) {
+            throw new IllegalArgumentException(op + " needs a floating tensor, got " + a.dtype() + Shape.toString(a.shape()));
+        }
+        if (a.rank() != 2 || a.size(0) != a.size(1)) {
+            throw new IllegalArgumentException(op + " needs a square 2-D matrix, got " + Shape.toString(a.shape()));
+        }
+        if (a.size(0) > Integer.MAX_VALUE / 2) throw new IllegalArgumentException(op + ": matrix too large " + Shape.toString(a.shape()));
+        requireFinite(a, op);
+        return (int) a.size(0);
+    }
+
+    private static void requireFinite(Tensor t, String op) {
+        try (Tensor flat = t.reshape(-1); Tensor count = flat.countNonFinite(0); Tensor host = count.to(Device.CPU)) {
+            if (host.item() > 0) {
+                throw new IllegalArgumentException(op + ": matrix contains NaN or Inf " + Shape.toString(t.shape()));
+            }
+        }
+    }
+
+    /** A contiguous float64 copy that a routine may overwrite. */
+    private static Tensor float64Copy(Tensor a, String op) {
+        return a.dtype() == DType.FLOAT64 ? a.copy() : a.to(DType.FLOAT64); // to() of another dtype is a fresh contiguous tensor
+    }
+
+    /** (n, 1) row indices or (1, n) column indices on CUDA. */
+    private static Tensor index(int n, Work w, boolean rows) {
+        Tensor host = w.add(Tensor.arange(n));
+        Tensor device = w.add(host.to(Device.CUDA));
+        return rows ? device.reshape(n, 1) : device.reshape(1, n);
+    }
+
+    /** 1 on and below the diagonal (row-major), as int64. */
+    private static Tensor lowerMask(int n, Work w) {
+        Tensor rows = w.add(index(n, w, true)), cols = w.add(index(n, w, false));
+        return rows.ge(cols);
+    }
+
+    private static Tensor scalar(double v) {
+        try (Tensor h = Tensor.scalar(v, DType.FLOAT64)) {
+            return h.to(Device.CUDA);
+        }
+    }
+
+    /** The first n 32-bit ints of a device tensor's memory. */
+    private static int[] readInts(Tensor t, int n) {
+        int[] host = new int[n];
+        if (n == 0) return host;
+        CudaContext context = CudaContext.get();
+        CudaStorage s = DeviceTensors.storage(t);
+        // Wait for the stream, then a synchronous copy: an async copy into a Java array could land after JCuda released it.
+        context.synchronize("reading cuSOLVER results");
+        CudaContext.check(JCudaDriver.cuMemcpyDtoH(Pointer.to(host), s.pointer().withByteOffset(DeviceTensors.address(t) - s.address()),
+                4L * n), "cuMemcpyDtoH (cuSOLVER info)");
+        return host;
+    }
+}

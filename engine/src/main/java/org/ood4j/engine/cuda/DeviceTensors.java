@@ -1,0 +1,47 @@
+package org.ood4j.engine.cuda;
+
+import org.ood4j.engine.DType;
+import org.ood4j.engine.Device;
+import org.ood4j.engine.Shape;
+import org.ood4j.engine.Tensor;
+
+/** Small helpers the CUDA op families share: addresses, fresh outputs, operand checks. */
+final class DeviceTensors {
+    private DeviceTensors() {}
+
+    /** The device address of element [0, ..., 0] of a CUDA tensor. */
+    static long address(Tensor t) {
+        return storage(t).address() + t.offset() * t.dtype().byteSize();
+    }
+
+    static CudaStorage storage(Tensor t) {
+        t.checkOpen();
+        if (!(t.storage() instanceof CudaStorage s)) {
+            throw new IllegalArgumentException("expected a CUDA tensor, got " + t);
+        }
+        return s;
+    }
+
+    /**
+     * Registers the operands of an op with the calling thread's stream: a tensor made by another
+     * thread is waited for once (see CudaStorage). Call before launching on them.
+     */
+    static void use(Tensor... operands) {
+        Stream stream = CudaContext.get().stream();
+        for (Tensor t : operands) {
+            if (t != null) storage(t).useOn(stream);
+        }
+    }
+
+    /** A new contiguous CUDA tensor whose contents a kernel will overwrite. */
+    static Tensor empty(DType dtype, long... shape) {
+        long bytes = Math.multiplyExact(Shape.numel(shape), dtype.byteSize());
+        return Tensor.wrap(CudaStorage.allocate(bytes), dtype, shape);
+    }
+
+    static Tensor zeros(DType dtype, long... shape) {
+        return Tensor.zeros(dtype, Device.CUDA, shape);
+    }
+
+    static int code(DType dtype) { return dtype.ordinal(); }
+}
