@@ -1,0 +1,45 @@
+package org.ood4j.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+import org.ood4j.detectors.OodMetrics;
+import org.ood4j.engine.Scope;
+import org.ood4j.engine.io.Npy;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** Prints AUROC, AUPR-IN, AUPR-OUT and FPR@95TPR for scores of ID and OOD samples. */
+@Command(name = "eval", description = "OOD metrics of scores: --scores-id A.npy --scores-ood B.npy, or --scores S.npy --labels L.npy (label < 0 = OOD).")
+final class EvalCommand implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Option(names = "--scores-id", paramLabel = "A.npy") Path scoresId;
+    @Option(names = "--scores-ood", paramLabel = "B.npy") Path scoresOod;
+    @Option(names = "--scores", paramLabel = "S.npy") Path scores;
+    @Option(names = "--labels", paramLabel = "L.npy") Path labels;
+
+    @Override
+    public Integer call() throws Exception {
+        OodMetrics metrics = new OodMetrics();
+        try (Scope s = Scope.open()) {
+            if (scoresId != null && scoresOod != null && scores == null) {
+                metrics.update(Npy.read(scoresId).toDoubleArray(), Npy.read(scoresOod).toDoubleArray());
+            } else if (scores != null && labels != null && scoresId == null && scoresOod == null) {
+                metrics.update(Npy.read(scores).reshape(-1), Npy.read(labels).reshape(-1));
+            } else {
+                throw new IllegalArgumentException("give either --scores-id and --scores-ood, or --scores and --labels");
+            }
+        }
+        OodMetrics.Result r = metrics.compute();
+        PrintWriter out = spec.commandLine().getOut();
+        out.println("| AUROC  | AUPR-IN | AUPR-OUT | FPR95TPR |");
+        out.println("|--------|---------|----------|----------|");
+        out.printf("| %.4f | %.4f  | %.4f   | %.4f   |%n", r.auroc(), r.auprIn(), r.auprOut(), r.fpr95tpr());
+        return 0;
+    }
+}

@@ -1,0 +1,18 @@
+package org.ood4j.cli;
+
+import java.nio.file.Path;
+
+import picocli.CommandLine.Option;
+
+/** Which representation a file holds: exactly one of --logits, --features, --layers. */
+final class InputKind {
+    @Option(names = "--logits", paramLabel = "FILE.npy", description = "logits (N, C)")
+    Path logits;
+
+    @Option(names = "--features", paramLabel = "FILE.npy", description = "features (N, D)")
+    Path features;
+
+    @Option(names = "--layers", paramLabel = "FILE.npy", split = ",",
+            description = "per-layer arrays for structured detectors, comma-separated (with --logits where the detector uses them)")
+    java.util.List<Path> layers;
+}
