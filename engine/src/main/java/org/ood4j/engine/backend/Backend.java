@@ -25,4 +25,9 @@ public interface Backend {
     KnnOps knn();
 
     ConvOps conv();
+
+    /** Gradients of convolution and pooling (for the autodiff tape). */
+    default ConvGradOps convGrad() {
+        throw new UnsupportedOperationException("convolution gradients are not implemented on " + device());
+    }
 }
