@@ -89,8 +89,12 @@ public final class Tape implements AutoCloseable {
         return out;
     }
 
-    /** Takes ownership of a tensor saved for the backward pass (freed on close); returns it. */
-    Tensor own(Tensor t) {
+    /**
+     * Hands a tensor to the tape, which frees it on {@link #close()} (a one-hot mask, a dropout
+     * mask, anything made for this forward pass); it leaves any scope. Returns it.
+     */
+    public Tensor own(Tensor t) {
+        checkOpen();
         Scope.release(t);
         owned.add(t);
         return t;
