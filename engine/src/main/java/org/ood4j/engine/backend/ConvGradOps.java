@@ -24,7 +24,8 @@ public interface ConvGradOps {
 
     /**
      * Per-sample norms of G_i (float64, (N,)), each G_i formed and reduced on its own so no
-     * (N, O, C kh kw) block is ever held.
+     * (N, O, C kh kw) block is ever held. A backend may take ‖G_i‖² = Σ (δ_iᵀδ_i) ⊙ (U_iᵀU_i)
+     * through L × L Gram matrices where that is cheaper (small output planes).
      */
     Tensor conv2dWeightGradNorms(Tensor x, Tensor gradOut, int kh, int kw, int stride, int padding, int dilation, Norm norm);
 

@@ -90,13 +90,37 @@ final class CpuConvGrad implements ConvGradOps {
         ConvGeometry g = checkWeightGrad(x, gradOut, kh, kw, stride, padding, dilation);
         int n = (int) x.size(0), o = (int) gradOut.size(1);
         DType type = DType.promote(x.dtype(), gradOut.dtype());
+        long l = g.cols(), direct = (long) o * g.rows() * l, gram = l * l * (o + g.rows());
+        boolean viaGram = norm == Norm.L2_SQUARED && gram < direct;
         double[] norms = new double[n];
         IntStream.range(0, n).parallel().forEach(i -> {
+            if (viaGram) {
+                norms[i] = squaredNormViaGram(x, gradOut, i, g, o);
+                return;
+            }
             double s = 0;
             for (double v : sampleWeightGrad(x, gradOut, i, g, o, type)) s += norm.of(v);
             norms[i] = s;
         });
         return Tensor.of(norms);
+    }
+
+    /**
+     * ‖δ U ᵀ‖²_F = Σ_{l,l'} (δᵀδ)_{ll'} (UᵀU)_{ll'}: two L × L Gram matrices instead of the O × (C kh kw)
+     * gradient, cheaper when the output plane L is small (deep layers); in float64.
+     */
+    private static double squaredNormViaGram(Tensor x, Tensor gradOut, int i, ConvGeometry g, int o) {
+        int l = g.cols(), rows = g.rows();
+        double[] delta = (double[]) packSample(gradOut, i, DType.FLOAT64);
+        double[] u;
+        try (Tensor sample = x.select(0, i)) {
+            u = g.im2col(Packing.doubles(sample));
+        }
+        double[] dd = Gemm.dgemm(transpose(delta, o, l), delta, l, l, o);
+        double[] uu = Gemm.dgemm(transpose(u, rows, l), u, l, l, rows);
+        double s = 0;
+        for (int j = 0; j < dd.length; j++) s += dd[j] * uu[j];
+        return Math.max(s, 0);
     }
 
     /** G_i = δ_i U_iᵀ (O, C kh kw), computed in {@code type} and returned as float64. */

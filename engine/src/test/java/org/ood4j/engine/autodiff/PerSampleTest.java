@@ -67,6 +67,17 @@ class PerSampleTest {
     }
 
     @Test
+    void conv2dSquaredNormsOfDeepLayersViaGramMatrices() {
+        // L = 9 output positions, 40 x 288 weight: the L x L Gram route is the cheaper one here.
+        for (DType type : new DType[] {DType.FLOAT32, DType.FLOAT64}) {
+            Tensor x = Tensor.randn(rng, type, 4, 32, 3, 3), r = Tensor.randn(rng, type, 4, 40, 3, 3);
+            double[] direct = PerSample.norms(PerSample.conv2dWeightGrads(x, r, 3, 3, 1, 1, 1), Norm.L2_SQUARED).toDoubleArray();
+            double[] gram = PerSample.conv2dWeightNorms(x, r, 3, 3, 1, 1, 1, Norm.L2_SQUARED).toDoubleArray();
+            for (int i = 0; i < 4; i++) assertEquals(direct[i], gram[i], (type == DType.FLOAT32 ? 1e-5 : 1e-12) * direct[i]);
+        }
+    }
+
+    @Test
     void batchNormAndBiasGradsMatchSingleSampleBackward() {
         Tensor x = Tensor.randn(rng, DType.FLOAT64, 3, 2, 4, 3), r = Tensor.randn(rng, DType.FLOAT64, 3, 2, 4, 3);
         Tensor gamma = Tensor.randn(rng, DType.FLOAT64, 2), beta = Tensor.randn(rng, DType.FLOAT64, 2);
