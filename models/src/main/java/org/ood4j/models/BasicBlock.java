@@ -2,7 +2,6 @@ package org.ood4j.models;
 
 import java.util.random.RandomGenerator;
 
-import org.ood4j.engine.Scope;
 import org.ood4j.engine.Tensor;
 import org.ood4j.engine.autodiff.Var;
 
@@ -35,10 +34,16 @@ public final class BasicBlock extends Module {
 
     @Override
     public Tensor forward(Tensor x) {
-        try (Scope s = Scope.open()) {
-            Tensor h = bn2.forward(conv2.forward(relu.forward(bn1.forward(conv1.forward(x)))));
-            Tensor shortcut = downsample == null ? x : downsample.forward(x);
-            return s.keep(h.add(shortcut).relu());
+        Tensor h = then(then(then(then(conv1.forward(x), bn1), relu), conv2), bn2);
+        try (h; Tensor shortcut = downsample == null ? alias(x) : downsample.forward(x); Tensor sum = h.add(shortcut)) {
+            return sum.relu();
+        }
+    }
+
+    /** m(h), freeing h: intermediates go as soon as they are used (a batch of 256 has large ones). */
+    private static Tensor then(Tensor h, Module m) {
+        try (h) {
+            return m.forward(h);
         }
     }
 

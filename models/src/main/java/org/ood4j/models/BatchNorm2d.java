@@ -71,8 +71,9 @@ public final class BatchNorm2d extends Module implements PerSampleLayer {
                 mean = runningMean.value().reshape(b);
                 var = runningVar.value().reshape(b);
             }
-            Tensor y = x.sub(mean).div(var.add(eps).sqrt()).mul(weight.value().reshape(b)).add(bias.value().reshape(b));
-            return s.keep(y);
+            // (x - μ) · (γ / √(σ² + eps)) + β: two passes over x after the centring, the per-channel factor computed once.
+            Tensor scale = weight.value().reshape(b).div(var.add(eps).sqrt());
+            return s.keep(x.sub(mean).mul(scale).add(bias.value().reshape(b)));
         }
     }
 
