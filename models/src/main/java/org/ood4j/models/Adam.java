@@ -31,8 +31,8 @@ public final class Adam implements Optimizer {
         this.eps = eps;
         this.weightDecay = weightDecay;
         for (Parameter p : this.params) {
-            m.add(Scope.release(Tensor.zeros(p.dtype(), p.shape())));
-            v.add(Scope.release(Tensor.zeros(p.dtype(), p.shape())));
+            m.add(Scope.release(Tensor.zeros(p.dtype(), p.value().device(), p.shape())));
+            v.add(Scope.release(Tensor.zeros(p.dtype(), p.value().device(), p.shape())));
         }
     }
 

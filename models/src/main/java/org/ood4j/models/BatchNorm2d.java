@@ -118,7 +118,7 @@ public final class BatchNorm2d extends Module implements PerSampleLayer {
     public Tensor perSampleNorms(Tensor input, Tensor outputGrad, Set<String> names, Norm norm) {
         requireEval();
         try (Scope s = Scope.open()) {
-            Tensor total = Tensor.zeros(DType.FLOAT64, input.size(0));
+            Tensor total = Tensor.zeros(DType.FLOAT64, input.device(), input.size(0));
             for (Tensor g : perSampleGrads(input, outputGrad, names).values()) total = total.add(PerSample.norms(g, norm));
             return s.keep(total);
         }

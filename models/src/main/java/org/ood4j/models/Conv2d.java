@@ -72,7 +72,7 @@ public final class Conv2d extends Module implements PerSampleLayer {
     @Override
     public Tensor perSampleNorms(Tensor input, Tensor outputGrad, Set<String> names, Norm norm) {
         try (Scope s = Scope.open()) {
-            Tensor total = Tensor.zeros(DType.FLOAT64, input.size(0));
+            Tensor total = Tensor.zeros(DType.FLOAT64, input.device(), input.size(0));
             if (names.contains("weight")) {
                 total = total.add(PerSample.conv2dWeightNorms(input, outputGrad, kh, kw, stride, padding, dilation, norm));
             }

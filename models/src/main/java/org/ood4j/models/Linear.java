@@ -79,7 +79,7 @@ public final class Linear extends Module implements PerSampleLayer {
     @Override
     public Tensor perSampleNorms(Tensor input, Tensor outputGrad, Set<String> names, Norm norm) {
         try (Scope s = Scope.open()) {
-            Tensor total = Tensor.zeros(DType.FLOAT64, input.size(0));
+            Tensor total = Tensor.zeros(DType.FLOAT64, input.device(), input.size(0));
             if (names.contains("weight")) total = total.add(PerSample.linearWeightNorms(input, outputGrad, norm));
             if (names.contains("bias")) total = total.add(PerSample.norms(outputGrad, norm));
             return s.keep(total);

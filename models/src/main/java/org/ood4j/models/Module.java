@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.function.Function;
 
 import org.ood4j.engine.DType;
+import org.ood4j.engine.Device;
 import org.ood4j.engine.Tensor;
 import org.ood4j.engine.autodiff.Tape;
 import org.ood4j.engine.autodiff.Var;
@@ -187,6 +188,15 @@ public abstract class Module implements Function<Tensor, Tensor>, AutoCloseable 
     public Module to(DType dtype) {
         if (!dtype.isFloating()) throw new IllegalArgumentException("parameters must stay floating, got " + dtype);
         stateDict().values().forEach(p -> p.convert(dtype));
+        return this;
+    }
+
+    /**
+     * Moves every parameter and buffer to a device; returns this. Inputs must then be on that
+     * device too. Optimisers hold the tensors they saw: create them after moving.
+     */
+    public Module to(Device device) {
+        stateDict().values().forEach(p -> p.moveTo(device));
         return this;
     }
 

@@ -3,6 +3,7 @@ package org.ood4j.models;
 import java.util.Arrays;
 
 import org.ood4j.engine.DType;
+import org.ood4j.engine.Device;
 import org.ood4j.engine.Scope;
 import org.ood4j.engine.Shape;
 import org.ood4j.engine.Tensor;
@@ -59,6 +60,14 @@ public final class Parameter {
         if (!value.dtype().isFloating() || value.dtype() == dtype) return;
         Tensor old = value;
         value = Scope.release(old.to(dtype));
+        old.close();
+    }
+
+    /** Moves the tensor to a device (a no-op when it is there). */
+    void moveTo(Device device) {
+        if (value.device() == device) return;
+        Tensor old = value;
+        value = Scope.release(old.to(device));
         old.close();
     }
 

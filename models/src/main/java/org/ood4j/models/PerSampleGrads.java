@@ -65,7 +65,7 @@ public final class PerSampleGrads {
     /** The per-sample gradients themselves, (B, *parameter shape), by state_dict name, for the selected parameters. */
     public static Map<String, Tensor> gradients(Module model, Tensor x, Function<Var, Var> loss, Predicate<String> filter) {
         return run(model, x, filter, (tape, logits, outs) -> tape.grad(loss.apply(logits), outs),
-                (layer, in, delta, names) -> layer.perSampleGrads(in, delta, names), (parts, batch) -> {
+                (layer, in, delta, names) -> layer.perSampleGrads(in, delta, names), (parts, input) -> {
                     Map<String, Tensor> out = new LinkedHashMap<>();
                     parts.forEach((prefix, grads) -> grads.forEach((n, g) -> out.put(prefix.isEmpty() ? n : prefix + "." + n, g)));
                     return out;
@@ -83,7 +83,7 @@ public final class PerSampleGrads {
     }
 
     private interface Combine<T, R> {
-        R combine(Map<String, T> byPrefix, long batch);
+        R combine(Map<String, T> byPrefix, Tensor x);
     }
 
     private static <T, R> R run(Module model, Tensor x, Predicate<String> filter, Backward backward, PerLayer<T> perLayer,
@@ -108,7 +108,7 @@ public final class PerSampleGrads {
                             perLayer.compute((PerSampleLayer) e.layer(), e.input().value(), deltas.get(k), selected.get(e.layer())));
                 }
             }
-            R result = combine.combine(parts, x.size(0));
+            R result = combine.combine(parts, x);
             keepResult(scope, result);
             return result;
         }
@@ -128,8 +128,8 @@ public final class PerSampleGrads {
         return out;
     }
 
-    private static Tensor sumNorms(Map<String, Tensor> parts, long batch) {
-        Tensor total = Tensor.zeros(DType.FLOAT64, batch);
+    private static Tensor sumNorms(Map<String, Tensor> parts, Tensor x) {
+        Tensor total = Tensor.zeros(DType.FLOAT64, x.device(), x.size(0));
         for (Tensor t : parts.values()) total = total.add(t);
         return total;
     }

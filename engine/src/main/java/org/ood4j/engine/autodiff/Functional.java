@@ -136,12 +136,14 @@ public final class Functional {
         if (x.dtype() == org.ood4j.engine.DType.FLOAT32) {
             float[] m = new float[n];
             for (int i = 0; i < n; i++) m[i] = rng.nextDouble() >= p ? (float) keep : 0f;
-            return Tensor.of(m, x.shape());
+            try (Tensor t = Tensor.of(m, x.shape())) {
+                return t.to(x.device());
+            }
         }
         double[] m = new double[n];
         for (int i = 0; i < n; i++) m[i] = rng.nextDouble() >= p ? keep : 0;
-        try (Tensor t = Tensor.of(m, x.shape())) {
-            return t.to(x.dtype());
+        try (Tensor t = Tensor.of(m, x.shape()); Tensor d = t.to(x.dtype())) {
+            return d.to(x.device());
         }
     }
 }

@@ -30,11 +30,9 @@ final class Grads {
         return x.sign().clampMin(0);
     }
 
-    /** 1 where lo <= x <= hi, else 0, in x's dtype. */
+    /** 1 where lo <= x <= hi (clamp leaves x as it is), else 0 (NaN too), in x's dtype. */
     static Tensor within(Tensor x, double lo, double hi) {
-        try (Tensor l = Tensor.scalar(lo, x.dtype()); Tensor h = Tensor.scalar(hi, x.dtype())) {
-            return x.ge(l).mul(x.le(h)).to(x.dtype());
-        }
+        return x.clamp(lo, hi).eq(x).to(x.dtype());
     }
 
     /** A one-hot mask of x's shape: 1 at {@code index} (keepdim shape, int64) along dim. */
@@ -42,7 +40,7 @@ final class Grads {
         long[] s = new long[shape.length];
         java.util.Arrays.fill(s, 1);
         s[dim] = shape[dim];
-        return Tensor.arange(shape[dim]).reshape(s).eq(index).to(dtype);
+        return Tensor.arange(shape[dim]).to(index.device()).reshape(s).eq(index).to(dtype);
     }
 
     static int[] inverse(int[] order) {

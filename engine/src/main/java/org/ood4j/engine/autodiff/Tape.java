@@ -123,7 +123,7 @@ public final class Tape implements AutoCloseable {
             throw new IllegalArgumentException("grad needs a one-element output, got shape " + Shape.toString(output.shape())
                     + "; use vjp with a cotangent");
         }
-        try (Tensor seed = Tensor.ones(output.dtype(), output.shape())) {
+        try (Tensor zero = Tensor.zeros(output.dtype(), output.value().device(), output.shape()); Tensor seed = zero.add(1)) {
             return vjp(output, seed, inputs);
         }
     }
@@ -236,7 +236,7 @@ public final class Tape implements AutoCloseable {
         IdentityHashMap<Tensor, Boolean> returned = new IdentityHashMap<>();
         for (Var in : inputs) {
             Tensor g = found.get(in.id());
-            Tensor r = g == null ? Tensor.zeros(in.dtype(), in.shape())
+            Tensor r = g == null ? Tensor.zeros(in.dtype(), in.value().device(), in.shape())
                     : returned.containsKey(g) || !g.isContiguous() ? g.copy() : g;
             returned.put(r, true);
             out.add(r);

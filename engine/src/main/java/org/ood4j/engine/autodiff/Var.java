@@ -284,7 +284,7 @@ public final class Var {
         int d = Shape.dim(dim, rank());
         long[] s = shape();
         return record("slice", value.slice(d, start, end), (g, need) -> {
-            Tensor z = Tensor.zeros(g.dtype(), s);
+            Tensor z = Tensor.zeros(g.dtype(), g.device(), s);
             z.slice(d, start, end).copyFrom(g);
             return new Tensor[] {z};
         }, this);
@@ -294,7 +294,7 @@ public final class Var {
         int d = Shape.dim(dim, rank());
         long[] s = shape();
         return record("select", value.select(d, index), (g, need) -> {
-            Tensor z = Tensor.zeros(g.dtype(), s);
+            Tensor z = Tensor.zeros(g.dtype(), g.device(), s);
             z.select(d, index).copyFrom(g);
             return new Tensor[] {z};
         }, this);

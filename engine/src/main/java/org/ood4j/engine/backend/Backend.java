@@ -26,8 +26,11 @@ public interface Backend {
 
     ConvOps conv();
 
-    /** Gradients of convolution and pooling (for the autodiff tape). */
+    /**
+     * Gradients of convolution and pooling (for the autodiff tape). The default computes them on
+     * the CPU backend through copies; a backend with its own kernels overrides it.
+     */
     default ConvGradOps convGrad() {
-        throw new UnsupportedOperationException("convolution gradients are not implemented on " + device());
+        return new HostConvGrad(device());
     }
 }
