@@ -25,4 +25,12 @@ public interface Backend {
     KnnOps knn();
 
     ConvOps conv();
+
+    /**
+     * Gradients of convolution and pooling (for the autodiff tape). The default computes them on
+     * the CPU backend through copies; a backend with its own kernels overrides it.
+     */
+    default ConvGradOps convGrad() {
+        return new HostConvGrad(device());
+    }
 }

@@ -2,6 +2,7 @@ package org.ood4j.engine.cpu;
 
 import org.ood4j.engine.Device;
 import org.ood4j.engine.backend.Backend;
+import org.ood4j.engine.backend.ConvGradOps;
 import org.ood4j.engine.backend.ConvOps;
 import org.ood4j.engine.backend.ElementwiseOps;
 import org.ood4j.engine.backend.IndexOps;
@@ -21,6 +22,7 @@ public final class CpuBackend implements Backend {
     private final LinalgOps linalg = new CpuLinalg();
     private final KnnOps knn = new CpuKnn();
     private final ConvOps conv = new CpuConv();
+    private final ConvGradOps convGrad = new CpuConvGrad();
 
     @Override public Device device() { return Device.CPU; }
     @Override public ElementwiseOps elementwise() { return elementwise; }
@@ -31,4 +33,5 @@ public final class CpuBackend implements Backend {
     @Override public LinalgOps linalg() { return linalg; }
     @Override public KnnOps knn() { return knn; }
     @Override public ConvOps conv() { return conv; }
+    @Override public ConvGradOps convGrad() { return convGrad; }
 }

@@ -26,12 +26,12 @@ final class CpuConv implements ConvOps {
         DType type = checkConv(x, weight, bias, stride, padding, dilation);
         int n = (int) x.size(0), c = (int) x.size(1), h = (int) x.size(2), w = (int) x.size(3);
         int o = (int) weight.size(0), kh = (int) weight.size(2), kw = (int) weight.size(3);
-        Geometry g = new Geometry(c, h, w, kh, kw, stride, padding, dilation);
+        ConvGeometry g = new ConvGeometry(c, h, w, kh, kw, stride, padding, dilation);
         checkSizes(x, weight, g, o);
-        int hw = g.outH * g.outW;
+        int hw = g.outH() * g.outW();
         double[] b = bias == null ? null : Packing.doubles(bias);
         Object packedWeight = type == DType.FLOAT32 ? Packing.floats(weight) : Packing.doubles(weight); // (O, C*kh*kw)
-        Tensor out = Tensor.zeros(type, n, o, g.outH, g.outW);
+        Tensor out = Tensor.zeros(type, n, o, g.outH(), g.outW());
         MemorySegment os = out.storage().segment();
         IntStream.range(0, n).parallel().forEach(i -> {
             long outByte = (long) i * o * hw * type.byteSize();
@@ -52,59 +52,6 @@ final class CpuConv implements ConvOps {
         return out;
     }
 
-    /** Input plane size, kernel and its placement; out = (in + 2p - d(k-1) - 1) / s + 1. */
-    private record Geometry(int c, int h, int w, int kh, int kw, int stride, int padding, int dilation, int outH, int outW) {
-        Geometry(int c, int h, int w, int kh, int kw, int stride, int padding, int dilation) {
-            this(c, h, w, kh, kw, stride, padding, dilation,
-                    outSize(h, kh, stride, padding, dilation), outSize(w, kw, stride, padding, dilation));
-        }
-
-        /** Rows of the column matrix: one per (channel, kernel row, kernel column). */
-        int rows() { return c * kh * kw; }
-
-        float[] im2col(float[] src) {
-            int hw = outH * outW;
-            float[] cols = new float[rows() * hw];
-            for (int row = 0; row < rows(); row++) {
-                int ch = row / (kh * kw), ki = row / kw % kh, kj = row % kw;
-                for (int oh = 0; oh < outH; oh++) {
-                    int ih = oh * stride - padding + ki * dilation;
-                    if (ih < 0 || ih >= h) continue; // padding: the row stays zero
-                    int from = (ch * h + ih) * w, to = row * hw + oh * outW;
-                    for (int ow = 0; ow < outW; ow++) {
-                        int iw = ow * stride - padding + kj * dilation;
-                        if (iw >= 0 && iw < w) cols[to + ow] = src[from + iw];
-                    }
-                }
-            }
-            return cols;
-        }
-
-        double[] im2col(double[] src) {
-            int hw = outH * outW;
-            double[] cols = new double[rows() * hw];
-            for (int row = 0; row < rows(); row++) {
-                int ch = row / (kh * kw), ki = row / kw % kh, kj = row % kw;
-                for (int oh = 0; oh < outH; oh++) {
-                    int ih = oh * stride - padding + ki * dilation;
-                    if (ih < 0 || ih >= h) continue;
-                    int from = (ch * h + ih) * w, to = row * hw + oh * outW;
-                    for (int ow = 0; ow < outW; ow++) {
-                        int iw = ow * stride - padding + kj * dilation;
-                        if (iw >= 0 && iw < w) cols[to + ow] = src[from + iw];
-                    }
-                }
-            }
-            return cols;
-        }
-    }
-
-    private static int outSize(int in, int k, int stride, int padding, int dilation) {
-        long span = (long) dilation * (k - 1) + 1;
-        long room = in + 2L * padding - span;
-        return room < 0 ? 0 : (int) (room / stride + 1);
-    }
-
     private static void addBias(float[] y, double[] bias, int hw) {
         for (int oc = 0; oc < bias.length; oc++) {
             float v = (float) bias[oc];
@@ -118,7 +65,7 @@ final class CpuConv implements ConvOps {
         }
     }
 
-    private static DType checkConv(Tensor x, Tensor weight, Tensor bias, int stride, int padding, int dilation) {
+    static DType checkConv(Tensor x, Tensor weight, Tensor bias, int stride, int padding, int dilation) {
         requireNchw(x, "conv2d");
         if (weight.rank() != 4) {
             throw new IllegalArgumentException("conv2d needs weight (O, C, kh, kw), got " + Shape.toString(weight.shape()));
@@ -142,13 +89,13 @@ final class CpuConv implements ConvOps {
         return DType.promote(x.dtype(), weight.dtype());
     }
 
-    private static void checkSizes(Tensor x, Tensor weight, Geometry g, int o) {
-        if (g.outH < 1 || g.outW < 1) {
+    static void checkSizes(Tensor x, Tensor weight, ConvGeometry g, int o) {
+        if (g.outH() < 1 || g.outW() < 1) {
             throw new IllegalArgumentException("conv2d output would be empty: input " + Shape.toString(x.shape())
-                    + ", weight " + Shape.toString(weight.shape()) + ", stride " + g.stride + ", padding " + g.padding
-                    + ", dilation " + g.dilation);
+                    + ", weight " + Shape.toString(weight.shape()) + ", stride " + g.stride() + ", padding " + g.padding()
+                    + ", dilation " + g.dilation());
         }
-        long hw = (long) g.outH * g.outW, max = Integer.MAX_VALUE - 8;
+        long hw = (long) g.outH() * g.outW(), max = Integer.MAX_VALUE - 8;
         if ((long) g.rows() * hw > max || (long) o * hw > max || (long) o * g.rows() > max) {
             throw new IllegalArgumentException("conv2d of input " + Shape.toString(x.shape()) + " by weight "
                     + Shape.toString(weight.shape()) + " is too large for one CPU column block");
@@ -236,7 +183,7 @@ final class CpuConv implements ConvOps {
         return out;
     }
 
-    private static void requireNchw(Tensor x, String op) {
+    static void requireNchw(Tensor x, String op) {
         if (x.rank() != 4) throw new IllegalArgumentException(op + " needs input (N, C, H, W), got " + Shape.toString(x.shape()));
     }
 }
