@@ -26,7 +26,7 @@ import org.ood4j.engine.io.Safetensors;
  * {@code params} and {@code fit} (JSON; tensors appear there as {"tensor": key}), and
  * {@code sha256} of every tensor's name and .npy bytes in key order — so a file of another kind,
  * another version, or with any changed byte is refused with a message saying which.
- * The model is not saved: pass it again to {@link #load(Path, Function)}.
+ * The network is not saved: pass it again to {@link #load(Path, Network)}.
  */
 public final class DetectorFiles {
     public static final String FORMAT = "ood4j-detector";
@@ -55,8 +55,8 @@ public final class DetectorFiles {
         }
     }
 
-    /** Loads a saved detector; {@code model} (may be null) is attached for the model interface. */
-    public static AbstractDetector load(Path file, Function<Tensor, Tensor> model) throws IOException {
+    /** Loads a saved detector; {@code network} (may be null) is attached for the model interface. */
+    public static AbstractDetector load(Path file, Network network) throws IOException {
         Map<String, String> meta = Safetensors.readMetadata(file);
         if (!FORMAT.equals(meta.get("format"))) {
             throw new ArrayFormatException(file.toString(), "not a saved ood4j detector (format '" + meta.get("format") + "')");
@@ -71,7 +71,7 @@ public final class DetectorFiles {
                 throw new ArrayFormatException(file.toString(), "checksum mismatch: the file was changed after it was saved");
             }
             Map<String, Object> params = decode(parse(file, meta, "params"), tensors);
-            AbstractDetector d = (AbstractDetector) DetectorRegistry.create(meta.get("detector"), params, model);
+            AbstractDetector d = (AbstractDetector) DetectorRegistry.create(meta.get("detector"), params, network);
             Map<String, Tensor> state = new LinkedHashMap<>();
             tensors.forEach((k, t) -> { if (k.startsWith("state.")) state.put(k.substring(6), t); });
             d.restore(state, parse(file, meta, "fit"));
@@ -83,8 +83,8 @@ public final class DetectorFiles {
     }
 
     /** Loads a detector and checks it is the expected class. */
-    public static <T extends AbstractDetector> T load(Path file, Function<Tensor, Tensor> model, Class<T> type) throws IOException {
-        AbstractDetector d = load(file, model);
+    public static <T extends AbstractDetector> T load(Path file, Network network, Class<T> type) throws IOException {
+        AbstractDetector d = load(file, network);
         if (!type.isInstance(d)) {
             String name = d.name();
             d.close();

@@ -14,38 +14,44 @@ import org.ood4j.engine.Tensor;
 public final class DetectorRegistry {
     /** Builds one detector from its parameters and an optional model. */
     public interface Factory {
-        Detector create(Function<Tensor, Tensor> model, DetectorParams p);
+        Detector create(Network network, DetectorParams p);
     }
 
     private static final Map<String, Factory> FACTORIES = new TreeMap<>();
 
     static {
-        FACTORIES.put("MaxSoftmax", (m, p) -> new MaxSoftmax(m, p.getDouble("t", 1.0)));
-        FACTORIES.put("TemperatureScaling", (m, p) -> new TemperatureScaling(m));
-        FACTORIES.put("KLMatching", (m, p) -> new KLMatching(m));
-        FACTORIES.put("Entropy", (m, p) -> new Entropy(m));
-        FACTORIES.put("GEN", (m, p) -> new GEN(m, p.getDouble("gamma", 0.1)));
-        FACTORIES.put("MaxLogit", (m, p) -> new MaxLogit(m));
-        FACTORIES.put("OpenMax", (m, p) -> new OpenMax(m, p.getInt("tailsize", 25), p.getInt("alpha", 10),
+        FACTORIES.put("MaxSoftmax", (n, p) -> new MaxSoftmax(Network.modelOf(n), p.getDouble("t", 1.0)));
+        FACTORIES.put("TemperatureScaling", (n, p) -> new TemperatureScaling(Network.modelOf(n)));
+        FACTORIES.put("KLMatching", (n, p) -> new KLMatching(Network.modelOf(n)));
+        FACTORIES.put("Entropy", (n, p) -> new Entropy(Network.modelOf(n)));
+        FACTORIES.put("GEN", (n, p) -> new GEN(Network.modelOf(n), p.getDouble("gamma", 0.1)));
+        FACTORIES.put("MaxLogit", (n, p) -> new MaxLogit(Network.modelOf(n)));
+        FACTORIES.put("OpenMax", (n, p) -> new OpenMax(Network.modelOf(n), p.getInt("tailsize", 25), p.getInt("alpha", 10),
                 p.getDouble("euclid_weight", 1.0)));
-        FACTORIES.put("EnergyBased", (m, p) -> new EnergyBased(m, p.getDouble("t", 1.0)));
-        FACTORIES.put("WeightedEBO", (m, p) -> new WeightedEBO(m, p.requireTensor("weights")));
-        FACTORIES.put("Mahalanobis", (m, p) -> new Mahalanobis(m, p.getDouble("eps", 0.002), p.getDoubles("norm_std")));
-        FACTORIES.put("MultiMahalanobis", (m, p) -> new MultiMahalanobis(p.getDoubles("alpha")));
-        FACTORIES.put("RMD", (m, p) -> new RMD(m));
-        FACTORIES.put("GMM", (m, p) -> new GMM(m, p.getDouble("reg", 1e-6)));
-        FACTORIES.put("KNN", (m, p) -> new KNN(m, p.getInt("k", 1)));
-        FACTORIES.put("ViM", (m, p) -> new ViM(m, p.getInt("d", -1), p.requireTensor("w"), p.requireTensor("b")));
-        FACTORIES.put("DICE", (m, p) -> new DICE(m, p.requireTensor("w"), p.requireTensor("b"), p.getDouble("p", Double.NaN),
+        FACTORIES.put("EnergyBased", (n, p) -> new EnergyBased(Network.modelOf(n), p.getDouble("t", 1.0)));
+        FACTORIES.put("WeightedEBO", (n, p) -> new WeightedEBO(Network.modelOf(n), p.requireTensor("weights")));
+        FACTORIES.put("Mahalanobis", (n, p) -> new Mahalanobis(Network.encoderOf(n), p.getDouble("eps", 0.002), p.getDoubles("norm_std")));
+        FACTORIES.put("MultiMahalanobis", (n, p) -> new MultiMahalanobis(p.getDoubles("alpha")));
+        FACTORIES.put("RMD", (n, p) -> new RMD(Network.encoderOf(n)));
+        FACTORIES.put("GMM", (n, p) -> new GMM(Network.encoderOf(n), p.getDouble("reg", 1e-6)));
+        FACTORIES.put("KNN", (n, p) -> new KNN(Network.encoderOf(n), p.getInt("k", 1)));
+        FACTORIES.put("ViM", (n, p) -> new ViM(Network.encoderOf(n), p.getInt("d", -1), p.requireTensor("w"), p.requireTensor("b")));
+        FACTORIES.put("DICE", (n, p) -> new DICE(Network.encoderOf(n), p.requireTensor("w"), p.requireTensor("b"), p.getDouble("p", Double.NaN),
                 scoringFunction(p.getString("detector", "EnergyBased.score"))));
-        FACTORIES.put("NNGuide", (m, p) -> new NNGuide(m, p.requireTensor("w"), p.requireTensor("b"), p.getInt("k", 10)));
-        FACTORIES.put("SHE", (m, p) -> new SHE(m, linearHead(p)));
-        FACTORIES.put("NCI", (m, p) -> new NCI(m, linearHead(p), p.getDouble("alpha", 0.0)));
-        FACTORIES.put("fDBD", (m, p) -> new fDBD(m, linearHead(p)));
-        FACTORIES.put("Gram", (m, p) -> new Gram(p.getInt("num_classes", -1), p.getInts("num_poles_list")));
+        FACTORIES.put("NNGuide", (n, p) -> new NNGuide(Network.encoderOf(n), p.requireTensor("w"), p.requireTensor("b"), p.getInt("k", 10)));
+        FACTORIES.put("SHE", (n, p) -> new SHE(Network.encoderOf(n), n != null && !p.has("head") ? n.featuresHead() : linearHead(p)));
+        FACTORIES.put("NCI", (n, p) -> new NCI(Network.encoderOf(n), headOf(n, p), p.getDouble("alpha", 0.0)));
+        FACTORIES.put("fDBD", (n, p) -> new fDBD(Network.encoderOf(n), headOf(n, p)));
+        FACTORIES.put("Gram", (n, p) -> new Gram(p.getInt("num_classes", -1), p.getInts("num_poles_list")));
     }
 
     private DetectorRegistry() {}
+
+    /** params.head, or else the network's head after the features when it is one linear layer. */
+    private static LinearHead headOf(Network n, DetectorParams p) {
+        if (p.has("head") || n == null) return linearHead(p);
+        return LinearHead.of(n.featuresHead());
+    }
 
     /** params.head = {weight (C, D), bias (C,)} as a linear head. */
     private static LinearHead linearHead(DetectorParams p) {
@@ -84,12 +90,15 @@ public final class DetectorRegistry {
         return Collections.unmodifiableSet(FACTORIES.keySet());
     }
 
-    /** Builds {@code name} with {@code params} (unknown parameter names are an error). */
-    public static Detector create(String name, Map<String, ?> params, Function<Tensor, Tensor> model) {
+    /**
+     * Builds {@code name} with {@code params} (unknown parameter names are an error) on a network
+     * (null for the representation interfaces only); each detector takes the part it needs.
+     */
+    public static Detector create(String name, Map<String, ?> params, Network network) {
         Factory f = FACTORIES.get(name);
         if (f == null) throw new IllegalArgumentException("unknown detector '" + name + "'; known: " + FACTORIES.keySet());
         DetectorParams p = new DetectorParams(name, params);
-        Detector d = f.create(model, p);
+        Detector d = f.create(network, p);
         try {
             p.checkAllRead();
         } catch (IllegalArgumentException e) {

@@ -40,6 +40,21 @@ public final class LinearHead implements Function<Tensor, Tensor>, AutoCloseable
 
     public long classes() { return weight.size(0); }
 
+    /** The head of a network when it is a single linear layer (or ends in one after shape-only layers). */
+    public static LinearHead of(org.ood4j.models.Sequential head) {
+        org.ood4j.models.Linear linear = null;
+        for (org.ood4j.models.Module m : head.layers()) {
+            if (m instanceof org.ood4j.models.Linear l) {
+                if (linear != null) throw new IllegalArgumentException("the head has more than one linear layer: " + head);
+                linear = l;
+            } else if (!(m instanceof org.ood4j.models.Flatten) && !(m instanceof org.ood4j.models.Dropout)) {
+                throw new IllegalArgumentException("the head is not a linear layer: " + head);
+            }
+        }
+        if (linear == null) throw new IllegalArgumentException("the head has no linear layer: " + head);
+        return new LinearHead(linear.weight().value(), linear.bias().value());
+    }
+
     /** {weight, bias}: the form of a head parameter. */
     public java.util.Map<String, Object> asParams() {
         return java.util.Map.of("weight", weight, "bias", bias);

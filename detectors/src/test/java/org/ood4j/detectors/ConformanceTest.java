@@ -21,6 +21,7 @@ import org.ood4j.engine.Scope;
 import org.ood4j.engine.Tensor;
 import org.ood4j.engine.io.Json;
 import org.ood4j.engine.io.Npy;
+import org.ood4j.models.ModelJson;
 import org.opentest4j.TestAbortedException;
 
 /**
@@ -28,9 +29,8 @@ import org.opentest4j.TestAbortedException;
  * given by {@code -Dconformance.dir=DIR}) and prints one line per case and the closing
  * {@code conformance: N passed, M failed, S skipped}.
  *
- * <p>A case is skipped only when its detector is not built yet, or its interface needs a part
- * of ood4j not built yet (the models module for the model interface); a built detector that
- * gives other scores or another error fails.
+ * <p>A case is skipped only when its detector is not built yet; a built detector that gives
+ * other scores or another error fails.
  */
 class ConformanceTest {
     private static final AtomicInteger PASSED = new AtomicInteger(), FAILED = new AtomicInteger(), SKIPPED = new AtomicInteger();
@@ -91,19 +91,17 @@ class ConformanceTest {
         String iface = (String) spec.get("interface");
         String expectedError = (String) spec.get("expected_error");
         Assumptions.assumeTrue(DetectorRegistry.has(detector), "detector " + detector + " is not built yet");
-        boolean needsNetwork = "model".equals(iface) && !"ModelNotSet".equals(expectedError);
-        Assumptions.assumeFalse(needsNetwork || spec.get("model") != null,
-                "the " + iface + " interface of " + detector + " needs the models module, not built yet");
 
-        try (Scope scope = Scope.open()) {
+        try (Scope scope = Scope.open(); ModelJson net = spec.get("model") == null ? null : loadModel((String) spec.get("model"))) {
+            Network network = net == null ? null : new Network(net.model(), net.featuresAt(), net.featureMapsAt().orElse(-1));
             Map<String, Object> params = resolveParams(dir, (Map<String, Object>) spec.getOrDefault("params", Map.of()));
             if (expectedError != null) {
-                Throwable thrown = assertThrows(Throwable.class, () -> execute(dir, spec, detector, iface, params),
+                Throwable thrown = assertThrows(Throwable.class, () -> execute(dir, spec, detector, iface, params, network),
                         "expected a " + expectedError + " error");
                 assertExpectedError(expectedError, thrown);
                 return;
             }
-            try (Detector d = DetectorRegistry.create(detector, params, null)) {
+            try (Detector d = DetectorRegistry.create(detector, params, network)) {
                 Object px = ((Map<String, Object>) spec.get("predict")).get("x");
                 Tensor predictX = px == null ? null : npy(dir, px);
                 Tensor scores = fitAndPredict(dir, spec, d, iface);
@@ -115,16 +113,17 @@ class ConformanceTest {
                 for (Map.Entry<String, Object> e : extras.entrySet()) {
                     Tensor want = e.getValue() instanceof Number n ? Tensor.scalar(n.doubleValue(), org.ood4j.engine.DType.FLOAT64)
                             : npy(dir, ((Map<String, Object>) e.getValue()).get("npy"));
-                    assertClose(e.getKey(), want, extra(d, e.getKey(), predictX), rtol, atol);
+                    Tensor logitsOrX = "model".equals(iface) && network != null ? network.model().apply(predictX) : predictX;
+                    assertClose(e.getKey(), want, extra(d, e.getKey(), logitsOrX), rtol, atol);
                 }
             }
         }
     }
 
     @SuppressWarnings("unchecked")
-    private static void execute(Path dir, Map<String, Object> spec, String detector, String iface, Map<String, Object> params)
-            throws IOException {
-        try (Detector d = DetectorRegistry.create(detector, params, null)) {
+    private static void execute(Path dir, Map<String, Object> spec, String detector, String iface, Map<String, Object> params,
+                                Network network) throws IOException {
+        try (Detector d = DetectorRegistry.create(detector, params, network)) {
             fitAndPredict(dir, spec, d, iface);
         }
     }
@@ -153,6 +152,7 @@ class ConformanceTest {
                 return sd.predictStructured(npys(dir, predict.get("xs")), logits);
             }
             case "model" -> {
+                if (fit != null) d.fit(List.of(new Batch(npy(dir, fit.get("x")), fit.get("y") == null ? null : npy(dir, fit.get("y")))));
                 return d.predict(x);
             }
             default -> throw new AssertionError("interface " + iface + " of " + d + " is not supported by the runner yet");
@@ -205,6 +205,15 @@ class ConformanceTest {
             return resolveParams(dir, (Map<String, Object>) m);
         }
         return v;
+    }
+
+    /** A fixture network of the case set: models/<id>/model.json with its weights. */
+    private static ModelJson loadModel(String id) throws IOException {
+        try {
+            return ModelJson.load(root().resolve("models").resolve(id));
+        } catch (URISyntaxException e) {
+            throw new IOException(e);
+        }
     }
 
     private static List<Tensor> npys(Path dir, Object files) throws IOException {
