@@ -31,21 +31,40 @@ public final class DetectorRegistry {
         FACTORIES.put("EnergyBased", (n, p) -> new EnergyBased(Network.modelOf(n), p.getDouble("t", 1.0)));
         FACTORIES.put("WeightedEBO", (n, p) -> new WeightedEBO(Network.modelOf(n), p.requireTensor("weights")));
         FACTORIES.put("Mahalanobis", (n, p) -> new Mahalanobis(Network.encoderOf(n), p.getDouble("eps", 0.002), p.getDoubles("norm_std")));
-        FACTORIES.put("MultiMahalanobis", (n, p) -> new MultiMahalanobis(p.getDoubles("alpha")));
+        FACTORIES.put("MultiMahalanobis", (n, p) -> new MultiMahalanobis(n == null ? null : n.model(), p.getInts("model"),
+                p.getDoubles("alpha")));
         FACTORIES.put("RMD", (n, p) -> new RMD(Network.encoderOf(n)));
         FACTORIES.put("GMM", (n, p) -> new GMM(Network.encoderOf(n), p.getDouble("reg", 1e-6)));
         FACTORIES.put("KNN", (n, p) -> new KNN(Network.encoderOf(n), p.getInt("k", 1)));
         FACTORIES.put("ViM", (n, p) -> new ViM(Network.encoderOf(n), p.getInt("d", -1), p.requireTensor("w"), p.requireTensor("b")));
         FACTORIES.put("DICE", (n, p) -> new DICE(Network.encoderOf(n), p.requireTensor("w"), p.requireTensor("b"), p.getDouble("p", Double.NaN),
-                scoringFunction(p.getString("detector", "EnergyBased.score"))));
+                scoring(p)));
         FACTORIES.put("NNGuide", (n, p) -> new NNGuide(Network.encoderOf(n), p.requireTensor("w"), p.requireTensor("b"), p.getInt("k", 10)));
         FACTORIES.put("SHE", (n, p) -> new SHE(Network.encoderOf(n), n != null && !p.has("head") ? n.featuresHead() : linearHead(p)));
         FACTORIES.put("NCI", (n, p) -> new NCI(Network.encoderOf(n), headOf(n, p), p.getDouble("alpha", 0.0)));
         FACTORIES.put("fDBD", (n, p) -> new fDBD(Network.encoderOf(n), headOf(n, p)));
-        FACTORIES.put("Gram", (n, p) -> new Gram(p.getInt("num_classes", -1), p.getInts("num_poles_list")));
+        FACTORIES.put("ASH", (n, p) -> new ASH(backboneOf(n, "ASH"), n.mapsHead(), p.getString("variant", "ash-s"),
+                p.getDouble("percentile", 0.65), scoring(p)));
+        FACTORIES.put("ReAct", (n, p) -> new ReAct(backboneOf(n, "ReAct"), n.mapsHead(), p.getDouble("threshold", 1.0), scoring(p)));
+        FACTORIES.put("RankFeat", (n, p) -> new RankFeat(backboneOf(n, "RankFeat"), n.mapsHead(), scoring(p)));
+        FACTORIES.put("VRA", (n, p) -> new VRA(backboneOf(n, "VRA"), n.mapsHead(), p.getDouble("lower_percentile", 1.0),
+                p.getDouble("upper_percentile", 99.0), scoring(p)));
+        FACTORIES.put("Gram", (n, p) -> new Gram(n == null ? null : n.model(), p.getInts("feature_layers"), p.getInt("num_classes", -1),
+                p.getInts("num_poles_list")));
     }
 
     private DetectorRegistry() {}
+
+    /** params.detector as a scoring function, EnergyBased.score when absent. */
+    private static Function<Tensor, Tensor> scoring(DetectorParams p) {
+        return scoringFunction(p.getString("detector", "EnergyBased.score"));
+    }
+
+    /** Feature-map detectors cut a network at its last feature maps: they cannot work without one. */
+    private static Function<Tensor, Tensor> backboneOf(Network n, String detector) {
+        if (n == null) throw new IllegalArgumentException(detector + " needs a network to cut into backbone and head");
+        return n.backbone();
+    }
 
     /** params.head, or else the network's head after the features when it is one linear layer. */
     private static LinearHead headOf(Network n, DetectorParams p) {

@@ -28,7 +28,12 @@ public final class Gram extends StructuredDetector {
 
     /** @param poles the powers p (default 1..10) */
     public Gram(int classes, int[] poles) {
-        super(null);
+        this(null, null, classes, poles);
+    }
+
+    /** On a network: the outputs of the layers at {@code featureLayers} are the maps, its output the logits. */
+    public Gram(org.ood4j.models.Sequential network, int[] featureLayers, int classes, int[] poles) {
+        super(network, featureLayers);
         this.classes = Params.positive("num_classes", classes);
         this.poles = poles == null ? java.util.stream.IntStream.rangeClosed(1, 10).toArray() : poles.clone();
         if (this.poles.length == 0) throw new IllegalArgumentException("num_poles_list is empty");
@@ -145,6 +150,10 @@ public final class Gram extends StructuredDetector {
 
     @Override
     public java.util.Map<String, Object> params() {
-        return java.util.Map.of("num_classes", classes, "num_poles_list", java.util.Arrays.stream(poles).boxed().toList());
+        java.util.Map<String, Object> p = new java.util.LinkedHashMap<>();
+        p.put("num_classes", classes);
+        p.put("num_poles_list", java.util.Arrays.stream(poles).boxed().toList());
+        if (layerIndices() != null) p.put("feature_layers", java.util.Arrays.stream(layerIndices()).boxed().toList());
+        return p;
     }
 }

@@ -17,7 +17,15 @@ public final class MultiMahalanobis extends StructuredDetector {
 
     /** @param alpha one weight per layer, or null for all ones */
     public MultiMahalanobis(double[] alpha) {
-        super(null);
+        this(null, null, alpha);
+    }
+
+    /**
+     * On a network: chunk i of the network ends at layer {@code chunkEnds[i]}, whose output is
+     * layer i's representation (pytorch-ood's list of modules, as indices).
+     */
+    public MultiMahalanobis(org.ood4j.models.Sequential network, int[] chunkEnds, double[] alpha) {
+        super(network, chunkEnds);
         this.alpha = alpha == null ? null : alpha.clone();
     }
 
@@ -63,6 +71,9 @@ public final class MultiMahalanobis extends StructuredDetector {
 
     @Override
     public java.util.Map<String, Object> params() {
-        return alpha == null ? java.util.Map.of() : java.util.Map.of("alpha", java.util.Arrays.stream(alpha).boxed().toList());
+        java.util.Map<String, Object> p = new java.util.LinkedHashMap<>();
+        if (alpha != null) p.put("alpha", java.util.Arrays.stream(alpha).boxed().toList());
+        if (layerIndices() != null) p.put("model", java.util.Arrays.stream(layerIndices()).boxed().toList());
+        return p;
     }
 }

@@ -7,6 +7,7 @@ import java.util.function.Function;
 import org.ood4j.engine.Scope;
 import org.ood4j.engine.Shape;
 import org.ood4j.engine.Tensor;
+import org.ood4j.models.Sequential;
 
 /**
  * A detector whose input is a list of per-layer representations (N, ...) of the same samples,
@@ -15,9 +16,25 @@ import org.ood4j.engine.Tensor;
  */
 public abstract class StructuredDetector extends AbstractDetector {
     private volatile long[][] fittedShapes;
+    private final Sequential network;
+    private final int[] layerIndices;
 
-    protected StructuredDetector(Function<Tensor, Tensor> model) {
-        super(model);
+    /**
+     * @param network      the network whose layer outputs are the representations, or null
+     * @param layerIndices which layers' outputs (by index) feed the detector; with a network, required
+     */
+    protected StructuredDetector(Sequential network, int[] layerIndices) {
+        super(network);
+        this.network = network;
+        this.layerIndices = layerIndices == null ? null : layerIndices.clone();
+        if (network != null && (layerIndices == null || layerIndices.length == 0)) {
+            throw new IllegalArgumentException(name() + " on a network needs the indices of the layers to use");
+        }
+    }
+
+    /** The layer indices the detector reads on a network (null without one). */
+    protected int[] layerIndices() {
+        return layerIndices == null ? null : layerIndices.clone();
     }
 
     /** Fits on per-layer representations and labels (N,); rows with a label below 0 are ignored. */
@@ -139,14 +156,36 @@ public abstract class StructuredDetector extends AbstractDetector {
     /** Scores one chunk of rows of every layer (and the logits, or null). */
     protected abstract Tensor scoreChunk(List<Tensor> layers, Tensor logits);
 
+    /** Runs the network over the batches, collects the chosen layers' outputs, and fits on them. */
     @Override
     public Detector fit(Iterable<Batch> data) {
-        throw new UnsupportedOperationException(name() + ": fitting through a network needs the models module; use fitStructured");
+        requireModel();
+        try (Scope s = Scope.open()) {
+            List<List<Tensor>> perLayer = new ArrayList<>();
+            for (int i = 0; i < layerIndices.length; i++) perLayer.add(new ArrayList<>());
+            List<Tensor> labels = new ArrayList<>();
+            for (Batch b : data) {
+                List<Tensor> outputs = network.forwardCollect(b.x(), layerIndices);
+                for (int i = 0; i < layerIndices.length; i++) perLayer.get(i).add(outputs.get(i));
+                outputs.get(outputs.size() - 1).close();
+                if (b.y() != null) labels.add(b.y());
+            }
+            if (labels.isEmpty()) throw new IllegalArgumentException(name() + ": fit got no labelled batches");
+            List<Tensor> layers = new ArrayList<>();
+            for (List<Tensor> parts : perLayer) layers.add(Tensor.cat(parts, 0));
+            fitStructured(layers, Tensor.cat(labels, 0));
+        }
+        return this;
     }
 
+    /** Runs the network once and scores its chosen layer outputs with its logits. */
     @Override
     public Tensor predict(Tensor x) {
         requireModel();
-        throw new UnsupportedOperationException(name() + ": scoring through a network needs the models module; use predictStructured");
+        requireFitted();
+        try (Scope s = Scope.open()) {
+            List<Tensor> outputs = network.forwardCollect(x, layerIndices);
+            return s.keep(predictStructured(outputs.subList(0, layerIndices.length), outputs.get(outputs.size() - 1)));
+        }
     }
 }

@@ -145,6 +145,11 @@ class ConformanceTest {
                 if (fit != null) fd.fitFeatures(npy(dir, fit.get("x")), fit.get("y") == null ? null : npy(dir, fit.get("y")));
                 return fd.predictFeatures(x);
             }
+            case "feature_maps" -> {
+                FeatureMapsDetector md = (FeatureMapsDetector) d;
+                if (fit != null) md.fitFeatureMaps(npy(dir, fit.get("x")), fit.get("y") == null ? null : npy(dir, fit.get("y")));
+                return md.predictFeatureMaps(x);
+            }
             case "structured" -> {
                 StructuredDetector sd = (StructuredDetector) d;
                 if (fit != null) sd.fitStructured(npys(dir, fit.get("xs")), fit.get("y") == null ? null : npy(dir, fit.get("y")));

@@ -28,8 +28,13 @@ class DetectorFilesTest {
     static final int CLASSES = 4, DIM = 6;
 
     /** Random data of class structure: logits (60, C), features (60, D), maps (60, 3, 2, 2), labels with OOD rows. */
-    record Data(Tensor logits, Tensor features, Tensor maps, Tensor labels, Tensor w, Tensor b) {
+    record Data(Tensor logits, Tensor features, Tensor maps, Tensor labels, Tensor w, Tensor b, Tensor networkMaps) {
         static Data make() {
+            return make(null);
+        }
+
+        /** With a network: its feature maps of random inputs, for the feature-map detectors. */
+        static Data make(Network network) {
             SplittableRandom rng = new SplittableRandom(17);
             int n = 60;
             long[] y = new long[n];
@@ -43,7 +48,8 @@ class DetectorFilesTest {
             Tensor b = Tensor.randn(rng, DType.FLOAT32, CLASSES);
             Tensor logits = features.matmul(w.t().to(DType.FLOAT64)).add(b).to(DType.FLOAT32);
             Tensor maps = Tensor.randn(rng, DType.FLOAT32, n, 3, 2, 2).abs();
-            return new Data(logits, features.to(DType.FLOAT32), maps, Tensor.of(y), w, b);
+            Tensor networkMaps = network == null ? null : network.backbone().apply(Tensor.randn(rng, DType.FLOAT32, n, 3, 8, 8));
+            return new Data(logits, features.to(DType.FLOAT32), maps, Tensor.of(y), w, b, networkMaps);
         }
 
         static double[] eye() {
@@ -70,12 +76,35 @@ class DetectorFilesTest {
             case "MultiMahalanobis" -> Map.of("alpha", List.of(1.0, 0.5));
             case "OpenMax" -> Map.of("tailsize", 5, "alpha", 2);
             case "KNN" -> Map.of("k", 2);
+            case "ASH" -> Map.of("variant", "ash-b", "percentile", 0.5);
+            case "ReAct" -> Map.of("threshold", 0.5, "detector", "MaxSoftmax.score");
+            case "VRA" -> Map.of("lower_percentile", 10, "upper_percentile", 80);
             default -> Map.of();
         };
     }
 
+    /** Detectors that cut a network (feature maps) are built on the fixture CNN; the others on none. */
+    static final java.util.Set<String> ON_NETWORK = java.util.Set.of("ASH", "ReAct", "RankFeat", "VRA");
+
+    static org.ood4j.models.ModelJson cnn() throws IOException {
+        try {
+            return org.ood4j.models.ModelJson.load(Path.of(DetectorFilesTest.class.getResource("/conformance/models/cnn-a/model.json").toURI()).getParent());
+        } catch (java.net.URISyntaxException e) {
+            throw new IOException(e);
+        }
+    }
+
+    static Network networkOf(org.ood4j.models.ModelJson m) {
+        return new Network(m.model(), m.featuresAt(), m.featureMapsAt().orElse(-1));
+    }
+
     /** Fits through the detector's representation interface and returns its scores on the fit inputs. */
     private static Tensor fitAndScore(AbstractDetector det, Data d, boolean fit) {
+        if (det instanceof FeatureMapsDetector m) {
+            Tensor maps = d.networkMaps();
+            if (fit) m.fitFeatureMaps(maps, d.labels());
+            return m.predictFeatureMaps(maps);
+        }
         if (det instanceof LogitsDetector l) {
             if (fit) l.fitLogits(d.logits(), d.labels());
             return l.predictLogits(d.logits());
@@ -93,16 +122,17 @@ class DetectorFilesTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("detectors")
     void savedDetectorsScoreBitIdentically(String name) throws IOException {
-        try (Scope s = Scope.open()) {
-            Data d = Data.make();
+        try (Scope s = Scope.open(); org.ood4j.models.ModelJson net = ON_NETWORK.contains(name) ? cnn() : null) {
+            Network network = net == null ? null : networkOf(net);
+            Data d = Data.make(network);
             Path file = dir.resolve(name + ".safetensors");
             double[] before;
-            try (AbstractDetector det = (AbstractDetector) DetectorRegistry.create(name, paramsFor(name, d), null)) {
+            try (AbstractDetector det = (AbstractDetector) DetectorRegistry.create(name, paramsFor(name, d), network)) {
                 before = fitAndScore(det, d, true).toDoubleArray();
                 DetectorFiles.save(det, file);
             }
             long live = MemoryStats.liveBlocks();
-            try (AbstractDetector loaded = DetectorFiles.load(file, null)) {
+            try (AbstractDetector loaded = DetectorFiles.load(file, network)) {
                 assertEquals(name, loaded.name());
                 assertTrue(loaded.isFitted());
                 double[] after = fitAndScore(loaded, d, false).toDoubleArray();

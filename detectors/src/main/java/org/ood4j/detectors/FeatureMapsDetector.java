@@ -1,0 +1,109 @@
+package org.ood4j.detectors;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Function;
+
+import org.ood4j.engine.DType;
+import org.ood4j.engine.Scope;
+import org.ood4j.engine.Tensor;
+
+/**
+ * A detector that reshapes the last feature maps (N, C, H, W) of a network and scores what the
+ * head makes of them (ASH, ReAct, RankFeat, VRA). The model is the backbone (inputs to maps);
+ * the head (maps to logits) is required, and {@code detector} turns logits into scores (default
+ * {@link EnergyBased#score}).
+ */
+public abstract class FeatureMapsDetector extends AbstractDetector {
+    protected final Function<Tensor, Tensor> head;
+    protected final Function<Tensor, Tensor> detector;
+    private volatile long[] fittedMapShape;
+
+    protected FeatureMapsDetector(Function<Tensor, Tensor> backbone, Function<Tensor, Tensor> head, Function<Tensor, Tensor> detector) {
+        super(backbone);
+        if (head == null) throw new IllegalArgumentException(name() + " needs a head (feature maps to logits)");
+        this.head = head;
+        this.detector = detector == null ? EnergyBased.SCORE : detector;
+    }
+
+    /** Fits on feature maps (N, C, H, W) and labels (N,) or null; rows with a label below 0 are ignored. */
+    public FeatureMapsDetector fitFeatureMaps(Tensor maps, Tensor labels) {
+        if (!requiresFit()) return this;
+        Inputs.requireRank(maps, 4, "feature maps", "(N, C, H, W)");
+        Inputs.requireFinite(maps, "feature maps");
+        if (labels != null) Inputs.requireLabels(labels, maps.size(0), -1);
+        clearState();
+        try (Scope s = Scope.open()) {
+            Tensor[] id = labels == null ? new Tensor[] {maps, null} : Inputs.idRows(maps, labels);
+            if (id[0].size(0) == 0) throw new IllegalArgumentException(name() + ": every fit sample has a label < 0 (OOD); nothing to fit");
+            fitOnId(id[0]);
+        }
+        fittedMapShape = maps.shape();
+        markFitted();
+        return this;
+    }
+
+    /** Outlier scores (N,) float64 for feature maps (N, C, H, W). */
+    public Tensor predictFeatureMaps(Tensor maps) {
+        requireFitted();
+        Inputs.requireRank(maps, 4, "feature maps", "(N, C, H, W)");
+        long[] fitted = fittedMapShape;
+        if (fitted != null) {
+            for (int d = 1; d < 4; d++) {
+                if (maps.size(d) != fitted[d]) {
+                    throw new IllegalArgumentException(name() + ": feature maps have shape " + java.util.Arrays.toString(maps.shape())
+                            + ", fitted on (N, " + fitted[1] + ", " + fitted[2] + ", " + fitted[3] + ")");
+                }
+            }
+        }
+        Inputs.requireFinite(maps, "feature maps");
+        return Inputs.scoreRows(maps, chunk -> detector.apply(head.apply(shape(chunk))).to(DType.FLOAT64));
+    }
+
+    /** Fits on in-distribution maps; called inside a scope. */
+    protected void fitOnId(Tensor maps) {}
+
+    /** The reshaped maps of one chunk, same shape, fed to the head. */
+    protected abstract Tensor shape(Tensor maps);
+
+    @Override
+    java.util.Map<String, Object> fitInfo() {
+        long[] s = fittedMapShape;
+        return s == null ? java.util.Map.of() : java.util.Map.of("map_shape", java.util.Arrays.stream(s).boxed().toList());
+    }
+
+    @Override
+    void restoreFitInfo(java.util.Map<String, Object> info) {
+        fittedMapShape = info.get("map_shape") instanceof List<?> l ? l.stream().mapToLong(v -> ((Number) v).longValue()).toArray() : null;
+    }
+
+    @Override
+    public Detector fit(Iterable<Batch> data) {
+        if (!requiresFit()) return this;
+        Function<Tensor, Tensor> backbone = requireModel();
+        try (Scope s = Scope.open()) {
+            List<Tensor> maps = new ArrayList<>(), labels = new ArrayList<>();
+            for (Batch b : data) {
+                maps.add(backbone.apply(b.x()));
+                if (b.y() != null) labels.add(b.y());
+            }
+            if (maps.isEmpty()) throw new IllegalArgumentException(name() + ": fit got no batches");
+            fitFeatureMaps(Tensor.cat(maps, 0), labels.size() == maps.size() ? Tensor.cat(labels, 0) : null);
+        }
+        return this;
+    }
+
+    @Override
+    public Tensor predict(Tensor x) {
+        Function<Tensor, Tensor> backbone = requireModel();
+        requireFitted();
+        try (Tensor maps = backbone.apply(x)) {
+            return predictFeatureMaps(maps);
+        }
+    }
+
+    /** The scoring function's registry name, for saving. */
+    protected String detectorName() {
+        return DetectorRegistry.scoringFunctionName(detector);
+    }
+}
