@@ -1,0 +1,84 @@
+package org.ood4j.detectors;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.util.SplittableRandom;
+import java.util.function.Function;
+
+import org.junit.jupiter.api.Test;
+import org.ood4j.engine.DType;
+import org.ood4j.engine.Scope;
+import org.ood4j.engine.Tensor;
+
+/** The shaping of ASH, ReAct, RankFeat and VRA on hand-made maps, seen through an identity-like head. */
+class FeatureMapsDetectorsTest {
+    /** A head that returns the flattened maps as "logits", so the score function sees the shaped values. */
+    private static final Function<Tensor, Tensor> FLAT = m -> m.reshape(m.size(0), -1);
+    /** The sum of the shaped values, as a score. */
+    private static final Function<Tensor, Tensor> SUM = l -> l.sum(1);
+
+    private static Tensor maps(double... v) {
+        return Tensor.of(v, 1, 1, 2, v.length / 2);
+    }
+
+    @Test
+    void ashVariantsKeepExactlyKActivations() {
+        try (Scope s = Scope.open()) {
+            Tensor m = maps(1, 5, 3, 0, 0, 2);                       // n = 6, percentile 0.5 -> k = 3: keep 5, 3, 2
+            assertEquals(10, new ASH(null, FLAT, "ash-p", 0.5, SUM).predictFeatureMaps(m).item(), 1e-12);
+            assertEquals(11, new ASH(null, FLAT, "ash-b", 0.5, SUM).predictFeatureMaps(m).item(), 1e-12, "3 x sum/k = 11");
+            assertEquals(10 * Math.exp(11.0 / 10), new ASH(null, FLAT, "ash-s", 0.5, SUM).predictFeatureMaps(m).item(), 1e-9);
+            // ties at the cut: two zeros compete for the last kept place; the lower position wins, so exactly k are kept
+            Tensor ties = maps(4, 0, 0, 0);                          // n = 4, percentile 0.5 -> k = 2
+            assertEquals(4, new ASH(null, FLAT, "ash-b", 0.5, l -> l.gt(Tensor.scalar(0, DType.FLOAT64)).sum(1).mul(2)).predictFeatureMaps(ties).item());
+            // everything pruned, or a zero map under ash-s: zeros, never NaN
+            assertEquals(0, new ASH(null, FLAT, "ash-p", 1.0, SUM).predictFeatureMaps(m).item());
+            assertEquals(0, new ASH(null, FLAT, "ash-s", 0.5, SUM).predictFeatureMaps(maps(0, 0, 0, 0)).item());
+            assertThrows(IllegalArgumentException.class, () -> new ASH(null, FLAT, "ash-x", 0.5, null));
+            assertThrows(IllegalArgumentException.class, () -> new ASH(null, FLAT, "ash-p", 65, null), "a fraction, not a percent");
+        }
+    }
+
+    @Test
+    void reactClipsAtTheThreshold() {
+        try (Scope s = Scope.open()) {
+            assertEquals(1 + 1 + 0.5 + 0, new ReAct(null, FLAT, 1, SUM).predictFeatureMaps(maps(3, 1, 0.5, 0)).item(), 1e-12);
+        }
+    }
+
+    @Test
+    void rankFeatRemovesTheDominantComponent() {
+        try (Scope s = Scope.open()) {
+            // a rank-1 map loses everything
+            Tensor rank1 = Tensor.of(new double[] {1, 2, 3, 2, 4, 6}, 1, 2, 1, 3);
+            double[] left = new RankFeat(null, FLAT, null).shape(rank1).toDoubleArray();
+            for (double v : left) assertEquals(0, v, 1e-12);
+            // rank 2: what remains is orthogonal to the removed direction and smaller
+            Tensor x = Tensor.randn(new SplittableRandom(3), DType.FLOAT64, 2, 4, 3, 3);
+            Tensor rest = new RankFeat(null, FLAT, null).shape(x);
+            assertArrayEquals(x.shape(), rest.shape());
+            assertTrue(rest.reshape(2, -1).normL2(1, false).sum().item() < x.reshape(2, -1).normL2(1, false).sum().item());
+        }
+    }
+
+    @Test
+    void vraClipsToTheFittedPercentiles() {
+        try (Scope s = Scope.open()) {
+            Tensor fit = Tensor.of(new double[] {0, 10, 20, 30, 40}, 5, 1, 1, 1);
+            VRA vra = new VRA(null, FLAT, 25, 75, SUM);
+            assertThrows(RequiresFitException.class, () -> vra.predictFeatureMaps(fit));
+            vra.fitFeatureMaps(fit, null);
+            assertArrayEquals(new double[] {10, 10, 20, 30, 30}, vra.predictFeatureMaps(fit).toDoubleArray(), 1e-12);
+            assertThrows(IllegalArgumentException.class, () -> vra.predictFeatureMaps(Tensor.zeros(DType.FLOAT64, 1, 2, 1, 1)));
+            assertThrows(IllegalArgumentException.class, () -> new VRA(null, FLAT, 90, 10, null));
+            assertThrows(IllegalArgumentException.class, () -> vra.predictFeatureMaps(Tensor.zeros(DType.FLOAT64, 3, 1)));
+        }
+    }
+
+    @Test
+    void featureMapDetectorsNeedAHead() {
+        assertThrows(IllegalArgumentException.class, () -> new ReAct(null, null, 1, null));
+        var e = assertThrows(IllegalArgumentException.class, () -> DetectorRegistry.create("ASH", java.util.Map.of(), null));
+        assertTrue(e.getMessage().contains("network"), e.getMessage());
+    }
+}
