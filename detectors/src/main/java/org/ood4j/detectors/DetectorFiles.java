@@ -24,8 +24,9 @@ import org.ood4j.engine.io.Safetensors;
  * {@code param.<name>} (a head as {@code param.<name>.weight/.bias}). Metadata (string values):
  * {@code format} = "ood4j-detector", {@code version}, {@code detector} (the pytorch-ood name),
  * {@code params} and {@code fit} (JSON; tensors appear there as {"tensor": key}), and
- * {@code sha256} of every tensor's name and .npy bytes in key order — so a file of another kind,
- * another version, or with any changed byte is refused with a message saying which.
+ * {@code sha256} of the name, parameters, fit info and every tensor — so a file of another kind,
+ * another version, or with any changed byte is refused with a message saying which. Every
+ * problem with a file is an {@link ArrayFormatException} (an IOException).
  * The network is not saved: pass it again to {@link #load(Path, Network)}.
  */
 public final class DetectorFiles {
@@ -48,7 +49,7 @@ public final class DetectorFiles {
             metadata.put("detector", detector.name());
             metadata.put("params", Json.write(params));
             metadata.put("fit", Json.write(detector.fitInfo()));
-            metadata.put("sha256", digest(onHost));
+            metadata.put("sha256", digest(metadata, onHost));
             Safetensors.write(file, onHost, metadata);
         } finally {
             onHost.values().forEach(Tensor::close);
@@ -67,11 +68,16 @@ public final class DetectorFiles {
         }
         Map<String, Tensor> tensors = Safetensors.read(file);
         try {
-            if (!digest(tensors).equals(meta.get("sha256"))) {
+            if (!digest(meta, tensors).equals(meta.get("sha256"))) {
                 throw new ArrayFormatException(file.toString(), "checksum mismatch: the file was changed after it was saved");
             }
             Map<String, Object> params = decode(parse(file, meta, "params"), tensors);
-            AbstractDetector d = (AbstractDetector) DetectorRegistry.create(meta.get("detector"), params, network);
+            AbstractDetector d;
+            try {
+                d = (AbstractDetector) DetectorRegistry.create(meta.get("detector"), params, network);
+            } catch (RuntimeException e) {
+                throw new ArrayFormatException(file.toString(), "cannot rebuild the saved " + meta.get("detector") + ": " + e.getMessage(), e);
+            }
             Map<String, Tensor> state = new LinkedHashMap<>();
             tensors.forEach((k, t) -> { if (k.startsWith("state.")) state.put(k.substring(6), t); });
             d.restore(state, parse(file, meta, "fit"));
@@ -137,10 +143,14 @@ public final class DetectorFiles {
         return out;
     }
 
-    /** SHA-256 over each tensor's key and .npy encoding, in key order. */
-    private static String digest(Map<String, Tensor> tensors) throws IOException {
+    /** SHA-256 over the detector's name, parameters and fit info, then each tensor's key and .npy encoding in key order. */
+    private static String digest(Map<String, String> metadata, Map<String, Tensor> tensors) throws IOException {
         try {
             MessageDigest md = MessageDigest.getInstance("SHA-256");
+            for (String key : new String[] {"detector", "params", "fit"}) {
+                md.update(String.valueOf(metadata.get(key)).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                md.update((byte) 0);
+            }
             for (String key : new java.util.TreeSet<>(tensors.keySet())) {
                 md.update(key.getBytes(java.nio.charset.StandardCharsets.UTF_8));
                 md.update(Npy.toBytes(tensors.get(key)));

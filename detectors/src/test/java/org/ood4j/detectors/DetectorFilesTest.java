@@ -207,4 +207,19 @@ class DetectorFilesTest {
             assertThrows(UnsupportedOperationException.class, () -> DetectorFiles.save(dice, dir.resolve("dice")));
         }
     }
+
+    @Test
+    void changedParametersAreRefusedToo() throws IOException {
+        Path file = dir.resolve("msp.safetensors");
+        try (MaxSoftmax msp = new MaxSoftmax(null, 2.0)) {
+            DetectorFiles.save(msp, file);
+        }
+        Map<String, String> meta = new java.util.LinkedHashMap<>(Safetensors.readMetadata(file));
+        meta.put("params", meta.get("params").replace("2.0", "3.0"));
+        Map<String, Tensor> tensors = Safetensors.read(file);
+        Safetensors.write(file, tensors, meta);
+        tensors.values().forEach(Tensor::close);
+        var e = assertThrows(ArrayFormatException.class, () -> DetectorFiles.load(file, null));
+        assertTrue(e.getMessage().contains("checksum"), e.getMessage());
+    }
 }
