@@ -58,4 +58,19 @@ public final class Shape {
     public static String toString(long[] shape) {
         return Arrays.toString(shape);
     }
+
+    /** {@code shape} with dimension {@code d} set to {@code size}. */
+    public static long[] resized(long[] shape, int d, long size) {
+        long[] s = shape.clone();
+        s[d] = size;
+        return s;
+    }
+
+    /** {@code shape} without dimension {@code d}. */
+    public static long[] removed(long[] shape, int d) {
+        long[] s = new long[shape.length - 1];
+        System.arraycopy(shape, 0, s, 0, d);
+        System.arraycopy(shape, d + 1, s, d, shape.length - d - 1);
+        return s;
+    }
 }

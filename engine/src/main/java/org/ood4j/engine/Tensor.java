@@ -424,6 +424,17 @@ public final class Tensor implements AutoCloseable {
         return view(s, st, offset);
     }
 
+    /** A view with dimension {@code dim} moved to the end, the others in order (ops along one dimension use it). */
+    public Tensor moveDimToEnd(int dim) {
+        int d = Shape.dim(dim, shape.length);
+        int[] order = new int[shape.length];
+        for (int i = 0, j = 0; i < shape.length; i++) {
+            if (i != d) order[j++] = i;
+        }
+        order[shape.length - 1] = d;
+        return permute(order);
+    }
+
     public Tensor transpose(int dim0, int dim1) {
         int[] order = new int[shape.length];
         for (int i = 0; i < order.length; i++) order[i] = i;

@@ -1,5 +1,7 @@
 package org.ood4j.engine.backend;
 
+import org.ood4j.engine.DType;
+import org.ood4j.engine.Shape;
 import org.ood4j.engine.Tensor;
 
 /** 2-D convolution and pooling over NCHW tensors (forward). */
@@ -12,4 +14,33 @@ public interface ConvOps {
 
     /** Average pooling to (outH, outW) with PyTorch's adaptive windows. */
     Tensor adaptiveAvgPool2d(Tensor x, int outH, int outW);
+
+    /** The shape, channel, bias, geometry and dtype rules every backend checks first; returns the result dtype. */
+    static DType check(Tensor x, Tensor weight, Tensor bias, int stride, int padding, int dilation) {
+        requireNchw(x, "conv2d");
+        if (weight.rank() != 4) {
+            throw new IllegalArgumentException("conv2d needs weight (O, C, kh, kw), got " + Shape.toString(weight.shape()));
+        }
+        if (weight.size(1) != x.size(1)) {
+            throw new IllegalArgumentException("conv2d input " + Shape.toString(x.shape()) + " has " + x.size(1)
+                    + " channels but weight " + Shape.toString(weight.shape()) + " expects " + weight.size(1));
+        }
+        if (bias != null && (bias.rank() != 1 || bias.size(0) != weight.size(0))) {
+            throw new IllegalArgumentException("conv2d bias must be (" + weight.size(0) + ") for weight "
+                    + Shape.toString(weight.shape()) + ", got " + Shape.toString(bias.shape()));
+        }
+        if (stride < 1 || dilation < 1 || padding < 0) {
+            throw new IllegalArgumentException("conv2d needs stride >= 1, dilation >= 1, padding >= 0; got stride "
+                    + stride + ", padding " + padding + ", dilation " + dilation);
+        }
+        if (!weight.dtype().isFloating() || (bias != null && !bias.dtype().isFloating())) {
+            throw new IllegalArgumentException("conv2d needs floating tensors, got weight " + weight.dtype()
+                    + (bias != null ? ", bias " + bias.dtype() : ""));
+        }
+        return DType.promote(x.dtype(), weight.dtype());
+    }
+
+    static void requireNchw(Tensor x, String op) {
+        if (x.rank() != 4) throw new IllegalArgumentException(op + " needs input (N, C, H, W), got " + Shape.toString(x.shape()));
+    }
 }

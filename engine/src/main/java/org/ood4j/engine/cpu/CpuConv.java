@@ -23,7 +23,7 @@ final class CpuConv implements ConvOps {
 
     @Override
     public Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int stride, int padding, int dilation) {
-        DType type = checkConv(x, weight, bias, stride, padding, dilation);
+        DType type = ConvOps.check(x, weight, bias, stride, padding, dilation);
         int n = (int) x.size(0), c = (int) x.size(1), h = (int) x.size(2), w = (int) x.size(3);
         int o = (int) weight.size(0), kh = (int) weight.size(2), kw = (int) weight.size(3);
         ConvGeometry g = new ConvGeometry(c, h, w, kh, kw, stride, padding, dilation);
@@ -65,30 +65,6 @@ final class CpuConv implements ConvOps {
         }
     }
 
-    static DType checkConv(Tensor x, Tensor weight, Tensor bias, int stride, int padding, int dilation) {
-        requireNchw(x, "conv2d");
-        if (weight.rank() != 4) {
-            throw new IllegalArgumentException("conv2d needs weight (O, C, kh, kw), got " + Shape.toString(weight.shape()));
-        }
-        if (weight.size(1) != x.size(1)) {
-            throw new IllegalArgumentException("conv2d input " + Shape.toString(x.shape()) + " has " + x.size(1)
-                    + " channels but weight " + Shape.toString(weight.shape()) + " expects " + weight.size(1));
-        }
-        if (bias != null && (bias.rank() != 1 || bias.size(0) != weight.size(0))) {
-            throw new IllegalArgumentException("conv2d bias must be (" + weight.size(0) + ") for weight "
-                    + Shape.toString(weight.shape()) + ", got " + Shape.toString(bias.shape()));
-        }
-        if (stride < 1 || dilation < 1 || padding < 0) {
-            throw new IllegalArgumentException("conv2d needs stride >= 1, dilation >= 1, padding >= 0; got stride "
-                    + stride + ", padding " + padding + ", dilation " + dilation);
-        }
-        if (!weight.dtype().isFloating() || (bias != null && !bias.dtype().isFloating())) {
-            throw new IllegalArgumentException("conv2d needs floating tensors, got weight " + weight.dtype()
-                    + (bias != null ? ", bias " + bias.dtype() : ""));
-        }
-        return DType.promote(x.dtype(), weight.dtype());
-    }
-
     static void checkSizes(Tensor x, Tensor weight, ConvGeometry g, int o) {
         if (g.outH() < 1 || g.outW() < 1) {
             throw new IllegalArgumentException("conv2d output would be empty: input " + Shape.toString(x.shape())
@@ -107,7 +83,7 @@ final class CpuConv implements ConvOps {
     /** Max over each window; NaN propagates, as torch.nn.functional.max_pool2d. */
     @Override
     public Tensor maxPool2d(Tensor x, int kernel, int stride) {
-        requireNchw(x, "maxPool2d");
+        ConvOps.requireNchw(x, "maxPool2d");
         int h = (int) x.size(2), w = (int) x.size(3);
         if (kernel < 1 || stride < 1 || kernel > h || kernel > w) {
             throw new IllegalArgumentException("maxPool2d kernel " + kernel + ", stride " + stride
@@ -134,7 +110,7 @@ final class CpuConv implements ConvOps {
     /** Means over PyTorch's adaptive windows: rows [floor(i H / outH), ceil((i+1) H / outH)), likewise columns. */
     @Override
     public Tensor adaptiveAvgPool2d(Tensor x, int outH, int outW) {
-        requireNchw(x, "adaptiveAvgPool2d");
+        ConvOps.requireNchw(x, "adaptiveAvgPool2d");
         int h = (int) x.size(2), w = (int) x.size(3);
         if (outH < 1 || outW < 1 || h < 1 || w < 1) {
             throw new IllegalArgumentException("adaptiveAvgPool2d to " + outH + " x " + outW + " of input "
@@ -183,7 +159,4 @@ final class CpuConv implements ConvOps {
         return out;
     }
 
-    static void requireNchw(Tensor x, String op) {
-        if (x.rank() != 4) throw new IllegalArgumentException(op + " needs input (N, C, H, W), got " + Shape.toString(x.shape()));
-    }
 }

@@ -8,6 +8,7 @@ import org.ood4j.engine.DType;
 import org.ood4j.engine.Shape;
 import org.ood4j.engine.Tensor;
 import org.ood4j.engine.autodiff.Norm;
+import org.ood4j.engine.backend.ConvOps;
 import org.ood4j.engine.backend.ConvGradOps;
 
 /**
@@ -141,7 +142,7 @@ final class CpuConvGrad implements ConvGradOps {
     }
 
     private static ConvGeometry checkWeightGrad(Tensor x, Tensor gradOut, int kh, int kw, int stride, int padding, int dilation) {
-        CpuConv.requireNchw(x, "conv2d weight gradient");
+        ConvOps.requireNchw(x, "conv2d weight gradient");
         ConvGeometry g = geometry(x.shape(), kh, kw, stride, padding, dilation);
         checkGradOut(gradOut, (int) x.size(0), (int) gradOut.size(1), g);
         return g;
@@ -199,7 +200,7 @@ final class CpuConvGrad implements ConvGradOps {
 
     @Override
     public Tensor maxPool2dGrad(Tensor x, Tensor gradOut, int kernel, int stride) {
-        CpuConv.requireNchw(x, "maxPool2d gradient");
+        ConvOps.requireNchw(x, "maxPool2d gradient");
         int h = (int) x.size(2), w = (int) x.size(3);
         if (kernel < 1 || stride < 1 || kernel > h || kernel > w) {
             throw new IllegalArgumentException("maxPool2d kernel " + kernel + ", stride " + stride + " do not fit input "

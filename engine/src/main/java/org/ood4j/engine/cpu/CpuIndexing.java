@@ -47,7 +47,7 @@ final class CpuIndexing implements IndexOps {
         }
         int d = Shape.dim(dim, x.rank());
         checkIndices(index, x.size(d), d);
-        long[] outShape = AlongDim.resized(x.shape(), d, index.size(0));
+        long[] outShape = Shape.resized(x.shape(), d, index.size(0));
         long[] column = new long[x.rank()];
         Arrays.fill(column, 1);
         column[d] = index.size(0);

@@ -15,7 +15,8 @@ final class CpuMatmul implements MatmulOps {
 
     @Override
     public Tensor matmul(Tensor a, Tensor b) {
-        checkOperands(a, b);
+        MatmulOps.check(a, b);
+        checkFitsInArrays(a, b);
         boolean batched = a.rank() == 3 || b.rank() == 3;
         long batch = batched ? Math.max(a.rank() == 3 ? a.size(0) : 1, b.rank() == 3 ? b.size(0) : 1) : 1;
         int m = (int) a.size(-2), k = (int) a.size(-1), n = (int) b.size(-1);
@@ -51,22 +52,7 @@ final class CpuMatmul implements MatmulOps {
         }
     }
 
-    private static void checkOperands(Tensor a, Tensor b) {
-        if (a.rank() < 2 || a.rank() > 3 || b.rank() < 2 || b.rank() > 3) {
-            throw new IllegalArgumentException("matmul needs 2-D or 3-D operands, got " + Shape.toString(a.shape())
-                    + " @ " + Shape.toString(b.shape()));
-        }
-        if (!a.dtype().isFloating() || !b.dtype().isFloating()) {
-            throw new IllegalArgumentException("matmul needs floating operands, got " + a.dtype() + " @ " + b.dtype());
-        }
-        if (a.size(-1) != b.size(-2)) {
-            throw new IllegalArgumentException("matmul inner dimensions differ: " + Shape.toString(a.shape())
-                    + " @ " + Shape.toString(b.shape()));
-        }
-        if (a.rank() == 3 && b.rank() == 3 && a.size(0) != b.size(0) && a.size(0) != 1 && b.size(0) != 1) {
-            throw new IllegalArgumentException("matmul batch sizes differ: " + Shape.toString(a.shape())
-                    + " @ " + Shape.toString(b.shape()));
-        }
+    private static void checkFitsInArrays(Tensor a, Tensor b) {
         long maxArray = Integer.MAX_VALUE - 8;
         if (a.size(-2) * a.size(-1) > maxArray || b.size(-2) * b.size(-1) > maxArray
                 || a.size(-2) * b.size(-1) > maxArray) {

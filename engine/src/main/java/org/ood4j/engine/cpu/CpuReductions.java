@@ -32,16 +32,16 @@ final class CpuReductions implements ReductionOps {
         int d = Shape.dim(dim, x.rank());
         int n = AlongDim.rowLength(x, d);
         if (n == 0) requireNonEmptyAllowed(op, x, d);
-        long[] kept = AlongDim.resized(x.shape(), d, 1);
+        long[] kept = Shape.resized(x.shape(), d, 1);
         DType outType = outputType(op, x.dtype());
-        Tensor out = Tensor.zeros(outType, keepdim ? kept : AlongDim.removed(x.shape(), d));
+        Tensor out = Tensor.zeros(outType, keepdim ? kept : Shape.removed(x.shape(), d));
         if (out.numel() == 0) return out;
         if (n == 0) {
             fill(out, emptyValue(op));
             return out;
         }
-        try (Tensor outKept = out.reshape(kept); Tensor outRows = AlongDim.last(outKept, d);
-             Tensor xRows = AlongDim.last(x, d)) {
+        try (Tensor outKept = out.reshape(kept); Tensor outRows = outKept.moveDimToEnd(d);
+             Tensor xRows = x.moveDimToEnd(d)) {
             StridedLoop loop = StridedLoop.overRows(xRows, outRows);
             if (outType == DType.INT64 && !op.givesLong()) reduceLongs(op, x, out, loop);
             else reduceDoubles(op, x, out, loop);
@@ -243,7 +243,7 @@ final class CpuReductions implements ReductionOps {
         AlongDim.rowLength(x, d);
         DType outType = x.dtype().isFloating() ? x.dtype() : DType.FLOAT64;
         Tensor out = Tensor.zeros(outType, x.shape());
-        try (Tensor xRows = AlongDim.last(x, d); Tensor outRows = AlongDim.last(out, d)) {
+        try (Tensor xRows = x.moveDimToEnd(d); Tensor outRows = out.moveDimToEnd(d)) {
             StridedLoop loop = StridedLoop.overRows(xRows, outRows);
             MemorySegment xs = x.storage().segment(), os = out.storage().segment();
             DType inType = x.dtype();

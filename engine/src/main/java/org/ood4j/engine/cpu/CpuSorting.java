@@ -49,11 +49,11 @@ final class CpuSorting implements SortOps {
      * both of x's shape with dimension d of size k.
      */
     private static Tensor[] selectRows(Tensor x, int d, int n, boolean descending, int k) {
-        long[] outShape = AlongDim.resized(x.shape(), d, k);
+        long[] outShape = Shape.resized(x.shape(), d, k);
         Tensor values = Tensor.zeros(x.dtype(), outShape);
         Tensor indices = Tensor.zeros(DType.INT64, outShape);
-        try (Tensor xRows = AlongDim.last(x, d); Tensor vRows = AlongDim.last(values, d);
-             Tensor iRows = AlongDim.last(indices, d)) {
+        try (Tensor xRows = x.moveDimToEnd(d); Tensor vRows = values.moveDimToEnd(d);
+             Tensor iRows = indices.moveDimToEnd(d)) {
             StridedLoop loop = StridedLoop.overRows(xRows, vRows, iRows);
             MemorySegment xs = x.storage().segment(), vs = values.storage().segment(), is = indices.storage().segment();
             DType dtype = x.dtype();
@@ -233,14 +233,14 @@ final class CpuSorting implements SortOps {
      */
     private static Tensor perRow(Tensor x, int d, boolean keepdim, DType outType, int count, boolean leading,
                                  SortedRowFn fn) {
-        long[] kept = AlongDim.resized(x.shape(), d, 1);
-        long[] reduced = keepdim ? kept : AlongDim.removed(x.shape(), d);
+        long[] kept = Shape.resized(x.shape(), d, 1);
+        long[] reduced = keepdim ? kept : Shape.removed(x.shape(), d);
         Tensor out = Tensor.zeros(outType, leading ? prepend(count, reduced) : reduced);
         // The loop's view of out: the outer dims of x (all but d) in order, then the count values of a row.
         try (Tensor countFirst = out.reshape(prepend(count, kept));
              Tensor withoutD = countFirst.squeeze(d + 1);
-             Tensor outRows = AlongDim.last(withoutD, 0);
-             Tensor xRows = AlongDim.last(x, d)) {
+             Tensor outRows = withoutD.moveDimToEnd(0);
+             Tensor xRows = x.moveDimToEnd(d)) {
             StridedLoop loop = StridedLoop.overRows(xRows, outRows);
             MemorySegment xs = x.storage().segment(), os = out.storage().segment();
             DType inType = x.dtype();

@@ -19,7 +19,7 @@ final class CudaConv implements ConvOps {
 
     @Override
     public Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int stride, int padding, int dilation) {
-        DType type = checkConv(x, weight, bias, stride, padding, dilation);
+        DType type = ConvOps.check(x, weight, bias, stride, padding, dilation);
         Cublas blas = Cublas.get();
         if (blas == null) {
             return CpuFallback.run1("conv2d", "cuBLAS " + Cublas.status(),
@@ -73,7 +73,7 @@ final class CudaConv implements ConvOps {
 
     @Override
     public Tensor maxPool2d(Tensor x, int kernel, int stride) {
-        requireNchw(x, "maxPool2d");
+        ConvOps.requireNchw(x, "maxPool2d");
         long h = x.size(2), w = x.size(3);
         if (kernel < 1 || stride < 1 || kernel > h || kernel > w) {
             throw new IllegalArgumentException("maxPool2d kernel " + kernel + ", stride " + stride
@@ -84,7 +84,7 @@ final class CudaConv implements ConvOps {
 
     @Override
     public Tensor adaptiveAvgPool2d(Tensor x, int outH, int outW) {
-        requireNchw(x, "adaptiveAvgPool2d");
+        ConvOps.requireNchw(x, "adaptiveAvgPool2d");
         if (outH < 1 || outW < 1 || x.size(2) < 1 || x.size(3) < 1) {
             throw new IllegalArgumentException("adaptiveAvgPool2d to " + outH + " x " + outW + " of input "
                     + Shape.toString(x.shape()));
@@ -108,31 +108,4 @@ final class CudaConv implements ConvOps {
         return out;
     }
 
-    private static DType checkConv(Tensor x, Tensor weight, Tensor bias, int stride, int padding, int dilation) {
-        requireNchw(x, "conv2d");
-        if (weight.rank() != 4) {
-            throw new IllegalArgumentException("conv2d needs weight (O, C, kh, kw), got " + Shape.toString(weight.shape()));
-        }
-        if (weight.size(1) != x.size(1)) {
-            throw new IllegalArgumentException("conv2d input " + Shape.toString(x.shape()) + " has " + x.size(1)
-                    + " channels but weight " + Shape.toString(weight.shape()) + " expects " + weight.size(1));
-        }
-        if (bias != null && (bias.rank() != 1 || bias.size(0) != weight.size(0))) {
-            throw new IllegalArgumentException("conv2d bias must be (" + weight.size(0) + ") for weight "
-                    + Shape.toString(weight.shape()) + ", got " + Shape.toString(bias.shape()));
-        }
-        if (stride < 1 || dilation < 1 || padding < 0) {
-            throw new IllegalArgumentException("conv2d needs stride >= 1, dilation >= 1, padding >= 0; got stride "
-                    + stride + ", padding " + padding + ", dilation " + dilation);
-        }
-        if (!weight.dtype().isFloating() || (bias != null && !bias.dtype().isFloating())) {
-            throw new IllegalArgumentException("conv2d needs floating tensors, got weight " + weight.dtype()
-                    + (bias != null ? ", bias " + bias.dtype() : ""));
-        }
-        return DType.promote(x.dtype(), weight.dtype());
-    }
-
-    private static void requireNchw(Tensor x, String op) {
-        if (x.rank() != 4) throw new IllegalArgumentException(op + " needs input (N, C, H, W), got " + Shape.toString(x.shape()));
-    }
 }

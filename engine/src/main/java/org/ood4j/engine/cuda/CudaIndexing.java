@@ -44,7 +44,7 @@ final class CudaIndexing implements IndexOps {
             throw new IllegalArgumentException("indexSelect needs a 1-D index, got shape " + Shape.toString(index.shape()));
         }
         int d = Shape.dim(dim, x.rank());
-        long[] outShape = Rows.resized(x.shape(), d, index.size(0));
+        long[] outShape = Shape.resized(x.shape(), d, index.size(0));
         long[] column = new long[x.rank()];
         Arrays.fill(column, 1);
         column[d] = index.size(0);

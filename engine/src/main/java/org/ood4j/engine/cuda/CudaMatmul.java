@@ -23,7 +23,7 @@ final class CudaMatmul implements MatmulOps {
 
     @Override
     public Tensor matmul(Tensor a, Tensor b) {
-        checkOperands(a, b);
+        MatmulOps.check(a, b);
         Cublas blas = Cublas.get();
         if (blas == null) {
             return CpuFallback.run1("matmul", "cuBLAS " + Cublas.status(), h -> CpuFallback.cpu().matmul().matmul(h[0], h[1]), a, b);
@@ -82,21 +82,4 @@ final class CudaMatmul implements MatmulOps {
 
     private static boolean fitsInt(long v) { return v <= Integer.MAX_VALUE; }
 
-    private static void checkOperands(Tensor a, Tensor b) {
-        if (a.rank() < 2 || a.rank() > 3 || b.rank() < 2 || b.rank() > 3) {
-            throw new IllegalArgumentException("matmul needs 2-D or 3-D operands, got " + Shape.toString(a.shape())
-                    + " @ " + Shape.toString(b.shape()));
-        }
-        if (!a.dtype().isFloating() || !b.dtype().isFloating()) {
-            throw new IllegalArgumentException("matmul needs floating operands, got " + a.dtype() + " @ " + b.dtype());
-        }
-        if (a.size(-1) != b.size(-2)) {
-            throw new IllegalArgumentException("matmul inner dimensions differ: " + Shape.toString(a.shape())
-                    + " @ " + Shape.toString(b.shape()));
-        }
-        if (a.rank() == 3 && b.rank() == 3 && a.size(0) != b.size(0) && a.size(0) != 1 && b.size(0) != 1) {
-            throw new IllegalArgumentException("matmul batch sizes differ: " + Shape.toString(a.shape())
-                    + " @ " + Shape.toString(b.shape()));
-        }
-    }
 }

@@ -26,14 +26,14 @@ final class CudaReductions implements ReductionOps {
         }
         int d = Shape.dim(dim, x.rank());
         long n = x.size(d);
-        long[] kept = Rows.resized(x.shape(), d, 1);
-        long[] outShape = keepdim ? kept : Rows.removed(x.shape(), d);
+        long[] kept = Shape.resized(x.shape(), d, 1);
+        long[] outShape = keepdim ? kept : Shape.removed(x.shape(), d);
         if (n == 0 || Shape.numel(outShape) == 0) {
             return CpuFallback.run1("reduce " + op, "empty input", h -> CpuFallback.cpu().reductions().reduce(op, h[0], dim, keepdim), x);
         }
         DType outType = outputType(op, x.dtype());
         Tensor out = DeviceTensors.empty(outType, outShape);
-        try (Tensor outKept = out.reshape(kept); Tensor outRows = Rows.last(outKept, d); Tensor xRows = Rows.last(x, d)) {
+        try (Tensor outKept = out.reshape(kept); Tensor outRows = outKept.moveDimToEnd(d); Tensor xRows = x.moveDimToEnd(d)) {
             long[] g = Geometry.pack(Rows.outer(xRows.shape()), Rows.outer(xRows.strides()), Rows.outer(outRows.strides()));
             if (g == null) {
                 out.close();
@@ -80,7 +80,7 @@ final class CudaReductions implements ReductionOps {
         DType outType = x.dtype().isFloating() ? x.dtype() : DType.FLOAT64;
         Tensor out = DeviceTensors.empty(outType, x.shape());
         if (out.numel() == 0) return out;
-        try (Tensor xRows = Rows.last(x, d); Tensor outRows = Rows.last(out, d)) {
+        try (Tensor xRows = x.moveDimToEnd(d); Tensor outRows = out.moveDimToEnd(d)) {
             long[] g = Geometry.pack(Rows.outer(xRows.shape()), Rows.outer(xRows.strides()), Rows.outer(outRows.strides()));
             if (g == null) {
                 out.close();

@@ -49,11 +49,11 @@ final class CudaSorting implements SortOps {
 
     /** The first k of each row along d in the given order: {values (bit copies), int64 positions}. */
     private static Tensor[] select(Tensor x, int d, long n, int k, boolean descending, boolean local) {
-        long[] outShape = Rows.resized(x.shape(), d, k);
+        long[] outShape = Shape.resized(x.shape(), d, k);
         Tensor values = DeviceTensors.empty(x.dtype(), outShape);
         Tensor indices = DeviceTensors.empty(DType.INT64, outShape);
         if (values.numel() == 0) return new Tensor[] {values, indices};
-        try (Tensor xRows = Rows.last(x, d); Tensor vRows = Rows.last(values, d); Tensor iRows = Rows.last(indices, d)) {
+        try (Tensor xRows = x.moveDimToEnd(d); Tensor vRows = values.moveDimToEnd(d); Tensor iRows = indices.moveDimToEnd(d)) {
             long[] g = Geometry.pack(Rows.outer(xRows.shape()), Rows.outer(xRows.strides()),
                     Rows.outer(vRows.strides()), Rows.outer(iRows.strides()));
             if (g == null) {
@@ -115,7 +115,7 @@ final class CudaSorting implements SortOps {
                     h -> CpuFallback.cpu().sorting().quantile(h[0], qs, dim, keepdim), x);
         }
         DType outType = x.dtype().isFloating() ? x.dtype() : DType.FLOAT64;
-        long[] reduced = keepdim ? Rows.resized(x.shape(), d, 1) : Rows.removed(x.shape(), d);
+        long[] reduced = keepdim ? Shape.resized(x.shape(), d, 1) : Shape.removed(x.shape(), d);
         long[] outShape = new long[reduced.length + 1];
         outShape[0] = qs.length;
         System.arraycopy(reduced, 0, outShape, 1, reduced.length);
