@@ -17,7 +17,16 @@ public final class DetectorRegistry {
         Detector create(Network network, DetectorParams p);
     }
 
+    /**
+     * A functional form of a detector (pytorch-ood's module-level functions, such as
+     * odin_preprocessing): raw inputs and optional labels to a tensor, on a network.
+     */
+    public interface Functional {
+        Tensor apply(Network network, DetectorParams p, Tensor x, Tensor y);
+    }
+
     private static final Map<String, Factory> FACTORIES = new TreeMap<>();
+    private static final Map<String, Functional> FUNCTIONS = new TreeMap<>();
 
     static {
         FACTORIES.put("MaxSoftmax", (n, p) -> new MaxSoftmax(Network.modelOf(n), p.getDouble("t", 1.0)));
@@ -43,6 +52,15 @@ public final class DetectorRegistry {
         FACTORIES.put("NCI", (n, p) -> new NCI(Network.encoderOf(n), headOf(n, p), p.getDouble("alpha", 0.0)));
         FACTORIES.put("fDBD", (n, p) -> new fDBD(Network.encoderOf(n), headOf(n, p)));
         FACTORIES.put("Gram", (n, p) -> new Gram(p.getInt("num_classes", -1), p.getInts("num_poles_list")));
+        FACTORIES.put("ODIN", (n, p) -> new ODIN(Network.sequentialOf(n), p.getDouble("eps", 0.05), p.getDouble("temperature", 1000),
+                p.getDoubles("norm_std")));
+
+        FUNCTIONS.put("odin_preprocessing", (n, p, x, y) -> {
+            double eps = p.getDouble("eps", 0.05), temperature = p.getDouble("temperature", 1000);
+            double[] normStd = p.getDoubles("norm_std");
+            p.checkAllRead();
+            return ODIN.preprocess(Network.sequentialOf(n), x, y, eps, temperature, normStd);
+        });
     }
 
     private DetectorRegistry() {}
@@ -88,6 +106,25 @@ public final class DetectorRegistry {
 
     public static java.util.Set<String> names() {
         return Collections.unmodifiableSet(FACTORIES.keySet());
+    }
+
+    /** Whether {@code name} is a functional form (see {@link Functional}). */
+    public static boolean hasFunction(String name) {
+        return FUNCTIONS.containsKey(name);
+    }
+
+    public static java.util.Set<String> functionNames() {
+        return Collections.unmodifiableSet(FUNCTIONS.keySet());
+    }
+
+    /**
+     * Applies the functional form {@code name} with {@code params} (unknown parameter names are an
+     * error) to inputs x and labels y (may be null) on a network; the result belongs to the caller.
+     */
+    public static Tensor apply(String name, Map<String, ?> params, Network network, Tensor x, Tensor y) {
+        Functional f = FUNCTIONS.get(name);
+        if (f == null) throw new IllegalArgumentException("unknown function '" + name + "'; known: " + FUNCTIONS.keySet());
+        return f.apply(network, new DetectorParams(name, params), x, y);
     }
 
     /**

@@ -1,0 +1,158 @@
+package org.ood4j.detectors;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+import org.junit.jupiter.api.Test;
+import org.ood4j.engine.DType;
+import org.ood4j.engine.MemoryStats;
+import org.ood4j.engine.Scope;
+import org.ood4j.engine.Tensor;
+import org.ood4j.engine.autodiff.Tape;
+import org.ood4j.engine.autodiff.Var;
+import org.ood4j.models.Dropout;
+import org.ood4j.models.Sequential;
+import org.ood4j.models.Zoo;
+
+/**
+ * Edge cases of the detectors that run the network (ODIN, GradNorm, GradNormKL, NACUE, MCD,
+ * Mahalanobis with input preprocessing): independent reference computations, mode and state
+ * restoration, bins, parameter checks, concurrency.
+ */
+class NetworkDetectorsTest {
+    private static final int CLASSES = 5;
+
+    /** A small CNN (3, 8, 8) → 5 classes with non-trivial batch-norm statistics, in evaluation mode. */
+    private static Sequential cnn(double dropout) {
+        SplittableRandom rng = new SplittableRandom(11);
+        Sequential net = Zoo.smallCnn(3, 8, 8, CLASSES, 2, dropout, rng);
+        try (Scope s = Scope.open()) {
+            net.train();
+            for (int i = 0; i < 3; i++) net.apply(Tensor.randn(rng, DType.FLOAT32, 6, 3, 8, 8).mul(2).add(0.5));
+            net.eval();
+        }
+        return net;
+    }
+
+    private static Tensor images(long seed, int n) {
+        return Tensor.randn(new SplittableRandom(seed), DType.FLOAT32, n, 3, 8, 8);
+    }
+
+    // ---------------------------------------------------------------- ODIN
+
+    @Test
+    void odinWithEpsZeroIsMaxSoftmaxOfTheNetwork() {
+        try (Sequential net = cnn(0); Scope s = Scope.open()) {
+            Tensor x = images(1, 9);
+            double[] odin = new ODIN(net, 0, 1000, null).predict(x).toDoubleArray();
+            // the network runs in float64: exactly MaxSoftmax of the float64 logits
+            assertArrayEquals(MaxSoftmax.score(net.apply(x.to(DType.FLOAT64))).toDoubleArray(), odin);
+            assertArrayEquals(new MaxSoftmax(net).predict(x).toDoubleArray(), odin, 1e-6);
+            assertEquals(0, ODIN.preprocess(net, x, null, 0, 1, null).sub(x.to(DType.FLOAT64)).abs().max().item());
+        }
+    }
+
+    @Test
+    void odinStepsEverySignedGradientComponentByEpsOverNormStd() {
+        try (Sequential net = cnn(0); Scope s = Scope.open()) {
+            Tensor x = images(2, 4).to(DType.FLOAT64);
+            double eps = 0.01;
+            double[] std = {0.5, 1, 2};
+            Tensor labels = Tensor.of(new long[] {0, 3, 1, 4});
+            Tensor xHat = ODIN.preprocess(net, x, labels, eps, 7, std);
+            // reference: d/dx of -(1/N) sum_i f(x_i)_{y_i} / T on a tape of our own
+            Tensor grad;
+            try (Tape tape = new Tape()) {
+                Var xv = tape.watch(x);
+                Var logits = net.forward(xv);
+                Var picked = null;
+                for (int i = 0; i < 4; i++) {
+                    Var v = logits.select(0, i).select(0, labels.getLong(i));
+                    picked = picked == null ? v : picked.add(v);
+                }
+                grad = tape.grad(picked.div(7).div(-4), List.of(xv)).get(0);
+            }
+            double[] g = grad.toDoubleArray(), moved = xHat.sub(x).toDoubleArray();
+            for (int i = 0; i < g.length; i++) {
+                int channel = (i / 64) % 3;
+                assertEquals(-eps * Math.signum(g[i]) / std[channel], moved[i], 1e-15, "element " + i);
+            }
+            // labels: the step of the predicted class differs from that of another class
+            Tensor predicted = ODIN.preprocess(net, x, null, eps, 7, std);
+            Tensor yhat = net.apply(x).argmax(1);
+            assertArrayEquals(predicted.toDoubleArray(), ODIN.preprocess(net, x, yhat, eps, 7, std).toDoubleArray());
+        }
+    }
+
+    @Test
+    void odinScoresInChunksAsSampleBySample() {
+        try (Sequential net = Zoo.mlp(6, new int[] {8}, 3, 0, new SplittableRandom(3)); Scope s = Scope.open()) {
+            Tensor x = Tensor.randn(new SplittableRandom(4), DType.FLOAT32, NetworkDetector.CHUNK_ROWS + 5, 6);
+            ODIN odin = new ODIN(net, 0.02, 5, null);
+            double[] all = odin.predict(x).toDoubleArray();
+            for (int i : new int[] {0, 17, NetworkDetector.CHUNK_ROWS - 1, NetworkDetector.CHUNK_ROWS + 4}) {
+                assertEquals(odin.predict(x.slice(0, i, i + 1)).item(), all[i], 1e-12, "row " + i);
+            }
+        }
+    }
+
+    @Test
+    void odinChecksItsParametersAndInputs() {
+        try (Sequential net = cnn(0); Scope s = Scope.open()) {
+            assertMessage(() -> new ODIN(net, -0.1, 1000, null), "eps must be >= 0");
+            assertMessage(() -> new ODIN(net, 0.1, 0, null), "temperature must be a positive");
+            assertMessage(() -> new ODIN(net, 0.1, 1, new double[] {1, 0, 1}), "norm_std must be a positive");
+            assertMessage(() -> new ODIN(net, 0.1, 1, new double[] {1, 2}).predict(images(1, 2)), "norm_std has 2 values, the input has 3");
+            assertMessage(() -> new ODIN(net).predict(images(1, 2).reshape(2, 192)), "needs input");
+            Tensor nan = images(1, 2);
+            nan.set(Double.NaN, 1, 0, 0, 0);
+            assertMessage(() -> new ODIN(net).predict(nan), "row 1");
+            assertMessage(() -> ODIN.preprocess(net, images(1, 2), Tensor.of(new long[] {0, CLASSES}), 0.1, 1, null), "out of range");
+            assertMessage(() -> ODIN.preprocess(net, images(1, 2), Tensor.of(new long[] {0, -1}), 0.1, 1, null), ">= 0");
+            assertMessage(() -> DetectorRegistry.apply("odin_preprocessing", Map.of("epsilon", 0.1), Network.of(net), images(1, 2), null),
+                    "no parameter 'epsilon'");
+            assertThrows(ModelNotSetException.class, () -> DetectorRegistry.apply("odin_preprocessing", Map.of(), null, images(1, 2), null));
+        }
+    }
+
+    // ---------------------------------------------------------------- GradNorm, GradNormKL
+
+    // ---------------------------------------------------------------- MCD
+
+    // ---------------------------------------------------------------- NACUE
+
+    // ---------------------------------------------------------------- Mahalanobis
+
+    @Test
+    void mahalanobisPreprocessingNeedsADifferentiableEncoder() {
+        try (Sequential net = cnn(0); Scope s = Scope.open()) {
+            Sequential encoder = new Network(net, Zoo.SMALL_CNN_FEATURES_AT, -1).encoder();
+            Mahalanobis lambda = new Mahalanobis(x -> encoder.apply(x), 0.01, null);
+            lambda.fit(List.of(new Batch(images(7, 20), Tensor.of(new long[20]))));
+            assertMessage(() -> lambda.predict(images(7, 2)), "pass it as an org.ood4j.models.Module");
+            Mahalanobis module = new Mahalanobis(encoder, 0.01, null);
+            module.fit(List.of(new Batch(images(7, 20), Tensor.of(new long[20]))));
+            // the step moves towards the closest mean: the distance of the moved input is smaller here
+            double[] moved = module.predict(images(8, 6)).toDoubleArray();
+            double[] plain = new Mahalanobis(encoder, 0, null).fitFeatures(encoder.apply(images(7, 20)), Tensor.of(new long[20]))
+                    .predictFeatures(encoder.apply(images(8, 6))).toDoubleArray();
+            for (int i = 0; i < 6; i++) assertTrue(moved[i] < plain[i], moved[i] + " vs " + plain[i]);
+        }
+    }
+
+    // ---------------------------------------------------------------- threads
+
+    private static void assertMessage(org.junit.jupiter.api.function.Executable call, String part) {
+        Throwable e = assertThrows(RuntimeException.class, call);
+        assertTrue(e.getMessage() != null && e.getMessage().contains(part), "message '" + e.getMessage() + "' lacks '" + part + "'");
+    }
+}
