@@ -54,6 +54,8 @@ public final class DetectorRegistry {
         FACTORIES.put("Gram", (n, p) -> new Gram(p.getInt("num_classes", -1), p.getInts("num_poles_list")));
         FACTORIES.put("ODIN", (n, p) -> new ODIN(Network.sequentialOf(n), p.getDouble("eps", 0.05), p.getDouble("temperature", 1000),
                 p.getDoubles("norm_std")));
+        FACTORIES.put("GradNorm", (n, p) -> new GradNorm(Network.sequentialOf(n), names(p, "param_filter")));
+        FACTORIES.put("GradNormKL", (n, p) -> new GradNormKL(Network.sequentialOf(n), names(p, "param_filter")));
 
         FUNCTIONS.put("odin_preprocessing", (n, p, x, y) -> {
             double eps = p.getDouble("eps", 0.05), temperature = p.getDouble("temperature", 1000);
@@ -61,6 +63,16 @@ public final class DetectorRegistry {
             p.checkAllRead();
             return ODIN.preprocess(Network.sequentialOf(n), x, y, eps, temperature, normStd);
         });
+    }
+
+    /** A list of strings (e.g. parameter names), or null when absent. */
+    private static java.util.List<String> names(DetectorParams p, String name) {
+        java.util.List<?> list = p.getList(name);
+        if (list == null) return null;
+        for (Object o : list) {
+            if (!(o instanceof String)) throw new IllegalArgumentException("parameter '" + name + "' must be a list of names, got " + list);
+        }
+        return list.stream().map(String.class::cast).toList();
     }
 
     private DetectorRegistry() {}

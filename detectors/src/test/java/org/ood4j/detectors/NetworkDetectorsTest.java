@@ -126,6 +126,109 @@ class NetworkDetectorsTest {
 
     // ---------------------------------------------------------------- GradNorm, GradNormKL
 
+    /**
+     * GradNorm and GradNormKL against the squared L2 / L1 norms of full parameter gradients of the
+     * BCE loss written out with autodiff, one single-sample backward pass per sample.
+     */
+    @Test
+    void gradNormsEqualSingleSampleBackwardPassesOfTheBceLoss() {
+        try (Sequential net = cnn(0); Scope s = Scope.open()) {
+            net.to(DType.FLOAT64);
+            Tensor x = images(5, 6);
+            long before = MemoryStats.liveBlocks();
+            double[] gn, gnkl, gnHead;
+            try (Scope inner = Scope.open()) {
+                gn = new GradNorm(net).predict(x).toDoubleArray();
+                gnkl = new GradNormKL(net).predict(x).toDoubleArray();
+                gnHead = new GradNorm(net, List.of("12.weight", "12.bias")).predict(x).toDoubleArray();
+            }
+            assertEquals(before, MemoryStats.liveBlocks(), "leak");
+            List<String> all = List.copyOf(net.namedParameters().keySet());
+            for (int i = 0; i < 6; i++) {
+                Tensor xi = x.slice(0, i, i + 1).to(DType.FLOAT64);
+                assertEquals(singleSample(net, xi, 1.0, all, false), gn[i], 1e-9 * gn[i], "GradNorm " + i);
+                assertEquals(-singleSample(net, xi, 1.0 / CLASSES, all, true), gnkl[i], 1e-9 * Math.abs(gnkl[i]), "GradNormKL " + i);
+                assertEquals(singleSample(net, xi, 1.0, List.of("12.weight", "12.bias"), false), gnHead[i], 1e-9 * gnHead[i]);
+            }
+        }
+    }
+
+    /** sum over the named parameters of ||d BCE(softmax(f(x)), t) / d param|| (L1 or squared L2), by autodiff. */
+    private static double singleSample(Sequential net, Tensor x, double t, List<String> names, boolean l1) {
+        try (Scope s = Scope.open(); Tape tape = new Tape()) {
+            Map<String, Var> params = net.watchParameters(tape);
+            Var p = net.forward(tape.constant(x)).softmax(1);
+            Var loss = p.log().mul(t).add(p.neg().add(1).log().mul(1 - t)).sum().neg();
+            List<Var> wanted = names.stream().map(params::get).toList();
+            double total = 0;
+            for (Tensor g : tape.grad(loss, wanted)) for (double v : g.toDoubleArray()) total += l1 ? Math.abs(v) : v * v;
+            return total;
+        }
+    }
+
+    @Test
+    void bceLogitGradientKeepsTorchsClampAndHasNoCancellation() {
+        try (Scope s = Scope.open()) {
+            // moderate logits, t = 1: C p_k - 1
+            double[] z = {0.3, -1.2, 2.0, 0.0};
+            double[] g = GradientNorms.bceSoftmaxLogitGrad(Tensor.of(new double[][] {z}), 1.0).toDoubleArray();
+            double[] p = softmax(z);
+            for (int k = 0; k < 4; k++) assertEquals(4 * p[k] - 1, g[k], 1e-14);
+            // a confident row: probabilities of ~1e-22 hit the clamp; compare with the O(C^2) definition
+            double[][] rows = {{50, 0, 0, 1}, {0, 30, -5, 2}, {-3, 1, 0.5, 40}};
+            for (double t : new double[] {1.0, 0.25}) {
+                double[][] got = GradientNorms.bceSoftmaxLogitGrad(Tensor.of(rows), t).toDoubleMatrix();
+                for (int i = 0; i < rows.length; i++) {
+                    double[] want = definition(rows[i], t);
+                    for (int k = 0; k < 4; k++) assertEquals(want[k], got[i][k], 1e-12 * Math.max(1, Math.abs(want[k])), "t " + t + " row " + i);
+                }
+            }
+        }
+    }
+
+    private static double[] softmax(double[] z) {
+        double max = Arrays.stream(z).max().orElseThrow(), sum = 0;
+        double[] p = new double[z.length];
+        for (int j = 0; j < z.length; j++) sum += p[j] = Math.exp(z[j] - max);
+        for (int j = 0; j < z.length; j++) p[j] /= sum;
+        return p;
+    }
+
+    /** The README's definition, term by term: b_j = (p_j - t) / max(p_j q_j, 1e-12), g_k = b_k p_k q_k - p_k sum_{j != k} b_j p_j. */
+    private static double[] definition(double[] z, double t) {
+        int c = z.length;
+        double[] p = softmax(z), q = new double[c], b = new double[c], g = new double[c];
+        for (int j = 0; j < c; j++) {
+            for (int k = 0; k < c; k++) if (k != j) q[j] += p[k];
+            b[j] = (p[j] - t) / Math.max(p[j] * q[j], 1e-12);
+        }
+        for (int k = 0; k < c; k++) {
+            double others = 0;
+            for (int j = 0; j < c; j++) if (j != k) others += b[j] * p[j];
+            g[k] = (p[k] - t) * p[k] * q[k] / Math.max(p[k] * q[k], 1e-12) - p[k] * others;
+        }
+        return g;
+    }
+
+    @Test
+    void gradNormChecksItsParameterFilterAndTheModelMode() {
+        try (Sequential net = cnn(0); Scope s = Scope.open()) {
+            assertMessage(() -> new GradNorm(net, List.of("12.weight", "12.wieght")), "[12.wieght]");
+            assertMessage(() -> new GradNormKL(net, List.of()), "param_filter is empty");
+            assertMessage(() -> DetectorRegistry.create("GradNorm", Map.of("param_filter", List.of(3)), Network.of(net)), "list of names");
+            GradNorm custom = new GradNorm(net, name -> name.startsWith("12."));
+            assertArrayEquals(new GradNorm(net, List.of("12.weight", "12.bias")).predict(images(1, 3)).toDoubleArray(),
+                    custom.predict(images(1, 3)).toDoubleArray());
+            assertMessage(custom::params, "cannot be saved");
+            net.train();
+            try {
+                assertMessage(() -> new GradNorm(net).predict(images(1, 3)), "eval()");
+            } finally {
+                net.eval();
+            }
+        }
+    }
+
     // ---------------------------------------------------------------- MCD
 
     // ---------------------------------------------------------------- NACUE
