@@ -56,6 +56,8 @@ public final class DetectorRegistry {
                 p.getDoubles("norm_std")));
         FACTORIES.put("GradNorm", (n, p) -> new GradNorm(Network.sequentialOf(n), names(p, "param_filter")));
         FACTORIES.put("GradNormKL", (n, p) -> new GradNormKL(Network.sequentialOf(n), names(p, "param_filter")));
+        FACTORIES.put("MCD", (n, p) -> new MCD(Network.sequentialOf(n), p.getInt("samples", 30), p.getString("mode", "var"),
+                p.getBoolean("batch_norm", true)));
 
         FUNCTIONS.put("odin_preprocessing", (n, p, x, y) -> {
             double eps = p.getDouble("eps", 0.05), temperature = p.getDouble("temperature", 1000);

@@ -231,6 +231,70 @@ class NetworkDetectorsTest {
 
     // ---------------------------------------------------------------- MCD
 
+    private record ModelState(Map<String, Boolean> training, Map<String, Boolean> dropout, Map<String, double[]> buffers) {
+        static ModelState of(Sequential net) {
+            Map<String, Boolean> training = new LinkedHashMap<>(), dropout = new LinkedHashMap<>();
+            net.namedModules().forEach((n, m) -> {
+                training.put(n, m.isTraining());
+                if (m instanceof Dropout d) dropout.put(n, d.isActiveAtInference());
+            });
+            Map<String, double[]> buffers = new LinkedHashMap<>();
+            net.stateDict().forEach((n, p) -> buffers.put(n, p.value().toDoubleArray()));
+            return new ModelState(training, dropout, buffers);
+        }
+
+        void assertSame(ModelState other) {
+            assertEquals(training, other.training, "training flags");
+            assertEquals(dropout, other.dropout, "dropout flags");
+            assertEquals(buffers.keySet(), other.buffers.keySet());
+            buffers.forEach((n, v) -> assertArrayEquals(v, other.buffers.get(n), n + " changed"));
+        }
+    }
+
+    @Test
+    void mcdRestoresModesAndRunningStatisticsEvenWhenThePassFails() {
+        try (Sequential net = cnn(0.5); Scope s = Scope.open()) {
+            // an unusual starting state: one batch norm in training mode, the dropout not forced
+            net.get(5).train(true);
+            ((Dropout) net.get(11)).setActiveAtInference(false);
+            ModelState before = ModelState.of(net);
+            for (boolean bn : new boolean[] {true, false}) {
+                for (String mode : List.of("mean", "var")) {
+                    MCD mcd = new MCD(net, 4, mode, bn);
+                    Tensor scores = mcd.predict(images(3, 10));
+                    assertTrue(Arrays.stream(scores.toDoubleArray()).allMatch(Double::isFinite));
+                    before.assertSame(ModelState.of(net));
+                    assertThrows(IllegalArgumentException.class, () -> mcd.predict(Tensor.randn(new SplittableRandom(1), DType.FLOAT32, 2, 4, 8, 8)));
+                    before.assertSame(ModelState.of(net));
+                }
+            }
+        }
+    }
+
+    @Test
+    void mcdWithActiveDropoutVariesAndWithoutItIsTheDeterministicPass() {
+        try (Sequential noisy = cnn(0.5); Sequential plain = cnn(0); Scope s = Scope.open()) {
+            Tensor x = images(4, 8);
+            double[] var = new MCD(noisy, 6, "var", true).predict(x).toDoubleArray();
+            assertTrue(Arrays.stream(var).allMatch(v -> v > 0), "dropout makes the passes differ: " + Arrays.toString(var));
+            assertTrue(Arrays.stream(new MCD(plain, 3, "var", true).predict(x).toDoubleArray()).allMatch(v -> v == 0));
+            assertArrayEquals(MaxSoftmax.score(plain.apply(x)).toDoubleArray(), new MCD(plain, 3, "mean", true).predict(x).toDoubleArray(), 1e-15);
+            // batch statistics: the scores of a sample depend on the rest of the batch, which is run whole
+            double[] whole = new MCD(plain, 2, "mean", false).predict(x).toDoubleArray();
+            double[] half = new MCD(plain, 2, "mean", false).predict(x.slice(0, 0, 4)).toDoubleArray();
+            assertNotEquals(whole[0], half[0]);
+        }
+    }
+
+    @Test
+    void mcdChecksItsParameters() {
+        assertMessage(() -> new MCD(null, 30, "max", true), "mode must be 'var' or 'mean'");
+        assertMessage(() -> new MCD(null, 0, "mean", true), "samples must be at least 1");
+        assertMessage(() -> new MCD(null, 1, "var", true), "needs samples >= 2");
+        assertMessage(() -> DetectorRegistry.create("MCD", Map.of("batch_norm", "yes"), null), "true or false");
+        new MCD(null, 1, "mean", true).close();
+    }
+
     // ---------------------------------------------------------------- NACUE
 
     // ---------------------------------------------------------------- Mahalanobis
