@@ -58,6 +58,18 @@ public final class DetectorRegistry {
         FACTORIES.put("GradNormKL", (n, p) -> new GradNormKL(Network.sequentialOf(n), names(p, "param_filter")));
         FACTORIES.put("MCD", (n, p) -> new MCD(Network.sequentialOf(n), p.getInt("samples", 30), p.getString("mode", "var"),
                 p.getBoolean("batch_norm", true)));
+        FACTORIES.put("NACUE", (n, p) -> {
+            int[] layers = p.getInts("layers");
+            if (layers == null) throw new IllegalArgumentException("NACUE: parameter 'layers' (layer indices) is required");
+            double[] bins = p.getOneOrPer("m_bins", 50, layers.length, "layer");
+            int[] mBins = new int[bins.length];
+            for (int i = 0; i < bins.length; i++) {
+                if (bins[i] != Math.rint(bins[i])) throw new IllegalArgumentException("NACUE: parameter 'm_bins' must be integers, got " + bins[i]);
+                mBins[i] = (int) bins[i];
+            }
+            return new NACUE(Network.sequentialOf(n), layers, mBins, p.getOneOrPer("alpha", 100, layers.length, "layer"),
+                    p.getOneOrPer("o_star", 50, layers.length, "layer"), p.getString("feature_reduce", "default"));
+        });
 
         FUNCTIONS.put("odin_preprocessing", (n, p, x, y) -> {
             double eps = p.getDouble("eps", 0.05), temperature = p.getDouble("temperature", 1000);

@@ -124,6 +124,19 @@ class NetworkDetectorsTest {
         }
     }
 
+    @Test
+    void everyNetworkDetectorNeedsItsNetwork() {
+        try (Scope s = Scope.open()) {
+            Map<String, Object> nacue = Map.of("layers", List.of(1));
+            for (String name : List.of("ODIN", "GradNorm", "GradNormKL", "MCD", "NACUE")) {
+                try (Detector d = DetectorRegistry.create(name, name.equals("NACUE") ? nacue : Map.of(), null)) {
+                    assertThrows(ModelNotSetException.class, () -> d.predict(images(1, 2)), name);
+                    assertThrows(ModelNotSetException.class, () -> d.fit(List.of(new Batch(images(1, 2), null))), name);
+                }
+            }
+        }
+    }
+
     // ---------------------------------------------------------------- GradNorm, GradNormKL
 
     /**
@@ -297,6 +310,78 @@ class NetworkDetectorsTest {
 
     // ---------------------------------------------------------------- NACUE
 
+    @Test
+    void nacueBinEdgesAreGeometricAndSymmetric() {
+        double[] e = NACUE.binEdges(50);
+        assertEquals(51, e.length);
+        assertEquals(1e-6, e[0], 1e-21);
+        assertEquals(0.5, e[25], 1e-15);
+        assertEquals(1 - 1e-6, e[50], 1e-16);
+        for (int k = 0; k < 50; k++) assertTrue(e[k] < e[k + 1], "increasing at " + k);
+        for (int k = 0; k < 25; k++) {
+            assertEquals(1, e[k] + e[50 - k], 1e-15, "symmetric at " + k);
+            assertEquals(Math.pow(10, -6 + k * (Math.log10(0.5) + 6) / 25), e[k], 1e-18);
+        }
+        // e_k < s <= e_(k+1) is bin k; exactly 0.5 is bin m1; clamped at both ends
+        for (int k = 0; k < 50; k++) {
+            assertEquals(k, NACUE.bin(e[k + 1], e, 50), "upper edge of bin " + k);
+            if (k > 0) assertEquals(k, NACUE.bin(Math.nextUp(e[k]), e, 50), "just above the lower edge of bin " + k);
+        }
+        assertEquals(25, NACUE.bin(0.5, e, 50));
+        double[] e90 = NACUE.binEdges(90);          // here the float64 middle edge rounds above 0.5: the rule still puts 0.5 in bin m1
+        assertTrue(e90[45] > 0.5);
+        assertEquals(45, NACUE.bin(0.5, e90, 90));
+        assertEquals(24, NACUE.bin(Math.nextDown(0.5), e, 50));
+        assertEquals(0, NACUE.bin(0, e, 50));
+        assertEquals(0, NACUE.bin(1e-6, e, 50));
+        assertEquals(49, NACUE.bin(1, e, 50));
+        // an odd number of bins: 2 floor(M/2) + 1 edges, the last bin never reached
+        double[] odd = NACUE.binEdges(5);
+        assertEquals(5, odd.length);
+        assertEquals(2, NACUE.bin(0.5, odd, 5));
+        assertEquals(3, NACUE.bin(1, odd, 5));
+    }
+
+    @Test
+    void nacueCoversItsOwnFitSamplesFullyWhenOneSampleFillsABin() {
+        try (Sequential net = cnn(0); Scope s = Scope.open()) {
+            Tensor x = images(6, 12);
+            NACUE nacue = new NACUE(net, new int[] {2, 6, 10}, new int[] {20}, new double[] {3}, new double[] {1}, null);
+            assertThrows(RequiresFitException.class, () -> nacue.predict(x));
+            nacue.fit(List.of(new Batch(x.slice(0, 0, 7), null), new Batch(x.slice(0, 7, 12), null)));
+            for (double v : nacue.predict(x).toDoubleArray()) assertEquals(-3, v, 1e-12);
+            double total = nacue.counts(0).sum().item();
+            assertEquals(12.0 * nacue.counts(0).size(0), total, "every sample counted once per neuron");
+            assertEquals(2, nacue.counts(0).size(0), "layer 2: 2 channels (spatial mean)");
+            assertEquals(64, nacue.counts(2).size(0), "layer 10: 64 features");
+            // OOD rows (label < 0) are not counted
+            Tensor y = Tensor.of(new long[] {0, -1, 1, 2, -1, 0, 1, 2, 0, 1, 2, -1});
+            NACUE withOod = new NACUE(net, new int[] {2, 6, 10}, new int[] {20}, new double[] {3}, new double[] {1}, null);
+            withOod.fit(List.of(new Batch(x, y)));
+            assertEquals(9.0 * withOod.counts(0).size(0), withOod.counts(0).sum().item());
+            assertMessage(() -> new NACUE(net, new int[] {2}, new int[] {20}, new double[] {3}, new double[] {1}, null)
+                    .fit(List.of(new Batch(x.slice(0, 0, 2), Tensor.of(new long[] {-1, -1})))), "label < 0");
+        }
+    }
+
+    @Test
+    void nacueChecksItsParameters() {
+        try (Sequential net = cnn(0)) {
+            assertMessage(() -> new NACUE(net, new int[] {}), "at least one layer");
+            assertMessage(() -> new NACUE(net, new int[] {13}), "out of range");
+            assertMessage(() -> new NACUE(net, new int[] {2, 2}), "given twice");
+            assertMessage(() -> new NACUE(net, new int[] {2}, new int[] {1}, new double[] {1}, new double[] {1}, null), "m_bins must be at least 2");
+            assertMessage(() -> new NACUE(net, new int[] {2, 6}, new int[] {10, 10, 10}, new double[] {1}, new double[] {1}, null),
+                    "one value or one per layer (2)");
+            assertMessage(() -> new NACUE(net, new int[] {2}, new int[] {10}, new double[] {-1}, new double[] {1}, null), "alpha must be");
+            assertMessage(() -> new NACUE(net, new int[] {2}, new int[] {10}, new double[] {1}, new double[] {0}, null), "o_star must be");
+            assertMessage(() -> new NACUE(net, new int[] {2}, new int[] {10}, new double[] {1}, new double[] {1}, "median"), "feature_reduce");
+            assertMessage(() -> DetectorRegistry.create("NACUE", Map.of(), null), "'layers'");
+            assertMessage(() -> DetectorRegistry.create("NACUE", Map.of("layers", List.of(1, 2), "alpha", List.of(1.0)), null),
+                    "one per layer (2), got 1 values");
+        }
+    }
+
     // ---------------------------------------------------------------- Mahalanobis
 
     @Test
@@ -316,7 +401,66 @@ class NetworkDetectorsTest {
         }
     }
 
+    @Test
+    void predictAndFitLeaveNothingBehind() {
+        try (Sequential net = cnn(0.5); Scope s = Scope.open()) {
+            Tensor x = images(12, 10);
+            Tensor y = Tensor.of(new long[] {0, 1, 2, 3, 4, 0, 1, 2, 3, -1});
+            Sequential encoder = new Network(net, Zoo.SMALL_CNN_FEATURES_AT, -1).encoder();
+            List<Detector> detectors = List.of(new ODIN(net, 0.01, 10, new double[] {1, 2, 3}), new GradNorm(net), new GradNormKL(net),
+                    new MCD(net, 3, "var", false), new MCD(net, 2, "mean", true), new NACUE(net, new int[] {2, 10}),
+                    new Mahalanobis(encoder, 0.01, null));
+            for (Detector d : detectors) {
+                long before = MemoryStats.liveBlocks();
+                try (Scope inner = Scope.open()) {
+                    d.fit(List.of(new Batch(x, y)));
+                    d.predict(x);
+                }
+                long fitted = d.requiresFit() ? ((AbstractDetector) d).state().size() : 0;
+                assertEquals(before + fitted, MemoryStats.liveBlocks(), d + ": only the fitted state stays");
+                d.close();
+                assertEquals(before, MemoryStats.liveBlocks(), d + ": closing frees the fitted state");
+            }
+        }
+    }
+
     // ---------------------------------------------------------------- threads
+
+    @Test
+    void fittedDetectorsPredictFromSeveralThreadsAtOnce() throws Exception {
+        try (Sequential net = cnn(0); Scope s = Scope.open()) {
+            Tensor x = images(9, 16);
+            Tensor fitX = images(10, 24);
+            NACUE nacue = new NACUE(net, new int[] {2, 10});
+            nacue.fit(List.of(new Batch(fitX, null)));
+            Mahalanobis maha = new Mahalanobis(new Network(net, Zoo.SMALL_CNN_FEATURES_AT, -1).encoder(), 0.01, null);
+            maha.fit(List.of(new Batch(fitX, Tensor.of(new long[24]))));
+            List<Detector> detectors = List.of(new ODIN(net, 0.01, 10, null), new GradNorm(net), new GradNormKL(net),
+                    new MCD(net, 3, "mean", false), new MCD(net, 3, "var", true), nacue, maha);
+            List<double[]> serial = new ArrayList<>();
+            for (Detector d : detectors) serial.add(d.predict(x).toDoubleArray());
+            ModelState before = ModelState.of(net);
+            ExecutorService pool = Executors.newFixedThreadPool(4);
+            try {
+                List<Future<Boolean>> results = new ArrayList<>();
+                for (int rep = 0; rep < 3; rep++) {
+                    for (int k = 0; k < detectors.size(); k++) {
+                        Detector d = detectors.get(k);
+                        double[] want = serial.get(k);
+                        results.add(pool.submit(() -> {
+                            try (Scope inner = Scope.open()) {
+                                return Arrays.equals(want, d.predict(x).toDoubleArray());
+                            }
+                        }));
+                    }
+                }
+                for (Future<Boolean> f : results) assertTrue(f.get(), "a concurrent predict differs from the serial one");
+            } finally {
+                pool.shutdown();
+            }
+            before.assertSame(ModelState.of(net));
+        }
+    }
 
     private static void assertMessage(org.junit.jupiter.api.function.Executable call, String part) {
         Throwable e = assertThrows(RuntimeException.class, call);
