@@ -48,6 +48,37 @@ public final class DetectorParams {
         return (int) d;
     }
 
+    /** A boolean (true/false, or the strings "true"/"false"). */
+    public boolean getBoolean(String name, boolean fallback) {
+        read.add(name);
+        Object v = values.get(name);
+        if (v == null) return fallback;
+        if (v instanceof Boolean b) return b;
+        if (v instanceof String s && (s.equalsIgnoreCase("true") || s.equalsIgnoreCase("false"))) return Boolean.parseBoolean(s);
+        throw bad(name, v, "true or false");
+    }
+
+    /**
+     * A value given once or once per item: a number (repeated {@code count} times), a list of
+     * exactly {@code count} numbers, or {@code fallback} repeated when absent.
+     */
+    public double[] getOneOrPer(String name, double fallback, int count, String perWhat) {
+        read.add(name);
+        Object v = values.get(name);
+        if (!(v instanceof List<?>)) {
+            double one = getDouble(name, fallback);
+            double[] out = new double[count];
+            java.util.Arrays.fill(out, one);
+            return out;
+        }
+        double[] list = getDoubles(name);
+        if (list.length != count) {
+            throw new IllegalArgumentException(detector + ": parameter '" + name + "' must be one number or one per " + perWhat + " ("
+                    + count + "), got " + list.length + " values");
+        }
+        return list;
+    }
+
     public String getString(String name, String fallback) {
         read.add(name);
         Object v = values.get(name);

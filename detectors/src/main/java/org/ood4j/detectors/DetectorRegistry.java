@@ -17,7 +17,16 @@ public final class DetectorRegistry {
         Detector create(Network network, DetectorParams p);
     }
 
+    /**
+     * A functional form of a detector (pytorch-ood's module-level functions, such as
+     * odin_preprocessing): raw inputs and optional labels to a tensor, on a network.
+     */
+    public interface Functional {
+        Tensor apply(Network network, DetectorParams p, Tensor x, Tensor y);
+    }
+
     private static final Map<String, Factory> FACTORIES = new TreeMap<>();
+    private static final Map<String, Functional> FUNCTIONS = new TreeMap<>();
 
     static {
         FACTORIES.put("MaxSoftmax", (n, p) -> new MaxSoftmax(Network.modelOf(n), p.getDouble("t", 1.0)));
@@ -51,6 +60,41 @@ public final class DetectorRegistry {
                 p.getDouble("upper_percentile", 99.0), scoring(p)));
         FACTORIES.put("Gram", (n, p) -> new Gram(n == null ? null : n.model(), p.getInts("feature_layers"), p.getInt("num_classes", -1),
                 p.getInts("num_poles_list")));
+        FACTORIES.put("ODIN", (n, p) -> new ODIN(Network.sequentialOf(n), p.getDouble("eps", 0.05), p.getDouble("temperature", 1000),
+                p.getDoubles("norm_std")));
+        FACTORIES.put("GradNorm", (n, p) -> new GradNorm(Network.sequentialOf(n), names(p, "param_filter")));
+        FACTORIES.put("GradNormKL", (n, p) -> new GradNormKL(Network.sequentialOf(n), names(p, "param_filter")));
+        FACTORIES.put("MCD", (n, p) -> new MCD(Network.sequentialOf(n), p.getInt("samples", 30), p.getString("mode", "var"),
+                p.getBoolean("batch_norm", true)));
+        FACTORIES.put("NACUE", (n, p) -> {
+            int[] layers = p.getInts("layers");
+            if (layers == null) throw new IllegalArgumentException("NACUE: parameter 'layers' (layer indices) is required");
+            double[] bins = p.getOneOrPer("m_bins", 50, layers.length, "layer");
+            int[] mBins = new int[bins.length];
+            for (int i = 0; i < bins.length; i++) {
+                if (bins[i] != Math.rint(bins[i])) throw new IllegalArgumentException("NACUE: parameter 'm_bins' must be integers, got " + bins[i]);
+                mBins[i] = (int) bins[i];
+            }
+            return new NACUE(Network.sequentialOf(n), layers, mBins, p.getOneOrPer("alpha", 100, layers.length, "layer"),
+                    p.getOneOrPer("o_star", 50, layers.length, "layer"), p.getString("feature_reduce", "default"));
+        });
+
+        FUNCTIONS.put("odin_preprocessing", (n, p, x, y) -> {
+            double eps = p.getDouble("eps", 0.05), temperature = p.getDouble("temperature", 1000);
+            double[] normStd = p.getDoubles("norm_std");
+            p.checkAllRead();
+            return ODIN.preprocess(Network.sequentialOf(n), x, y, eps, temperature, normStd);
+        });
+    }
+
+    /** A list of strings (e.g. parameter names), or null when absent. */
+    private static java.util.List<String> names(DetectorParams p, String name) {
+        java.util.List<?> list = p.getList(name);
+        if (list == null) return null;
+        for (Object o : list) {
+            if (!(o instanceof String)) throw new IllegalArgumentException("parameter '" + name + "' must be a list of names, got " + list);
+        }
+        return list.stream().map(String.class::cast).toList();
     }
 
     private DetectorRegistry() {}
@@ -107,6 +151,25 @@ public final class DetectorRegistry {
 
     public static java.util.Set<String> names() {
         return Collections.unmodifiableSet(FACTORIES.keySet());
+    }
+
+    /** Whether {@code name} is a functional form (see {@link Functional}). */
+    public static boolean hasFunction(String name) {
+        return FUNCTIONS.containsKey(name);
+    }
+
+    public static java.util.Set<String> functionNames() {
+        return Collections.unmodifiableSet(FUNCTIONS.keySet());
+    }
+
+    /**
+     * Applies the functional form {@code name} with {@code params} (unknown parameter names are an
+     * error) to inputs x and labels y (may be null) on a network; the result belongs to the caller.
+     */
+    public static Tensor apply(String name, Map<String, ?> params, Network network, Tensor x, Tensor y) {
+        Functional f = FUNCTIONS.get(name);
+        if (f == null) throw new IllegalArgumentException("unknown function '" + name + "'; known: " + FUNCTIONS.keySet());
+        return f.apply(network, new DetectorParams(name, params), x, y);
     }
 
     /**

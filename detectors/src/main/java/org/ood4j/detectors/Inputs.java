@@ -72,13 +72,35 @@ final class Inputs {
         }
     }
 
+    /**
+     * Raw network inputs: a floating (N, ...) batch of rank >= 2, no empty dimension, finite
+     * (a NaN input would make every gradient and score NaN).
+     */
+    static void requireNetworkInput(Tensor x) {
+        if (x == null) throw new IllegalArgumentException("input is null");
+        x.checkOpen();
+        if (x.rank() < 2) {
+            throw new IllegalArgumentException("input must be a batch (N, ...) of rank >= 2, got shape " + Shape.toString(x.shape()));
+        }
+        if (!x.dtype().isFloating()) throw new IllegalArgumentException("input must be float32 or float64, got " + x.dtype());
+        for (int d = 0; d < x.rank(); d++) {
+            if (x.size(d) == 0) throw new IllegalArgumentException("input has an empty dimension: " + Shape.toString(x.shape()));
+        }
+        requireFinite(x, "inputs");
+    }
+
     /** Applies {@code score} to chunks of rows and gathers the (N,) float64 result. */
     static Tensor scoreRows(Tensor x, Function<Tensor, Tensor> score) {
+        return scoreRows(x, CHUNK_ROWS, score);
+    }
+
+    /** As {@link #scoreRows(Tensor, Function)} with chunks of at most {@code chunkRows} rows. */
+    static Tensor scoreRows(Tensor x, int chunkRows, Function<Tensor, Tensor> score) {
         long n = x.size(0);
         Tensor out = Tensor.zeros(DType.FLOAT64, n);
         try {
-            for (long start = 0; start < n; start += CHUNK_ROWS) {
-                long end = Math.min(n, start + CHUNK_ROWS);
+            for (long start = 0; start < n; start += chunkRows) {
+                long end = Math.min(n, start + chunkRows);
                 try (Scope s = Scope.open()) {
                     Tensor chunk = x.slice(0, start, end);
                     out.slice(0, start, end).copyFrom(score.apply(chunk));

@@ -1,9 +1,14 @@
 package org.ood4j.detectors;
 
+import java.util.List;
 import java.util.function.Function;
 
 import org.ood4j.engine.DType;
+import org.ood4j.engine.Shape;
 import org.ood4j.engine.Tensor;
+import org.ood4j.engine.autodiff.Tape;
+import org.ood4j.engine.autodiff.Var;
+import org.ood4j.models.Module;
 
 /**
  * Mahalanobis distance to the closest class, from Lee et al., "A Simple Unified Framework for
@@ -14,7 +19,12 @@ import org.ood4j.engine.Tensor;
  * so thresholds carry over).
  *
  * <p>The input preprocessing of the paper (eps > 0) perturbs raw inputs through the network and
- * needs its gradient: it applies to {@link #predict} with a model, not to {@link #predictFeatures}.
+ * needs its gradient: it applies to {@link #predict} with a model, not to {@link #predictFeatures}
+ * nor to {@link #fit}. With k* = argmin_k d_k(f(x)) of the unperturbed input,
+ * <pre>  x' = x - eps * sign(grad_x d_k*(f(x))) / norm_std,   score(x) = 1/2 min_k d_k(f(x'))</pre>
+ * (sign(0) = 0; norm_std divides input channel i, dimension 1). The encoder must then be a
+ * {@link Module} (it is differentiated) and runs in float64, so that no gradient component changes
+ * its sign by rounding; the batch is scored in chunks, each sample's step depending on itself only.
  */
 public final class Mahalanobis extends FeaturesDetector {
     private final double eps;
@@ -30,13 +40,55 @@ public final class Mahalanobis extends FeaturesDetector {
      */
     public Mahalanobis(Function<Tensor, Tensor> model, double eps, double[] normStd) {
         super(model);
-        if (!(eps >= 0) || Double.isInfinite(eps)) throw new IllegalArgumentException("eps must be >= 0 and finite, got " + eps);
-        this.eps = eps;
-        this.normStd = normStd == null ? null : normStd.clone();
-        if (normStd != null) for (double s : normStd) Params.positive("norm_std", s);
+        this.eps = ODIN.checkEps(eps);
+        this.normStd = ODIN.checkNormStd(normStd);
+    }
+
+    /** Scores raw inputs through the encoder; with eps > 0 after the input preprocessing (see the class comment). */
+    @Override
+    public Tensor predict(Tensor x) {
+        if (eps == 0) return super.predict(x);
+        Function<Tensor, Tensor> encoder = requireModel();
+        requireFitted();
+        if (!(encoder instanceof Module module)) {
+            throw new IllegalStateException("Mahalanobis with eps > 0 differentiates the encoder: pass it as an org.ood4j.models.Module,"
+                    + " or use eps = 0 (got " + encoder.getClass().getName() + ")");
+        }
+        Inputs.requireNetworkInput(x);
+        java.util.concurrent.locks.Lock lock = NetworkDetector.MODES.readLock();   // no MCD switches modes meanwhile
+        lock.lock();
+        try {
+            return Inputs.scoreRows(x, NetworkDetector.CHUNK_ROWS, chunk -> scorePerturbed(module, chunk));
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** 1/2 min_k d_k(f(x')) for one chunk of raw inputs; in the caller's scope. */
+    private Tensor scorePerturbed(Module encoder, Tensor x) {
+        Tensor x64 = x.to(DType.FLOAT64);
+        Tensor mu = state("mu"), precision = state("precision");
+        Tensor grad;
+        try (Tape tape = new Tape()) {
+            Var xv = tape.watch(x64);
+            Var z = encoder.forward(xv);
+            if (z.rank() != 2 || z.size(1) != mu.size(1)) {
+                throw new IllegalArgumentException("Mahalanobis: the encoder gives features of shape " + Shape.toString(z.shape())
+                        + ", the fit had dimension " + mu.size(1));
+            }
+            Tensor closest = ClassGaussians.distances(z.value(), mu, precision).argmin(1);
+            Var centred = z.sub(tape.constant(mu.indexSelect(0, closest)));
+            Var d = centred.matmul(tape.constant(precision)).mul(centred).sum();   // sum_i d_k*(z_i): sample i's gradient is its own
+            grad = tape.grad(d, List.of(xv)).get(0);
+        }
+        Tensor features = encoder.apply(ODIN.signStep(x64, grad, eps, normStd));
+        return predictFeatures(features);
     }
 
     public double eps() { return eps; }
+
+    /** The per-channel standard deviations of the input preprocessing, or null. */
+    public double[] normStd() { return normStd == null ? null : normStd.clone(); }
 
     @Override public boolean requiresFit() { return true; }
 

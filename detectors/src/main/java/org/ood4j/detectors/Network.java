@@ -55,6 +55,11 @@ public record Network(Sequential model, int featuresAt, int featureMapsAt) {
         return n == null ? null : n.model();
     }
 
+    /** The whole model, or null for no network (detectors that run and differentiate it). */
+    static Sequential sequentialOf(Network n) {
+        return n == null ? null : n.model();
+    }
+
     static Function<Tensor, Tensor> encoderOf(Network n) {
         return n == null ? null : n.encoder();
     }

@@ -90,24 +90,35 @@ class ConformanceTest {
         String detector = (String) spec.get("detector");
         String iface = (String) spec.get("interface");
         String expectedError = (String) spec.get("expected_error");
-        Assumptions.assumeTrue(DetectorRegistry.has(detector), "detector " + detector + " is not built yet");
+        boolean functional = DetectorRegistry.hasFunction(detector);
+        Assumptions.assumeTrue(DetectorRegistry.has(detector) || functional, "detector " + detector + " is not built yet");
 
         try (Scope scope = Scope.open(); ModelJson net = spec.get("model") == null ? null : loadModel((String) spec.get("model"))) {
             Network network = net == null ? null : new Network(net.model(), net.featuresAt(), net.featureMapsAt().orElse(-1));
             Map<String, Object> params = resolveParams(dir, (Map<String, Object>) spec.getOrDefault("params", Map.of()));
             if (expectedError != null) {
-                Throwable thrown = assertThrows(Throwable.class, () -> execute(dir, spec, detector, iface, params, network),
-                        "expected a " + expectedError + " error");
+                Throwable thrown = assertThrows(Throwable.class, () -> {
+                    if (functional) applyFunction(dir, spec, detector, params, network);
+                    else execute(dir, spec, detector, iface, params, network);
+                }, "expected a " + expectedError + " error");
                 assertExpectedError(expectedError, thrown);
+                return;
+            }
+            Map<String, Object> tol = (Map<String, Object>) spec.get("tolerance");
+            double rtol = ((Number) tol.get("rtol")).doubleValue(), atol = ((Number) tol.get("atol")).doubleValue();
+            Map<String, Object> expected = (Map<String, Object>) spec.get("expected");
+            if (functional) {
+                // A functional form (odin_preprocessing): every expected entry is one of its outputs (x_hat).
+                assertEquals("model", iface, "functional cases run on the model interface");
+                Tensor out = applyFunction(dir, spec, detector, params, network);
+                assertEquals(1, expected.size(), "one expected output of " + detector);
+                for (Map.Entry<String, Object> e : expected.entrySet()) assertClose(e.getKey(), npy(dir, e.getValue()), out, rtol, atol);
                 return;
             }
             try (Detector d = DetectorRegistry.create(detector, params, network)) {
                 Object px = ((Map<String, Object>) spec.get("predict")).get("x");
                 Tensor predictX = px == null ? null : npy(dir, px);
                 Tensor scores = fitAndPredict(dir, spec, d, iface);
-                Map<String, Object> tol = (Map<String, Object>) spec.get("tolerance");
-                double rtol = ((Number) tol.get("rtol")).doubleValue(), atol = ((Number) tol.get("atol")).doubleValue();
-                Map<String, Object> expected = (Map<String, Object>) spec.get("expected");
                 assertClose("scores", npy(dir, expected.get("scores")), scores, rtol, atol);
                 Map<String, Object> extras = (Map<String, Object>) spec.getOrDefault("extra_expected", Map.of());
                 for (Map.Entry<String, Object> e : extras.entrySet()) {
@@ -126,6 +137,15 @@ class ConformanceTest {
         try (Detector d = DetectorRegistry.create(detector, params, network)) {
             fitAndPredict(dir, spec, d, iface);
         }
+    }
+
+    /** A functional form on the case's predict.x and optional predict.y. */
+    @SuppressWarnings("unchecked")
+    private static Tensor applyFunction(Path dir, Map<String, Object> spec, String name, Map<String, Object> params, Network network)
+            throws IOException {
+        Map<String, Object> predict = (Map<String, Object>) spec.get("predict");
+        Tensor y = predict.get("y") == null ? null : npy(dir, predict.get("y"));
+        return DetectorRegistry.apply(name, params, network, npy(dir, predict.get("x")), y);
     }
 
     /** Fits (when the case has fit data) and predicts through the case's interface. */

@@ -20,15 +20,24 @@ import org.ood4j.engine.Scope;
 import org.ood4j.engine.Tensor;
 import org.ood4j.engine.io.ArrayFormatException;
 import org.ood4j.engine.io.Safetensors;
+import org.ood4j.models.Sequential;
+import org.ood4j.models.Zoo;
 
-/** Every detector of the registry saves and loads back to bit-identical scores; bad files are refused. */
+/**
+ * Every detector of the registry saves and loads back to bit-identical scores (through its
+ * representation interface, or through a small CNN for the detectors that run the network); bad
+ * files are refused.
+ */
 class DetectorFilesTest {
     @TempDir Path dir;
 
     static final int CLASSES = 4, DIM = 6;
 
-    /** Random data of class structure: logits (60, C), features (60, D), maps (60, 3, 2, 2), labels with OOD rows. */
-    record Data(Tensor logits, Tensor features, Tensor maps, Tensor labels, Tensor w, Tensor b, Tensor networkMaps) {
+    /**
+     * Random data of class structure: logits (60, C), features (60, D), maps (60, 3, 2, 2), labels
+     * with OOD rows, and raw images (60, 3, 8, 8) for {@link #network}.
+     */
+    record Data(Tensor logits, Tensor features, Tensor maps, Tensor labels, Tensor w, Tensor b, Tensor images) {
         static Data make() {
             return make(null);
         }
@@ -48,8 +57,8 @@ class DetectorFilesTest {
             Tensor b = Tensor.randn(rng, DType.FLOAT32, CLASSES);
             Tensor logits = features.matmul(w.t().to(DType.FLOAT64)).add(b).to(DType.FLOAT32);
             Tensor maps = Tensor.randn(rng, DType.FLOAT32, n, 3, 2, 2).abs();
-            Tensor networkMaps = network == null ? null : network.backbone().apply(Tensor.randn(rng, DType.FLOAT32, n, 3, 8, 8));
-            return new Data(logits, features.to(DType.FLOAT32), maps, Tensor.of(y), w, b, networkMaps);
+            Tensor images = Tensor.randn(rng, DType.FLOAT32, n, 3, 8, 8);
+            return new Data(logits, features.to(DType.FLOAT32), maps, Tensor.of(y), w, b, images);
         }
 
         static double[] eye() {
@@ -61,6 +70,23 @@ class DetectorFilesTest {
 
     static Stream<String> detectors() {
         return DetectorRegistry.names().stream();
+    }
+
+    /** A small CNN with batch norm and Dropout(0) for the detectors that run the network: (3, 8, 8) images, C classes. */
+    static Network network(Sequential cnn) {
+        return new Network(cnn, Zoo.SMALL_CNN_FEATURES_AT, Zoo.SMALL_CNN_FEATURE_MAPS_AT);
+    }
+
+    static Sequential smallCnn() {
+        return Zoo.smallCnn(3, 8, 8, CLASSES, 2, 0.0, new SplittableRandom(5));
+    }
+
+    /** Detectors that work only through a network (gradients, dropout, or cutting it at the feature maps). */
+    static final java.util.Set<String> ON_NETWORK = java.util.Set.of("ODIN", "GradNorm", "GradNormKL", "MCD", "NACUE",
+            "ASH", "ReAct", "RankFeat", "VRA");
+
+    private static boolean runsNetwork(String name, Data d) {
+        return ON_NETWORK.contains(name);
     }
 
     private static Map<String, Object> paramsFor(String name, Data d) {
@@ -79,31 +105,19 @@ class DetectorFilesTest {
             case "ASH" -> Map.of("variant", "ash-b", "percentile", 0.5);
             case "ReAct" -> Map.of("threshold", 0.5, "detector", "MaxSoftmax.score");
             case "VRA" -> Map.of("lower_percentile", 10, "upper_percentile", 80);
+            case "ODIN" -> Map.of("eps", 0.01, "temperature", 10.0, "norm_std", List.of(0.5, 1.0, 2.0));
+            case "GradNorm" -> Map.of("param_filter", List.of("9.weight", "12.bias", "5.weight"));
+            case "MCD" -> Map.of("samples", 3, "mode", "mean", "batch_norm", false);
+            case "NACUE" -> Map.of("layers", List.of(2, 10), "m_bins", List.of(10, 20), "alpha", 5.0, "o_star", 3);
             default -> Map.of();
         };
     }
 
-    /** Detectors that cut a network (feature maps) are built on the fixture CNN; the others on none. */
-    static final java.util.Set<String> ON_NETWORK = java.util.Set.of("ASH", "ReAct", "RankFeat", "VRA");
-
-    static org.ood4j.models.ModelJson cnn() throws IOException {
-        try {
-            return org.ood4j.models.ModelJson.load(Path.of(DetectorFilesTest.class.getResource("/conformance/models/cnn-a/model.json").toURI()).getParent());
-        } catch (java.net.URISyntaxException e) {
-            throw new IOException(e);
-        }
-    }
-
-    static Network networkOf(org.ood4j.models.ModelJson m) {
-        return new Network(m.model(), m.featuresAt(), m.featureMapsAt().orElse(-1));
-    }
-
     /** Fits through the detector's representation interface and returns its scores on the fit inputs. */
     private static Tensor fitAndScore(AbstractDetector det, Data d, boolean fit) {
-        if (det instanceof FeatureMapsDetector m) {
-            Tensor maps = d.networkMaps();
-            if (fit) m.fitFeatureMaps(maps, d.labels());
-            return m.predictFeatureMaps(maps);
+        if (det instanceof NetworkDetector || det instanceof FeatureMapsDetector) {
+            if (fit) det.fit(List.of(new Batch(d.images(), d.labels())));
+            return det.predict(d.images());
         }
         if (det instanceof LogitsDetector l) {
             if (fit) l.fitLogits(d.logits(), d.labels());
@@ -122,9 +136,9 @@ class DetectorFilesTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("detectors")
     void savedDetectorsScoreBitIdentically(String name) throws IOException {
-        try (Scope s = Scope.open(); org.ood4j.models.ModelJson net = ON_NETWORK.contains(name) ? cnn() : null) {
-            Network network = net == null ? null : networkOf(net);
-            Data d = Data.make(network);
+        try (Scope s = Scope.open(); Sequential cnn = smallCnn()) {
+            Data d = Data.make();
+            Network network = runsNetwork(name, d) ? network(cnn) : null;
             Path file = dir.resolve(name + ".safetensors");
             double[] before;
             try (AbstractDetector det = (AbstractDetector) DetectorRegistry.create(name, paramsFor(name, d), network)) {
@@ -142,6 +156,29 @@ class DetectorFilesTest {
                 }
             }
             assertTrue(MemoryStats.liveBlocks() <= live + 2, "loading leaves nothing behind but the scores");
+        }
+    }
+
+    @Test
+    void mahalanobisWithInputPreprocessingThroughTheNetwork() throws IOException {
+        try (Scope s = Scope.open(); Sequential cnn = smallCnn()) {
+            Data d = Data.make();
+            Network network = network(cnn);
+            Map<String, Object> params = Map.of("eps", 0.01, "norm_std", List.of(0.5, 1.0, 2.0));
+            Path file = dir.resolve("mahalanobis-eps.safetensors");
+            double[] before, plain;
+            try (Mahalanobis m = (Mahalanobis) DetectorRegistry.create("Mahalanobis", params, network)) {
+                m.fit(List.of(new Batch(d.images(), d.labels())));
+                before = m.predict(d.images()).toDoubleArray();
+                plain = m.predictFeatures(network.encoder().apply(d.images())).toDoubleArray();
+                DetectorFiles.save(m, file);
+            }
+            assertFalse(java.util.Arrays.equals(before, plain), "eps > 0 moves the inputs");
+            try (Mahalanobis loaded = DetectorFiles.load(file, network, Mahalanobis.class)) {
+                assertEquals(0.01, loaded.eps());
+                double[] after = loaded.predict(d.images()).toDoubleArray();
+                for (int i = 0; i < before.length; i++) assertEquals(Double.doubleToLongBits(before[i]), Double.doubleToLongBits(after[i]));
+            }
         }
     }
 
