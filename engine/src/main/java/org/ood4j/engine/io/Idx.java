@@ -30,6 +30,18 @@ public final class Idx {
         }
     }
 
+    /**
+     * Reads an IDX array from a stream (e.g. a class-path resource) and closes it, gunzipping it
+     * when {@code name} ends in {@code .gz}; {@code name} also labels errors.
+     */
+    public static Tensor read(InputStream stream, String name) throws IOException {
+        try (InputStream raw = new BufferedInputStream(stream);
+             DataInputStream in = new DataInputStream(name.endsWith(".gz")
+                     ? new BufferedInputStream(new GZIPInputStream(raw, 1 << 16), 1 << 16) : raw)) {
+            return read(in, name);
+        }
+    }
+
     private static Tensor read(DataInputStream in, String file) throws IOException {
         if (in.readUnsignedShort() != 0) throw new ArrayFormatException(file, "not an IDX file (the first two bytes are not zero)");
         int type = in.readUnsignedByte(), rank = in.readUnsignedByte();
