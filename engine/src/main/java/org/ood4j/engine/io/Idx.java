@@ -51,11 +51,17 @@ public final class Idx {
         if (n > Integer.MAX_VALUE - 8) throw new ArrayFormatException(file, "IDX array " + Shape.toString(shape) + " is too large");
         try {
             return switch (type) {
-                case 0x08, 0x09, 0x0B, 0x0C -> {
+                case 0x08 -> {                                                  // images: one bulk read
+                    byte[] bytes = new byte[(int) n];
+                    in.readFully(bytes);
+                    long[] v = new long[bytes.length];
+                    for (int i = 0; i < v.length; i++) v[i] = bytes[i] & 0xFF;
+                    yield Tensor.of(v, shape);
+                }
+                case 0x09, 0x0B, 0x0C -> {
                     long[] v = new long[(int) n];
                     for (int i = 0; i < v.length; i++) {
                         v[i] = switch (type) {
-                            case 0x08 -> in.readUnsignedByte();
                             case 0x09 -> in.readByte();
                             case 0x0B -> in.readShort();
                             default -> in.readInt();
