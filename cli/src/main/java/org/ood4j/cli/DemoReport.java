@@ -175,15 +175,26 @@ final class DemoReport {
         XYChart chart = new XYChartBuilder().width(HIST_W).height(HIST_H).title(o.row().name() + " (" + o.row().feed().label + ")")
                 .xAxisTitle("score (higher = more OOD)").yAxisTitle("fraction").build();
         chart.getStyler().setDefaultSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.StepArea);
-        chart.getStyler().setLegendPosition(Styler.LegendPosition.InsideNE);
+        chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS);
+        chart.getStyler().setLegendLayout(Styler.LegendLayout.Horizontal);
         chart.getStyler().setChartBackgroundColor(Color.WHITE);
-        chart.getStyler().setXAxisDecimalPattern(Math.abs(hi) >= 1e4 || hi - lo < 1e-2 ? "0.##E0" : "#.##");
+        chart.getStyler().setXAxisTickMarkSpacingHint(110);
+        chart.getStyler().setXAxisDecimalPattern(decimalPattern(lo, hi));
         double[] edges = new double[BINS + 1];
         for (int i = 0; i <= BINS; i++) edges[i] = lo + (hi - lo) * i / BINS;
         add(chart, "ID", edges, counts(o.idScores(), lo, hi), ID);
         add(chart, "near-OOD", edges, counts(o.nearScores(), lo, hi), NEAR);
         add(chart, "far-OOD", edges, counts(o.farScores(), lo, hi), FAR);
         return chart;
+    }
+
+    /** Tick labels of a few significant digits for the range's magnitude. */
+    private static String decimalPattern(double lo, double hi) {
+        double magnitude = Math.max(Math.abs(lo), Math.abs(hi)), span = hi - lo;
+        if (magnitude >= 1e5 || span < 1e-3) return "0.0#E0";
+        if (span < 0.1) return "0.####";
+        if (span < 10) return "0.##";
+        return "0";
     }
 
     private static double[] finiteSorted(double[]... sets) {
