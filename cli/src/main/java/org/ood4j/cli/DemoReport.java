@@ -238,11 +238,7 @@ final class DemoReport {
                 .xAxisTitle("false-positive rate (ID flagged as OOD)").yAxisTitle("true-positive rate (OOD flagged)").build();
         chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideE);
         chart.getStyler().setChartBackgroundColor(Color.WHITE);
-        chart.getStyler().setXAxisMin(0.0);
-        chart.getStyler().setXAxisMax(1.0);
-        chart.getStyler().setYAxisMin(0.0);
-        chart.getStyler().setYAxisMax(1.0);
-        chart.getStyler().setXAxisTickMarkSpacingHint(90);
+        chart.getStyler().setXAxisTickMarkSpacingHint(90);       // the data (with the chance line) spans [0, 1] x [0, 1]
         chart.getStyler().setYAxisTickMarkSpacingHint(90);
         List<Outcome> sorted = new ArrayList<>(outcomes);
         sorted.sort(Comparator.comparingDouble((Outcome o) -> -(near ? o.near() : o.far()).auroc()));
