@@ -77,11 +77,7 @@ public final class OodMetrics {
     }
 
     public Result compute() {
-        int positives = 0;
-        for (int i = 0; i < size; i++) if (ood[i]) positives++;
-        if (positives == 0 || positives == size) {
-            throw new IllegalStateException("the metrics need both ID and OOD samples; got " + positives + " OOD of " + size);
-        }
+        checkBothClasses();
         double[] s = Arrays.copyOf(scores, size);
         double[] negated = new double[size];
         boolean[] id = new boolean[size];
@@ -91,6 +87,31 @@ public final class OodMetrics {
         }
         Curve out = Curve.of(s, Arrays.copyOf(ood, size));
         return new Result(out.auroc(), Curve.of(negated, id).aupr(), out.aupr(), out.fprAtTpr(0.95));
+    }
+
+    /** ROC points: false- and true-positive rates (OOD positive), from (0, 0) over every distinct threshold, high to low. */
+    public record Roc(double[] fpr, double[] tpr) {}
+
+    /** The ROC curve of the samples so far, the one {@link Result#auroc} is the area under. */
+    public Roc roc() {
+        checkBothClasses();
+        Curve c = Curve.of(Arrays.copyOf(scores, size), Arrays.copyOf(ood, size));
+        int m = c.tps.length;
+        double p = c.tps[m - 1], n = c.fps[m - 1];
+        double[] fpr = new double[m + 1], tpr = new double[m + 1];
+        for (int i = 0; i < m; i++) {
+            fpr[i + 1] = c.fps[i] / n;
+            tpr[i + 1] = c.tps[i] / p;
+        }
+        return new Roc(fpr, tpr);
+    }
+
+    private void checkBothClasses() {
+        int positives = 0;
+        for (int i = 0; i < size; i++) if (ood[i]) positives++;
+        if (positives == 0 || positives == size) {
+            throw new IllegalStateException("the metrics need both ID and OOD samples; got " + positives + " OOD of " + size);
+        }
     }
 
     /** True and false positive counts at each distinct threshold, from the highest score down. */

@@ -52,6 +52,19 @@ class OodMetricsTest {
     }
 
     @Test
+    void rocCurveOfTheHandWorkedExample() {
+        // thresholds 0.8 (OOD), 0.4 (ID), 0.35 (OOD), 0.1 (ID): the curve the AUROC 0.75 is the area under
+        OodMetrics.Roc roc = new OodMetrics().update(new double[] {0.1, 0.4}, new double[] {0.35, 0.8}).roc();
+        assertArrayEquals(new double[] {0, 0, 0.5, 0.5, 1}, roc.fpr(), 1e-15);
+        assertArrayEquals(new double[] {0, 0.5, 0.5, 1, 1}, roc.tpr(), 1e-15);
+        // ties are one point
+        OodMetrics.Roc tied = new OodMetrics().update(new double[] {1, 1}, new double[] {1, 2}).roc();
+        assertArrayEquals(new double[] {0, 0, 1}, tied.fpr(), 1e-15);
+        assertArrayEquals(new double[] {0, 0.5, 1}, tied.tpr(), 1e-15);
+        assertThrows(IllegalStateException.class, () -> new OodMetrics().update(new double[] {1}, new double[0]).roc());
+    }
+
+    @Test
     void handWorkedExample() {
         // ID scores {0.1, 0.4}, OOD {0.35, 0.8}: of the 4 ID/OOD pairs, 3 rank the OOD sample higher.
         OodMetrics.Result r = new OodMetrics().update(new double[] {0.1, 0.4}, new double[] {0.35, 0.8}).compute();

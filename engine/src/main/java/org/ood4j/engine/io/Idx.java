@@ -30,6 +30,18 @@ public final class Idx {
         }
     }
 
+    /**
+     * Reads an IDX array from a stream (e.g. a class-path resource) and closes it, gunzipping it
+     * when {@code name} ends in {@code .gz}; {@code name} also labels errors.
+     */
+    public static Tensor read(InputStream stream, String name) throws IOException {
+        try (InputStream raw = new BufferedInputStream(stream);
+             DataInputStream in = new DataInputStream(name.endsWith(".gz")
+                     ? new BufferedInputStream(new GZIPInputStream(raw, 1 << 16), 1 << 16) : raw)) {
+            return read(in, name);
+        }
+    }
+
     private static Tensor read(DataInputStream in, String file) throws IOException {
         if (in.readUnsignedShort() != 0) throw new ArrayFormatException(file, "not an IDX file (the first two bytes are not zero)");
         int type = in.readUnsignedByte(), rank = in.readUnsignedByte();
@@ -39,11 +51,17 @@ public final class Idx {
         if (n > Integer.MAX_VALUE - 8) throw new ArrayFormatException(file, "IDX array " + Shape.toString(shape) + " is too large");
         try {
             return switch (type) {
-                case 0x08, 0x09, 0x0B, 0x0C -> {
+                case 0x08 -> {                                                  // images: one bulk read
+                    byte[] bytes = new byte[(int) n];
+                    in.readFully(bytes);
+                    long[] v = new long[bytes.length];
+                    for (int i = 0; i < v.length; i++) v[i] = bytes[i] & 0xFF;
+                    yield Tensor.of(v, shape);
+                }
+                case 0x09, 0x0B, 0x0C -> {
                     long[] v = new long[(int) n];
                     for (int i = 0; i < v.length; i++) {
                         v[i] = switch (type) {
-                            case 0x08 -> in.readUnsignedByte();
                             case 0x09 -> in.readByte();
                             case 0x0B -> in.readShort();
                             default -> in.readInt();
