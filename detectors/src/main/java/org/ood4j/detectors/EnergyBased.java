@@ -38,7 +38,7 @@ public final class EnergyBased extends LogitsDetector {
         double inverse = 1 / t;
         return logits.reduceRows((z, scratch, n) -> {
             if (inverse != 1) RowMath.scale(z, n, inverse);
-            return -t * RowMath.logSumExp(z, n);
+            return 0 - t * RowMath.logSumExp(z, n);
         });
     }
 

@@ -34,7 +34,7 @@ public final class Entropy extends LogitsDetector {
             if (!Double.isFinite(m)) return Double.NaN;
             double sum = RowMath.expShiftedSum(z, n, m, true);
             for (int j = 0; j < n; j++) z[j] = Math.min(Math.max(z[j] / sum, MIN_PROBABILITY), 1);
-            return -RowMath.sumXLogX(z, n);
+            return 0 - RowMath.sumXLogX(z, n);
         });
     }
 

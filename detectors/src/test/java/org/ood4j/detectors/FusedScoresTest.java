@@ -76,4 +76,22 @@ class FusedScoresTest {
             for (int k = 1; k <= n; k++) assertEquals(sorted[n - k], ASH.kthLargest(v.clone(), k), "k=" + k + " of " + Arrays.toString(v));
         }
     }
+
+    @Test
+    void rankOneRemovalMatchesTheSvd() {
+        SplittableRandom rng = new SplittableRandom(9);
+        for (int[] dims : new int[][] {{12, 4}, {3, 10}, {5, 5}, {1, 6}, {6, 1}}) {
+            int rows = dims[0], cols = dims[1];
+            double[] x = new double[rows * cols];
+            for (int i = 0; i < x.length; i++) x[i] = rng.nextGaussian() + (i % cols == 0 ? 4 : 0);   // a clear top component
+            try (Scope s = Scope.open()) {
+                Tensor m = Tensor.of(x.clone(), rows, cols);
+                org.ood4j.engine.Linalg.Svd svd = org.ood4j.engine.Linalg.svd(m, false);
+                Tensor top = svd.u().slice(1, 0, 1).mul(svd.s().slice(0, 0, 1)).matmul(svd.vh().slice(0, 0, 1));
+                double[] expected = m.sub(top).toDoubleArray();
+                RankFeat.removeTopComponent(x, 0, rows, cols);
+                for (int i = 0; i < x.length; i++) assertEquals(expected[i], x[i], 1e-10, rows + "x" + cols + " at " + i);
+            }
+        }
+    }
 }
