@@ -31,6 +31,12 @@ while [ $# -gt 0 ]; do
   esac
 done
 out="${out:-/tmp/ood4j-compare-$(date +%Y%m%d-%H%M%S)}"
+# (re)build the ood4j jar when a source is newer than it (the launcher only builds a missing jar)
+jar="$root/cli/target/ood4j.jar"
+if [ ! -f "$jar" ] || [ -n "$(find "$root"/{kernels,engine,models,detectors,cli}/src/main -newer "$jar" -type f 2>/dev/null | head -1)" ]; then
+  echo "building $jar" >&2
+  (cd "$root" && JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}" ./mvnw -q -B -DskipTests package -pl cli -am) >&2
+fi
 mkdir -p "$out"
 if [ -z "$data" ]; then
   if [ "$full" = 1 ]; then data=/tmp/ood4j-bench-full; gen=(); else data=/tmp/ood4j-bench-quick; gen=(--quick); fi

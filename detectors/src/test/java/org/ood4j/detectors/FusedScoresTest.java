@@ -94,4 +94,41 @@ class FusedScoresTest {
             }
         }
     }
+
+    @Test
+    void fusedFeatureScoresMatchTheTensorFormulas() {
+        SplittableRandom rng = new SplittableRandom(13);
+        try (Scope s = Scope.open()) {
+            Tensor fit = Tensor.randn(rng, DType.FLOAT32, 300, 24).relu(), x = Tensor.randn(rng, DType.FLOAT32, 100, 24);
+            Tensor w = Tensor.randn(rng, DType.FLOAT32, 6, 24), b = Tensor.randn(rng, DType.FLOAT32, 6);
+            Tensor labels = Tensor.rand(rng, DType.INT64, 0, 6, 300);
+
+            fDBD f = new fDBD(null, new LinearHead(w, b));
+            f.fitFeatures(fit, null);
+            assertClose(f.scoreChunkUnfused(x), f.predictFeatures(x), 1e-12);
+            f.close();
+
+            NCI nci = new NCI(null, new LinearHead(w, b), 0.3);
+            nci.fitFeatures(fit, null);
+            Tensor h = x.to(DType.FLOAT64), z = h.sub(fit.to(DType.FLOAT64).mean(0, true));
+            Tensor wc = w.to(DType.FLOAT64).indexSelect(0, h.matmul(w.to(DType.FLOAT64).t()).add(b.to(DType.FLOAT64)).argmax(1));
+            Tensor expected = z.mul(wc).sum(1).div(z.normL2(1, false)).neg().sub(h.normL1(1, false).mul(0.3));
+            assertClose(expected, nci.predictFeatures(x), 1e-12);
+            nci.close();
+
+            DICE dice = new DICE(null, w, b, 60, null);
+            dice.fitFeatures(fit, null);
+            Tensor logits = h.matmul(dice.state("masked_weight").t()).add(b.to(DType.FLOAT64));
+            assertClose(logits.logsumexp(1).neg(), dice.predictFeatures(x), 1e-12);
+            dice.close();
+
+            SHE she = new SHE(null, new LinearHead(w, b));
+            she.fitFeatures(fit, labels);
+            Tensor predicted = h.matmul(w.to(DType.FLOAT64).t()).add(b.to(DType.FLOAT64)).argmax(1);
+            Tensor energy = h.mul(she.state("patterns").indexSelect(0, predicted)).sum(1).neg();
+            Tensor known = she.state("has_pattern").indexSelect(0, predicted);
+            assertClose(Tensor.where(known, energy, Tensor.scalar(Double.POSITIVE_INFINITY, DType.FLOAT64)), she.predictFeatures(x), 1e-12);
+            she.close();
+        }
+    }
 }
