@@ -5,9 +5,10 @@ shared/conformance/README.md ("Definitions of the expected values"), written her
 JSON rows: {"name", "fit_s", "predict_s", "backend": "cpu", "threads"}.
 
 Per row: --warmup untimed runs, then the median of --repeats timed runs; fit and predict timed
-separately, predict over the whole scoring array. Inputs are float32 and the work is float32
-(as pytorch-ood runs), except where the definitions need float64: the OpenMax Weibull part and
-the temperature search (both as ood4j does them).
+separately, predict over the whole scoring array. Inputs are float32 and by default the work is
+float32 (as pytorch-ood runs), except where the definitions need float64: the OpenMax Weibull part
+and the temperature search (both as ood4j does them). --dtype float64 converts the inputs and
+computes everything in float64, which is what ood4j does for most detectors (like for like).
 
 Extra rows "<name>@ref" (--reference, on by default) time the predict of Mahalanobis, RMD and GMM
 in the form of the reference implementation (pytorch-ood): per class the full N x N matrix
@@ -544,6 +545,8 @@ def main():
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--only", default="", help="comma-separated row names")
+    ap.add_argument("--dtype", default="float32", choices=["float32", "float64"],
+                    help="compute in this precision (float32: as pytorch-ood; float64: as ood4j computes most detectors)")
     ap.add_argument("--check", default="", help="folder of ood4j's scores (ood4j bench --save-scores): report the largest difference")
     ap.add_argument("--no-reference", action="store_true", help="skip the O(N^2) reference rows")
     ap.add_argument("--reference-repeats", type=int, default=1, help="timed runs of each reference row (no warm-up)")
@@ -552,11 +555,14 @@ def main():
     torch.set_num_threads(args.threads)
     torch.set_grad_enabled(False)
     w = load(args.data)
+    if args.dtype == "float64":
+        w = {k: (v.double() if v.is_floating_point() else v) for k, v in w.items()}
+        torch.set_default_dtype(torch.float64)
     only = [s for s in args.only.split(",") if s]
     blas = blas_in_use()
     print("torch %s, %d threads, BLAS: %s; workload %s: %s" % (torch.__version__, torch.get_num_threads(), blas, args.data,
           ", ".join("%s %s" % (k, list(w[k].shape)) for k in ("logits_fit", "logits", "feat_fit_x", "feat_x", "fmaps"))))
-    print("%d warm-up + %d timed runs per row, median" % (args.warmup, args.repeats))
+    print("%d warm-up + %d timed runs per row, median; computing in %s" % (args.warmup, args.repeats, args.dtype))
     print("%-20s %10s %10s" % ("row", "fit_s", "predict_s"))
     rows = []
     for name, (fit, predict) in ROWS.items():
@@ -564,7 +570,7 @@ def main():
             continue
         fit_s, predict_s, state = time_row(w, fit, predict, args.warmup, args.repeats)
         row = {"name": name, "fit_s": fit_s, "predict_s": predict_s, "backend": "cpu", "threads": torch.get_num_threads(),
-               "blas": blas}
+               "blas": blas, "dtype": args.dtype}
         note = ""
         if args.check:
             diff = compare(predict(w, state), os.path.join(args.check, name + ".npy"))
@@ -583,7 +589,7 @@ def main():
                 times.append(time.perf_counter() - t0)
             agree = float(((ref_scores.double() - scores.double()).abs() / (scores.double().abs() + 1)).max())
             rows.append({"name": name + "@ref", "fit_s": None, "predict_s": statistics.median(times), "backend": "cpu",
-                         "threads": torch.get_num_threads(), "blas": blas, "max_rel_diff": agree})
+                         "threads": torch.get_num_threads(), "blas": blas, "dtype": args.dtype, "max_rel_diff": agree})
             print("%-20s %10s %10.4f   (O(N^2) reference form; max rel. diff to the row's scores %.1e)"
                   % (name + "@ref", "-", statistics.median(times), agree), flush=True)
     with open(args.out, "w") as f:
