@@ -44,7 +44,9 @@ class FusedScoresTest {
                 Tensor c = p.clamp(1e-7, 1);
                 assertClose(c.mul(c.log()).sum(1).neg(), Entropy.score(x), 1e-10);
                 Tensor cg = p.clamp(1e-7, 1 - 1e-7), q = p.neg().add(1).clamp(1e-7, 1 - 1e-7);
-                assertClose(cg.pow(0.1).mul(q.pow(0.1)).sum(1), GEN.score(x, 0.1), 1e-12);
+                // 1 - p is ill-conditioned for p near 1: an ulp of exp (the Vector API's compiled and
+                // interpreted exp may differ by one) moves the GEN terms by ~1e-12 relative
+                assertClose(cg.pow(0.1).mul(q.pow(0.1)).sum(1), GEN.score(x, 0.1), 1e-9);
             }
         }
     }
