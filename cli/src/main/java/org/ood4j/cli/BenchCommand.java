@@ -67,7 +67,8 @@ final class BenchCommand implements Callable<Integer> {
             + "for checking against another implementation")
     Path saveScores;
 
-    @Option(names = "--device", defaultValue = "cpu", description = "cpu or cuda (default: ${DEFAULT-VALUE})")
+    @Option(names = "--device", defaultValue = "cpu",
+            description = "cpu or cuda: the arrays and the fitted state on that device (default: ${DEFAULT-VALUE})")
     String device;
 
     @Override
