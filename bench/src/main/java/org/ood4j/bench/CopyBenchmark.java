@@ -4,12 +4,16 @@ import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 
 import org.ood4j.engine.DType;
+import org.ood4j.engine.Device;
 import org.ood4j.engine.Tensor;
 import org.openjdk.jmh.annotations.*;
 
 /**
- * A contiguous float32 copy through the engine (read n*4 + write n*4 bytes; GB/s = 8n / time):
- * the memory-bandwidth ceiling that memory-bound ops are compared with.
+ * A contiguous float32 copy of n elements through the engine: {@code copyInto} writes into a
+ * preallocated tensor (the memory-bandwidth ceiling that memory-bound ops are compared with),
+ * {@code copy} into a new one (allocation and first-touch page faults included, as every op that
+ * returns a new tensor pays). Traffic 8n bytes (n*4 read + n*4 written): GB/s = 8n / (time in s)
+ * / 1e9 (bench/rates.py prints it).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -21,16 +25,31 @@ public class CopyBenchmark {
     @Param("100000000")
     long n;
 
-    Tensor x;
+    @Param({"cpu", "cuda"})
+    String backend;
+
+    Tensor x, into;
+    Device device;
 
     @Setup
     public void setup() {
-        x = Tensor.rand(new SplittableRandom(3), DType.FLOAT32, 0, 1, n);
+        device = Backend.device(backend);
+        try (Tensor host = Tensor.rand(new SplittableRandom(3), DType.FLOAT32, 0, 1, n)) {
+            x = host.to(device);
+        }
+        into = Tensor.zeros(DType.FLOAT32, device, n);
     }
 
     @TearDown
     public void tearDown() {
         x.close();
+        into.close();
+    }
+
+    @Benchmark
+    public double copyInto() {
+        into.copyFrom(x);
+        return into.getDouble(0);
     }
 
     @Benchmark

@@ -10,8 +10,9 @@ import org.ood4j.engine.backend.KnnOps;
 import org.openjdk.jmh.annotations.*;
 
 /**
- * Exact 1-NN (L2) of Q queries in an N x D float32 bank: 2 Q N D FLOP in the distance products
- * (GFLOP/s = 2QND / time), never a Q x N matrix in memory.
+ * Exact k-NN (L2) of Q queries in an N x D float32 bank: 2 Q N D FLOP in the distance products,
+ * GFLOP/s = 2QND / (time in s) / 1e9 (compare with {@link MatmulBenchmark}); never a Q x N matrix
+ * in memory.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.SingleShotTime)
@@ -32,13 +33,19 @@ public class KnnBenchmark {
     @Param("1")
     int k;
 
+    @Param({"cpu", "cuda"})
+    String backend;
+
     Tensor q, bank;
 
     @Setup
     public void setup() {
+        org.ood4j.engine.Device device = Backend.device(backend);
         SplittableRandom rng = new SplittableRandom(4);
-        q = Tensor.randn(rng, DType.FLOAT32, queries, dim);
-        bank = Tensor.randn(rng, DType.FLOAT32, bankRows, dim);
+        try (Tensor hq = Tensor.randn(rng, DType.FLOAT32, queries, dim); Tensor hb = Tensor.randn(rng, DType.FLOAT32, bankRows, dim)) {
+            q = hq.to(device);
+            bank = hb.to(device);
+        }
     }
 
     @TearDown

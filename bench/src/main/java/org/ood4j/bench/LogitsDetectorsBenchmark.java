@@ -20,6 +20,8 @@ import org.openjdk.jmh.annotations.*;
 /**
  * predictLogits of each logits detector over rows x classes float32 logits (400 MB for the
  * default 100000 x 1000): the time to score the whole array, fitted beforehand on 10000 rows.
+ * Reading the logits once is 4 rows classes bytes: GB/s = that / (time in s) / 1e9 puts a
+ * detector next to {@link CopyBenchmark}'s bandwidth.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.SingleShotTime)
@@ -37,13 +39,19 @@ public class LogitsDetectorsBenchmark {
     @Param("1000")
     int classes;
 
+    @Param({"cpu", "cuda"})
+    String backend;
+
     Tensor logits;
     LogitsDetector d;
 
     @Setup
     public void setup() {
+        org.ood4j.engine.Device device = Backend.device(backend);
         SplittableRandom rng = new SplittableRandom(6);
-        logits = Tensor.randn(rng, DType.FLOAT32, rows, classes);
+        try (Tensor host = Tensor.randn(rng, DType.FLOAT32, rows, classes)) {
+            logits = host.to(device);
+        }
         d = switch (detector) {
             case "MaxSoftmax" -> new MaxSoftmax(null);
             case "EnergyBased" -> new EnergyBased(null);
@@ -66,6 +74,7 @@ public class LogitsDetectorsBenchmark {
                 d.fitLogits(fit, labels);
             }
         }
+        d.to(device);
     }
 
     @TearDown

@@ -4,10 +4,11 @@ import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 
 import org.ood4j.engine.DType;
+import org.ood4j.engine.Device;
 import org.ood4j.engine.Tensor;
 import org.openjdk.jmh.annotations.*;
 
-/** C = A B for square float32 matrices: 2 n^3 FLOP per op (report as GFLOP/s = 2n^3 / time). */
+/** C = A B for square n x n matrices of {@code dtype}: 2 n^3 FLOP per op, GFLOP/s = 2n^3 / (time in s) / 1e9. */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
@@ -18,13 +19,23 @@ public class MatmulBenchmark {
     @Param("1024")
     int n;
 
+    @Param({"float32", "float64"})
+    String dtype;
+
+    @Param({"cpu", "cuda"})
+    String backend;
+
     Tensor a, b;
 
     @Setup
     public void setup() {
+        Device device = Backend.device(backend);
+        DType type = dtype.equals("float64") ? DType.FLOAT64 : DType.FLOAT32;
         SplittableRandom rng = new SplittableRandom(1);
-        a = Tensor.randn(rng, DType.FLOAT32, n, n);
-        b = Tensor.randn(rng, DType.FLOAT32, n, n);
+        try (Tensor ha = Tensor.randn(rng, type, n, n); Tensor hb = Tensor.randn(rng, type, n, n)) {
+            a = ha.to(device);
+            b = hb.to(device);
+        }
     }
 
     @TearDown

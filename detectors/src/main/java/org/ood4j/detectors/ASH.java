@@ -46,20 +46,58 @@ public final class ASH extends FeatureMapsDetector {
 
     private void shapeRow(double[] a, int k, double[] out, int at) {
         if (k == 0) return;
-        Integer[] order = new Integer[a.length];
-        for (int j = 0; j < a.length; j++) order[j] = j;
-        Arrays.sort(order, (x, y) -> Double.compare(a[y], a[x]));   // stable: ties keep index order
+        int n = a.length;
+        // the k-th largest value, then every value above it and the first (lowest-index) ties at it:
+        // exactly the k positions a stable descending sort would keep
+        double cut = kthLargest(a.clone(), k);
+        int above = 0;
         double total = 0, kept = 0;
-        for (double v : a) total += v;
-        for (int r = 0; r < k; r++) kept += a[order[r]];
+        for (double v : a) {
+            total += v;
+            if (v > cut) {
+                above++;
+                kept += v;
+            }
+        }
+        int ties = k - above;
+        kept += ties * cut;
         double scale = switch (variant) {
             case "ash-s" -> kept == 0 ? 1 : Math.exp(total / kept);
             default -> 1;
         };
-        for (int r = 0; r < k; r++) {
-            int j = order[r];
-            out[at + j] = variant.equals("ash-b") ? total / k : a[j] * scale;
+        boolean binary = variant.equals("ash-b");
+        for (int j = 0; j < n; j++) {
+            double v = a[j];
+            boolean keep = v > cut || (v == cut && ties-- > 0);
+            if (keep) out[at + j] = binary ? total / k : v * scale;
         }
+    }
+
+    /** The k-th largest of v (1 <= k <= v.length), by quickselect; v is reordered. */
+    static double kthLargest(double[] v, int k) {
+        int lo = 0, hi = v.length - 1, target = k - 1;   // position in descending order
+        while (lo < hi) {
+            int mid = (lo + hi) >>> 1;
+            // median of three as the pivot
+            double a = v[lo], b = v[mid], c = v[hi];
+            double pivot = a > b ? (b > c ? b : Math.min(a, c)) : (a > c ? a : Math.min(b, c));
+            int i = lo, j = hi;
+            while (i <= j) {
+                while (v[i] > pivot) i++;
+                while (v[j] < pivot) j--;
+                if (i <= j) {
+                    double t = v[i];
+                    v[i] = v[j];
+                    v[j] = t;
+                    i++;
+                    j--;
+                }
+            }
+            if (target <= j) hi = j;
+            else if (target >= i) lo = i;
+            else return v[target];
+        }
+        return v[target];
     }
 
     @Override

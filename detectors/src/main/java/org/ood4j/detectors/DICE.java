@@ -4,6 +4,7 @@ import java.util.function.Function;
 
 import org.ood4j.engine.DType;
 import org.ood4j.engine.Tensor;
+import org.ood4j.engine.cpu.RowMath;
 
 /**
  * Directed sparsification, from Sun and Li, "DICE: Leveraging Sparsification for
@@ -41,6 +42,16 @@ public final class DICE extends FeaturesDetector {
 
     @Override
     protected Tensor scoreChunk(Tensor features) {
+        if (detector == EnergyBased.SCORE) {
+            // the default scoring: -logsumexp of the sparsified head's logits, fused per row
+            double[][] w = state("masked_weight").toDoubleMatrix();
+            double[] b = head.biasValues();
+            return features.reduceRows((z, scratch, n) -> {
+                double[] logits = new double[w.length];
+                LinearHead.rowLogits(w, b, z, n, logits);
+                return 0 - RowMath.logSumExp(logits, logits.length);
+            });
+        }
         Tensor logits = features.to(DType.FLOAT64).matmul(state("masked_weight").t()).add(head.bias());
         return detector.apply(logits).to(DType.FLOAT64);
     }

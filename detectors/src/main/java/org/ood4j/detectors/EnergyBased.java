@@ -2,9 +2,8 @@ package org.ood4j.detectors;
 
 import java.util.function.Function;
 
-import org.ood4j.engine.DType;
-import org.ood4j.engine.Scope;
 import org.ood4j.engine.Tensor;
+import org.ood4j.engine.cpu.RowMath;
 
 /**
  * Energy score, from Liu et al., "Energy-based Out-of-distribution Detection" (NeurIPS 2020):
@@ -36,11 +35,11 @@ public final class EnergyBased extends LogitsDetector {
 
     /** -t logsumexp(logits / t) per row, float64. */
     public static Tensor score(Tensor logits, double t) {
-        try (Scope s = Scope.open()) {
-            Tensor z = logits.to(DType.FLOAT64);
-            if (t != 1) z = z.div(t);
-            return s.keep(z.logsumexp(1).mul(-t));
-        }
+        double inverse = 1 / t;
+        return logits.reduceRows((z, scratch, n) -> {
+            if (inverse != 1) RowMath.scale(z, n, inverse);
+            return 0 - t * RowMath.logSumExp(z, n);
+        });
     }
 
     /** -logsumexp(logits) per row (t = 1): the default scoring function of ASH, ReAct, RankFeat, VRA, DICE. */

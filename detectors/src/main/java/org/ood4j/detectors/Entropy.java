@@ -2,9 +2,8 @@ package org.ood4j.detectors;
 
 import java.util.function.Function;
 
-import org.ood4j.engine.DType;
-import org.ood4j.engine.Scope;
 import org.ood4j.engine.Tensor;
+import org.ood4j.engine.cpu.RowMath;
 
 /**
  * Entropy of the predicted class distribution, as in Hendrycks and Gimpel (ICLR 2017):
@@ -28,12 +27,15 @@ public final class Entropy extends LogitsDetector {
         return score(logits);
     }
 
-    /** The clamped entropy per row, float64. */
+    /** The clamped entropy per row, float64, fused into one pass per row (NaN where the row's max is not finite). */
     public static Tensor score(Tensor logits) {
-        try (Scope s = Scope.open()) {
-            Tensor p = logits.to(DType.FLOAT64).softmax(1).clamp(MIN_PROBABILITY, 1);
-            return s.keep(p.mul(p.log()).sum(1).neg());
-        }
+        return logits.reduceRows((z, scratch, n) -> {
+            double m = RowMath.max(z, n);
+            if (!Double.isFinite(m)) return Double.NaN;
+            double sum = RowMath.expShiftedSum(z, n, m, true);
+            for (int j = 0; j < n; j++) z[j] = Math.min(Math.max(z[j] / sum, MIN_PROBABILITY), 1);
+            return 0 - RowMath.sumXLogX(z, n);
+        });
     }
 
     @Override

@@ -5,6 +5,7 @@ import java.util.function.Function;
 import org.ood4j.engine.DType;
 import org.ood4j.engine.Scope;
 import org.ood4j.engine.Tensor;
+import org.ood4j.engine.cpu.RowMath;
 
 /**
  * KL-Matching, from Hendrycks et al., "Scaling Out-of-Distribution Detection for Real-World
@@ -36,17 +37,54 @@ public final class KLMatching extends LogitsDetector {
         putState("counts", counts);
     }
 
+    /** log d_c (C x C) and which classes have a typical posterior, read from the state once per fit. */
+    private record Fitted(double[][] logDists, boolean[] seen) {}
+
+    private volatile Fitted cache;
+
+    private Fitted fitted() {
+        Fitted f = cache;
+        if (f == null) {
+            double[][] logD = state("dists").toDoubleMatrix();
+            for (double[] row : logD) for (int j = 0; j < row.length; j++) row[j] = Math.log(row[j]);
+            long[] counts = state("counts").toLongArray();
+            boolean[] seen = new boolean[counts.length];
+            for (int c = 0; c < counts.length; c++) seen[c] = counts[c] > 0;
+            f = cache = new Fitted(logD, seen);
+        }
+        return f;
+    }
+
+    @Override
+    protected void clearState() {
+        super.clearState();
+        cache = null;
+    }
+
+    /**
+     * One fused pass per row: with m = max z, e_j = exp(z_j - m) and s = sum e_j (p = e / s),
+     * KL = sum_j p_j (log p_j - log d_j) = (sum_j e_j (z_j - m) - sum_{e_j > 0} e_j log d_j) / s - log s.
+     */
     @Override
     protected Tensor scoreChunk(Tensor logits) {
-        Tensor z = logits.to(DType.FLOAT64);
-        Tensor p = z.softmax(1);
-        Tensor logp = z.logSoftmax(1);
-        Tensor predicted = p.argmax(1);
-        Tensor d = state("dists").indexSelect(0, predicted);
-        Tensor terms = Tensor.where(p.gt(Tensor.scalar(0, DType.FLOAT64)), p.mul(logp.sub(d.log())), Tensor.scalar(0, DType.FLOAT64));
-        Tensor kl = terms.sum(1);
-        Tensor seen = state("counts").indexSelect(0, predicted).gt(Tensor.scalar(0, DType.INT64));
-        return Tensor.where(seen, kl, Tensor.scalar(Double.POSITIVE_INFINITY, DType.FLOAT64));
+        Fitted f = fitted();
+        return logits.reduceRows((z, e, n) -> {
+            int predicted = RowMath.argmax(z, n);
+            if (!f.seen()[predicted]) return Double.POSITIVE_INFINITY;
+            double m = z[predicted];
+            System.arraycopy(z, 0, e, 0, n);
+            double sum = RowMath.expShiftedSum(e, n, m, true);
+            double[] logD = f.logDists()[predicted];
+            double ez = 0, ed = 0;
+            for (int j = 0; j < n; j++) {
+                double ej = e[j];
+                if (ej > 0) {
+                    ez += ej * (z[j] - m);
+                    ed += ej * logD[j];
+                }
+            }
+            return (ez - ed) / sum - Math.log(sum);
+        });
     }
 
     @Override

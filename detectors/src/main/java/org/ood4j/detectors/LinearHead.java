@@ -68,6 +68,33 @@ public final class LinearHead implements Function<Tensor, Tensor>, AutoCloseable
 
     public long inputDim() { return weight.size(1); }
 
+    private volatile double[][] weightRows;
+    private volatile double[] biasValues;
+
+    /** W as C rows of D doubles (read once, then shared; do not modify), for fused row kernels. */
+    public double[][] weightRows() {
+        double[][] w = weightRows;
+        if (w == null) w = weightRows = weight.toDoubleMatrix();
+        return w;
+    }
+
+    /** b as C doubles (shared; do not modify). */
+    public double[] biasValues() {
+        double[] b = biasValues;
+        if (b == null) b = biasValues = bias.toDoubleArray();
+        return b;
+    }
+
+    /** logits[c] = z . w_c + b_c for one row z of n values; returns argmax (the first maximum). */
+    static int rowLogits(double[][] w, double[] b, double[] z, int n, double[] logits) {
+        int best = 0;
+        for (int c = 0; c < w.length; c++) {
+            logits[c] = org.ood4j.engine.cpu.RowMath.dot(z, w[c], n) + b[c];
+            if (logits[c] > logits[best] || Double.isNaN(logits[c]) && !Double.isNaN(logits[best])) best = c;
+        }
+        return best;
+    }
+
     /** z W^T + b in float64. */
     @Override
     public Tensor apply(Tensor z) {

@@ -2,9 +2,8 @@ package org.ood4j.detectors;
 
 import java.util.function.Function;
 
-import org.ood4j.engine.DType;
-import org.ood4j.engine.Scope;
 import org.ood4j.engine.Tensor;
+import org.ood4j.engine.cpu.RowMath;
 
 /**
  * Maximum logit, from Hendrycks et al., "Scaling Out-of-Distribution Detection for Real-World
@@ -28,9 +27,7 @@ public final class MaxLogit extends LogitsDetector {
 
     /** -max logits per row, float64. */
     public static Tensor score(Tensor logits) {
-        try (Scope s = Scope.open()) {
-            return s.keep(logits.max(1).to(DType.FLOAT64).neg());
-        }
+        return logits.reduceRows((z, scratch, n) -> 0 - RowMath.max(z, n));   // 0 - x: +0.0 for a max of 0, as neg() gives
     }
 
     @Override

@@ -4,6 +4,7 @@ import java.util.function.Function;
 
 import org.ood4j.engine.DType;
 import org.ood4j.engine.Tensor;
+import org.ood4j.engine.cpu.RowMath;
 
 /**
  * Neural-collapse inspired detection, from Liu and Qin, "Detecting Out-of-distribution through
@@ -34,15 +35,25 @@ public final class NCI extends FeaturesDetector {
         putState("mean", features.to(DType.FLOAT64).mean(0, true));
     }
 
+    /** One fused pass per row: the head's logits (C dot products), then the centred cosine, no (N, D) intermediates. */
     @Override
     protected Tensor scoreChunk(Tensor features) {
-        Tensor h = features.to(DType.FLOAT64);
-        Tensor z = h.sub(state("mean"));
-        Tensor w = head.weight().indexSelect(0, head.apply(h).argmax(1));
-        Tensor norm = z.normL2(1, false);
-        Tensor cosine = Tensor.where(norm.gt(Tensor.scalar(0, DType.FLOAT64)), z.mul(w).sum(1).div(norm), Tensor.scalar(0, DType.FLOAT64));
-        Tensor score = cosine.neg();
-        return alpha > 0 ? score.sub(h.normL1(1, false).mul(alpha)) : score;
+        double[][] w = head.weightRows();
+        double[] b = head.biasValues(), mean = state("mean").toDoubleArray();
+        int classes = w.length;
+        return features.reduceRows((h, z, n) -> {
+            int c = LinearHead.rowLogits(w, b, h, n, new double[classes]);
+            for (int j = 0; j < n; j++) z[j] = h[j] - mean[j];
+            double norm = Math.sqrt(RowMath.dot(z, z, n));
+            double cosine = norm > 0 ? RowMath.dot(z, w[c], n) / norm : 0;
+            double score = 0 - cosine;
+            if (alpha > 0) {
+                double l1 = 0;
+                for (int j = 0; j < n; j++) l1 += Math.abs(h[j]);
+                score -= alpha * l1;
+            }
+            return score;
+        });
     }
 
     @Override

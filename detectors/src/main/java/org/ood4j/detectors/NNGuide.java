@@ -38,14 +38,18 @@ public final class NNGuide extends FeaturesDetector {
             throw new IllegalArgumentException("NNGuide: k = " + k + " but only " + features.size(0) + " ID fit samples");
         }
         Tensor z = features.to(DType.FLOAT64);
-        putState("bank", z.mul(head.apply(z).logsumexp(1, true)));
+        Tensor bank = z.mul(head.apply(z).logsumexp(1, true));
+        // the bank keeps the features' precision: float32 features search a float32 bank (the
+        // GEMM of the search at twice the float64 rate); the k inner products found are then
+        // recomputed exactly (in float64) from the stored rows by the search
+        putState("bank", features.dtype() == DType.FLOAT32 ? bank.to(DType.FLOAT32) : bank);
     }
 
     @Override
     protected Tensor scoreChunk(Tensor features) {
-        Tensor z = features.to(DType.FLOAT64);
-        try (Knn.Result r = Knn.search(z, state("bank"), k, KnnOps.Metric.INNER_PRODUCT)) {
-            return r.values().mean(1).mul(head.apply(z).logsumexp(1)).neg();
+        Tensor bank = state("bank");
+        try (Knn.Result r = Knn.search(features.to(bank.dtype()), bank, k, KnnOps.Metric.INNER_PRODUCT)) {
+            return r.values().to(DType.FLOAT64).mean(1).mul(head.apply(features).logsumexp(1)).neg();
         }
     }
 

@@ -4,6 +4,7 @@ import java.util.function.Function;
 
 import org.ood4j.engine.DType;
 import org.ood4j.engine.Tensor;
+import org.ood4j.engine.cpu.RowMath;
 
 /**
  * Simplified Hopfield energy, from Zhang et al., "Out-of-Distribution Detection based on
@@ -46,6 +47,7 @@ public final class SHE extends FeaturesDetector {
 
     @Override
     protected Tensor scoreChunk(Tensor features) {
+        if (head instanceof LinearHead linear) return scoreFused(features, linear);
         Tensor z = features.to(DType.FLOAT64);
         Tensor predicted = head.apply(features).argmax(1);
         Tensor patterns = state("patterns");
@@ -56,6 +58,27 @@ public final class SHE extends FeaturesDetector {
         Tensor energy = z.mul(patterns.indexSelect(0, predicted)).sum(1).neg();
         Tensor known = state("has_pattern").indexSelect(0, predicted);
         return Tensor.where(known, energy, Tensor.scalar(Double.POSITIVE_INFINITY, DType.FLOAT64));
+    }
+
+    /** One pass per row for a linear head: the C logits, then the inner product with the predicted class's pattern. */
+    private Tensor scoreFused(Tensor features, LinearHead linear) {
+        double[][] w = linear.weightRows(), patterns = state("patterns").toDoubleMatrix();
+        double[] b = linear.biasValues();
+        long[] has = state("has_pattern").to(DType.INT64).toLongArray();
+        int classes = w.length;
+        if (classes > patterns.length) {
+            // as the unfused form: a class the fit never saw cannot be scored
+            Tensor predicted = head.apply(features).argmax(1);
+            if (predicted.max().item() >= patterns.length) {
+                throw new IllegalArgumentException("SHE: the head predicts class " + (long) predicted.max().item() + ", fitted on "
+                        + patterns.length + " classes");
+            }
+        }
+        return features.reduceRows((z, scratch, n) -> {
+            int c = LinearHead.rowLogits(w, b, z, n, new double[classes]);
+            if (has[c] == 0) return Double.POSITIVE_INFINITY;
+            return 0 - RowMath.dot(z, patterns[c], n);
+        });
     }
 
     @Override

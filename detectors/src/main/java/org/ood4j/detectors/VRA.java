@@ -36,7 +36,8 @@ public final class VRA extends FeatureMapsDetector {
 
     @Override
     protected Tensor shape(Tensor maps) {
-        return maps.to(DType.FLOAT64).maximum(state("lower")).minimum(state("upper"));
+        // float32 maps against the float64 bounds promote to float64 in the first op: no separate conversion pass
+        return maps.maximum(state("lower")).minimum(state("upper"));
     }
 
     @Override

@@ -5,6 +5,7 @@ import java.util.function.Function;
 import org.ood4j.engine.DType;
 import org.ood4j.engine.Scope;
 import org.ood4j.engine.Tensor;
+import org.ood4j.engine.cpu.RowMath;
 
 /**
  * Feature distance to decision boundaries, from Liu and Qin, "Fast Decision Boundary based
@@ -44,8 +45,34 @@ public final class fDBD extends FeaturesDetector {
         putState("mean", features.to(DType.FLOAT64).mean(0, true));
     }
 
+    /** One fused pass per row: the C logits, the boundary ratios and the distance to the centre. */
     @Override
     protected Tensor scoreChunk(Tensor features) {
+        double[][] w = head.weightRows(), norms = fittedNorms();
+        double[] b = head.biasValues(), mean = state("mean").toDoubleArray();
+        int classes = w.length;
+        return features.reduceRows((z, d, n) -> {
+            double[] logits = new double[classes];
+            int c = LinearHead.rowLogits(w, b, z, n, logits);
+            double ratios = 0;
+            for (int k = 0; k < classes; k++) if (k != c) ratios += Math.abs(logits[c] - logits[k]) / norms[c][k];
+            for (int j = 0; j < n; j++) d[j] = z[j] - mean[j];
+            double distance = Math.sqrt(RowMath.dot(d, d, n));
+            if (distance == 0) return ratios > 0 ? Double.NEGATIVE_INFINITY : 0;
+            return ratios / distance / -(classes - 1.0);
+        });
+    }
+
+    private volatile double[][] normRows;
+
+    private double[][] fittedNorms() {
+        double[][] r = normRows;
+        if (r == null) r = normRows = boundaryNorms.toDoubleMatrix();
+        return r;
+    }
+
+    /** The same score as chains of tensor ops (kept as the reference of the fused form). */
+    Tensor scoreChunkUnfused(Tensor features) {
         Tensor z = features.to(DType.FLOAT64);
         Tensor logits = head.apply(z);
         Tensor predicted = logits.argmax(1, true);                               // (N, 1)

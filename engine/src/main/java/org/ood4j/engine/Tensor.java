@@ -714,6 +714,24 @@ public final class Tensor implements AutoCloseable {
     /** How many elements along dim are NaN or infinite (int64). */
     public Tensor countNonFinite(int dim) { return reduce(ReduceOp.COUNT_NONFINITE, dim, false); }
 
+    /**
+     * {@code f} of each row of this 2-D tensor (N, C), as a new (N,) float64 tensor: one pass over
+     * the rows, each loaded as float64 whatever the dtype, rows in parallel. For fused row scores
+     * (see {@link RowReducer}). On a device other than the CPU the rows are copied to the host and
+     * the result back.
+     */
+    public Tensor reduceRows(RowReducer f) {
+        checkOpen();
+        if (rank() != 2) throw new IllegalArgumentException("reduceRows needs a 2-D tensor (N, C), got " + Shape.toString(shape));
+        if (f == null) throw new IllegalArgumentException("reduceRows needs a function");
+        if (device() != Device.CPU) {
+            try (Tensor host = to(Device.CPU); Tensor r = host.reduceRows(f)) {
+                return r.to(device());
+            }
+        }
+        return org.ood4j.engine.cpu.CpuRows.reduce(this, f);
+    }
+
     public Tensor softmax(int dim) { return backend().reductions().softmax(this, dim, false); }
     public Tensor logSoftmax(int dim) { return backend().reductions().softmax(this, dim, true); }
 

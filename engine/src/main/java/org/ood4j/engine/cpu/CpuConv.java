@@ -116,6 +116,11 @@ final class CpuConv implements ConvOps {
             throw new IllegalArgumentException("adaptiveAvgPool2d to " + outH + " x " + outW + " of input "
                     + Shape.toString(x.shape()));
         }
+        if (outH == 1 && outW == 1 && x.dtype().isFloating()) {
+            try (Tensor xc = x.contiguous()) {
+                return globalAveragePool(xc, h * w);
+            }
+        }
         return planewise(x, outH, outW, (in, out) -> {
             for (int oh = 0; oh < outH; oh++) {
                 int i0 = (int) ((long) oh * h / outH), i1 = (int) (((long) (oh + 1) * h + outH - 1) / outH);
@@ -129,6 +134,31 @@ final class CpuConv implements ConvOps {
                 }
             }
         });
+    }
+
+    /**
+     * Global average pooling of a contiguous (N, C, H, W) tensor: each plane's mean, summed in
+     * float64 in order (as the plane loop), planes in parallel chunks — not a task and three
+     * arrays per plane.
+     */
+    private static Tensor globalAveragePool(Tensor x, int hw) {
+        int n = (int) x.size(0), c = (int) x.size(1), planes = n * c;
+        Tensor out = Tensor.zeros(x.dtype(), n, c, 1, 1);
+        MemorySegment xs = x.storage().segment(), os = out.storage().segment();
+        long offset = x.offset();
+        DType type = x.dtype();
+        int chunks = (long) planes * hw < (1 << 15) ? 1 : Math.min(planes, 4 * Runtime.getRuntime().availableProcessors());
+        IntStream.range(0, chunks).parallel().forEach(ch -> {
+            double[] buf = new double[hw];
+            int p0 = (int) ((long) planes * ch / chunks), p1 = (int) ((long) planes * (ch + 1) / chunks);
+            for (int p = p0; p < p1; p++) {
+                HostRows.load(xs, type, offset + (long) p * hw, 1, hw, buf);
+                double sum = 0;
+                for (int i = 0; i < hw; i++) sum += buf[i];
+                HostRows.set(os, type, p, sum / hw);
+            }
+        });
+        return out;
     }
 
     private interface PlaneOp {

@@ -53,9 +53,10 @@ final class CpuElementwise implements ElementwiseOps {
             case ABS -> { for (int i = 0; i < n; i++) v[i] = Math.abs(v[i]); }
             case SIGN -> { for (int i = 0; i < n; i++) v[i] = Math.signum(v[i]); }
             case POW -> { for (int i = 0; i < n; i++) v[i] = Math.pow(v[i], a); }
-            // NaN stays NaN, as torch.clamp.
-            case CLAMP -> { for (int i = 0; i < n; i++) v[i] = v[i] < a ? a : (v[i] > b ? b : v[i]); }
-            case RELU -> { for (int i = 0; i < n; i++) v[i] = v[i] > 0 ? v[i] : (v[i] <= 0 ? 0 : v[i]); }
+            // NaN stays NaN, as torch.clamp (and min > max gives max everywhere, as torch.clamp);
+            // Math.max/min keep the loops branch-free, so they vectorise
+            case CLAMP -> { for (int i = 0; i < n; i++) v[i] = Math.min(Math.max(v[i], a), b); }
+            case RELU -> { for (int i = 0; i < n; i++) v[i] = Math.max(v[i], 0.0); }
             case SIGMOID -> { for (int i = 0; i < n; i++) v[i] = sigmoid(v[i]); }
             case TANH -> { for (int i = 0; i < n; i++) v[i] = Math.tanh(v[i]); }
             case RECIPROCAL -> { for (int i = 0; i < n; i++) v[i] = a / v[i]; }

@@ -3,7 +3,8 @@ package org.ood4j.engine.cpu;
 import java.util.stream.IntStream;
 
 /**
- * C = A B on row-major heap arrays, blocked for the caches and parallel over row blocks.
+ * C = A B on row-major heap arrays, blocked for the caches and parallel over row blocks: the
+ * register-blocked {@link VectorGemm} when the Vector API is present, else the scalar loops below.
  *
  * <p>The inner loop is an axpy over a row of B into four rows of C at once ({@code c_r[j] += a_r * b[j]}):
  * every access is at index j of its own array, the shape C2's superword pass turns into vector
@@ -13,9 +14,52 @@ import java.util.stream.IntStream;
 final class Gemm {
     private static final int MB = 64, KB = 256, NB = 512;
 
+    /** A GEMM implementation: {@link VectorGemm} when the Vector API is present, else the scalar loops here. */
+    interface Kernels {
+        float[] sgemm(float[] a, float[] b, int m, int n, int k);
+
+        double[] dgemm(double[] a, double[] b, int m, int n, int k);
+
+        String name();
+    }
+
+    /** The vector kernels, or null: without {@code --add-modules jdk.incubator.vector}, or with -Dood4j.scalarGemm=true. */
+    static final Kernels VECTOR = pickVector();
+
+    private static Kernels pickVector() {
+        boolean vectorModule = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+        if (!vectorModule || Boolean.getBoolean("ood4j.scalarGemm")) return null;
+        try {
+            return (Kernels) Class.forName("org.ood4j.engine.cpu.VectorGemm").getDeclaredConstructor().newInstance();
+        } catch (ReflectiveOperationException | LinkageError e) {
+            return null;
+        }
+    }
+
     private Gemm() {}
 
+    /** Which implementation runs, for diagnostics. */
+    static String implementation() {
+        return VECTOR != null ? VECTOR.name() : "scalar";
+    }
+
+    /** Packed B and padded C must fit Java arrays (the vector kernels pad n up to a panel width). */
+    private static boolean vectorFits(int m, int n, int k) {
+        long padded = n + 64L, limit = Integer.MAX_VALUE - 8;
+        return VECTOR != null && padded * k < limit && padded * m < limit;
+    }
+
     static float[] sgemm(float[] a, float[] b, int m, int n, int k) {
+        if (vectorFits(m, n, k)) return VECTOR.sgemm(a, b, m, n, k);
+        return scalarSgemm(a, b, m, n, k);
+    }
+
+    static double[] dgemm(double[] a, double[] b, int m, int n, int k) {
+        if (vectorFits(m, n, k)) return VECTOR.dgemm(a, b, m, n, k);
+        return scalarDgemm(a, b, m, n, k);
+    }
+
+    static float[] scalarSgemm(float[] a, float[] b, int m, int n, int k) {
         float[][] c = new float[m][n];
         int blocks = (m + MB - 1) / MB;
         IntStream.range(0, blocks).parallel().forEach(blk -> {
@@ -55,7 +99,7 @@ final class Gemm {
         return flat;
     }
 
-    static double[] dgemm(double[] a, double[] b, int m, int n, int k) {
+    static double[] scalarDgemm(double[] a, double[] b, int m, int n, int k) {
         double[][] c = new double[m][n];
         int blocks = (m + MB - 1) / MB;
         IntStream.range(0, blocks).parallel().forEach(blk -> {

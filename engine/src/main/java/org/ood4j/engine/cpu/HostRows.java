@@ -17,6 +17,15 @@ final class HostRows {
 
     private HostRows() {}
 
+    private static final ThreadLocal<float[][]> FLOATS = ThreadLocal.withInitial(() -> new float[1][4096]);
+
+    /** A per-thread float[] of at least n elements. */
+    private static float[] floats(int n) {
+        float[][] holder = FLOATS.get();
+        if (holder[0].length < n) holder[0] = new float[Math.max(n, 2 * holder[0].length)];
+        return holder[0];
+    }
+
     static void load(MemorySegment seg, DType dtype, long base, long stride, int n, double[] dst) {
         if (stride == 1) {
             loadContiguous(seg, dtype, base, n, dst);
@@ -61,7 +70,10 @@ final class HostRows {
         MemorySegment run = seg.asSlice(base * dtype.byteSize(), (long) n * dtype.byteSize());
         switch (dtype) {
             case FLOAT32 -> {
-                for (int i = 0; i < n; i++) dst[i] = run.getAtIndex(F32, i);
+                // a bulk copy into a float[] and a widening loop: both vectorise, unlike per-element segment reads
+                float[] f = floats(n);
+                MemorySegment.copy(run, F32, 0, f, 0, n);
+                for (int i = 0; i < n; i++) dst[i] = f[i];
             }
             case FLOAT64 -> MemorySegment.copy(run, F64, 0, dst, 0, n);
             case INT64 -> {
@@ -74,7 +86,9 @@ final class HostRows {
         MemorySegment run = seg.asSlice(base * dtype.byteSize(), (long) n * dtype.byteSize());
         switch (dtype) {
             case FLOAT32 -> {
-                for (int i = 0; i < n; i++) run.setAtIndex(F32, i, (float) src[i]);
+                float[] f = floats(n);
+                for (int i = 0; i < n; i++) f[i] = (float) src[i];
+                MemorySegment.copy(f, 0, run, F32, 0, n);
             }
             case FLOAT64 -> MemorySegment.copy(src, 0, run, F64, 0, n);
             case INT64 -> {

@@ -19,6 +19,18 @@ interface MathKernels {
     /** sum of exp(v[i] - shift); when {@code store}, also v[i] = exp(v[i] - shift). */
     double expShiftedSum(double[] v, int n, double shift, boolean store);
 
+    /** The largest of v[0..n) (n >= 1); NaN when any is NaN. */
+    double max(double[] v, int n);
+
+    /** sum of a[i] * b[i]. */
+    double dot(double[] a, double[] b, int n);
+
+    /** sum of v[i] log v[i] for v[i] > 0 (the row's entropy terms); v is left unchanged. */
+    double sumXLogX(double[] v, int n);
+
+    /** sum of v[i]^p = exp(p log v[i]) for v[i] > 0; v is left unchanged. */
+    double sumPow(double[] v, int n, double p);
+
     /** Which implementation runs, for diagnostics. */
     String name();
 

@@ -24,5 +24,36 @@ final class ScalarKernels implements MathKernels {
     }
 
     @Override
+    public double max(double[] v, int n) {
+        double m = Double.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) {
+            if (v[i] > m) m = v[i];
+            else if (Double.isNaN(v[i])) return v[i];
+        }
+        return m;
+    }
+
+    @Override
+    public double dot(double[] a, double[] b, int n) {
+        double s = 0;
+        for (int i = 0; i < n; i++) s += a[i] * b[i];
+        return s;
+    }
+
+    @Override
+    public double sumXLogX(double[] v, int n) {
+        double s = 0;
+        for (int i = 0; i < n; i++) s += v[i] * Math.log(v[i]);
+        return s;
+    }
+
+    @Override
+    public double sumPow(double[] v, int n, double p) {
+        double s = 0;
+        for (int i = 0; i < n; i++) s += Math.exp(p * Math.log(v[i]));
+        return s;
+    }
+
+    @Override
     public String name() { return "scalar"; }
 }

@@ -45,5 +45,55 @@ final class VectorKernels implements MathKernels {
     }
 
     @Override
+    public double max(double[] v, int n) {
+        // lanewise MAX propagates NaN (as Math.max); -inf is the identity
+        DoubleVector acc = DoubleVector.broadcast(S, Double.NEGATIVE_INFINITY);
+        int i = 0;
+        for (int bound = S.loopBound(n); i < bound; i += S.length()) {
+            acc = acc.lanewise(VectorOperators.MAX, DoubleVector.fromArray(S, v, i));
+        }
+        double m = acc.reduceLanes(VectorOperators.MAX);
+        for (; i < n; i++) m = Math.max(m, v[i]);
+        return m;
+    }
+
+    @Override
+    public double dot(double[] a, double[] b, int n) {
+        DoubleVector acc = DoubleVector.zero(S);
+        int i = 0;
+        for (int bound = S.loopBound(n); i < bound; i += S.length()) {
+            acc = DoubleVector.fromArray(S, a, i).fma(DoubleVector.fromArray(S, b, i), acc);
+        }
+        double s = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) s += a[i] * b[i];
+        return s;
+    }
+
+    @Override
+    public double sumXLogX(double[] v, int n) {
+        DoubleVector acc = DoubleVector.zero(S);
+        int i = 0;
+        for (int bound = S.loopBound(n); i < bound; i += S.length()) {
+            DoubleVector x = DoubleVector.fromArray(S, v, i);
+            acc = x.fma(x.lanewise(VectorOperators.LOG), acc);
+        }
+        double s = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) s += v[i] * Math.log(v[i]);
+        return s;
+    }
+
+    @Override
+    public double sumPow(double[] v, int n, double p) {
+        DoubleVector acc = DoubleVector.zero(S);
+        int i = 0;
+        for (int bound = S.loopBound(n); i < bound; i += S.length()) {
+            acc = acc.add(DoubleVector.fromArray(S, v, i).lanewise(VectorOperators.LOG).mul(p).lanewise(VectorOperators.EXP));
+        }
+        double s = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) s += Math.exp(p * Math.log(v[i]));
+        return s;
+    }
+
+    @Override
     public String name() { return "vector (" + S.length() + " x float64)"; }
 }

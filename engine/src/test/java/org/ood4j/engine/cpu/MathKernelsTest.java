@@ -45,6 +45,32 @@ class MathKernelsTest {
         }
     }
 
+    @Test
+    void rowReductionsMatchScalar() {
+        MathKernels vector = new VectorKernels(), scalar = new ScalarKernels();
+        for (int n : new int[] {1, 5, 8, 9, 257, 1000}) {
+            double[] v = sample(Math.max(n, 5));
+            double[] finite = v.clone();
+            finite[0] = -3;
+            finite[1] = 2;
+            assertEquals(scalar.max(finite, n), vector.max(finite, n));
+            if (n > 1) assertTrue(Double.isNaN(vector.max(v, n)), "NaN propagates");
+            double[] pos = new double[n], other = new double[n];
+            SplittableRandom rng = new SplittableRandom(n);
+            for (int i = 0; i < n; i++) {
+                pos[i] = rng.nextDouble(1e-9, 1);
+                other[i] = rng.nextGaussian();
+            }
+            double ref = scalar.dot(pos, other, n);
+            assertEquals(ref, vector.dot(pos, other, n), 1e-13 * n);
+            assertEquals(scalar.sumXLogX(pos, n), vector.sumXLogX(pos, n), 1e-12 * n);
+            assertEquals(scalar.sumPow(pos, n, 0.1), vector.sumPow(pos, n, 0.1), 1e-12 * n);
+            assertEquals(scalar.sumPow(pos, n, 0.1), java.util.Arrays.stream(pos).map(x -> Math.pow(x, 0.1)).sum(), 1e-12 * n);
+        }
+        double[] negInf = {Double.NEGATIVE_INFINITY, Double.NEGATIVE_INFINITY};
+        assertEquals(Double.NEGATIVE_INFINITY, vector.max(negInf, 2));
+    }
+
     private static void assertClose(double[] want, double[] got) {
         for (int i = 0; i < want.length; i++) {
             if (Double.isNaN(want[i])) {

@@ -1,0 +1,184 @@
+package org.ood4j.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ForkJoinPool;
+
+import org.ood4j.detectors.AbstractDetector;
+import org.ood4j.engine.Device;
+import org.ood4j.engine.Tensor;
+import org.ood4j.engine.io.Json;
+import org.ood4j.engine.io.Npy;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * Times fit and predict of every row of the benchmark workload ({@code shared/bench/WORKLOADS.md}),
+ * in this process: per row, {@code --warmup} untimed runs, then the median of {@code --repeats}
+ * timed ones (a fresh detector each run; fit and predict timed separately, predict over the
+ * whole scoring array).
+ */
+@Command(name = "bench", description = {"Time fit and predict of every detector of the benchmark workload (WORKLOADS.md).",
+        "--generate DIR writes a workload folder (with --quick: the first dimension / 5); --data DIR --out FILE times it."})
+final class BenchCommand implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Option(names = "--data", paramLabel = "DIR", description = "a workload folder of WORKLOADS.md's layout (default: the --generate folder)")
+    Path data;
+
+    @Option(names = "--generate", paramLabel = "DIR", description = "write a generated workload folder (class-structured random data)")
+    Path generate;
+
+    @Option(names = "--quick", description = "with --generate: the quick sizes (first dimension / 5)")
+    boolean quick;
+
+    /** For tests: every first dimension divided by this (floors keep every class present). */
+    @Option(names = "--divisor", hidden = true, defaultValue = "0")
+    int divisor;
+
+    @Option(names = "--seed", defaultValue = "1", description = "seed of --generate (default: ${DEFAULT-VALUE})")
+    long seed;
+
+    @Option(names = {"-o", "--out"}, paramLabel = "FILE.json", description = "where to write the JSON rows; without it nothing is timed")
+    Path out;
+
+    @Option(names = "--repeats", defaultValue = "3", description = "timed runs per row; the median is reported (default: ${DEFAULT-VALUE})")
+    int repeats;
+
+    @Option(names = "--warmup", defaultValue = "1", description = "untimed runs per row first (default: ${DEFAULT-VALUE})")
+    int warmup;
+
+    @Option(names = "--only", split = ",", paramLabel = "ROW", description = "time only these rows (comma-separated names)")
+    List<String> only;
+
+    @Option(names = "--save-scores", paramLabel = "DIR", description = "write each row's scores (of the last run) as DIR/ROW.npy, "
+            + "for checking against another implementation")
+    Path saveScores;
+
+    @Option(names = "--device", defaultValue = "cpu",
+            description = "cpu or cuda: the arrays and the fitted state on that device (default: ${DEFAULT-VALUE})")
+    String device;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter o = spec.commandLine().getOut();
+        if (generate == null && out == null) throw new IllegalArgumentException("give --generate DIR, or --data DIR --out FILE.json, or both");
+        if (repeats < 1 || warmup < 0) throw new IllegalArgumentException("--repeats must be >= 1 and --warmup >= 0");
+        if (generate != null) {
+            int div = divisor > 0 ? divisor : quick ? 5 : 1;
+            long t0 = System.nanoTime();
+            Workload.generate(generate, Workload.Sizes.divided(div), seed);
+            o.printf("wrote a workload (first dimension / %d) to %s in %.1f s%n", div, generate, (System.nanoTime() - t0) / 1e9);
+        }
+        if (out == null) return 0;
+        Path dir = data != null ? data : generate;
+        if (dir == null) throw new IllegalArgumentException("--out needs --data DIR (or --generate DIR)");
+        Device target = switch (device) {
+            case "cpu" -> Device.CPU;
+            case "cuda" -> Device.CUDA;
+            default -> throw new IllegalArgumentException("--device must be cpu or cuda, got '" + device + "'");
+        };
+        Set<String> selected = selection();
+        int threads = ForkJoinPool.getCommonPoolParallelism() + 1;   // the pool's workers and the calling thread
+        List<Map<String, Object>> results = new ArrayList<>();
+        try (Workload w = Workload.load(dir, target)) {
+            o.println("workload " + dir + ": " + w.describe());
+            o.printf("%d warm-up + %d timed runs per row, median; device %s, %d threads%n", warmup, repeats, device, threads);
+            o.printf("%-20s %10s %10s%n", "row", "fit_s", "predict_s");
+            for (Workload.Row row : w.rows()) {
+                if (selected != null && !selected.contains(row.name())) continue;
+                Map<String, Object> r = new LinkedHashMap<>();
+                r.put("name", row.name());
+                try {
+                    double[] times = time(w, row, target);
+                    r.put("fit_s", Double.isNaN(times[0]) ? null : times[0]);
+                    r.put("predict_s", times[1]);
+                } catch (RuntimeException e) {
+                    r.put("fit_s", null);
+                    r.put("predict_s", null);
+                    r.put("error", e.getClass().getSimpleName() + ": " + e.getMessage());
+                }
+                r.put("backend", device);
+                r.put("threads", threads);
+                results.add(r);
+                o.printf("%-20s %10s %10s%s%n", row.name(), format(r.get("fit_s")), format(r.get("predict_s")),
+                        r.containsKey("error") ? "  " + r.get("error") : "");
+                o.flush();
+            }
+        }
+        if (out.toAbsolutePath().getParent() != null) Files.createDirectories(out.toAbsolutePath().getParent());
+        Files.writeString(out, Json.writePretty(results) + "\n");
+        o.println("wrote " + results.size() + " rows to " + out);
+        return 0;
+    }
+
+    private Set<String> selection() {
+        if (only == null || only.isEmpty()) return null;
+        Set<String> names = new LinkedHashSet<>(only);
+        for (String n : names) {
+            if (!Workload.ROWS.contains(n)) throw new IllegalArgumentException("unknown row '" + n + "'; rows: " + Workload.ROWS);
+        }
+        return names;
+    }
+
+    /** {median fit seconds (NaN when the detector needs no fitting), median predict seconds}. */
+    private double[] time(Workload w, Workload.Row row, Device target) {
+        int runs = warmup + repeats;
+        double[] fit = new double[repeats], predict = new double[repeats];
+        boolean fits = false;
+        for (int run = 0; run < runs; run++) {
+            try (AbstractDetector d = row.factory().get()) {
+                if (target != Device.CPU) d.to(target);
+                fits = d.requiresFit();
+                long t0 = System.nanoTime();
+                if (fits) w.fit(row, d);
+                long t1 = System.nanoTime();
+                long t2;
+                try (Tensor scores = w.predict(row, d)) {
+                    scores.getDouble(0);   // the scores exist (a device's queue has finished)
+                    t2 = System.nanoTime();
+                    if (run == runs - 1 && saveScores != null) save(row.name(), scores);
+                }
+                if (run >= warmup) {
+                    fit[run - warmup] = (t1 - t0) / 1e9;
+                    predict[run - warmup] = (t2 - t1) / 1e9;
+                }
+            }
+        }
+        return new double[] {fits ? median(fit) : Double.NaN, median(predict)};
+    }
+
+    private void save(String name, Tensor scores) {
+        try {
+            Files.createDirectories(saveScores);
+            try (Tensor cpu = scores.to(Device.CPU)) {
+                Npy.write(saveScores.resolve(name + ".npy"), cpu);
+            }
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    static double median(double[] v) {
+        double[] s = v.clone();
+        Arrays.sort(s);
+        int n = s.length;
+        return n % 2 == 1 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
+    }
+
+    private static String format(Object seconds) {
+        return seconds instanceof Double d ? String.format("%.4f", d) : "-";
+    }
+}

@@ -1,0 +1,43 @@
+package org.ood4j.engine.cpu;
+
+/**
+ * Loops over a row of doubles for {@link org.ood4j.engine.RowReducer} bodies, on the Vector API
+ * when present ({@link MathKernels}): the building blocks of fused softmax-family scores.
+ */
+public final class RowMath {
+    private static final MathKernels K = MathKernels.INSTANCE;
+
+    private RowMath() {}
+
+    /** The largest of v[0..n) (n >= 1), NaN if any is NaN. */
+    public static double max(double[] v, int n) { return K.max(v, n); }
+
+    /** Index of the first maximum, or of the first NaN (as torch.argmax and the engine's argmax). */
+    public static int argmax(double[] v, int n) { return CpuReductions.argmax(v, n); }
+
+    /** sum of exp(v[i] - shift); with {@code store}, v[i] becomes exp(v[i] - shift). */
+    public static double expShiftedSum(double[] v, int n, double shift, boolean store) {
+        return K.expShiftedSum(v, n, shift, store);
+    }
+
+    /** log sum exp(v), as the engine's logsumexp (v unchanged; a non-finite max is the answer). */
+    public static double logSumExp(double[] v, int n) {
+        double m = max(v, n);
+        if (!Double.isFinite(m)) return m;
+        return m + Math.log(K.expShiftedSum(v, n, m, false));
+    }
+
+    /** v[i] *= s. */
+    public static void scale(double[] v, int n, double s) {
+        for (int i = 0; i < n; i++) v[i] *= s;
+    }
+
+    /** sum of a[i] * b[i]. */
+    public static double dot(double[] a, double[] b, int n) { return K.dot(a, b, n); }
+
+    /** sum of v[i] log v[i] (every v[i] > 0). */
+    public static double sumXLogX(double[] v, int n) { return K.sumXLogX(v, n); }
+
+    /** sum of v[i]^p (every v[i] > 0). */
+    public static double sumPow(double[] v, int n, double p) { return K.sumPow(v, n, p); }
+}

@@ -1,0 +1,78 @@
+package org.ood4j.engine.cpu;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.util.SplittableRandom;
+
+import org.junit.jupiter.api.Test;
+
+/** The vector GEMM against the scalar loops and a plain triple loop, at sizes that hit every edge. */
+class GemmTest {
+    private static final int[][] SIZES = {
+        {1, 1, 1}, {3, 5, 7}, {4, 48, 256}, {5, 49, 257}, {7, 33, 5}, {64, 96, 300}, {65, 100, 513}, {130, 17, 1}, {2, 600, 40},
+    };
+
+    @Test
+    void vectorKernelsAreSelectedWithTheVectorModule() {
+        assertNotNull(Gemm.VECTOR, "the tests run with --add-modules jdk.incubator.vector");
+        assertTrue(Gemm.implementation().startsWith("vector"), Gemm.implementation());
+    }
+
+    @Test
+    void floatProductsMatchTheTripleLoop() {
+        SplittableRandom rng = new SplittableRandom(1);
+        for (int[] s : SIZES) {
+            int m = s[0], n = s[1], k = s[2];
+            float[] a = new float[m * k], b = new float[k * n];
+            for (int i = 0; i < a.length; i++) a[i] = (float) rng.nextGaussian();
+            for (int i = 0; i < b.length; i++) b[i] = (float) rng.nextGaussian();
+            float[] c = Gemm.sgemm(a, b, m, n, k), scalar = Gemm.scalarSgemm(a, b, m, n, k);
+            assertEquals(m * n, c.length);
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < n; j++) {
+                    double exact = 0, magnitude = 0;
+                    for (int p = 0; p < k; p++) {
+                        exact += (double) a[i * k + p] * b[p * n + j];
+                        magnitude += Math.abs((double) a[i * k + p] * b[p * n + j]);
+                    }
+                    double tol = 1e-6 * magnitude + 1e-6;
+                    assertEquals(exact, c[i * n + j], tol, "vector " + m + "x" + n + "x" + k + " at " + i + "," + j);
+                    assertEquals(exact, scalar[i * n + j], tol, "scalar at " + i + "," + j);
+                }
+            }
+        }
+    }
+
+    @Test
+    void doubleProductsMatchTheTripleLoop() {
+        SplittableRandom rng = new SplittableRandom(2);
+        for (int[] s : SIZES) {
+            int m = s[0], n = s[1], k = s[2];
+            double[] a = new double[m * k], b = new double[k * n];
+            for (int i = 0; i < a.length; i++) a[i] = rng.nextGaussian();
+            for (int i = 0; i < b.length; i++) b[i] = rng.nextGaussian();
+            double[] c = Gemm.dgemm(a, b, m, n, k);
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < n; j++) {
+                    double exact = 0, magnitude = 0;
+                    for (int p = 0; p < k; p++) {
+                        exact += a[i * k + p] * b[p * n + j];
+                        magnitude += Math.abs(a[i * k + p] * b[p * n + j]);
+                    }
+                    assertEquals(exact, c[i * n + j], 1e-14 * magnitude + 1e-300, m + "x" + n + "x" + k + " at " + i + "," + j);
+                }
+            }
+        }
+    }
+
+    @Test
+    void emptyAndNonFiniteOperands() {
+        assertEquals(0, Gemm.sgemm(new float[0], new float[0], 0, 0, 3).length);
+        assertArrayEquals(new double[6], Gemm.dgemm(new double[0], new double[0], 2, 3, 0));
+        // inf and NaN propagate as in the scalar loops (0 * inf = NaN; zero padding never leaks in)
+        double[] a = {Double.POSITIVE_INFINITY, 1}, b = {1, 0, 2, 3};
+        double[] c = Gemm.dgemm(a, b, 1, 2, 2);
+        assertEquals(Double.POSITIVE_INFINITY, c[0]);
+        assertTrue(Double.isNaN(c[1]));
+    }
+}
