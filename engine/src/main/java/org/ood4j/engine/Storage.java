@@ -1,12 +1,7 @@
 package org.ood4j.engine;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.SymbolLookup;
-import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -53,83 +48,27 @@ public abstract class Storage {
     protected abstract void free();
 
     /**
-     * Off-heap host memory that any thread may read and write, from the C library's calloc and
-     * returned by free: zeroed (lazily, for large blocks the kernel maps zero pages), and freed
-     * at once when the last reference goes. A shared {@link Arena} per block, the fallback when
-     * native access is not granted, costs a thread handshake of ~0.1 ms on every close (most of
-     * a small op's time); calloc/free cost about a microsecond.
+     * Off-heap host memory from a shared arena, so worker threads may read and write it. Each
+     * close costs a thread handshake (~0.1 ms, measured), which calloc/free through the linker would
+     * avoid — but then a tensor closed by one thread while another still reads it would touch freed
+     * memory and could crash the JVM; with an arena that access throws. Safety wins here; a pool of
+     * arena-backed blocks is the way to get the speed back.
      */
     public static final class Host extends Storage {
+        private final Arena arena;
         private final MemorySegment segment;
-        private final Arena arena;   // only on the fallback path
 
         public Host(long byteSize) {
             super(byteSize);
-            long n = Math.max(byteSize, 1);
-            if (NativeHeap.AVAILABLE) {
-                this.arena = null;
-                this.segment = NativeHeap.calloc(n);
-            } else {
-                this.arena = Arena.ofShared();
-                // 64-byte alignment: a cache line, and enough for any vector width.
-                this.segment = arena.allocate(n, 64);
-            }
+            this.arena = Arena.ofShared();
+            // 64-byte alignment: a cache line, and enough for any vector width.
+            this.segment = arena.allocate(Math.max(byteSize, 1), 64);
         }
 
         @Override public Device device() { return Device.CPU; }
 
         @Override public MemorySegment segment() { return segment; }
 
-        @Override protected void free() {
-            if (arena != null) arena.close();
-            else NativeHeap.free(segment);
-        }
-    }
-
-    /** calloc and free through the FFM linker, when native access is granted. */
-    private static final class NativeHeap {
-        private static final MethodHandle CALLOC, FREE;
-        static final boolean AVAILABLE;
-
-        static {
-            MethodHandle calloc = null, free = null;
-            boolean ok = false;
-            if (!Boolean.getBoolean("ood4j.arenaStorage")) {
-                try {
-                    Linker linker = Linker.nativeLinker();
-                    SymbolLookup libc = linker.defaultLookup();
-                    calloc = linker.downcallHandle(libc.find("calloc").orElseThrow(),
-                            FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG));
-                    free = linker.downcallHandle(libc.find("free").orElseThrow(), FunctionDescriptor.ofVoid(ValueLayout.ADDRESS));
-                    MemorySegment probe = ((MemorySegment) calloc.invokeExact(1L, 8L)).reinterpret(8);
-                    free.invokeExact(probe);
-                    ok = true;
-                } catch (Throwable e) {
-                    // no native access (or no libc symbols): shared arenas instead
-                }
-            }
-            CALLOC = calloc;
-            FREE = free;
-            AVAILABLE = ok;
-        }
-
-        static MemorySegment calloc(long bytes) {
-            MemorySegment raw;
-            try {
-                raw = (MemorySegment) CALLOC.invokeExact(1L, bytes);
-            } catch (Throwable e) {
-                throw new IllegalStateException("calloc failed", e);
-            }
-            if (raw.address() == 0) throw new OutOfMemoryError("cannot allocate " + bytes + " bytes of host memory");
-            return raw.reinterpret(bytes);
-        }
-
-        static void free(MemorySegment segment) {
-            try {
-                FREE.invokeExact(segment);
-            } catch (Throwable e) {
-                throw new IllegalStateException("free failed", e);
-            }
-        }
+        @Override protected void free() { arena.close(); }
     }
 }
