@@ -1,7 +1,6 @@
 package org.ood4j.detectors;
 
 import java.util.List;
-import java.util.Map;
 import java.util.function.Predicate;
 
 import org.ood4j.engine.Tensor;
@@ -26,11 +25,7 @@ import org.ood4j.models.Sequential;
  * trainable parameter, batch-norm weight and bias included. A predicate works too, but cannot be
  * saved. Needs no fitting.
  */
-public final class GradNorm extends NetworkDetector {
-    private final List<String> paramFilter;
-    private final Predicate<String> filter;
-    private final boolean customFilter;
-
+public final class GradNorm extends GradientNormDetector {
     /** Every parameter. */
     public GradNorm(Sequential model) {
         this(model, (List<String>) null);
@@ -41,33 +36,16 @@ public final class GradNorm extends NetworkDetector {
      * @param paramFilter state_dict names of the parameters to score, or null for all
      */
     public GradNorm(Sequential model, List<String> paramFilter) {
-        super(model);
-        this.paramFilter = GradientNorms.checkNames(name(), model, paramFilter);
-        this.filter = GradientNorms.predicateOf(this.paramFilter);
-        this.customFilter = false;
+        super(model, paramFilter);
     }
 
     /** Parameters selected by a predicate on their state_dict names (such a detector cannot be saved). */
     public GradNorm(Sequential model, Predicate<String> paramFilter) {
-        super(model);
-        if (paramFilter == null) throw new IllegalArgumentException("GradNorm: param_filter predicate is null (use the list constructor for all)");
-        this.paramFilter = null;
-        this.filter = paramFilter;
-        this.customFilter = true;
+        super(model, paramFilter);
     }
-
-    @Override public boolean requiresFit() { return false; }
 
     @Override
     protected Tensor scoreChunk(Sequential net, Tensor x) {
         return GradientNorms.norms(net, x, 1.0, filter, Norm.L2_SQUARED);
-    }
-
-    @Override
-    public Map<String, Object> params() {
-        if (customFilter) {
-            throw new UnsupportedOperationException("a GradNorm with a custom param_filter predicate cannot be saved; give parameter names");
-        }
-        return paramFilter == null ? Map.of() : Map.of("param_filter", paramFilter);
     }
 }

@@ -1,7 +1,6 @@
 package org.ood4j.detectors;
 
 import java.util.List;
-import java.util.Map;
 import java.util.function.Predicate;
 
 import org.ood4j.engine.Tensor;
@@ -30,11 +29,7 @@ import org.ood4j.models.Sequential;
  * trainable parameter, batch-norm weight and bias included. A predicate works too, but cannot be
  * saved. Needs no fitting.
  */
-public final class GradNormKL extends NetworkDetector {
-    private final List<String> paramFilter;
-    private final Predicate<String> filter;
-    private final boolean customFilter;
-
+public final class GradNormKL extends GradientNormDetector {
     /** Every parameter. */
     public GradNormKL(Sequential model) {
         this(model, (List<String>) null);
@@ -45,35 +40,18 @@ public final class GradNormKL extends NetworkDetector {
      * @param paramFilter state_dict names of the parameters to score, or null for all
      */
     public GradNormKL(Sequential model, List<String> paramFilter) {
-        super(model);
-        this.paramFilter = GradientNorms.checkNames(name(), model, paramFilter);
-        this.filter = GradientNorms.predicateOf(this.paramFilter);
-        this.customFilter = false;
+        super(model, paramFilter);
     }
 
     /** Parameters selected by a predicate on their state_dict names (such a detector cannot be saved). */
     public GradNormKL(Sequential model, Predicate<String> paramFilter) {
-        super(model);
-        if (paramFilter == null) throw new IllegalArgumentException("GradNormKL: param_filter predicate is null (use the list constructor for all)");
-        this.paramFilter = null;
-        this.filter = paramFilter;
-        this.customFilter = true;
+        super(model, paramFilter);
     }
-
-    @Override public boolean requiresFit() { return false; }
 
     @Override
     protected Tensor scoreChunk(Sequential net, Tensor x) {
         try (Tensor norms = GradientNorms.norms(net, x, Double.NaN, filter, Norm.L1)) {
             return norms.neg();
         }
-    }
-
-    @Override
-    public Map<String, Object> params() {
-        if (customFilter) {
-            throw new UnsupportedOperationException("a GradNormKL with a custom param_filter predicate cannot be saved; give parameter names");
-        }
-        return paramFilter == null ? Map.of() : Map.of("param_filter", paramFilter);
     }
 }
