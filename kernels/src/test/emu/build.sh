@@ -8,7 +8,7 @@
 # With OUT_DIR on LD_LIBRARY_PATH and CUDA_LIB_DIR, JCuda loads this libcuda.so.1 and the CUDA
 # backend runs on it (the engine's and detectors' "cuda-emulator" test executions do so). Without
 # g++ it prints why and exits 0: those executions then skip their tests with that reason.
-# Rebuilds only when a source is newer than the libraries.
+# Rebuilds only when a source is newer than the libraries; each build runs selftest.cpp first.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 kernels=$(cd "$here/../../.." && pwd)
@@ -73,6 +73,8 @@ compile "$here/runtime.cpp" "$tmp/runtime.o" & pids+=($!)
 compile "$here/driver.cpp" "$tmp/driver.o" & pids+=($!)
 compile "$tmp/stubs.cpp" "$tmp/stubs.o" & pids+=($!)
 for p in "${pids[@]}"; do wait "$p"; done
+"$cxx" "${flags[@]}" -o "$tmp/selftest" "$here/selftest.cpp" "$tmp/runtime.o"
+"$tmp/selftest" || { echo "cuda-emu: the emulator's selftest failed; nothing installed" >&2; exit 1; }
 "$cxx" -shared -Wl,-soname,libcuda.so.1 -o "$out/libcuda.so.1.tmp" "${objects[@]}" "$tmp/runtime.o" "$tmp/driver.o" "$tmp/stubs.o"
 "$cxx" "${flags[@]}" -shared -Wl,-soname,libcublas.so.13 -o "$out/libcublas.so.13.tmp" "$here/cublas.cpp"
 "$cxx" "${flags[@]}" -shared -Wl,-soname,libcusolver.so.12 -o "$out/libcusolver.so.12.tmp" "$here/cusolver.cpp"

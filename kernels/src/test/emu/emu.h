@@ -7,7 +7,9 @@
 //  - a launch runs its blocks one after the other on the launching thread; the threads of a
 //    block are fibers (own stacks, switched by a few instructions of x86-64 assembly, no system
 //    call) run one at a time until they finish or wait at a barrier;
-//  - __syncthreads releases when every thread of the block that has not exited arrives;
+//  - __syncthreads releases when every thread of the block arrives; one that has exited can
+//    never arrive, so a __syncthreads after an early return is reported (CUDA allows it only
+//    where the condition is the same for the whole block);
 //  - warp operations (__shfl*_sync, __ballot_sync) are warp barriers over the lanes of their
 //    mask: every lane named must arrive with the same mask, and a lane that has exited must
 //    not be named (undefined behaviour on a GPU: reported here as a failed launch);

@@ -124,7 +124,9 @@ void entry() {
             }
         }
     }
-    if (b.at_sync > 0 && b.at_sync == b.live) release_syncthreads(b);
+    if (b.at_sync > 0) {  // others wait at a __syncthreads this thread will never reach
+        fail(describe_thread(f) + " exited while " + std::to_string(b.at_sync) + " threads wait at __syncthreads");
+    }
     ood4j_emu_switch(&f.sp, b.scheduler);
     abort();  // not reached: a finished fiber is never resumed
 }
@@ -205,9 +207,14 @@ std::map<std::string, Kernel>& registry() {
 
 }  // namespace
 
+// A __syncthreads must be reached by every thread of the block (CUDA: "allowed in conditional
+// code only if the conditional evaluates identically across the entire thread block").
 void syncthreads() {
     Block& b = *running;
     Fiber& f = *current;
+    if (b.live < b.threads) {
+        fail(describe_thread(f) + " reaches __syncthreads after " + std::to_string(b.threads - b.live) + " threads of its block exited");
+    }
     f.wait = AT_SYNCTHREADS;
     if (++b.at_sync == b.live) {
         release_syncthreads(b);
