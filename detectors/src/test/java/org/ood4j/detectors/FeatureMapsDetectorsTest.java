@@ -5,8 +5,11 @@ import static org.junit.jupiter.api.Assertions.*;
 import java.util.SplittableRandom;
 import java.util.function.Function;
 
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
+import org.ood4j.engine.Backends;
 import org.ood4j.engine.DType;
+import org.ood4j.engine.Device;
 import org.ood4j.engine.Scope;
 import org.ood4j.engine.Tensor;
 
@@ -58,6 +61,21 @@ class FeatureMapsDetectorsTest {
             Tensor rest = new RankFeat(null, FLAT, null).shape(x);
             assertArrayEquals(x.shape(), rest.shape());
             assertTrue(rest.reshape(2, -1).normL2(1, false).sum().item() < x.reshape(2, -1).normL2(1, false).sum().item());
+        }
+    }
+
+    @Test
+    void rankFeatKeepsTheMapsDtypeAndDevice() {
+        try (Scope s = Scope.open()) {
+            Tensor x = Tensor.randn(new SplittableRandom(5), DType.FLOAT32, 3, 6, 2, 2);
+            Tensor cpu = new RankFeat(null, FLAT, null).shape(x);
+            assertEquals(DType.FLOAT32, cpu.dtype());
+            assertArrayEquals(x.shape(), cpu.shape());
+            Assumptions.assumeTrue(Backends.cudaStatus().available(), "the CUDA half: " + Backends.cudaStatus().description());
+            Tensor gpu = new RankFeat(null, FLAT, null).shape(x.to(Device.CUDA));
+            assertEquals(Device.CUDA, gpu.device(), "CUDA maps stay on CUDA");
+            assertEquals(DType.FLOAT32, gpu.dtype());
+            assertArrayEquals(cpu.toDoubleArray(), gpu.toDoubleArray(), 1e-6);
         }
     }
 

@@ -55,6 +55,19 @@ public final class Linalg {
         return new Svd(r[0], r[1], r[2]);
     }
 
+    /**
+     * Each matrix of a batch x (B, R, C) minus its dominant singular component, X - s1 u1 v1^T,
+     * computed in float64 from the top eigenvector of the min(R, C)-sized Gram matrix (RankFeat's
+     * rank-1 removal; see {@link LinalgOps#removeTopSingular}). Same shape, dtype and device as x.
+     *
+     * @throws IllegalArgumentException when x is not a 3-D float32/float64 tensor, or a matrix is
+     *         not finite (or too large for its float64 Gram matrix)
+     */
+    public static Tensor removeTopSingular(Tensor x) {
+        LinalgOps.checkMatrixBatch(x, "removeTopSingular");
+        return ops(x).removeTopSingular(x);
+    }
+
     public static SlogDet slogdet(Tensor a) {
         Tensor[] r = ops(a).slogdet(a);
         try (Tensor sign = r[0]; Tensor logAbs = r[1]) {

@@ -1,5 +1,6 @@
 package org.ood4j.engine.backend;
 
+import org.ood4j.engine.Shape;
 import org.ood4j.engine.Tensor;
 
 /**
@@ -26,4 +27,48 @@ public interface LinalgOps {
 
     /** {sign, log|det|} of a square matrix. */
     Tensor[] slogdet(Tensor a);
+
+    /**
+     * Each matrix X (R x C) of a batch (B, R, C) minus its dominant singular component,
+     * <pre>  X' = X - s1 u1 v1^T</pre>
+     * (RankFeat's rank-1 feature removal), computed in float64; the result has x's shape, dtype
+     * (float32 or float64) and device. Empty input gives an empty copy.
+     *
+     * <p>The top singular pair comes from the top eigenvector of the small Gram matrix, k x k with
+     * k = min(R, C): G = X^T X when C <= R (its top eigenvector is v1, and s1 u1 v1^T = (X v1) v1^T),
+     * else G = X X^T (top eigenvector u1, and s1 u1 v1^T = u1 (u1^T X)). For RankFeat's C x HW
+     * feature maps k is small (HW = 49 for a 7 x 7 map), so a k x k symmetric eigenproblem by
+     * cyclic Jacobi replaces a full SVD: O(R C k) for the Gram matrix, O(sweeps k^3) for Jacobi,
+     * and no U or V of the large side. Squaring the condition number in G does not matter here:
+     * only the dominant direction is needed, and it is well separated whenever s1 > s2 clearly.
+     * Jacobi stops when the off-diagonal mass (sum of squares above the diagonal) is at most 1e-30
+     * times the diagonal's, or after 100 sweeps; on a tie for the largest eigenvalue the first
+     * diagonal position wins (either of the tied components is a valid answer).
+     *
+     * @throws IllegalArgumentException when x is not a 3-D float32/float64 tensor, or a matrix
+     *         contains NaN or Inf, or entries too large (|x| beyond ~1e75) for its float64 Gram
+     *         matrix and the convergence test
+     */
+    Tensor removeTopSingular(Tensor x);
+
+    /** The operand checks of {@link #removeTopSingular} every backend applies: a 3-D float32/float64 (B, R, C) tensor. */
+    static void checkMatrixBatch(Tensor x, String op) {
+        x.checkOpen();
+        if (!x.dtype().isFloating()) {
+            throw new IllegalArgumentException(op + " needs a float32 or float64 tensor, got " + x.dtype() + Shape.toString(x.shape()));
+        }
+        if (x.rank() != 3) {
+            throw new IllegalArgumentException(op + " needs a 3-D batch of matrices (B, R, C), got " + Shape.toString(x.shape()));
+        }
+        if (x.size(1) > Integer.MAX_VALUE || x.size(2) > Integer.MAX_VALUE
+                || x.size(1) * x.size(2) > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException(op + ": matrices too large " + Shape.toString(x.shape()));
+        }
+    }
+
+    /** The message when matrix {@code index} of x fails removeTopSingular's finiteness test. */
+    static String nonFiniteMessage(String op, Tensor x, long index) {
+        return op + ": matrix " + index + " of " + Shape.toString(x.shape())
+                + " contains NaN or Inf, or entries too large for its float64 Gram matrix";
+    }
 }

@@ -196,6 +196,27 @@ final class CpuLinalg implements LinalgOps {
         return order;
     }
 
+    // ---------------------------------------------------------------- rank-1 removal
+
+    /** Per matrix, in parallel over the batch: {@link TopSingular#remove} on a float64 copy. */
+    @Override
+    public Tensor removeTopSingular(Tensor x) {
+        LinalgOps.checkMatrixBatch(x, "removeTopSingular");
+        if (x.numel() == 0) return x.copy();
+        int batch = (int) x.size(0), rows = (int) x.size(1), cols = (int) x.size(2);
+        double[] data = Packing.doubles(x);
+        long[] failed = {Long.MAX_VALUE};
+        IntStream.range(0, batch).parallel().forEach(b -> {
+            if (!TopSingular.remove(data, b * rows * cols, rows, cols)) {
+                synchronized (failed) { failed[0] = Math.min(failed[0], b); }
+            }
+        });
+        if (failed[0] != Long.MAX_VALUE) {
+            throw new IllegalArgumentException(LinalgOps.nonFiniteMessage("removeTopSingular", x, failed[0]));
+        }
+        return Unpacking.tensor(data, x.dtype(), x.shape());
+    }
+
     // ---------------------------------------------------------------- eigh, slogdet
 
     /**

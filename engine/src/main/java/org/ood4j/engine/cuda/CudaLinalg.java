@@ -11,6 +11,7 @@ import org.ood4j.engine.Shape;
 import org.ood4j.engine.Tensor;
 import org.ood4j.engine.backend.LinalgOps;
 import org.ood4j.engine.cuda.blas.Cusolver;
+import org.ood4j.kernels.Kernels;
 
 /**
  * Dense linear algebra in float64 with cuSOLVER (FFM): Cholesky (potrf), solve and inverse
@@ -20,7 +21,8 @@ import org.ood4j.engine.cuda.blas.Cusolver;
  * largest). cuSOLVER is column-major: a row-major matrix is its transpose there, which these ops
  * account for (A symmetric needs nothing; A X = B is solved as (A^T)^T X = B). SVD and pinv, empty
  * matrices, and every op when cuSOLVER is missing run on the CPU backend.
- * TODO(svd): gesvd / Xgesvdp for 2-D, a batched one-sided Jacobi kernel for RankFeat's small maps.
+ * {@link #removeTopSingular} (RankFeat's rank-1 removal) is linalg.cu's own kernel, no cuSOLVER.
+ * TODO(svd): gesvd / Xgesvdp for 2-D.
  */
 final class CudaLinalg implements LinalgOps {
 
@@ -207,6 +209,50 @@ final class CudaLinalg implements LinalgOps {
     @Override
     public Tensor[] svd(Tensor a, boolean full) {
         return CpuFallback.run("svd", "no CUDA SVD yet", h -> CpuFallback.cpu().linalg().svd(h[0], full), a);
+    }
+
+    // ---------------------------------------------------------------- rank-1 removal
+
+    /** The largest Gram side linalg.cu handles: the k x k double matrix fills 32 KiB of shared memory. */
+    static final int MAX_TOP_SINGULAR_K = 64;
+
+    /**
+     * linalg.cu's remove_top_singular: one 256-thread block per matrix at a time (grid at most
+     * 4 blocks per SM, each looping over matrices), the Gram matrix and cyclic Jacobi in shared
+     * memory, the eigenvectors in a k^2 float64 scratch per block. A strided input is first copied
+     * contiguous, and that copy is then updated in place; a contiguous one gets a fresh output.
+     * k = min(R, C) above 64 runs on the CPU backend. Non-finite matrices are flagged by the
+     * kernel (one wait for the stream to read the flag) and refused as on the CPU.
+     */
+    @Override
+    public Tensor removeTopSingular(Tensor x) {
+        String op = "removeTopSingular";
+        LinalgOps.checkMatrixBatch(x, op);
+        if (x.numel() == 0) return x.copy();
+        long batch = x.size(0);
+        int rows = (int) x.size(1), cols = (int) x.size(2), k = Math.min(rows, cols);
+        if (k > MAX_TOP_SINGULAR_K) {
+            return CpuFallback.run1(op, "min(R, C) = " + k + " > " + MAX_TOP_SINGULAR_K + " (the Gram matrix would not fit in shared memory)",
+                    h -> CpuFallback.cpu().linalg().removeTopSingular(h[0]), x);
+        }
+        CudaContext context = CudaContext.get();
+        int grid = (int) Math.min(batch, 4L * context.multiprocessors());
+        Tensor in = x.isContiguous() ? x : x.copy();
+        Tensor out = in == x ? DeviceTensors.empty(x.dtype(), x.shape()) : in;
+        boolean done = false;
+        try (Tensor scratch = DeviceTensors.empty(DType.FLOAT64, (long) grid * k * k); ErrorFlag err = new ErrorFlag()) {
+            DeviceTensors.use(in);
+            Launch.of(Kernels.Module.LINALG, x.dtype() == DType.FLOAT32 ? "remove_top_singular_f" : "remove_top_singular_d")
+                    .ptr(DeviceTensors.address(in)).ptr(DeviceTensors.address(out)).i64(batch).i32(rows).i32(cols)
+                    .ptr(DeviceTensors.address(scratch)).ptr(err.address())
+                    .run(grid, 1, Launch.BLOCK, 0, op);
+            Long bad = err.check();
+            if (bad != null) throw new IllegalArgumentException(LinalgOps.nonFiniteMessage(op, x, bad));
+            done = true;
+            return out;
+        } finally {
+            if (!done) out.close();
+        }
     }
 
     // ---------------------------------------------------------------- helpers
