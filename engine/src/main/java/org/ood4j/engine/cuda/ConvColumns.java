@@ -18,6 +18,8 @@ import org.ood4j.kernels.Kernels;
 record ConvColumns(long c, long h, long w, int kh, int kw, int stride, int padding, int dilation, long outH, long outW) {
     /** The most bytes of column (and other per-sample scratch) buffers an op allocates at once. */
     static final long MAX_COLUMN_BYTES = 512L << 20;
+    /** The budget {@link #chunk} works to: {@link #MAX_COLUMN_BYTES}; tests lower it to run several chunks. */
+    static volatile long columnBudget = MAX_COLUMN_BYTES;
     private static final Kernels.Module M = Kernels.Module.CONV;
 
     /** The geometry of an (N, C, H, W) input and a (kh, kw) kernel; the arguments are checked already. */
@@ -38,7 +40,7 @@ record ConvColumns(long c, long h, long w, int kh, int kw, int stride, int paddi
 
     /** How many of n samples to process at once when each needs {@code bytesPerSample} of scratch (at least 1). */
     static long chunk(long n, long bytesPerSample) {
-        return Math.max(1, Math.min(n, MAX_COLUMN_BYTES / Math.max(1, bytesPerSample)));
+        return Math.max(1, Math.min(n, columnBudget / Math.max(1, bytesPerSample)));
     }
 
     /**
