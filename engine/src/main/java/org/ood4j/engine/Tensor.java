@@ -304,9 +304,15 @@ public final class Tensor implements AutoCloseable {
                 : (long) getRaw(storage.segment(), dtype, at);
     }
 
-    /** The value of a one-element tensor. */
+    /** The value of a one-element tensor (copied to the host first when it lives on a device, as torch's item()). */
     public double item() {
+        checkOpen();
         if (numel() != 1) throw new IllegalArgumentException("item() needs one element, tensor has shape " + Shape.toString(shape));
+        if (device() != Device.CPU) {
+            try (Tensor host = to(Device.CPU)) {
+                return host.item();
+            }
+        }
         return getDouble(new long[shape.length]);
     }
 

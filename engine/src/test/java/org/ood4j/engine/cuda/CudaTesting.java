@@ -2,11 +2,14 @@ package org.ood4j.engine.cuda;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.SplittableRandom;
 import java.util.function.Function;
 
 import org.junit.jupiter.api.Assumptions;
 import org.ood4j.engine.Backends;
+import org.ood4j.engine.CudaStatus;
 import org.ood4j.engine.DType;
 import org.ood4j.engine.Device;
 import org.ood4j.engine.Shape;
@@ -20,9 +23,20 @@ import org.ood4j.engine.Tensor;
 final class CudaTesting {
     private CudaTesting() {}
 
-    /** Skips the calling test, with the reason, unless CUDA is available. */
+    /**
+     * Skips the calling test, with the reason, unless CUDA is available. In the build's
+     * cuda-emulator execution (system property ood4j.test.cudaEmulator = the emulator's folder)
+     * an emulator that was built but does not start is a failure, not a skip.
+     */
     static void assumeCuda() {
-        Assumptions.assumeTrue(Backends.cudaStatus().available(), Backends.cudaStatus().description());
+        CudaStatus status = Backends.cudaStatus();
+        String emulator = System.getProperty("ood4j.test.cudaEmulator");
+        if (emulator != null && !status.available()) {
+            Path lib = Path.of(emulator, "libcuda.so.1");
+            Assumptions.assumeTrue(Files.exists(lib), "the CUDA host emulator was not built (" + lib + " is missing; no g++?)");
+            fail("the CUDA host emulator at " + lib + " exists but CUDA did not start: " + status);
+        }
+        Assumptions.assumeTrue(status.available(), status.description());
     }
 
     /** How an input sits in memory: the view is applied to a base tensor on each device. */

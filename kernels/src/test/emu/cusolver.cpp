@@ -1,0 +1,216 @@
+// cusolver.cpp - an emulated libcusolver.so.12: the dense float64 calls our FFM binding (engine
+// cuda.blas.Cusolver) makes, with LAPACK's semantics as cuSOLVER documents them: column-major,
+// potrf (Cholesky of the uplo triangle; info = i when the leading minor of order i is not
+// positive definite), getrf/getrs (LU with partial pivoting, 1-based ipiv; info = i when U(i,i)
+// is exactly zero), syevd (eigenvalues ascending, eigenvectors as the columns of A when jobz is
+// CUSOLVER_EIG_MODE_VECTOR, from the uplo triangle only). Workspace sizes are asked for and
+// checked as cuSOLVER does. devInfo and ipiv are "device" pointers: host addresses here.
+#include <math.h>
+
+#include <algorithm>
+#include <vector>
+
+#define EXPORT extern "C" __attribute__((visibility("default")))
+
+enum { OK = 0, NOT_INITIALIZED = 1, INVALID_VALUE = 3 };
+enum { FILL_LOWER = 0, FILL_UPPER = 1 };
+
+namespace {
+
+struct Handle {
+    void* stream = nullptr;
+};
+
+int workspace(int n) { return std::max(1, n * n); }
+
+bool square_ok(int n, int lda) { return n >= 0 && lda >= std::max(1, n); }
+
+// a(i, j) of a column-major matrix
+inline double& at(double* a, int lda, int i, int j) { return a[i + (long) j * lda]; }
+
+}  // namespace
+
+EXPORT int cusolverDnCreate(void** handle) {
+    if (!handle) return INVALID_VALUE;
+    *handle = new Handle();
+    return OK;
+}
+EXPORT int cusolverDnDestroy(void* handle) {
+    delete static_cast<Handle*>(handle);
+    return OK;
+}
+EXPORT int cusolverDnSetStream(void* handle, void* stream) {
+    if (!handle) return NOT_INITIALIZED;
+    static_cast<Handle*>(handle)->stream = stream;
+    return OK;
+}
+EXPORT int cusolverGetProperty(int type, int* value) {
+    if (type < 0 || type > 2 || !value) return INVALID_VALUE;
+    *value = 0;  // 0.0.0 marks the emulator in `ood4j info`
+    return OK;
+}
+
+EXPORT int cusolverDnDpotrf_bufferSize(void* h, int uplo, int n, double*, int lda, int* lwork) {
+    if (!h) return NOT_INITIALIZED;
+    if ((uplo != FILL_LOWER && uplo != FILL_UPPER) || !square_ok(n, lda)) return INVALID_VALUE;
+    *lwork = workspace(n);
+    return OK;
+}
+
+EXPORT int cusolverDnDpotrf(void* h, int uplo, int n, double* a, int lda, double*, int lwork, int* info) {
+    if (!h) return NOT_INITIALIZED;
+    if ((uplo != FILL_LOWER && uplo != FILL_UPPER) || !square_ok(n, lda) || lwork < workspace(n)) return INVALID_VALUE;
+    bool lower = uplo == FILL_LOWER;
+    // element (i, j), i >= j, of the lower factor, stored in the triangle that uplo names
+    auto l = [&](int i, int j) -> double& { return lower ? at(a, lda, i, j) : at(a, lda, j, i); };
+    *info = 0;
+    for (int j = 0; j < n; j++) {
+        double d = l(j, j);
+        for (int p = 0; p < j; p++) d -= l(j, p) * l(j, p);
+        if (!(d > 0)) {
+            *info = j + 1;
+            return OK;
+        }
+        d = sqrt(d);
+        l(j, j) = d;
+        for (int i = j + 1; i < n; i++) {
+            double s = l(i, j);
+            for (int p = 0; p < j; p++) s -= l(i, p) * l(j, p);
+            l(i, j) = s / d;
+        }
+    }
+    return OK;
+}
+
+EXPORT int cusolverDnDgetrf_bufferSize(void* h, int m, int n, double*, int lda, int* lwork) {
+    if (!h) return NOT_INITIALIZED;
+    if (m < 0 || n < 0 || lda < std::max(1, m)) return INVALID_VALUE;
+    *lwork = std::max(1, m * n);
+    return OK;
+}
+
+EXPORT int cusolverDnDgetrf(void* h, int m, int n, double* a, int lda, double*, int* ipiv, int* info) {
+    if (!h) return NOT_INITIALIZED;
+    if (m < 0 || n < 0 || lda < std::max(1, m)) return INVALID_VALUE;
+    *info = 0;
+    for (int j = 0; j < std::min(m, n); j++) {
+        int p = j;
+        for (int i = j + 1; i < m; i++) {
+            if (fabs(at(a, lda, i, j)) > fabs(at(a, lda, p, j))) p = i;
+        }
+        if (ipiv) ipiv[j] = p + 1;
+        if (p != j) {
+            for (int c = 0; c < n; c++) std::swap(at(a, lda, p, c), at(a, lda, j, c));
+        }
+        double pivot = at(a, lda, j, j);
+        if (pivot == 0) {
+            if (*info == 0) *info = j + 1;
+            continue;
+        }
+        for (int i = j + 1; i < m; i++) {
+            double f = at(a, lda, i, j) /= pivot;
+            for (int c = j + 1; c < n; c++) at(a, lda, i, c) -= f * at(a, lda, j, c);
+        }
+    }
+    return OK;
+}
+
+EXPORT int cusolverDnDgetrs(void* h, int trans, int n, int nrhs, const double* ac, int lda, const int* ipiv,
+                            double* b, int ldb, int* info) {
+    if (!h) return NOT_INITIALIZED;
+    if (trans < 0 || trans > 2 || !square_ok(n, lda) || nrhs < 0 || ldb < std::max(1, n)) return INVALID_VALUE;
+    double* a = const_cast<double*>(ac);
+    *info = 0;
+    for (int r = 0; r < nrhs; r++) {
+        double* x = b + (long) r * ldb;
+        if (trans == 0) {  // A = P L U: x = U^-1 L^-1 P^T b
+            for (int i = 0; i < n; i++) std::swap(x[i], x[ipiv[i] - 1]);
+            for (int i = 0; i < n; i++) {
+                for (int p = 0; p < i; p++) x[i] -= at(a, lda, i, p) * x[p];
+            }
+            for (int i = n - 1; i >= 0; i--) {
+                for (int p = i + 1; p < n; p++) x[i] -= at(a, lda, i, p) * x[p];
+                x[i] /= at(a, lda, i, i);
+            }
+        } else {           // A^T = U^T L^T P^T: x = P L^-T U^-T b
+            for (int i = 0; i < n; i++) {
+                for (int p = 0; p < i; p++) x[i] -= at(a, lda, p, i) * x[p];
+                x[i] /= at(a, lda, i, i);
+            }
+            for (int i = n - 1; i >= 0; i--) {
+                for (int p = i + 1; p < n; p++) x[i] -= at(a, lda, p, i) * x[p];
+            }
+            for (int i = n - 1; i >= 0; i--) std::swap(x[i], x[ipiv[i] - 1]);
+        }
+    }
+    return OK;
+}
+
+EXPORT int cusolverDnDsyevd_bufferSize(void* h, int jobz, int uplo, int n, const double*, int lda, const double*, int* lwork) {
+    if (!h) return NOT_INITIALIZED;
+    if ((jobz != 0 && jobz != 1) || (uplo != FILL_LOWER && uplo != FILL_UPPER) || !square_ok(n, lda)) return INVALID_VALUE;
+    *lwork = workspace(n);
+    return OK;
+}
+
+// Cyclic Jacobi on the symmetric matrix read from the uplo triangle (the other is ignored, as
+// LAPACK does), then eigenpairs sorted ascending.
+EXPORT int cusolverDnDsyevd(void* h, int jobz, int uplo, int n, double* a, int lda, double* w, double*, int lwork, int* info) {
+    if (!h) return NOT_INITIALIZED;
+    if ((jobz != 0 && jobz != 1) || (uplo != FILL_LOWER && uplo != FILL_UPPER) || !square_ok(n, lda) || lwork < workspace(n)) {
+        return INVALID_VALUE;
+    }
+    std::vector<double> s((size_t) n * n), v((size_t) n * n, 0.0);
+    for (int j = 0; j < n; j++) {
+        for (int i = 0; i < n; i++) {
+            bool stored = uplo == FILL_LOWER ? i >= j : i <= j;
+            s[i + (size_t) j * n] = stored ? at(a, lda, i, j) : at(a, lda, j, i);
+        }
+        v[j + (size_t) j * n] = 1;
+    }
+    auto S = [&](int i, int j) -> double& { return s[i + (size_t) j * n]; };
+    auto V = [&](int i, int j) -> double& { return v[i + (size_t) j * n]; };
+    for (int sweep = 0; sweep < 100; sweep++) {
+        double off = 0, diag = 0;
+        for (int p = 0; p < n; p++) {
+            diag += S(p, p) * S(p, p);
+            for (int q = p + 1; q < n; q++) off += S(p, q) * S(p, q);
+        }
+        if (off == 0 || off <= 1e-32 * diag) break;
+        for (int p = 0; p < n; p++) {
+            for (int q = p + 1; q < n; q++) {
+                double apq = S(p, q);
+                if (apq == 0) continue;
+                double theta = (S(q, q) - S(p, p)) / (2 * apq);
+                double t = (theta >= 0 ? 1.0 : -1.0) / (fabs(theta) + sqrt(theta * theta + 1));
+                double c = 1 / sqrt(t * t + 1), sn = t * c;
+                for (int r = 0; r < n; r++) {
+                    double sp = S(r, p), sq = S(r, q);
+                    S(r, p) = c * sp - sn * sq;
+                    S(r, q) = sn * sp + c * sq;
+                }
+                for (int r = 0; r < n; r++) {
+                    double sp = S(p, r), sq = S(q, r);
+                    S(p, r) = c * sp - sn * sq;
+                    S(q, r) = sn * sp + c * sq;
+                }
+                for (int r = 0; r < n; r++) {
+                    double vp = V(r, p), vq = V(r, q);
+                    V(r, p) = c * vp - sn * vq;
+                    V(r, q) = sn * vp + c * vq;
+                }
+            }
+        }
+    }
+    std::vector<int> order(n);
+    for (int i = 0; i < n; i++) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](int x, int y) { return S(x, x) < S(y, y); });
+    for (int k = 0; k < n; k++) {
+        w[k] = S(order[k], order[k]);
+        if (jobz == 1) {
+            for (int r = 0; r < n; r++) at(a, lda, r, k) = V(r, order[k]);
+        }
+    }
+    *info = 0;
+    return OK;
+}

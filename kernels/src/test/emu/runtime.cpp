@@ -1,0 +1,326 @@
+// runtime.cpp - blocks as groups of fibers, barriers, warp exchanges, and the kernel registry.
+// See emu.h for how CUDA's execution model maps onto this.
+#include "runtime.h"
+
+#include <sys/mman.h>
+
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <vector>
+
+namespace emu {
+
+dim3 block_idx, block_dim, grid_dim;
+const dim3* thread_idx;
+void* dynamic_shared;
+
+namespace {
+
+// A fiber switch: saves the callee-saved registers on the current stack, stores its stack
+// pointer in *save and continues on the stack at load. No system call (ucontext's swapcontext
+// makes two, which made a reduction test take minutes). x86-64 System V only.
+extern "C" void ood4j_emu_switch(void** save, void* load);
+asm(R"(
+    .text
+    .globl ood4j_emu_switch
+    .hidden ood4j_emu_switch
+    .type ood4j_emu_switch, @function
+ood4j_emu_switch:
+    pushq %rbp
+    pushq %rbx
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    movq %rsp, (%rdi)
+    movq %rsi, %rsp
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbx
+    popq %rbp
+    ret
+    .size ood4j_emu_switch, .-ood4j_emu_switch
+)");
+
+const size_t STACK_BYTES = 256 * 1024;  // per fiber; kernels keep small arrays in registers/locals
+const size_t GUARD_BYTES = 4096;        // an overflow faults instead of corrupting a neighbour
+
+enum Wait { RUNNABLE, AT_SYNCTHREADS, AT_WARP, FINISHED };
+
+const char* const WARP_OP_NAMES[] = {"__shfl_sync", "__shfl_up_sync", "__shfl_down_sync", "__shfl_xor_sync", "__ballot_sync"};
+const int BALLOT = 4;  // after the ShuffleMode values
+
+struct Fiber {
+    void* sp = nullptr;  // saved stack pointer while switched out
+    char* stack = nullptr;
+    dim3 tid;
+    int linear = 0;
+    Wait wait = FINISHED;
+    // the warp operation it waits at: its mask, kind, offered bits and argument, then its result
+    unsigned mask = 0;
+    int op = 0;  // a ShuffleMode or BALLOT
+    int arg = 0, width = 32;
+    uint64_t offer = 0, result = 0;
+};
+
+struct Block {
+    void* scheduler = nullptr;  // the launching thread's saved stack pointer while a fiber runs
+    std::vector<Fiber> fibers;
+    int threads = 0;
+    int live = 0;     // fibers not finished
+    int at_sync = 0;  // fibers waiting at __syncthreads
+    std::vector<int> warp_arrived;         // per warp: lanes waiting at a warp operation
+    std::vector<unsigned> warp_exited;     // per warp: lanes that have finished
+    std::string error;
+    const Kernel* kernel = nullptr;
+    void** params = nullptr;
+};
+
+Block* running;   // the block being run (launches are serialised)
+Fiber* current;   // its running fiber
+std::mutex launch_lock;
+
+std::string describe_thread(const Fiber& f) {
+    char buf[160];
+    snprintf(buf, sizeof buf, "thread (%u,%u,%u) of block (%u,%u,%u)", f.tid.x, f.tid.y, f.tid.z,
+             block_idx.x, block_idx.y, block_idx.z);
+    return buf;
+}
+
+// Stops the block: the scheduler sees the error and abandons its fibers (never resumed; their
+// stacks are reused by the next launch, kernels hold no resources).
+[[noreturn]] void fail(const std::string& why) {
+    running->error = why;
+    ood4j_emu_switch(&current->sp, running->scheduler);
+    abort();  // not reached: a failed block is never resumed
+}
+
+void yield() { ood4j_emu_switch(&current->sp, running->scheduler); }
+
+void release_syncthreads(Block& b) {
+    for (int i = 0; i < b.threads; i++) {
+        if (b.fibers[i].wait == AT_SYNCTHREADS) b.fibers[i].wait = RUNNABLE;
+    }
+    b.at_sync = 0;
+}
+
+void entry() {
+    Block& b = *running;
+    b.kernel->call(b.kernel->fn, b.params);
+    Fiber& f = *current;
+    f.wait = FINISHED;
+    b.live--;
+    int warp0 = f.linear & ~31, lane = f.linear & 31;
+    b.warp_exited[f.linear >> 5] |= 1u << lane;
+    if (b.warp_arrived[f.linear >> 5] > 0) {  // a warp-mate waiting on this lane could never go on
+        for (int i = warp0; i < warp0 + 32 && i < b.threads; i++) {
+            const Fiber& g = b.fibers[i];
+            if (g.wait == AT_WARP && (g.mask >> lane & 1u)) {
+                fail(describe_thread(f) + " exited while lane " + std::to_string(i & 31) + " waits for it in " +
+                     WARP_OP_NAMES[g.op]);
+            }
+        }
+    }
+    if (b.at_sync > 0 && b.at_sync == b.live) release_syncthreads(b);
+    ood4j_emu_switch(&f.sp, b.scheduler);
+    abort();  // not reached: a finished fiber is never resumed
+}
+
+void prepare(Block& b, int threads) {
+    if ((int) b.fibers.size() < threads) b.fibers.resize(threads);
+    for (int i = 0; i < threads; i++) {
+        Fiber& f = b.fibers[i];
+        if (!f.stack) {
+            void* m = mmap(nullptr, STACK_BYTES + GUARD_BYTES, PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+            if (m == MAP_FAILED) {
+                fprintf(stderr, "ood4j CUDA emulator: cannot map a fiber stack\n");
+                abort();
+            }
+            mprotect(m, GUARD_BYTES, PROT_NONE);
+            f.stack = static_cast<char*>(m);
+        }
+        f.linear = i;
+        f.tid.x = i % block_dim.x;
+        f.tid.y = (i / block_dim.x) % block_dim.y;
+        f.tid.z = i / (block_dim.x * block_dim.y);
+        f.wait = RUNNABLE;
+        // The first switch to the fiber pops six zero registers and "returns" into entry(), whose
+        // own return address slot holds 0 (it never returns); entry() starts with rsp = 8 mod 16
+        // as the ABI wants after a call.
+        uintptr_t top = ((uintptr_t) (f.stack + GUARD_BYTES + STACK_BYTES)) & ~(uintptr_t) 15;
+        void** frame = reinterpret_cast<void**>(top);
+        frame[-1] = nullptr;
+        frame[-2] = reinterpret_cast<void*>(&entry);
+        for (int r = 3; r <= 8; r++) frame[-r] = nullptr;
+        f.sp = &frame[-8];
+    }
+    b.threads = threads;
+    b.live = threads;
+    b.at_sync = 0;
+    int warps = (threads + 31) / 32;
+    b.warp_arrived.assign(warps, 0);
+    b.warp_exited.assign(warps, 0);
+}
+
+std::string deadlock(const Block& b) {
+    int sync = 0, warp = 0;
+    std::string first;
+    for (int i = 0; i < b.threads; i++) {
+        const Fiber& f = b.fibers[i];
+        if (f.wait == AT_SYNCTHREADS) sync++;
+        if (f.wait == AT_WARP) {
+            if (warp++ == 0) first = describe_thread(f) + " in " + WARP_OP_NAMES[f.op];
+        }
+    }
+    return "deadlock: " + std::to_string(sync) + " threads wait at __syncthreads and " + std::to_string(warp) +
+           " at warp operations (first: " + (first.empty() ? "none" : first) + ") while " +
+           std::to_string(b.live - sync - warp) + " others can never reach them";
+}
+
+// Runs one block to completion or failure; fibers start in forward or reverse order.
+void run_block(Block& b, int threads, bool reverse) {
+    prepare(b, threads);
+    while (b.live > 0 && b.error.empty()) {
+        bool ran = false;
+        for (int k = 0; k < threads && b.error.empty(); k++) {
+            Fiber& f = b.fibers[reverse ? threads - 1 - k : k];
+            if (f.wait != RUNNABLE) continue;
+            current = &f;
+            thread_idx = &f.tid;
+            ood4j_emu_switch(&b.scheduler, f.sp);
+            ran = true;
+        }
+        if (!ran && b.error.empty()) b.error = deadlock(b);
+    }
+}
+
+std::map<std::string, Kernel>& registry() {
+    static std::map<std::string, Kernel> kernels;
+    return kernels;
+}
+
+}  // namespace
+
+void syncthreads() {
+    Block& b = *running;
+    Fiber& f = *current;
+    f.wait = AT_SYNCTHREADS;
+    if (++b.at_sync == b.live) {
+        release_syncthreads(b);
+        return;
+    }
+    yield();
+}
+
+// Arrives at a warp operation; the last lane of the mask to arrive checks that every lane came
+// to the same operation with the same mask, then computes every lane's result.
+static uint64_t warp_op(unsigned mask, int op, uint64_t offer, int arg, int width) {
+    Block& b = *running;
+    Fiber& f = *current;
+    int warp = f.linear >> 5, warp0 = f.linear & ~31, lane = f.linear & 31;
+    const char* what = WARP_OP_NAMES[op];
+    if (!(mask >> lane & 1u)) fail(describe_thread(f) + " calls " + what + " with a mask that omits its own lane");
+    if (warp0 + 32 > b.threads && (mask >> (b.threads - warp0))) {
+        fail(describe_thread(f) + ": " + what + " names lanes beyond the block's last thread");
+    }
+    if (mask & b.warp_exited[warp]) fail(describe_thread(f) + ": " + what + " names a lane that has exited");
+    f.wait = AT_WARP;
+    f.mask = mask;
+    f.op = op;
+    f.offer = offer;
+    f.arg = arg;
+    f.width = width;
+    if (++b.warp_arrived[warp] < __builtin_popcount(mask)) {
+        yield();
+        return f.result;
+    }
+    unsigned votes = 0;
+    for (int l = 0; l < 32; l++) {
+        if (!(mask >> l & 1u)) continue;
+        const Fiber& g = b.fibers[warp0 + l];
+        if (g.wait != AT_WARP || g.mask != mask || (g.op == BALLOT) != (op == BALLOT)) {
+            fail(describe_thread(f) + " meets lane " + std::to_string(l) + " at a different warp operation or mask (" +
+                 what + ")");
+        }
+        if (g.offer) votes |= 1u << l;
+    }
+    b.warp_arrived[warp] = 0;
+    for (int l = 0; l < 32; l++) {
+        if (!(mask >> l & 1u)) continue;
+        Fiber& g = b.fibers[warp0 + l];
+        if (g.op == BALLOT) {
+            g.result = votes;
+        } else {
+            int w = g.width, base = l & ~(w - 1), src;
+            switch (g.op) {
+                case SHFL_IDX: src = base + (g.arg & (w - 1)); break;
+                case SHFL_UP: src = (l - base) >= g.arg ? l - g.arg : l; break;
+                case SHFL_DOWN: src = (l - base) + g.arg < w ? l + g.arg : l; break;
+                default: src = base + (((l - base) ^ g.arg) & (w - 1)); break;
+            }
+            if (!(mask >> src & 1u)) {
+                fail(describe_thread(g) + ": " + WARP_OP_NAMES[g.op] + " reads lane " + std::to_string(src) + ", outside the mask");
+            }
+            g.result = b.fibers[warp0 + src].offer;
+        }
+        g.wait = RUNNABLE;
+    }
+    return f.result;
+}
+
+uint64_t shuffle(unsigned mask, uint64_t bits, ShuffleMode mode, int arg, int width) {
+    if (width <= 0 || width > 32 || (width & (width - 1))) fail(std::string(WARP_OP_NAMES[mode]) + " with width " + std::to_string(width));
+    return warp_op(mask, mode, bits, arg, width);
+}
+
+unsigned ballot(unsigned mask, int predicate) { return (unsigned) warp_op(mask, BALLOT, predicate != 0, 0, 32); }
+
+void register_kernel(const Kernel& k) { registry()[k.name] = k; }
+
+const Kernel* find_kernel(const char* name) {
+    auto it = registry().find(name);
+    return it == registry().end() ? nullptr : &it->second;
+}
+
+std::string launch(const Kernel& k, dim3 grid, dim3 block, unsigned shared_bytes, void** params) {
+    long threads = (long) block.x * block.y * block.z;
+    if (threads < 1 || threads > 1024 || block.x > 1024 || block.y > 1024 || block.z > 64) {
+        return "invalid block shape " + std::to_string(block.x) + "x" + std::to_string(block.y) + "x" + std::to_string(block.z);
+    }
+    if (grid.x < 1 || grid.y < 1 || grid.z < 1 || grid.x > 2147483647u || grid.y > 65535 || grid.z > 65535) {
+        return "invalid grid shape " + std::to_string(grid.x) + "x" + std::to_string(grid.y) + "x" + std::to_string(grid.z);
+    }
+    if (shared_bytes > 227 * 1024) return "dynamic shared memory of " + std::to_string(shared_bytes) + " bytes exceeds 227 KiB";
+    if (!params && k.arity > 0) return "no kernel parameters for " + std::string(k.name);
+    std::lock_guard<std::mutex> serialised(launch_lock);
+    static Block b;
+    static std::vector<unsigned char> dynamic;
+    // Uninitialised shared memory on a GPU holds garbage: all-ones bytes read as NaN / -1 here.
+    dynamic.assign(shared_bytes + 16, 0xff);
+    running = &b;
+    b.kernel = &k;
+    b.params = params;
+    b.error.clear();
+    block_dim = block;
+    grid_dim = grid;
+    dynamic_shared = dynamic.data();
+    long count = 0;
+    for (unsigned z = 0; z < grid.z && b.error.empty(); z++) {
+        for (unsigned y = 0; y < grid.y && b.error.empty(); y++) {
+            for (unsigned x = 0; x < grid.x && b.error.empty(); x++) {
+                block_idx.x = x;
+                block_idx.y = y;
+                block_idx.z = z;
+                run_block(b, (int) threads, (count++ & 1) != 0);
+            }
+        }
+    }
+    running = nullptr;
+    return b.error.empty() ? "" : std::string(k.name) + ": " + b.error;
+}
+
+}  // namespace emu
