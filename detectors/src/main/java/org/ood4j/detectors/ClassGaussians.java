@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import org.ood4j.engine.DType;
+import org.ood4j.engine.Device;
 import org.ood4j.engine.Linalg;
 import org.ood4j.engine.Scope;
 import org.ood4j.engine.Shape;
@@ -55,14 +56,15 @@ final class ClassGaussians {
     static Tensor scatter(Tensor centred, double eps) {
         try (Scope s = Scope.open()) {
             Tensor sc = centred.t().matmul(centred);
-            return s.keep(sc.add(identity(sc.size(0)).mul(eps)));
+            return s.keep(sc.add(identity(sc.size(0), sc.device()).mul(eps)));
         }
     }
 
-    static Tensor identity(long n) {
+    /** The n x n float64 identity on {@code device}. */
+    static Tensor identity(long n, Device device) {
         Tensor eye = Tensor.zeros(DType.FLOAT64, n, n);
         for (long i = 0; i < n; i++) eye.set(1, i, i);
-        return eye;
+        return eye.movedTo(device);
     }
 
     /** Squared Mahalanobis distances d_k(z) (N, K) to every mean under one precision matrix. */

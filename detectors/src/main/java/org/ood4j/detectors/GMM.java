@@ -42,14 +42,15 @@ public final class GMM extends FeaturesDetector {
         Tensor counts = Tensor.groupCount(labels, classes).to(DType.FLOAT64);
         Tensor centred = ClassGaussians.centred(z, labels, mu);
         long[] y = labels.toLongArray();
-        Tensor precisions = Tensor.zeros(DType.FLOAT64, classes, dim, dim);
+        double[] classCounts = counts.toDoubleArray();
+        Tensor precisions = Tensor.zeros(DType.FLOAT64, z.device(), classes, dim, dim);
         double[] logNorm = new double[classes];   // log pi_k - (D log 2pi + log det Sigma_k) / 2
         double n = features.size(0);
         for (int k = 0; k < classes; k++) {
             try (Scope s = Scope.open()) {
-                Tensor rows = centred.indexSelect(0, indicesOf(y, k));
-                double nk = counts.getDouble(k);
-                Tensor cov = ClassGaussians.scatter(rows, 0).div(nk).add(ClassGaussians.identity(dim).mul(reg));
+                Tensor rows = centred.indexSelect(0, indicesOf(y, k).movedTo(z.device()));
+                double nk = classCounts[k];
+                Tensor cov = ClassGaussians.scatter(rows, 0).div(nk).add(ClassGaussians.identity(dim, rows.device()).mul(reg));
                 Linalg.SlogDet det = Linalg.slogdet(cov);
                 precisions.select(0, k).copyFrom(ClassGaussians.precision(cov));
                 logNorm[k] = Math.log(nk / n) - 0.5 * (dim * Math.log(2 * Math.PI) + det.logAbsDet());
@@ -57,7 +58,7 @@ public final class GMM extends FeaturesDetector {
         }
         putState("mu", mu);
         putState("precisions", precisions);
-        putState("log_norm", Tensor.of(logNorm));
+        putState("log_norm", Tensor.of(logNorm).movedTo(z.device()));
     }
 
     private static Tensor indicesOf(long[] y, int k) {
@@ -69,7 +70,7 @@ public final class GMM extends FeaturesDetector {
         Tensor z = features.to(DType.FLOAT64);
         Tensor mu = state("mu"), precisions = state("precisions");
         int classes = (int) mu.size(0);
-        Tensor logLik = Tensor.zeros(DType.FLOAT64, z.size(0), classes);
+        Tensor logLik = Tensor.zeros(DType.FLOAT64, z.device(), z.size(0), classes);
         for (int k = 0; k < classes; k++) {
             Tensor d = ClassGaussians.distance(z.sub(mu.select(0, k)), precisions.select(0, k));
             logLik.select(1, k).copyFrom(d.mul(-0.5));

@@ -67,7 +67,8 @@ public final class Gram extends StructuredDetector {
         for (int l = 0; l < layers.size(); l++) {
             Tensor g = statistics(layers.get(l));
             double[][] bounds = bounds(g.toDoubleMatrix(), y, heldOut);
-            Tensor mins = Tensor.of(bounds[0], classes, g.size(1)), maxs = Tensor.of(bounds[1], classes, g.size(1));
+            Tensor mins = Tensor.of(bounds[0], classes, g.size(1)).movedTo(g.device());
+            Tensor maxs = Tensor.of(bounds[1], classes, g.size(1)).movedTo(g.device());
             putState("min" + l, mins);
             putState("max" + l, maxs);
             expected[l] = expectedDeviation(g, labels, heldOut, mins, maxs);
@@ -119,7 +120,7 @@ public final class Gram extends StructuredDetector {
         long[] idx = java.util.stream.IntStream.range(0, heldOut.length).filter(i -> heldOut[i]).asLongStream().toArray();
         if (idx.length == 0) return 1;
         try (Scope s = Scope.open()) {
-            Tensor index = Tensor.of(idx);
+            Tensor index = Tensor.of(idx).movedTo(g.device());
             double mean = deviation(g.indexSelect(0, index), labels.indexSelect(0, index), mins, maxs).mean().item();
             return mean == 0 ? 1 : mean;
         }

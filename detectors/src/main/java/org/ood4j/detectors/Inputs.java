@@ -64,7 +64,7 @@ final class Inputs {
     static Tensor[] idRows(Tensor x, Tensor y) {
         try (Scope s = Scope.open()) {
             Tensor keep = y.ge(Tensor.scalar(0, DType.INT64));
-            Tensor index = Tensor.arange(y.size(0)).maskedSelect(keep);
+            Tensor index = Tensor.arange(y.size(0), y.device()).maskedSelect(keep);
             Tensor xs = x.indexSelect(0, index);
             Tensor ys = y.indexSelect(0, index);
             s.keepAll(xs, ys);
@@ -94,10 +94,13 @@ final class Inputs {
         return scoreRows(x, CHUNK_ROWS, score);
     }
 
-    /** As {@link #scoreRows(Tensor, Function)} with chunks of at most {@code chunkRows} rows. */
+    /**
+     * As {@link #scoreRows(Tensor, Function)} with chunks of at most {@code chunkRows} rows. The
+     * scores live on x's device (as torch returns them on the input's device).
+     */
     static Tensor scoreRows(Tensor x, int chunkRows, Function<Tensor, Tensor> score) {
         long n = x.size(0);
-        Tensor out = Tensor.zeros(DType.FLOAT64, n);
+        Tensor out = Tensor.zeros(DType.FLOAT64, x.device(), n);
         try {
             for (long start = 0; start < n; start += chunkRows) {
                 long end = Math.min(n, start + chunkRows);

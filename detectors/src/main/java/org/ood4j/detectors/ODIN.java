@@ -128,7 +128,7 @@ public final class ODIN extends NetworkDetector {
 
     /** Rows of a one-hot matrix (N, C) for int64 labels (N,), in the dtype and on the device of {@code like}; in the caller's scope. */
     private static Tensor oneHot(Tensor labels, long classes, Tensor like) {
-        Tensor row = Tensor.arange(classes).to(labels.device()).reshape(1, classes);
+        Tensor row = Tensor.arange(classes, labels.device()).reshape(1, classes);
         return row.eq(labels.reshape(labels.size(0), 1)).to(like.dtype()).to(like.device());
     }
 

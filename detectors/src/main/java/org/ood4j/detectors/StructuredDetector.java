@@ -46,7 +46,7 @@ public abstract class StructuredDetector extends AbstractDetector {
             List<Tensor> id = new ArrayList<>();
             Tensor idLabels = labels;
             if (labels != null) {
-                Tensor index = Tensor.arange(n).maskedSelect(labels.ge(Tensor.scalar(0, org.ood4j.engine.DType.INT64)));
+                Tensor index = Tensor.arange(n, labels.device()).maskedSelect(labels.ge(Tensor.scalar(0, org.ood4j.engine.DType.INT64)));
                 if (index.numel() == 0) throw new IllegalArgumentException(name() + ": every fit sample has a label < 0 (OOD); nothing to fit");
                 for (Tensor layer : layers) id.add(layer.indexSelect(0, index));
                 idLabels = labels.indexSelect(0, index);

@@ -30,7 +30,7 @@ public final class fDBD extends FeaturesDetector {
             Tensor w = head.weight();
             Tensor diff = w.unsqueeze(1).sub(w.unsqueeze(0));                    // (C, C, D)
             Tensor norms = diff.normL2(2, false);
-            Tensor offDiagonal = norms.add(ClassGaussians.identity(head.classes()));
+            Tensor offDiagonal = norms.add(ClassGaussians.identity(head.classes(), norms.device()));
             if (offDiagonal.min().item() == 0) throw new IllegalArgumentException("fDBD: two rows of the head weight are identical");
             boundaryNorms = Scope.release(s.keep(norms));
         }
@@ -78,7 +78,7 @@ public final class fDBD extends FeaturesDetector {
         Tensor predicted = logits.argmax(1, true);                               // (N, 1)
         Tensor gaps = logits.gather(1, predicted).sub(logits).abs();              // |l_yhat - l_c|, 0 at c = yhat
         Tensor norms = boundaryNorms.indexSelect(0, predicted.reshape(-1));      // ||w_yhat - w_c||
-        Tensor self = Tensor.arange(logits.size(1)).unsqueeze(0).eq(predicted);
+        Tensor self = Tensor.arange(logits.size(1), logits.device()).unsqueeze(0).eq(predicted);
         // The c = yhat term is 0 / 0: give it denominator 1 so it adds 0.
         Tensor ratios = gaps.div(Tensor.where(self, Tensor.scalar(1, DType.FLOAT64), norms)).sum(1);
         Tensor distance = z.sub(state("mean")).normL2(1, false);

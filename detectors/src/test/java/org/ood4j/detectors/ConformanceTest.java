@@ -17,6 +17,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.ood4j.engine.Backends;
+import org.ood4j.engine.Device;
 import org.ood4j.engine.Scope;
 import org.ood4j.engine.Tensor;
 import org.ood4j.engine.io.Json;
@@ -31,9 +33,15 @@ import org.opentest4j.TestAbortedException;
  *
  * <p>A case is skipped only when its detector is not built yet; a built detector that gives
  * other scores or another error fails.
+ *
+ * <p>{@code -Dconformance.device=cuda} runs the cases on the CUDA backend: every input, parameter
+ * tensor and model moves to the device before the detector sees it (expected values stay on the
+ * host). Where CUDA is unavailable each case is skipped with the reason.
  */
 class ConformanceTest {
     private static final AtomicInteger PASSED = new AtomicInteger(), FAILED = new AtomicInteger(), SKIPPED = new AtomicInteger();
+    private static final Device DEVICE = "cuda".equalsIgnoreCase(System.getProperty("conformance.device", "cpu").trim())
+            ? Device.CUDA : Device.CPU;
 
     static Path root() throws URISyntaxException {
         String dir = System.getProperty("conformance.dir");
@@ -79,6 +87,7 @@ class ConformanceTest {
 
     @AfterAll
     static void summary() {
+        if (DEVICE != Device.CPU) System.out.println("conformance device: " + DEVICE + " (" + Backends.cudaStatus() + ")");
         System.out.println("conformance: " + PASSED.get() + " passed, " + FAILED.get() + " failed, " + SKIPPED.get() + " skipped");
     }
 
@@ -92,8 +101,10 @@ class ConformanceTest {
         String expectedError = (String) spec.get("expected_error");
         boolean functional = DetectorRegistry.hasFunction(detector);
         Assumptions.assumeTrue(DetectorRegistry.has(detector) || functional, "detector " + detector + " is not built yet");
+        if (DEVICE == Device.CUDA) Assumptions.assumeTrue(Backends.cudaStatus().available(), "CUDA " + Backends.cudaStatus());
 
         try (Scope scope = Scope.open(); ModelJson net = spec.get("model") == null ? null : loadModel((String) spec.get("model"))) {
+            if (net != null && DEVICE != Device.CPU) net.model().to(DEVICE);
             Network network = net == null ? null : new Network(net.model(), net.featuresAt(), net.featureMapsAt().orElse(-1));
             Map<String, Object> params = resolveParams(dir, (Map<String, Object>) spec.getOrDefault("params", Map.of()));
             if (expectedError != null) {
@@ -112,18 +123,18 @@ class ConformanceTest {
                 assertEquals("model", iface, "functional cases run on the model interface");
                 Tensor out = applyFunction(dir, spec, detector, params, network);
                 assertEquals(1, expected.size(), "one expected output of " + detector);
-                for (Map.Entry<String, Object> e : expected.entrySet()) assertClose(e.getKey(), npy(dir, e.getValue()), out, rtol, atol);
+                for (Map.Entry<String, Object> e : expected.entrySet()) assertClose(e.getKey(), hostNpy(dir, e.getValue()), out, rtol, atol);
                 return;
             }
             try (Detector d = DetectorRegistry.create(detector, params, network)) {
                 Object px = ((Map<String, Object>) spec.get("predict")).get("x");
                 Tensor predictX = px == null ? null : npy(dir, px);
                 Tensor scores = fitAndPredict(dir, spec, d, iface);
-                assertClose("scores", npy(dir, expected.get("scores")), scores, rtol, atol);
+                assertClose("scores", hostNpy(dir, expected.get("scores")), scores, rtol, atol);
                 Map<String, Object> extras = (Map<String, Object>) spec.getOrDefault("extra_expected", Map.of());
                 for (Map.Entry<String, Object> e : extras.entrySet()) {
                     Tensor want = e.getValue() instanceof Number n ? Tensor.scalar(n.doubleValue(), org.ood4j.engine.DType.FLOAT64)
-                            : npy(dir, ((Map<String, Object>) e.getValue()).get("npy"));
+                            : hostNpy(dir, ((Map<String, Object>) e.getValue()).get("npy"));
                     Tensor logitsOrX = "model".equals(iface) && network != null ? network.model().apply(predictX) : predictX;
                     assertClose(e.getKey(), want, extra(d, e.getKey(), logitsOrX), rtol, atol);
                 }
@@ -247,7 +258,17 @@ class ConformanceTest {
         return out;
     }
 
+    /** An input of the case, on the device the cases run on. */
     private static Tensor npy(Path dir, Object file) throws IOException {
+        Tensor host = hostNpy(dir, file);
+        if (DEVICE == Device.CPU) return host;
+        try (host) {
+            return host.to(DEVICE);
+        }
+    }
+
+    /** An expected value: compared on the host. */
+    private static Tensor hostNpy(Path dir, Object file) throws IOException {
         return Npy.read(dir.resolve((String) file));
     }
 }

@@ -78,6 +78,11 @@ public final class Tensor implements AutoCloseable {
         return t;
     }
 
+    /** 0, 1, ..., n-1 as int64 on {@code device} (written on the host, then moved). */
+    public static Tensor arange(long n, Device device) {
+        return arange(n).movedTo(device);
+    }
+
     /** A float32 tensor holding a copy of {@code data}; a 1-D shape when none is given. */
     public static Tensor of(float[] data, long... shape) {
         Tensor t = zeros(DType.FLOAT32, shapeFor(data.length, shape));
@@ -541,14 +546,21 @@ public final class Tensor implements AutoCloseable {
 
     /**
      * Writes {@code src} (broadcast to this shape, converted to this dtype) into this tensor's
-     * elements — typically a slice of a larger output.
+     * elements — typically a slice of a larger output. {@code src} may be on another device.
      */
     public void copyFrom(Tensor src) {
-        Backends.sameDevice(this, src);
+        checkOpen();
+        src.checkOpen();
         for (int i = 0; i < shape.length; i++) {
             if (strides[i] == 0 && shape[i] > 1) {
                 throw new IllegalArgumentException("cannot write into a broadcast view " + Shape.toString(shape));
             }
+        }
+        if (src.device() != device()) {           // an explicit copy may cross devices (torch's copy_)
+            try (Tensor moved = src.to(device())) {
+                copyFrom(moved);
+            }
+            return;
         }
         try (Tensor b = src.expand(shape)) {
             backend().elementwise().copy(b, this);
@@ -602,6 +614,21 @@ public final class Tensor implements AutoCloseable {
         return out;
     }
 
+    /**
+     * This tensor on {@code target}, moved rather than copied: itself when it is already there,
+     * else a copy on {@code target}, and this one is closed. For host-built values bound for a
+     * device: {@code Tensor.of(values).movedTo(x.device())}.
+     */
+    public Tensor movedTo(Device target) {
+        checkOpen();
+        if (device() == target) return this;
+        try {
+            return to(target);
+        } finally {
+            close();
+        }
+    }
+
     /** Moves to a device (a copy; a new handle when already there). */
     public Tensor to(Device target) {
         checkOpen();
@@ -621,8 +648,42 @@ public final class Tensor implements AutoCloseable {
     }
 
     private Tensor binary(BinaryOp op, Tensor other) {
-        Backends.sameDevice(this, other);
-        return backend().elementwise().binary(op, this, other);
+        Tensor[] on = onOneDevice(this, other);
+        try {
+            return on[0].backend().elementwise().binary(op, on[0], on[1]);
+        } finally {
+            closeMoved(on, this, other);
+        }
+    }
+
+    /**
+     * The operands of one op on one device. As torch allows, a 0-dim CPU tensor (a scalar) meets
+     * a tensor of another device: it is copied there (the copies are closed by
+     * {@link #closeMoved}). Any other mix of devices is refused rather than silently copied.
+     */
+    private static Tensor[] onOneDevice(Tensor... operands) {
+        Device device = Device.CPU;
+        for (Tensor t : operands) {
+            t.checkOpen();
+            if (t.device() != Device.CPU) device = t.device();
+        }
+        Tensor[] on = operands.clone();
+        try {
+            for (int i = 0; i < on.length; i++) {
+                if (on[i].device() != device && on[i].rank() == 0) on[i] = on[i].to(device);
+                Backends.sameDevice(on[0], on[i]);
+            }
+            return on;
+        } catch (RuntimeException e) {
+            closeMoved(on, operands);
+            throw e;
+        }
+    }
+
+    private static void closeMoved(Tensor[] on, Tensor... operands) {
+        for (int i = 0; i < on.length; i++) {
+            if (on[i] != operands[i] && !on[i].isClosed()) on[i].close();
+        }
     }
 
     public Tensor add(Tensor other) { return binary(BinaryOp.ADD, other); }
@@ -663,9 +724,12 @@ public final class Tensor implements AutoCloseable {
 
     /** {@code cond != 0 ? a : b} with broadcasting. */
     public static Tensor where(Tensor cond, Tensor a, Tensor b) {
-        Backends.sameDevice(cond, a);
-        Backends.sameDevice(a, b);
-        return a.backend().elementwise().where(cond, a, b);
+        Tensor[] on = onOneDevice(cond, a, b);
+        try {
+            return on[1].backend().elementwise().where(on[0], on[1], on[2]);
+        } finally {
+            closeMoved(on, cond, a, b);
+        }
     }
 
     // ---------------------------------------------------------------- reductions

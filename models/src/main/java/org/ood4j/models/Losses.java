@@ -43,7 +43,7 @@ public final class Losses {
         for (long y : labels.toLongArray()) {
             if (y < 0 || y >= c) throw new IllegalArgumentException("label " + y + " outside [0, " + c + ")");
         }
-        try (Tensor cpu = Tensor.arange(c); Tensor classes = cpu.to(labels.device()); Tensor row = classes.reshape(1, c); Tensor col = labels.reshape(n, 1);
+        try (Tensor classes = Tensor.arange(c, labels.device()); Tensor row = classes.reshape(1, c); Tensor col = labels.reshape(n, 1);
              Tensor eq = row.eq(col)) {
             return eq.to(dtype);
         }

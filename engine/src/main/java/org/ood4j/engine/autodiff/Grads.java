@@ -40,7 +40,7 @@ final class Grads {
         long[] s = new long[shape.length];
         java.util.Arrays.fill(s, 1);
         s[dim] = shape[dim];
-        return Tensor.arange(shape[dim]).to(index.device()).reshape(s).eq(index).to(dtype);
+        return Tensor.arange(shape[dim], index.device()).reshape(s).eq(index).to(dtype);
     }
 
     static int[] inverse(int[] order) {
