@@ -21,7 +21,7 @@ public final class Kernels {
         TOPK("topk", "topk_rows_f", "topk_rows_d"),
         KNN("knn", "knn_tiles_f", "knn_tiles_d", "knn_merge_f", "knn_merge_d"),
         INDEX("index", "gather_strided", "mask_count", "mask_scatter", "group_sum", "group_count"),
-        CONV("conv", "im2col", "pool2d"),
+        CONV("conv", "im2col", "col2im", "pool2d", "pool2d_grad"),
         LINALG("linalg", "remove_top_singular_f", "remove_top_singular_d");
 
         private final String fileName;

@@ -40,6 +40,13 @@ public interface ConvOps {
         return DType.promote(x.dtype(), weight.dtype());
     }
 
+    /** Output size of one spatial dimension: (in + 2p - d(k-1) - 1) / s + 1, or 0 when the kernel does not fit. */
+    static long outSize(long in, long k, int stride, int padding, int dilation) {
+        long span = (long) dilation * (k - 1) + 1;
+        long room = in + 2L * padding - span;
+        return room < 0 ? 0 : room / stride + 1;
+    }
+
     static void requireNchw(Tensor x, String op) {
         if (x.rank() != 4) throw new IllegalArgumentException(op + " needs input (N, C, H, W), got " + Shape.toString(x.shape()));
     }

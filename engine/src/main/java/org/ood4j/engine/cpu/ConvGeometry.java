@@ -1,5 +1,7 @@
 package org.ood4j.engine.cpu;
 
+import org.ood4j.engine.backend.ConvOps;
+
 /**
  * One sample's convolution geometry: input plane (C, H, W), kernel (kh, kw) and its placement,
  * and the output plane, out = (in + 2p - d(k-1) - 1) / s + 1. It unrolls receptive fields into
@@ -18,9 +20,7 @@ record ConvGeometry(int c, int h, int w, int kh, int kw, int stride, int padding
     }
 
     static int outSize(int in, int k, int stride, int padding, int dilation) {
-        long span = (long) dilation * (k - 1) + 1;
-        long room = in + 2L * padding - span;
-        return room < 0 ? 0 : (int) (room / stride + 1);
+        return (int) ConvOps.outSize(in, k, stride, padding, dilation);
     }
 
     /** Rows of the column matrix: one per (channel, kernel row, kernel column). */

@@ -5,10 +5,8 @@ import java.util.concurrent.ForkJoinPool;
 import java.util.stream.IntStream;
 
 import org.ood4j.engine.DType;
-import org.ood4j.engine.Shape;
 import org.ood4j.engine.Tensor;
 import org.ood4j.engine.autodiff.Norm;
-import org.ood4j.engine.backend.ConvOps;
 import org.ood4j.engine.backend.ConvGradOps;
 
 /**
@@ -23,17 +21,9 @@ final class CpuConvGrad implements ConvGradOps {
 
     @Override
     public Tensor conv2dInputGrad(Tensor gradOut, Tensor weight, long[] inputShape, int stride, int padding, int dilation) {
-        if (inputShape.length != 4) {
-            throw new IllegalArgumentException("conv2d input gradient needs an (N, C, H, W) input shape, got " + Shape.toString(inputShape));
-        }
+        DType type = ConvGradOps.checkInputGrad(gradOut, weight, inputShape, stride, padding, dilation);
         int n = (int) inputShape[0];
         ConvGeometry g = geometry(inputShape, weight.size(2), weight.size(3), stride, padding, dilation);
-        checkGradOut(gradOut, n, (int) weight.size(0), g);
-        if (weight.size(1) != g.c()) {
-            throw new IllegalArgumentException("conv2d weight " + Shape.toString(weight.shape()) + " does not fit input "
-                    + Shape.toString(inputShape));
-        }
-        DType type = DType.promote(gradOut.dtype(), weight.dtype());
         int o = (int) weight.size(0), rows = g.rows(), cols = g.cols(), plane = g.c() * g.h() * g.w();
         Object wt;
         try (Tensor w2 = weight.reshape(o, rows); Tensor t = w2.t()) {
@@ -57,9 +47,9 @@ final class CpuConvGrad implements ConvGradOps {
 
     @Override
     public Tensor conv2dWeightGrad(Tensor x, Tensor gradOut, int kh, int kw, int stride, int padding, int dilation) {
-        ConvGeometry g = checkWeightGrad(x, gradOut, kh, kw, stride, padding, dilation);
+        DType type = ConvGradOps.checkWeightGrad(x, gradOut, kh, kw, stride, padding, dilation);
+        ConvGeometry g = geometry(x.shape(), kh, kw, stride, padding, dilation);
         int n = (int) x.size(0), o = (int) gradOut.size(1), size = o * g.rows();
-        DType type = DType.promote(x.dtype(), gradOut.dtype());
         int chunks = Math.max(1, Math.min(n, ForkJoinPool.getCommonPoolParallelism() + 1));
         double[] total = IntStream.range(0, chunks).parallel().mapToObj(c -> {
             double[] acc = new double[size];
@@ -76,9 +66,9 @@ final class CpuConvGrad implements ConvGradOps {
 
     @Override
     public Tensor conv2dWeightGradPerSample(Tensor x, Tensor gradOut, int kh, int kw, int stride, int padding, int dilation) {
-        ConvGeometry g = checkWeightGrad(x, gradOut, kh, kw, stride, padding, dilation);
+        DType type = ConvGradOps.checkWeightGrad(x, gradOut, kh, kw, stride, padding, dilation);
+        ConvGeometry g = geometry(x.shape(), kh, kw, stride, padding, dilation);
         int n = (int) x.size(0), o = (int) gradOut.size(1), size = o * g.rows();
-        DType type = DType.promote(x.dtype(), gradOut.dtype());
         Tensor out = Tensor.zeros(type, n, o, g.c(), kh, kw);
         MemorySegment os = out.storage().segment();
         IntStream.range(0, n).parallel().forEach(i ->
@@ -88,9 +78,9 @@ final class CpuConvGrad implements ConvGradOps {
 
     @Override
     public Tensor conv2dWeightGradNorms(Tensor x, Tensor gradOut, int kh, int kw, int stride, int padding, int dilation, Norm norm) {
-        ConvGeometry g = checkWeightGrad(x, gradOut, kh, kw, stride, padding, dilation);
+        DType type = ConvGradOps.checkWeightGrad(x, gradOut, kh, kw, stride, padding, dilation);
+        ConvGeometry g = geometry(x.shape(), kh, kw, stride, padding, dilation);
         int n = (int) x.size(0), o = (int) gradOut.size(1);
-        DType type = DType.promote(x.dtype(), gradOut.dtype());
         long l = g.cols(), direct = (long) o * g.rows() * l, gram = l * l * (o + g.rows());
         boolean viaGram = norm == Norm.L2_SQUARED && gram < direct;
         double[] norms = new double[n];
@@ -141,27 +131,9 @@ final class CpuConvGrad implements ConvGradOps {
         }
     }
 
-    private static ConvGeometry checkWeightGrad(Tensor x, Tensor gradOut, int kh, int kw, int stride, int padding, int dilation) {
-        ConvOps.requireNchw(x, "conv2d weight gradient");
-        ConvGeometry g = geometry(x.shape(), kh, kw, stride, padding, dilation);
-        checkGradOut(gradOut, (int) x.size(0), (int) gradOut.size(1), g);
-        return g;
-    }
-
+    /** The geometry of checked operands (see {@link ConvGradOps#checkInputGrad}, {@link ConvGradOps#checkWeightGrad}). */
     private static ConvGeometry geometry(long[] in, long kh, long kw, int stride, int padding, int dilation) {
-        if (stride < 1 || dilation < 1 || padding < 0 || kh < 1 || kw < 1) {
-            throw new IllegalArgumentException("conv2d gradient needs kernel >= 1, stride >= 1, dilation >= 1, padding >= 0; got kernel "
-                    + kh + "x" + kw + ", stride " + stride + ", padding " + padding + ", dilation " + dilation);
-        }
         return new ConvGeometry((int) in[1], (int) in[2], (int) in[3], (int) kh, (int) kw, stride, padding, dilation);
-    }
-
-    private static void checkGradOut(Tensor gradOut, int n, int o, ConvGeometry g) {
-        if (gradOut.rank() != 4 || gradOut.size(0) != n || gradOut.size(1) != o || gradOut.size(2) != g.outH()
-                || gradOut.size(3) != g.outW()) {
-            throw new IllegalArgumentException("conv2d output gradient " + Shape.toString(gradOut.shape()) + " should be ["
-                    + n + ", " + o + ", " + g.outH() + ", " + g.outW() + "]");
-        }
     }
 
     /** Sample i of (N, O, Hout, Wout) as a row-major (O, L) array in {@code type}. */
@@ -200,15 +172,9 @@ final class CpuConvGrad implements ConvGradOps {
 
     @Override
     public Tensor maxPool2dGrad(Tensor x, Tensor gradOut, int kernel, int stride) {
-        ConvOps.requireNchw(x, "maxPool2d gradient");
+        DType type = ConvGradOps.checkMaxPoolGrad(x, gradOut, kernel, stride);
         int h = (int) x.size(2), w = (int) x.size(3);
-        if (kernel < 1 || stride < 1 || kernel > h || kernel > w) {
-            throw new IllegalArgumentException("maxPool2d kernel " + kernel + ", stride " + stride + " do not fit input "
-                    + Shape.toString(x.shape()));
-        }
         int outH = (h - kernel) / stride + 1, outW = (w - kernel) / stride + 1;
-        requireShape(gradOut, x.size(0), x.size(1), outH, outW);
-        DType type = DType.promote(x.dtype(), gradOut.dtype());
         return planewise(type, x.shape(), gradOut, x, (g, in, out) -> {
             for (int oh = 0; oh < outH; oh++) {
                 for (int ow = 0; ow < outW; ow++) {
@@ -229,12 +195,8 @@ final class CpuConvGrad implements ConvGradOps {
 
     @Override
     public Tensor adaptiveAvgPool2dGrad(Tensor gradOut, long[] inputShape) {
-        if (inputShape.length != 4 || gradOut.rank() != 4) {
-            throw new IllegalArgumentException("adaptiveAvgPool2d gradient needs NCHW shapes, got input " + Shape.toString(inputShape)
-                    + " and gradient " + Shape.toString(gradOut.shape()));
-        }
+        ConvGradOps.checkAdaptiveAvgPoolGrad(gradOut, inputShape);
         int h = (int) inputShape[2], w = (int) inputShape[3], outH = (int) gradOut.size(2), outW = (int) gradOut.size(3);
-        requireShape(gradOut, inputShape[0], inputShape[1], outH, outW);
         return planewise(gradOut.dtype(), inputShape, gradOut, null, (g, in, out) -> {
             for (int oh = 0; oh < outH; oh++) {
                 int i0 = (int) ((long) oh * h / outH), i1 = (int) (((long) (oh + 1) * h + outH - 1) / outH);
@@ -249,13 +211,6 @@ final class CpuConvGrad implements ConvGradOps {
         });
     }
 
-    private static void requireShape(Tensor gradOut, long n, long c, long h, long w) {
-        if (gradOut.rank() != 4 || gradOut.size(0) != n || gradOut.size(1) != c || gradOut.size(2) != h || gradOut.size(3) != w) {
-            throw new IllegalArgumentException("pooling output gradient " + Shape.toString(gradOut.shape()) + " should be ["
-                    + n + ", " + c + ", " + h + ", " + w + "]");
-        }
-    }
-
     private interface PlaneGrad {
         /** g: one (outH, outW) gradient plane; in: the input plane (or null); out: the (H, W) gradient to fill. */
         void apply(double[] g, double[] in, double[] out);
@@ -263,9 +218,6 @@ final class CpuConvGrad implements ConvGradOps {
 
     /** Runs op on every (sample, channel) plane in parallel into a new (N, C, H, W) tensor of {@code type}. */
     private static Tensor planewise(DType type, long[] inputShape, Tensor gradOut, Tensor x, PlaneGrad op) {
-        if (!gradOut.dtype().isFloating()) {
-            throw new IllegalArgumentException("pooling gradient needs a floating tensor, got " + gradOut.dtype());
-        }
         int c = (int) inputShape[1], h = (int) inputShape[2], w = (int) inputShape[3];
         int outH = (int) gradOut.size(2), outW = (int) gradOut.size(3), planes = (int) inputShape[0] * c;
         Tensor out = Tensor.zeros(type, inputShape);

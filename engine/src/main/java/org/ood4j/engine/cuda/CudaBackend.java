@@ -3,6 +3,7 @@ package org.ood4j.engine.cuda;
 import org.ood4j.engine.CudaStatus;
 import org.ood4j.engine.Device;
 import org.ood4j.engine.backend.Backend;
+import org.ood4j.engine.backend.ConvGradOps;
 import org.ood4j.engine.backend.ConvOps;
 import org.ood4j.engine.backend.ElementwiseOps;
 import org.ood4j.engine.backend.IndexOps;
@@ -16,7 +17,8 @@ import org.ood4j.engine.cuda.blas.Cusolver;
 
 /**
  * The CUDA backend: JCuda's driver API with our PTX kernels (kernels module) for elementwise ops,
- * reductions, sorting, indexing, kNN and pooling; cuBLAS (FFM) for matmul and convolution's GEMM;
+ * reductions, sorting, indexing, kNN, pooling and convolution/pooling gradients; cuBLAS (FFM) for
+ * matmul and the GEMMs of convolution and its gradients;
  * the CPU backend, through copies, where neither covers an op (see each family's class).
  */
 public final class CudaBackend implements Backend {
@@ -30,6 +32,7 @@ public final class CudaBackend implements Backend {
     private final LinalgOps linalg = new CudaLinalg();
     private final KnnOps knn = new CudaKnn();
     private final ConvOps conv = new CudaConv();
+    private final ConvGradOps convGrad = new CudaConvGrad();
 
     private CudaBackend() {}
 
@@ -82,4 +85,5 @@ public final class CudaBackend implements Backend {
     @Override public LinalgOps linalg() { return linalg; }
     @Override public KnnOps knn() { return knn; }
     @Override public ConvOps conv() { return conv; }
+    @Override public ConvGradOps convGrad() { return convGrad; }
 }

@@ -11,10 +11,9 @@ import org.ood4j.kernels.Kernels;
  * conv2d as conv.cu's im2col followed by one strided-batched cuBLAS GEMM per chunk of samples
  * (the weight, (O, C*kh*kw), shared by the batch), bias added by a broadcast elementwise add;
  * max pooling and adaptive average pooling by conv.cu's pool2d. Without cuBLAS conv2d runs on
- * the CPU backend. The column buffer is bounded ({@link #MAX_COLUMN_BYTES}) by chunking samples.
+ * the CPU backend. The column buffer is bounded ({@link ConvColumns#MAX_COLUMN_BYTES}) by chunking samples.
  */
 final class CudaConv implements ConvOps {
-    static final long MAX_COLUMN_BYTES = 512L << 20;
     private static final Kernels.Module M = Kernels.Module.CONV;
 
     @Override
@@ -25,31 +24,24 @@ final class CudaConv implements ConvOps {
             return CpuFallback.run1("conv2d", "cuBLAS " + Cublas.status(),
                     h -> CpuFallback.cpu().conv().conv2d(h[0], h[1], h[2], stride, padding, dilation), x, weight, bias);
         }
-        long n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
-        long o = weight.size(0), kh = weight.size(2), kw = weight.size(3);
-        long outH = outSize(h, kh, stride, padding, dilation), outW = outSize(w, kw, stride, padding, dilation);
-        if (outH < 1 || outW < 1) {
+        long n = x.size(0), o = weight.size(0);
+        ConvColumns g = ConvColumns.of(x.shape(), weight.size(2), weight.size(3), stride, padding, dilation);
+        if (g.outH() < 1 || g.outW() < 1) {
             throw new IllegalArgumentException("conv2d output would be empty: input " + Shape.toString(x.shape())
                     + ", weight " + Shape.toString(weight.shape()) + ", stride " + stride + ", padding " + padding
                     + ", dilation " + dilation);
         }
-        long rows = c * kh * kw, hw = outH * outW;
-        Tensor out = DeviceTensors.empty(type, n, o, outH, outW);
+        long rows = g.rows(), hw = g.hw();
+        Tensor out = DeviceTensors.empty(type, n, o, g.outH(), g.outW());
         if (n == 0) return out;
-        long perSample = rows * hw * type.byteSize();
-        long chunk = Math.max(1, Math.min(n, MAX_COLUMN_BYTES / Math.max(1, perSample)));
+        long chunk = ConvColumns.chunk(n, rows * hw * type.byteSize());
         try (Tensor xt = x.to(type); Tensor wt = weight.to(type); Tensor w2 = wt.reshape(o, rows)) {
             DeviceTensors.use(xt, w2);
-            long[] xs = xt.strides();
             CudaContext context = CudaContext.get();
             for (long s0 = 0; s0 < n; s0 += chunk) {
                 long samples = Math.min(chunk, n - s0);
                 try (Tensor cols = DeviceTensors.empty(type, samples, rows, hw)) {
-                    Launch.of(M, "im2col").ptr(DeviceTensors.address(xt) + s0 * xs[0] * type.byteSize())
-                            .i32(DeviceTensors.code(type)).i64(xs[0]).i64(xs[1]).i64(xs[2]).i64(xs[3])
-                            .i64(samples).i64(c).i64(h).i64(w).i32((int) kh).i32((int) kw)
-                            .i32(stride).i32(padding).i32(dilation).i64(outH).i64(outW).ptr(DeviceTensors.address(cols))
-                            .run1d(samples * rows * hw, "conv2d (im2col)");
+                    g.im2col(xt, s0, samples, DeviceTensors.address(cols), rows * hw, hw, "conv2d");
                     // out[s] (O x HW) = W (O x rows) @ cols[s] (rows x HW), row-major: as C^T = cols^T W^T.
                     blas.gemm(type == DType.FLOAT64, Cublas.OP_N, Cublas.OP_N, (int) hw, (int) o, (int) rows,
                             DeviceTensors.address(cols), (int) hw, rows * hw,
@@ -63,12 +55,6 @@ final class CudaConv implements ConvOps {
         try (out; Tensor b4 = bias.reshape(1, o, 1, 1)) {
             return out.add(b4);
         }
-    }
-
-    private static long outSize(long in, long k, int stride, int padding, int dilation) {
-        long span = (long) dilation * (k - 1) + 1;
-        long room = in + 2L * padding - span;
-        return room < 0 ? 0 : room / stride + 1;
     }
 
     @Override

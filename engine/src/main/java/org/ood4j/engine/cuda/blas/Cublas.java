@@ -104,20 +104,31 @@ public final class Cublas {
     public void gemm(boolean doubles, int transA, int transB, int m, int n, int k,
                      long a, int lda, long strideA, long b, int ldb, long strideB,
                      long c, int ldc, long strideC, int batch, long stream) {
+        gemm(doubles, transA, transB, m, n, k, a, lda, strideA, b, ldb, strideB, 0, c, ldc, strideC, batch, stream);
+    }
+
+    /**
+     * C = op(A) op(B) + beta C (column-major, alpha 1): with beta 1 the product is added to what C
+     * holds, as when a sum of products is accumulated chunk by chunk. Otherwise as above.
+     */
+    public void gemm(boolean doubles, int transA, int transB, int m, int n, int k,
+                     long a, int lda, long strideA, long b, int ldb, long strideB,
+                     double beta, long c, int ldc, long strideC, int batch, long stream) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment h = handle(stream);
             MemorySegment one = doubles ? arena.allocateFrom(ValueLayout.JAVA_DOUBLE, 1.0) : arena.allocateFrom(ValueLayout.JAVA_FLOAT, 1f);
-            MemorySegment zero = doubles ? arena.allocateFrom(ValueLayout.JAVA_DOUBLE, 0.0) : arena.allocateFrom(ValueLayout.JAVA_FLOAT, 0f);
+            MemorySegment betaArg = doubles ? arena.allocateFrom(ValueLayout.JAVA_DOUBLE, beta)
+                    : arena.allocateFrom(ValueLayout.JAVA_FLOAT, (float) beta);
             int status;
             String name;
             if (batch == 1) {
                 name = doubles ? "cublasDgemm_v2" : "cublasSgemm_v2";
                 status = (int) (doubles ? dgemm : sgemm).invoke(h, transA, transB, m, n, k, one, Ffm.ptr(a), lda,
-                        Ffm.ptr(b), ldb, zero, Ffm.ptr(c), ldc);
+                        Ffm.ptr(b), ldb, betaArg, Ffm.ptr(c), ldc);
             } else {
                 name = doubles ? "cublasDgemmStridedBatched" : "cublasSgemmStridedBatched";
                 status = (int) (doubles ? dgemmBatched : sgemmBatched).invoke(h, transA, transB, m, n, k, one,
-                        Ffm.ptr(a), lda, strideA, Ffm.ptr(b), ldb, strideB, zero, Ffm.ptr(c), ldc, strideC, batch);
+                        Ffm.ptr(a), lda, strideA, Ffm.ptr(b), ldb, strideB, betaArg, Ffm.ptr(c), ldc, strideC, batch);
             }
             check(status, name + " (m=" + m + ", n=" + n + ", k=" + k + ", batch=" + batch + ")");
         } catch (CudaException e) {
