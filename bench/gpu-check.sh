@@ -11,9 +11,15 @@
 # The output is also written to bench/results/<date>-gpu-check.txt; commit it with the card's name.
 #
 # What runs: org.ood4j.bench.GpuCheck, which (1) runs the engine's CUDA tests (JUnit Platform
-# launcher over the classes of ood4j-engine-*-cudatests.jar), (2) times our kernels next to the
-# card's own ceilings (cuMemcpyDtoD bandwidth, cuBLAS SGEMM), (3) prints a one-screen summary.
-# TODO(conformance): run ../shared/conformance on Device.CUDA once the detectors have a device switch.
+# launcher over the classes of ood4j-engine-*-cudatests.jar), (2) runs the conformance cases of
+# detectors/src/test/resources/conformance on the CUDA backend (ConformanceTest, from
+# ood4j-detectors-*-conformancetests.jar), (3) times our kernels next to the card's own ceilings
+# (cuMemcpyDtoD bandwidth, cuBLAS SGEMM), (4) prints a one-screen summary.
+#
+# Dry run without a GPU, on the CUDA host emulator (kernels/src/test/emu; tests and cases run,
+# no timings are taken):
+#   E=kernels/target/cuda-emu; LD_LIBRARY_PATH=$E CUDA_LIB_DIR=$E .gpu-bundle/jre/bin/java \
+#     -cp '.gpu-bundle/jars/*' org.ood4j.bench.GpuCheck
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"

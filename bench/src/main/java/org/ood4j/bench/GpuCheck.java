@@ -1,8 +1,11 @@
 package org.ood4j.bench;
 
+import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectPackage;
 
 import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -11,6 +14,7 @@ import java.util.function.Supplier;
 
 import jcuda.driver.CUdeviceptr;
 import jcuda.driver.JCudaDriver;
+import org.junit.platform.engine.DiscoverySelector;
 import org.junit.platform.launcher.Launcher;
 import org.junit.platform.launcher.LauncherDiscoveryRequest;
 import org.junit.platform.launcher.core.LauncherDiscoveryRequestBuilder;
@@ -28,13 +32,15 @@ import org.ood4j.engine.cuda.CudaContext;
 
 /**
  * The GPU check, run from the bundle (bench/gpu-check.sh): the engine's CUDA tests through the
- * JUnit Platform launcher (their classes come in ood4j-engine-*-cudatests.jar), then a timing
- * table of our kernels next to ceilings measured on the same card (a large device-to-device copy,
- * a large cuBLAS SGEMM), then a one-screen summary. Without a GPU it prints "no GPU: reason" and
- * exits 0. Exit 1 when a test fails.
+ * JUnit Platform launcher (their classes come in ood4j-engine-*-cudatests.jar), the conformance
+ * cases on the CUDA backend (ConformanceTest from ood4j-detectors-*-conformancetests.jar, cases
+ * read from the working tree), then a timing table of our kernels next to ceilings measured on the
+ * same card (a large device-to-device copy, a large cuBLAS SGEMM), then a one-screen summary.
+ * Without a GPU it prints "no GPU: reason" and exits 0. Exit 1 when a test or a case fails.
  *
- * <p>TODO(conformance on CUDA): when the detectors module has a device switch, run the cases of
- * ../shared/conformance on Device.CUDA here (bench depends on detectors already).
+ * <p>On the CUDA host emulator (kernels/src/test/emu, a dry run of this check on a machine
+ * without a GPU) the tests and cases run and the timings are not taken: an emulator's times
+ * are not a GPU's.
  */
 public final class GpuCheck {
     private GpuCheck() {}
@@ -48,24 +54,38 @@ public final class GpuCheck {
         }
         long start = System.nanoTime();
         boolean skipTests = List.of(args).contains("--no-tests");
-        TestExecutionSummary tests = skipTests ? null : runTests();
-        List<String[]> rows = timings();
-        printSummary(status, tests, rows, (System.nanoTime() - start) / 1e9);
-        if (tests != null && tests.getTotalFailureCount() > 0) System.exit(1);
+        boolean emulator = status.description().contains("emulator");
+        TestExecutionSummary tests = skipTests ? null : runTests(selectPackage("org.ood4j.engine.cuda"), "CUDA tests (org.ood4j.engine.cuda)");
+        TestExecutionSummary conformance = skipTests ? null : runConformance();
+        List<String[]> rows = emulator ? List.of() : timings();
+        printSummary(status, tests, conformance, rows, emulator, (System.nanoTime() - start) / 1e9);
+        boolean failed = (tests != null && tests.getTotalFailureCount() > 0) || (conformance != null && conformance.getTotalFailureCount() > 0);
+        if (failed) System.exit(1);
     }
 
     // ---------------------------------------------------------------- tests
 
-    private static TestExecutionSummary runTests() {
-        System.out.println("== CUDA tests (org.ood4j.engine.cuda, JUnit Platform)");
-        LauncherDiscoveryRequest request = LauncherDiscoveryRequestBuilder.request()
-                .selectors(selectPackage("org.ood4j.engine.cuda")).build();
+    private static TestExecutionSummary runTests(DiscoverySelector selector, String what) {
+        System.out.println("== " + what + ", JUnit Platform");
+        LauncherDiscoveryRequest request = LauncherDiscoveryRequestBuilder.request().selectors(selector).build();
         Launcher launcher = LauncherFactory.create();
         SummaryGeneratingListener listener = new SummaryGeneratingListener();
         launcher.execute(request, listener);
         TestExecutionSummary summary = listener.getSummary();
         summary.printFailuresTo(new PrintWriter(System.out, true), 12);
         return summary;
+    }
+
+    /** The conformance cases of the working tree on Device.CUDA; null (with the reason printed) when they are not here. */
+    private static TestExecutionSummary runConformance() {
+        Path cases = Path.of("detectors/src/test/resources/conformance");
+        if (!Files.isDirectory(cases)) {
+            System.out.println("== conformance on CUDA: not run (no " + cases + " under " + Path.of("").toAbsolutePath() + ")");
+            return null;
+        }
+        System.setProperty("conformance.dir", cases.toString());
+        System.setProperty("conformance.device", "cuda");
+        return runTests(selectClass("org.ood4j.detectors.ConformanceTest"), "conformance cases on CUDA (" + cases + ")");
     }
 
     // ---------------------------------------------------------------- timings
@@ -165,26 +185,31 @@ public final class GpuCheck {
 
     // ---------------------------------------------------------------- summary
 
-    private static void printSummary(CudaStatus status, TestExecutionSummary tests, List<String[]> rows, double seconds) {
+    private static void printSummary(CudaStatus status, TestExecutionSummary tests, TestExecutionSummary conformance,
+                                     List<String[]> rows, boolean emulator, double seconds) {
         System.out.println();
         System.out.println("================ ood4j GPU check ================");
         System.out.println("cuda: " + status);
-        if (tests == null) {
-            System.out.println("tests: not run (--no-tests)");
-        } else {
-            System.out.printf("tests: %d passed, %d failed, %d skipped (of %d found)%n", tests.getTestsSucceededCount(),
-                    tests.getTotalFailureCount(), tests.getTestsSkippedCount() + tests.getTestsAbortedCount(),
-                    tests.getTestsFoundCount());
-            tests.getFailures().stream().limit(8).forEach(f -> System.out.println("  FAILED " + f.getTestIdentifier().getDisplayName()
-                    + ": " + firstLine(f.getException())));
-        }
-        System.out.println("conformance on CUDA: TODO (needs the detectors' device switch)");
+        printCounts("tests", tests);
+        printCounts("conformance on CUDA", conformance);
+        if (emulator) System.out.println("timings: not taken (the CUDA host emulator is not a GPU)");
         int w0 = rows.stream().mapToInt(r -> r[0].length()).max().orElse(10);
         int w1 = rows.stream().mapToInt(r -> r[1].length()).max().orElse(10);
         for (String[] r : rows) {
             System.out.printf("  %-" + w0 + "s  %-" + w1 + "s  %12s  %s%n", r[0], r[1], r[2], r[3]);
         }
         System.out.printf("total %.1f s%n", seconds);
+    }
+
+    private static void printCounts(String what, TestExecutionSummary s) {
+        if (s == null) {
+            System.out.println(what + ": not run");
+            return;
+        }
+        System.out.printf("%s: %d passed, %d failed, %d skipped (of %d found)%n", what, s.getTestsSucceededCount(),
+                s.getTotalFailureCount(), s.getTestsSkippedCount() + s.getTestsAbortedCount(), s.getTestsFoundCount());
+        s.getFailures().stream().limit(8).forEach(f -> System.out.println("  FAILED " + f.getTestIdentifier().getDisplayName()
+                + ": " + firstLine(f.getException())));
     }
 
     private static String firstLine(Throwable t) {
