@@ -1,7 +1,6 @@
 package org.ood4j.bench;
 
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
-import static org.junit.platform.engine.discovery.DiscoverySelectors.selectPackage;
 
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -10,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
+import java.util.jar.JarFile;
 import java.util.function.Supplier;
 
 import jcuda.driver.CUdeviceptr;
@@ -55,7 +55,7 @@ public final class GpuCheck {
         long start = System.nanoTime();
         boolean skipTests = List.of(args).contains("--no-tests");
         boolean emulator = status.description().contains("emulator");
-        TestExecutionSummary tests = skipTests ? null : runTests(selectPackage("org.ood4j.engine.cuda"), "CUDA tests (org.ood4j.engine.cuda)");
+        TestExecutionSummary tests = skipTests ? null : runTests(cudaTestClasses(), "CUDA tests (org.ood4j.engine.cuda)");
         TestExecutionSummary conformance = skipTests ? null : runConformance();
         List<String[]> rows = emulator ? List.of() : timings();
         printSummary(status, tests, conformance, rows, emulator, (System.nanoTime() - start) / 1e9);
@@ -65,9 +65,42 @@ public final class GpuCheck {
 
     // ---------------------------------------------------------------- tests
 
-    private static TestExecutionSummary runTests(DiscoverySelector selector, String what) {
+    /**
+     * The *Test classes next to CudaTesting (in the cudatests jar, or a test-classes folder),
+     * listed by reading the jar with java.util.jar. Not selectPackage: JUnit scans packages in
+     * jars through the zip file system (module jdk.zipfs), which the bundle's runtime lacks, and
+     * then silently finds nothing.
+     */
+    private static List<DiscoverySelector> cudaTestClasses() {
+        String pkg = "org/ood4j/engine/cuda/";
+        List<DiscoverySelector> selectors = new ArrayList<>();
+        try {
+            Path where = Path.of(Class.forName("org.ood4j.engine.cuda.CudaTesting").getProtectionDomain().getCodeSource().getLocation().toURI());
+            List<String> names = new ArrayList<>();
+            if (Files.isDirectory(where)) {
+                try (var files = Files.list(where.resolve(pkg))) {
+                    files.forEach(f -> names.add(pkg + f.getFileName()));
+                }
+            } else {
+                try (JarFile jar = new JarFile(where.toFile())) {
+                    jar.stream().forEach(e -> names.add(e.getName()));
+                }
+            }
+            for (String n : names) {
+                if (n.startsWith(pkg) && n.endsWith("Test.class") && n.indexOf('/', pkg.length()) < 0) {
+                    selectors.add(selectClass(n.substring(0, n.length() - ".class".length()).replace('/', '.')));
+                }
+            }
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot list the CUDA test classes (is ood4j-engine-*-cudatests.jar on the class path?): " + e, e);
+        }
+        if (selectors.isEmpty()) throw new IllegalStateException("no CUDA test classes found next to CudaTesting");
+        return selectors;
+    }
+
+    private static TestExecutionSummary runTests(List<DiscoverySelector> selectors, String what) {
         System.out.println("== " + what + ", JUnit Platform");
-        LauncherDiscoveryRequest request = LauncherDiscoveryRequestBuilder.request().selectors(selector).build();
+        LauncherDiscoveryRequest request = LauncherDiscoveryRequestBuilder.request().selectors(selectors).build();
         Launcher launcher = LauncherFactory.create();
         SummaryGeneratingListener listener = new SummaryGeneratingListener();
         launcher.execute(request, listener);
@@ -85,7 +118,7 @@ public final class GpuCheck {
         }
         System.setProperty("conformance.dir", cases.toString());
         System.setProperty("conformance.device", "cuda");
-        return runTests(selectClass("org.ood4j.detectors.ConformanceTest"), "conformance cases on CUDA (" + cases + ")");
+        return runTests(List.of(selectClass("org.ood4j.detectors.ConformanceTest")), "conformance cases on CUDA (" + cases + ")");
     }
 
     // ---------------------------------------------------------------- timings
