@@ -10,11 +10,18 @@
  * <li>kNN search: knn.cu's fused tiles for k &lt;= 32; larger k on the CPU;</li>
  * <li>matmul: cuBLAS (FFM, {@code blas.Cublas}); conv2d: im2col (conv.cu) + cuBLAS; pooling: conv.cu;
  *     without cuBLAS both on the CPU;</li>
+ * <li>conv and pooling gradients ({@link org.ood4j.engine.cuda.CudaConvGrad}): cuBLAS GEMMs with
+ *     im2col / col2im, pool2d_grad (conv.cu, gather forms, deterministic); without cuBLAS the CPU;</li>
  * <li>linear algebra: cuSOLVER (FFM, {@code blas.Cusolver}) for cholesky, solve, inverse, slogdet and
- *     eigh; SVD and pinv on the CPU backend (no CUDA SVD yet); all of it on the CPU without cuSOLVER.</li>
+ *     eigh; RankFeat's rank-1 removal (removeTopSingular): linalg.cu for k = min(R, C) &lt;= 64, else
+ *     the CPU; SVD and pinv on the CPU backend (no CUDA SVD yet); all of it on the CPU without
+ *     cuSOLVER.</li>
  * </ul>
  * A CPU path copies the operands to the host and back and is logged once per op and reason.
  * Device memory comes from a caching allocator; each thread has its own stream; every CUDA error
  * becomes a {@link org.ood4j.engine.cuda.CudaException} naming the CUresult and the op.
+ *
+ * <p>Without a GPU, kernels/src/test/emu emulates the driver, cuBLAS and cuSOLVER on the host so
+ * that this package's tests and the conformance cases run in CI (see README, "The CUDA backend").
  */
 package org.ood4j.engine.cuda;
