@@ -18,6 +18,7 @@ public abstract class AbstractDetector implements Detector {
     protected final Function<Tensor, Tensor> model;
 
     private final Map<String, Tensor> state = new LinkedHashMap<>();
+    private Device stateDevice;   // where putState puts the state of the current fit (null: where it was made)
     private volatile boolean fitted;
 
     protected AbstractDetector(Function<Tensor, Tensor> model) {
@@ -46,6 +47,24 @@ public abstract class AbstractDetector implements Detector {
         if (!isFitted()) throw new RequiresFitException(name());
     }
 
+    /**
+     * As {@link #requireFitted()}, and the fitted state must live on the input's device: state
+     * moves only with {@link #to(Device)} (an explicit move, so concurrent predictions never race
+     * on it), and a mismatch is named here rather than deep inside an op.
+     */
+    protected void requireFitted(Tensor input) {
+        requireFitted();
+        if (input == null || input.isClosed()) return;          // the input's own checks name these
+        for (Map.Entry<String, Tensor> e : state.entrySet()) {
+            Device at = e.getValue().device();
+            if (at != input.device()) {
+                throw new IllegalArgumentException(name() + ": the fitted state ('" + e.getKey() + "') is on " + at
+                        + " and the input on " + input.device() + "; move the detector with to(Device." + input.device()
+                        + ") or the input with to(Device." + at + ")");
+            }
+        }
+    }
+
     /** The model, or {@link ModelNotSetException}. */
     protected Function<Tensor, Tensor> requireModel() {
         if (model == null) throw new ModelNotSetException(name());
@@ -65,8 +84,13 @@ public abstract class AbstractDetector implements Detector {
         return t;
     }
 
-    /** Stores a fitted tensor, closing the one it replaces; the detector now owns it. */
+    /**
+     * Stores a fitted tensor, closing the one it replaces; the detector now owns it. It goes to the
+     * device of the fit's input (see {@link #startFit}) even when it was computed on the host, so
+     * a fitted detector's state lives on one device and moves with {@link #to(Device)}.
+     */
     protected void putState(String name, Tensor t) {
+        if (stateDevice != null && t.device() != stateDevice) t = t.movedTo(stateDevice);
         Scope.release(t);
         Tensor old = state.put(name, t);
         if (old != null && old != t) old.close();
@@ -77,6 +101,12 @@ public abstract class AbstractDetector implements Detector {
         fitted = false;
         state.values().forEach(Tensor::close);
         state.clear();
+    }
+
+    /** Starts a fit on input that lives on {@code device}: forgets the previous fit; the new state goes there. */
+    protected void startFit(Device device) {
+        clearState();
+        stateDevice = device;
     }
 
     protected void markFitted() {
@@ -90,7 +120,7 @@ public abstract class AbstractDetector implements Detector {
 
     /** Restores a saved fit: the state tensors (now owned by this detector) and {@link #fitInfo}. */
     void restore(Map<String, Tensor> savedState, Map<String, Object> info) {
-        clearState();
+        startFit(null);
         savedState.forEach(this::putState);
         restoreFitInfo(info);
         if (requiresFit()) markFitted();
@@ -105,6 +135,7 @@ public abstract class AbstractDetector implements Detector {
             e.getValue().close();
             e.setValue(moved);
         }
+        stateDevice = device;
         return this;
     }
 

@@ -32,7 +32,7 @@ public abstract class FeatureMapsDetector extends AbstractDetector {
         Inputs.requireRank(maps, 4, "feature maps", "(N, C, H, W)");
         Inputs.requireFinite(maps, "feature maps");
         if (labels != null) Inputs.requireLabels(labels, maps.size(0), -1);
-        clearState();
+        startFit(maps.device());
         try (Scope s = Scope.open()) {
             Tensor[] id = labels == null ? new Tensor[] {maps, null} : Inputs.idRows(maps, labels);
             if (id[0].size(0) == 0) throw new IllegalArgumentException(name() + ": every fit sample has a label < 0 (OOD); nothing to fit");
@@ -45,7 +45,7 @@ public abstract class FeatureMapsDetector extends AbstractDetector {
 
     /** Outlier scores (N,) float64 for feature maps (N, C, H, W). */
     public Tensor predictFeatureMaps(Tensor maps) {
-        requireFitted();
+        requireFitted(maps);
         Inputs.requireRank(maps, 4, "feature maps", "(N, C, H, W)");
         long[] fitted = fittedMapShape;
         if (fitted != null) {

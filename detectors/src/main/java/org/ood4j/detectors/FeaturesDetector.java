@@ -33,7 +33,7 @@ public abstract class FeaturesDetector extends AbstractDetector {
         if (expectedDim() >= 0 && features.size(1) != expectedDim()) {
             throw new IllegalArgumentException(name() + ": features have dimension " + features.size(1) + ", expected " + expectedDim());
         }
-        clearState();
+        startFit(features.device());
         try (Scope s = Scope.open()) {
             Tensor[] id = labels == null ? new Tensor[] {features, null} : Inputs.idRows(features, labels);
             if (id[0].size(0) == 0) throw new IllegalArgumentException(name() + ": every fit sample has a label < 0 (OOD); nothing to fit");
@@ -46,7 +46,7 @@ public abstract class FeaturesDetector extends AbstractDetector {
 
     /** Outlier scores (N,) float64 for features (N, D). */
     public Tensor predictFeatures(Tensor features) {
-        requireFitted();
+        requireFitted(features);
         Inputs.requireMatrix(features, "features");
         long dim = fittedDim >= 0 ? fittedDim : expectedDim();
         if (dim >= 0 && features.size(1) != dim) {

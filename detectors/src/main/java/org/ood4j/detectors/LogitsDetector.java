@@ -28,7 +28,7 @@ public abstract class LogitsDetector extends AbstractDetector {
         Inputs.requireMatrix(logits, "logits");
         Inputs.requireFinite(logits, "logits");
         Inputs.requireLabels(labels, logits.size(0), logits.size(1));
-        clearState();
+        startFit(logits.device());
         try (Scope s = Scope.open()) {
             Tensor[] id = Inputs.idRows(logits, labels);
             if (id[0].size(0) == 0) throw new IllegalArgumentException(name() + ": every fit sample has a label < 0 (OOD); nothing to fit");
@@ -41,7 +41,7 @@ public abstract class LogitsDetector extends AbstractDetector {
 
     /** Outlier scores (N,) float64 for logits (N, C). */
     public Tensor predictLogits(Tensor logits) {
-        requireFitted();
+        requireFitted(logits);
         Inputs.requireMatrix(logits, "logits");
         if (fittedClasses >= 0 && logits.size(1) != fittedClasses) {
             throw new IllegalArgumentException(name() + ": logits have " + logits.size(1) + " classes, the detector was fitted on "

@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 
 import org.ood4j.engine.DType;
+import org.ood4j.engine.Device;
 import org.ood4j.engine.Scope;
 import org.ood4j.engine.Shape;
 import org.ood4j.engine.Tensor;
@@ -182,13 +183,15 @@ public final class NACUE extends NetworkDetector {
 
     @Override
     protected void fitNetwork(Sequential net, Iterable<Batch> data) {
-        clearState();
+        startFit(null);
+        Device device = Device.CPU;                   // the batches': the state goes there
         double[][][] counts = new double[layers.length][][];
         long seen = 0;
         boolean any = false;
         for (Batch b : data) {
             any = true;
             Inputs.requireNetworkInput(b.x());
+            device = b.x().device();
             if (b.y() != null) Inputs.requireLabels(b.y(), b.x().size(0), -1);
             long[] y = b.y() == null ? null : b.y().toLongArray();
             long n = b.x().size(0);
@@ -215,7 +218,7 @@ public final class NACUE extends NetworkDetector {
         }
         if (!any) throw new IllegalArgumentException("NACUE: fit got no batches");
         if (seen == 0) throw new IllegalArgumentException("NACUE: every fit sample has a label < 0 (OOD); nothing to fit");
-        for (int l = 0; l < layers.length; l++) putState(stateName(l), Tensor.of(counts[l]));
+        for (int l = 0; l < layers.length; l++) putState(stateName(l), Tensor.of(counts[l]).movedTo(device));
         markFitted();
     }
 

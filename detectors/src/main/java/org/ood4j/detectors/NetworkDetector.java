@@ -78,7 +78,7 @@ public abstract class NetworkDetector extends AbstractDetector {
     @Override
     public Tensor predict(Tensor x) {
         Sequential net = requireNetwork();
-        requireFitted();
+        requireFitted(x);
         Inputs.requireNetworkInput(x);
         Lock lock = passLock();
         lock.lock();

@@ -41,7 +41,7 @@ public abstract class StructuredDetector extends AbstractDetector {
     public StructuredDetector fitStructured(List<Tensor> layers, Tensor labels) {
         long n = checkLayers(layers);
         if (requiresLabels()) Inputs.requireLabels(labels, n, -1);
-        clearState();
+        startFit(layers.get(0).device());
         try (Scope s = Scope.open()) {
             List<Tensor> id = new ArrayList<>();
             Tensor idLabels = labels;
@@ -64,7 +64,7 @@ public abstract class StructuredDetector extends AbstractDetector {
 
     /** Outlier scores (N,) float64; {@code logits} (N, C) may be null for detectors that do not use them. */
     public Tensor predictStructured(List<Tensor> layers, Tensor logits) {
-        requireFitted();
+        requireFitted(layers == null || layers.isEmpty() ? logits : layers.get(0));
         long n = checkLayers(layers);
         long[][] shapes = fittedShapes;
         if (shapes != null) {

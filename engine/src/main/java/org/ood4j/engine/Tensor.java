@@ -293,16 +293,28 @@ public final class Tensor implements AutoCloseable {
         return out;
     }
 
-    /** One element as double; indices must address every dimension. */
+    /**
+     * One element as double; indices must address every dimension. On a device the element is
+     * copied to the host first (one small transfer, as torch's {@code t[i].item()}).
+     */
     public double getDouble(long... index) {
         checkOpen();
-        requireHost("getDouble");
+        if (device() != Device.CPU) {
+            try (Tensor element = view(new long[0], new long[0], elementOffset(index)); Tensor host = element.to(Device.CPU)) {
+                return host.getDouble();
+            }
+        }
         return getRaw(storage.segment(), dtype, elementOffset(index));
     }
 
+    /** One element as long (exact for int64); on a device copied to the host first, as {@link #getDouble}. */
     public long getLong(long... index) {
         checkOpen();
-        requireHost("getLong");
+        if (device() != Device.CPU) {
+            try (Tensor element = view(new long[0], new long[0], elementOffset(index)); Tensor host = element.to(Device.CPU)) {
+                return host.getLong();
+            }
+        }
         long at = elementOffset(index);
         return dtype == DType.INT64
                 ? storage.segment().getAtIndex(ValueLayout.JAVA_LONG_UNALIGNED, at)
@@ -313,11 +325,6 @@ public final class Tensor implements AutoCloseable {
     public double item() {
         checkOpen();
         if (numel() != 1) throw new IllegalArgumentException("item() needs one element, tensor has shape " + Shape.toString(shape));
-        if (device() != Device.CPU) {
-            try (Tensor host = to(Device.CPU)) {
-                return host.item();
-            }
-        }
         return getDouble(new long[shape.length]);
     }
 
