@@ -3,8 +3,9 @@
 // potrf (Cholesky of the uplo triangle; info = i when the leading minor of order i is not
 // positive definite), getrf/getrs (LU with partial pivoting, 1-based ipiv; info = i when U(i,i)
 // is exactly zero), syevd (eigenvalues ascending, eigenvectors as the columns of A when jobz is
-// CUSOLVER_EIG_MODE_VECTOR, from the uplo triangle only), gesvd (below; m >= n only). Workspace sizes are asked for and
-// checked as cuSOLVER does. devInfo and ipiv are "device" pointers: host addresses here.
+// CUSOLVER_EIG_MODE_VECTOR, from the uplo triangle only), gesvd (m >= n only; see below).
+// Workspace sizes are asked for and checked as cuSOLVER does. devInfo and ipiv are "device"
+// pointers: host addresses here.
 #include <math.h>
 
 #include <algorithm>
