@@ -220,8 +220,8 @@ EXPORT int cusolverDnDsyevd(void* h, int jobz, int uplo, int n, double* a, int l
 // columns of U, 'S' the first n, 'O' those n over A, 'N' none; jobvt likewise for the n rows of
 // VT ('A' and 'S' are the same when m >= n); jobu and jobvt not both 'O'. One-sided (Hestenes)
 // Jacobi on the columns of A, in the caller's workspace (W = A: m x n, then V: n x n), which is
-// why lwork is checked: rotations until every pair of columns is orthogonal to eps relative to
-// their norms, s_j = |w_j|, u_j = w_j / s_j, v_j = the accumulated rotations. Columns of U that
+// why lwork is checked: rotations until every pair of columns is orthogonal to m eps relative
+// to their norms, s_j = |w_j|, u_j = w_j / s_j, v_j = the accumulated rotations. Columns of U that
 // this leaves undefined (s_j = 0, and columns n..m-1 for 'A') complete the u_j to an orthonormal
 // basis (Householder QR of the u_j). info = n - 1 when the sweeps do not converge (never seen);
 // A is destroyed (NaN) unless it receives U or VT, as LAPACK allows. rwork is not used.
@@ -262,7 +262,7 @@ EXPORT int cusolverDnDgesvd(void* h, signed char jobu, signed char jobvt, int m,
         for (int i = 0; i < len; i++) d += x[i] * y[i];
         return d;
     };
-    const double eps = 1.1102230246251565e-16;  // 2^-53
+    const double tol = std::max(1, m) * 2.220446049250313e-16;  // m eps: the dot product's own rounding
     bool converged = false;
     for (int sweep = 0; sweep < 100 && !converged; sweep++) {
         converged = true;
@@ -271,7 +271,7 @@ EXPORT int cusolverDnDgesvd(void* h, signed char jobu, signed char jobvt, int m,
                 double* wp = col(W, m, p);
                 double* wq = col(W, m, q);
                 double alpha = dot(wp, wp, m), beta = dot(wq, wq, m), gamma = dot(wp, wq, m);
-                if (alpha == 0 || beta == 0 || fabs(gamma) <= eps * sqrt(alpha) * sqrt(beta)) continue;
+                if (alpha == 0 || beta == 0 || fabs(gamma) <= tol * sqrt(alpha) * sqrt(beta)) continue;
                 converged = false;
                 double zeta = (beta - alpha) / (2 * gamma);
                 double t = (zeta >= 0 ? 1.0 : -1.0) / (fabs(zeta) + sqrt(1 + zeta * zeta));

@@ -11,7 +11,8 @@
  * <li>matmul: cuBLAS (FFM, {@code blas.Cublas}); conv2d: im2col (conv.cu) + cuBLAS; pooling: conv.cu;
  *     without cuBLAS both on the CPU;</li>
  * <li>linear algebra: cuSOLVER (FFM, {@code blas.Cusolver}) for cholesky, solve, inverse, slogdet and
- *     eigh; SVD and pinv on the CPU backend (no CUDA SVD yet); all of it on the CPU without cuSOLVER.</li>
+ *     eigh, SVD (gesvd, 2-D and batched 3-D) and pinv; empty matrices, and all of it without
+ *     cuSOLVER, on the CPU;</li>
  * </ul>
  * A CPU path copies the operands to the host and back and is logged once per op and reason.
  * Device memory comes from a caching allocator; each thread has its own stream; every CUDA error
