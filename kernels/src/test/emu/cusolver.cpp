@@ -3,8 +3,9 @@
 // potrf (Cholesky of the uplo triangle; info = i when the leading minor of order i is not
 // positive definite), getrf/getrs (LU with partial pivoting, 1-based ipiv; info = i when U(i,i)
 // is exactly zero), syevd (eigenvalues ascending, eigenvectors as the columns of A when jobz is
-// CUSOLVER_EIG_MODE_VECTOR, from the uplo triangle only). Workspace sizes are asked for and
-// checked as cuSOLVER does. devInfo and ipiv are "device" pointers: host addresses here.
+// CUSOLVER_EIG_MODE_VECTOR, from the uplo triangle only), gesvd (m >= n only; see below).
+// Workspace sizes are asked for and checked as cuSOLVER does. devInfo and ipiv are "device"
+// pointers: host addresses here.
 #include <math.h>
 
 #include <algorithm>
@@ -212,5 +213,159 @@ EXPORT int cusolverDnDsyevd(void* h, int jobz, int uplo, int n, double* a, int l
         }
     }
     *info = 0;
+    return OK;
+}
+
+// gesvd: A (m x n, m >= n, as cuSOLVER requires) = U diag(S) VT, S descending. jobu: 'A' all m
+// columns of U, 'S' the first n, 'O' those n over A, 'N' none; jobvt likewise for the n rows of
+// VT ('A' and 'S' are the same when m >= n); jobu and jobvt not both 'O'. One-sided (Hestenes)
+// Jacobi on the columns of A, in the caller's workspace (W = A: m x n, then V: n x n), which is
+// why lwork is checked: rotations until every pair of columns is orthogonal to m eps relative
+// to their norms, s_j = |w_j|, u_j = w_j / s_j, v_j = the accumulated rotations. Columns of U that
+// this leaves undefined (s_j = 0, and columns n..m-1 for 'A') complete the u_j to an orthonormal
+// basis (Householder QR of the u_j). info = n - 1 when the sweeps do not converge (never seen);
+// A is destroyed (NaN) unless it receives U or VT, as LAPACK allows. rwork is not used.
+namespace {
+
+int gesvd_workspace(int m, int n) { return std::max(1, m * n + n * n); }
+
+bool job_ok(signed char j) { return j == 'A' || j == 'S' || j == 'O' || j == 'N'; }
+
+}  // namespace
+
+EXPORT int cusolverDnDgesvd_bufferSize(void* h, int m, int n, int* lwork) {
+    if (!h) return NOT_INITIALIZED;
+    if (m < 0 || n < 0 || !lwork) return INVALID_VALUE;
+    *lwork = gesvd_workspace(m, n);
+    return OK;
+}
+
+EXPORT int cusolverDnDgesvd(void* h, signed char jobu, signed char jobvt, int m, int n, double* a, int lda, double* s,
+                            double* u, int ldu, double* vt, int ldvt, double* work, int lwork, double*, int* info) {
+    if (!h) return NOT_INITIALIZED;
+    if (!job_ok(jobu) || !job_ok(jobvt) || (jobu == 'O' && jobvt == 'O')) return INVALID_VALUE;
+    if (m < n || n < 0 || lda < std::max(1, m)) return INVALID_VALUE;  // cuSOLVER's gesvd: m >= n only
+    bool wantU = jobu == 'A' || jobu == 'S', wantVT = jobvt == 'A' || jobvt == 'S';
+    if (ldu < (wantU ? std::max(1, m) : 1) || ldvt < (wantVT ? std::max(1, n) : 1)) return INVALID_VALUE;
+    if (lwork < gesvd_workspace(m, n) || !work || !info) return INVALID_VALUE;
+    *info = 0;
+    if (n == 0) return OK;
+    double* W = work;                     // m x n, column-major, ld m
+    double* V = work + (long) m * n;      // n x n
+    for (int j = 0; j < n; j++) {
+        for (int i = 0; i < m; i++) W[i + (long) j * m] = at(a, lda, i, j);
+        for (int i = 0; i < n; i++) V[i + (long) j * n] = i == j;
+    }
+    auto col = [&](double* x, int ld, int j) { return x + (long) j * ld; };
+    auto dot = [&](const double* x, const double* y, int len) {
+        double d = 0;
+        for (int i = 0; i < len; i++) d += x[i] * y[i];
+        return d;
+    };
+    const double tol = std::max(1, m) * 2.220446049250313e-16;  // m eps: the dot product's own rounding
+    bool converged = false;
+    for (int sweep = 0; sweep < 100 && !converged; sweep++) {
+        converged = true;
+        for (int p = 0; p < n - 1; p++) {
+            for (int q = p + 1; q < n; q++) {
+                double* wp = col(W, m, p);
+                double* wq = col(W, m, q);
+                double alpha = dot(wp, wp, m), beta = dot(wq, wq, m), gamma = dot(wp, wq, m);
+                if (alpha == 0 || beta == 0 || fabs(gamma) <= tol * sqrt(alpha) * sqrt(beta)) continue;
+                converged = false;
+                double zeta = (beta - alpha) / (2 * gamma);
+                double t = (zeta >= 0 ? 1.0 : -1.0) / (fabs(zeta) + sqrt(1 + zeta * zeta));
+                double c = 1 / sqrt(1 + t * t), sn = c * t;
+                for (int i = 0; i < m; i++) {
+                    double x = wp[i], y = wq[i];
+                    wp[i] = c * x - sn * y;
+                    wq[i] = sn * x + c * y;
+                }
+                double* vp = col(V, n, p);
+                double* vq = col(V, n, q);
+                for (int i = 0; i < n; i++) {
+                    double x = vp[i], y = vq[i];
+                    vp[i] = c * x - sn * y;
+                    vq[i] = sn * x + c * y;
+                }
+            }
+        }
+    }
+    if (!converged) {
+        *info = std::max(1, n - 1);
+        return OK;
+    }
+    std::vector<double> norm(n);
+    std::vector<int> order(n);
+    for (int j = 0; j < n; j++) {
+        norm[j] = sqrt(dot(col(W, m, j), col(W, m, j), m));
+        order[j] = j;
+    }
+    std::stable_sort(order.begin(), order.end(), [&](int x, int y) { return norm[x] > norm[y]; });
+    for (int k = 0; k < n; k++) s[k] = norm[order[k]];
+    // U (m x uCols) in a scratch first: for jobu = 'O' it goes over A, which W no longer needs.
+    int uCols = jobu == 'A' ? m : jobu == 'N' ? 0 : n;
+    std::vector<double> U((size_t) m * uCols, 0.0);
+    std::vector<int> defined;                          // columns of U that are some w_j / s_j
+    for (int k = 0; k < std::min(n, uCols); k++) {
+        if (!(s[k] > 0)) continue;
+        const double* w = col(W, m, order[k]);
+        for (int i = 0; i < m; i++) U[i + (size_t) k * m] = w[i] / s[k];
+        defined.push_back(k);
+    }
+    int r = (int) defined.size();
+    if (r < uCols) {
+        // Householder QR of the defined columns: Q's columns r..m-1 span their orthogonal complement.
+        std::vector<double> b((size_t) m * r), hv((size_t) m * r, 0.0);
+        for (int c = 0; c < r; c++) std::copy_n(&U[(size_t) defined[c] * m], m, &b[(size_t) c * m]);
+        for (int j = 0; j < r; j++) {
+            double* x = &b[(size_t) j * m];
+            double* v = &hv[(size_t) j * m];
+            double nx = 0;
+            for (int i = j; i < m; i++) nx += x[i] * x[i];
+            nx = sqrt(nx);
+            if (nx == 0) continue;
+            double alpha = x[j] >= 0 ? -nx : nx;
+            for (int i = j; i < m; i++) v[i] = x[i];
+            v[j] -= alpha;
+            double nv = sqrt(dot(v + j, v + j, m - j));
+            for (int i = j; i < m; i++) v[i] /= nv;
+            for (int c = j; c < r; c++) {
+                double* y = &b[(size_t) c * m];
+                double f = 2 * dot(v + j, y + j, m - j);
+                for (int i = j; i < m; i++) y[i] -= f * v[i];
+            }
+        }
+        int next = r;                                  // the next complement column of Q
+        for (int k = 0; k < uCols; k++) {
+            if (std::find(defined.begin(), defined.end(), k) != defined.end()) continue;
+            double* y = &U[(size_t) k * m];
+            std::fill_n(y, m, 0.0);
+            y[next++] = 1;
+            for (int j = r - 1; j >= 0; j--) {        // Q e = H_0 (H_1 (... H_{r-1} e))
+                const double* v = &hv[(size_t) j * m];
+                double f = 2 * dot(v + j, y + j, m - j);
+                for (int i = j; i < m; i++) y[i] -= f * v[i];
+            }
+        }
+    }
+    bool destroyed = jobu != 'O' && jobvt != 'O';
+    if (destroyed) {
+        for (int j = 0; j < n; j++) {
+            for (int i = 0; i < m; i++) at(a, lda, i, j) = NAN;
+        }
+    }
+    double* uOut = jobu == 'O' ? a : u;
+    int uLd = jobu == 'O' ? lda : ldu;
+    for (int k = 0; k < uCols; k++) {
+        for (int i = 0; i < m; i++) at(uOut, uLd, i, k) = U[i + (size_t) k * m];
+    }
+    if (jobvt != 'N') {
+        double* vOut = jobvt == 'O' ? a : vt;
+        int vLd = jobvt == 'O' ? lda : ldvt;
+        for (int k = 0; k < n; k++) {                  // row k of VT = column order[k] of V
+            for (int j = 0; j < n; j++) at(vOut, vLd, k, j) = V[j + (long) order[k] * n];
+        }
+    }
     return OK;
 }

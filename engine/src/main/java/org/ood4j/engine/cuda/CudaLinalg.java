@@ -19,10 +19,10 @@ import org.ood4j.kernels.Kernels;
  * the CPU backend's conventions (lower-triangular L, eigenvalues ascending, each eigenvector's
  * largest component positive, singularity when the smallest LU pivot is at most n eps times the
  * largest). cuSOLVER is column-major: a row-major matrix is its transpose there, which these ops
- * account for (A symmetric needs nothing; A X = B is solved as (A^T)^T X = B). SVD and pinv, empty
- * matrices, and every op when cuSOLVER is missing run on the CPU backend.
+ * account for (A symmetric needs nothing; A X = B is solved as (A^T)^T X = B). SVD and pinv use
+ * gesvd (m >= n only: see {@link #gesvd}), with the CPU backend's sign convention and pinv
+ * cut-off. Empty matrices, and every op when cuSOLVER is missing, run on the CPU backend.
  * {@link #removeTopSingular} (RankFeat's rank-1 removal) is linalg.cu's own kernel, no cuSOLVER.
- * TODO(svd): gesvd / Xgesvdp for 2-D.
  */
 final class CudaLinalg implements LinalgOps {
 
@@ -201,14 +201,157 @@ final class CudaLinalg implements LinalgOps {
         }
     }
 
+    /**
+     * V diag(1/s) U^T over the singular values s > rcond * s_max (the others count as zero), as
+     * the CPU backend: the economy SVD on the device, the cut-off on the host (k values), two
+     * products on the device. Needs a 2-D matrix.
+     */
     @Override
     public Tensor pinv(Tensor a, double rcond) {
-        return CpuFallback.run1("pinv", "no CUDA SVD yet", h -> CpuFallback.cpu().linalg().pinv(h[0], rcond), a);
+        if (solver() == null || a.numel() == 0) {
+            return CpuFallback.run1("pinv", why(a), h -> CpuFallback.cpu().linalg().pinv(h[0], rcond), a);
+        }
+        floating(a, "pinv");
+        if (!(rcond >= 0)) throw new IllegalArgumentException("pinv: rcond must be >= 0, got " + rcond);
+        if (a.rank() != 2) throw new IllegalArgumentException("pinv needs a 2-D matrix, got " + Shape.toString(a.shape()));
+        requireFinite(a, "pinv");
+        try (Work w = new Work()) {
+            Tensor[] usv = gesvd(a, false, "pinv", w);
+            Tensor s = w.add(usv[1].reshape(-1));
+            double[] sv = s.toDoubleArray();
+            int k = sv.length;
+            double cutoff = rcond * sv[0];
+            double[] inverse = new double[k];
+            for (int i = 0; i < k && sv[i] > cutoff; i++) inverse[i] = 1 / sv[i];
+            Tensor invHost = w.add(Tensor.of(inverse, 1, k));
+            Tensor inv = w.add(invHost.to(Device.CUDA));
+            Tensor u = w.add(usv[0].select(0, 0)), vh = w.add(usv[2].select(0, 0));   // (m, k), (k, n)
+            Tensor v = w.add(vh.t());
+            Tensor scaled = w.add(v.mul(inv));                                        // V diag(1/s): (n, k)
+            Tensor ut = w.add(u.t());
+            Tensor p = w.add(scaled.matmul(ut));                                      // (n, m)
+            return p.to(a.dtype());
+        }
     }
 
+    /**
+     * cuSOLVER's gesvd per matrix (batched input loops over its matrices with one workspace), in
+     * float64; results in the input's dtype, signs fixed as the CPU backend does: each column u_i
+     * of U has its largest-magnitude component (the first on a tie) positive, and row i of Vh
+     * flips with it; U's columns and Vh's rows past min(m, n) (full SVD) are fixed on their own.
+     */
     @Override
     public Tensor[] svd(Tensor a, boolean full) {
-        return CpuFallback.run("svd", "no CUDA SVD yet", h -> CpuFallback.cpu().linalg().svd(h[0], full), a);
+        if (solver() == null || a.numel() == 0) {
+            return CpuFallback.run("svd", why(a), h -> CpuFallback.cpu().linalg().svd(h[0], full), a);
+        }
+        floating(a, "svd");
+        if (a.rank() != 2 && a.rank() != 3) {
+            throw new IllegalArgumentException("svd needs a 2-D matrix or a 3-D batch of matrices, got " + Shape.toString(a.shape()));
+        }
+        requireFinite(a, "svd");
+        try (Work w = new Work()) {
+            Tensor[] usv = gesvd(a, full, "svd", w);
+            Tensor u = usv[0], s = usv[1], vh = usv[2];
+            int k = (int) s.size(1);
+            long vRows = vh.size(1);
+            Tensor flipU = w.add(signFix(u, 1, w));                                   // (B, 1, uCols)
+            Tensor firstK = w.add(flipU.slice(2, 0, k));
+            Tensor flipFromU = w.add(firstK.transpose(1, 2));                         // (B, k, 1)
+            Tensor flipV = flipFromU;
+            if (vRows > k) {
+                Tensor own = w.add(signFix(vh, 2, w));                                // (B, vRows, 1)
+                Tensor tail = w.add(own.slice(1, k, vRows));
+                flipV = w.add(Tensor.cat(List.of(flipFromU, tail), 1));
+            }
+            Tensor un = w.add(u.mul(flipU)), vn = w.add(vh.mul(flipV));
+            Tensor[] out = {un, s, vn};
+            Tensor[] typed = new Tensor[3];
+            try {
+                for (int i = 0; i < 3; i++) {
+                    Tensor t = w.add(out[i].to(a.dtype()));
+                    long[] shape = out[i].shape();
+                    typed[i] = a.rank() == 3 ? t.reshape(shape) : t.reshape(java.util.Arrays.copyOfRange(shape, 1, shape.length));
+                }
+            } catch (RuntimeException e) {
+                for (Tensor t : typed) {
+                    if (t != null) t.close();
+                }
+                throw e;
+            }
+            return typed;
+        }
+    }
+
+    /**
+     * gesvd over each (m, n) matrix of a, (m, n) or (B, m, n), row-major: {U (B, m, uCols), S (B, k), Vh (B,
+     * vRows, n)} in float64 on CUDA, signs as cuSOLVER left them, k = min(m, n). A row-major
+     * (m, n) matrix is the column-major (n, m) matrix A^T, which gesvd takes as it is when m <= n:
+     * A^T = U' S V'^T gives A = V' S U'^T, and U' (column-major) read row-major is U'^T = Vh, VT'
+     * read row-major is V' = U: no copy either way. When m > n, gesvd needs A itself: the input is
+     * copied transposed (column-major A), and U and VT come back as the transposes of the
+     * buffers (views). devInfo is read once for the batch.
+     */
+    private static Tensor[] gesvd(Tensor a, boolean full, String op, Work w) {
+        Tensor a3 = w.add(a.rank() == 3 ? a.reshape(a.shape()) : a.reshape(1, a.size(0), a.size(1)));
+        long batch = a3.size(0), m = a3.size(1), n = a3.size(2);
+        if (m > Integer.MAX_VALUE || n > Integer.MAX_VALUE || m * n > Integer.MAX_VALUE || batch > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException(op + ": matrix too large for cuSOLVER " + Shape.toString(a.shape()));
+        }
+        boolean wide = m <= n;
+        int rows = (int) (wide ? n : m), cols = (int) (wide ? m : n);                // the column-major matrix gesvd factors
+        int k = cols, uCols = full ? rows : cols;
+        if ((long) rows * uCols > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException(op + ": U too large for cuSOLVER " + Shape.toString(a.shape()));
+        }
+        Tensor in = wide ? a3 : w.add(a3.transpose(1, 2));
+        Tensor x = w.add(float64Copy(in, null));                                      // (B, cols, rows): gesvd's A, column-major
+        Tensor s = w.add(DeviceTensors.empty(DType.FLOAT64, batch, k));
+        Tensor ub = w.add(DeviceTensors.empty(DType.FLOAT64, batch, uCols, rows));   // U', column-major rows x uCols
+        Tensor vtb = w.add(DeviceTensors.empty(DType.FLOAT64, batch, cols, cols));   // VT', column-major cols x cols
+        long stream = CudaContext.get().stream().handle();
+        int lwork = solver().gesvdBufferSize(rows, cols, stream);
+        Tensor work = w.add(DeviceTensors.empty(DType.FLOAT64, lwork));
+        Tensor rwork = w.add(DeviceTensors.empty(DType.FLOAT64, Math.max(1, k)));
+        Tensor info = w.add(DeviceTensors.zeros(DType.INT64, (batch + 1) / 2));      // batch ints
+        byte jobu = full ? Cusolver.SVD_ALL : Cusolver.SVD_SOME, jobvt = full ? Cusolver.SVD_ALL : Cusolver.SVD_SOME;
+        long ax = DeviceTensors.address(x), as = DeviceTensors.address(s), au = DeviceTensors.address(ub),
+                avt = DeviceTensors.address(vtb), ainfo = DeviceTensors.address(info);
+        for (long b = 0; b < batch; b++) {
+            solver().gesvd(jobu, jobvt, rows, cols, ax + 8 * b * rows * cols, rows, as + 8 * b * k, au + 8 * b * rows * uCols, rows,
+                    avt + 8 * b * cols * cols, cols, DeviceTensors.address(work), lwork, DeviceTensors.address(rwork),
+                    ainfo + 4 * b, stream);
+        }
+        checkInfo(readInts(info, (int) batch), op, a.shape());
+        if (wide) return new Tensor[] {vtb, s, ub};
+        return new Tensor[] {w.add(ub.transpose(1, 2)), s, w.add(vtb.transpose(1, 2))};
+    }
+
+    /** Refuses a matrix whose gesvd did not converge (devInfo > 0); a negative devInfo is a bad argument (a bug here). */
+    static void checkInfo(int[] info, String op, long[] shape) {
+        for (int b = 0; b < info.length; b++) {
+            if (info[b] == 0) continue;
+            String which = info.length == 1 ? "the matrix" : "matrix " + b + " of";
+            if (info[b] > 0) {
+                throw new IllegalArgumentException(op + " did not converge for " + which + " " + Shape.toString(shape)
+                        + " (cusolverDnDgesvd devInfo = " + info[b] + ": superdiagonals of the bidiagonal form left unconverged)");
+            }
+            throw new IllegalStateException(op + ": cusolverDnDgesvd refused parameter " + -info[b] + " for " + which + " "
+                    + Shape.toString(shape));
+        }
+    }
+
+    /**
+     * +1 or -1 per vector of f (B, R, C) along dim (1: columns, 2: rows), keeping dim as size 1:
+     * -1 where the vector's first component of largest magnitude is negative.
+     */
+    private static Tensor signFix(Tensor f, int dim, Work w) {
+        Tensor abs = w.add(f.abs());
+        Tensor largest = w.add(abs.argmax(dim, true));
+        Tensor picked = w.add(f.gather(dim, largest));
+        Tensor zero = w.add(scalar(0)), minus = w.add(scalar(-1)), plus = w.add(scalar(1));
+        Tensor negative = w.add(picked.lt(zero));
+        return Tensor.where(negative, minus, plus);
     }
 
     // ---------------------------------------------------------------- rank-1 removal
@@ -278,11 +421,15 @@ final class CudaLinalg implements LinalgOps {
         return solver() == null ? missing() : "empty matrix " + Shape.toString(a.shape());
     }
 
-    /** Checks a floating, square, finite 2-D matrix; returns n. */
-    private static int square(Tensor a, String op) {
+    private static void floating(Tensor a, String op) {
         if (!a.dtype().isFloating()) {
             throw new IllegalArgumentException(op + " needs a floating tensor, got " + a.dtype() + Shape.toString(a.shape()));
         }
+    }
+
+    /** Checks a floating, square, finite 2-D matrix; returns n. */
+    private static int square(Tensor a, String op) {
+        floating(a, op);
         if (a.rank() != 2 || a.size(0) != a.size(1)) {
             throw new IllegalArgumentException(op + " needs a square 2-D matrix, got " + Shape.toString(a.shape()));
         }

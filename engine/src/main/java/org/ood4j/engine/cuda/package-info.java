@@ -13,9 +13,9 @@
  * <li>conv and pooling gradients ({@link org.ood4j.engine.cuda.CudaConvGrad}): cuBLAS GEMMs with
  *     im2col / col2im, pool2d_grad (conv.cu, gather forms, deterministic); without cuBLAS the CPU;</li>
  * <li>linear algebra: cuSOLVER (FFM, {@code blas.Cusolver}) for cholesky, solve, inverse, slogdet and
- *     eigh; RankFeat's rank-1 removal (removeTopSingular): linalg.cu for k = min(R, C) &lt;= 64, else
- *     the CPU; SVD and pinv on the CPU backend (no CUDA SVD yet); all of it on the CPU without
- *     cuSOLVER.</li>
+ *     eigh, SVD (gesvd, 2-D and batched 3-D) and pinv; RankFeat's rank-1 removal
+ *     (removeTopSingular): linalg.cu for k = min(R, C) &lt;= 64, else the CPU; empty matrices,
+ *     and all of it without cuSOLVER, on the CPU.</li>
  * </ul>
  * A CPU path copies the operands to the host and back and is logged once per op and reason.
  * Device memory comes from a caching allocator; each thread has its own stream; every CUDA error

@@ -22,12 +22,15 @@ public final class Cusolver {
     public static final int FILL_LOWER = 0, FILL_UPPER = 1;
     public static final int OP_N = 0, OP_T = 1;
     public static final int EIG_VECTORS = 1;
+    /** gesvd's jobu / jobvt: all columns of U (rows of VT), the first min(m, n), over A, none. */
+    public static final byte SVD_ALL = 'A', SVD_SOME = 'S', SVD_OVERWRITE = 'O', SVD_NONE = 'N';
+    private static final ValueLayout.OfByte CHAR = ValueLayout.JAVA_BYTE; // C signed char
 
     private static volatile Object loaded; // a Cusolver, or the reason (String) it is missing
 
     private final String version;
     private final MethodHandle create, setStream;
-    private final MethodHandle potrfSize, potrf, getrfSize, getrf, getrs, syevdSize, syevd;
+    private final MethodHandle potrfSize, potrf, getrfSize, getrf, getrs, syevdSize, syevd, gesvdSize, gesvd;
     private final ThreadLocal<MemorySegment> handles = new ThreadLocal<>();
 
     private Cusolver(NativeLibraries.Library lib) {
@@ -42,6 +45,9 @@ public final class Cusolver {
         getrs = Ffm.function(s, n, "cusolverDnDgetrs", PTR, INT, INT, INT, PTR, INT, PTR, PTR, INT, PTR);
         syevdSize = Ffm.function(s, n, "cusolverDnDsyevd_bufferSize", PTR, INT, INT, INT, PTR, INT, PTR, PTR);
         syevd = Ffm.function(s, n, "cusolverDnDsyevd", PTR, INT, INT, INT, PTR, INT, PTR, PTR, INT, PTR);
+        gesvdSize = Ffm.function(s, n, "cusolverDnDgesvd_bufferSize", PTR, INT, INT, PTR);
+        gesvd = Ffm.function(s, n, "cusolverDnDgesvd", PTR, CHAR, CHAR, INT, INT, PTR, INT, PTR, PTR, INT, PTR, INT,
+                PTR, INT, PTR, PTR);
         version = n + " " + Cublas.property(Ffm.function(s, n, "cusolverGetProperty", INT, PTR));
     }
 
@@ -100,6 +106,22 @@ public final class Cusolver {
     /** Symmetric eigen-decomposition: eigenvalues ascending into w, eigenvectors over a (columns). */
     public void syevd(int jobz, int uplo, int n, long a, int lda, long w, long work, int lwork, long info, long stream) {
         call("cusolverDnDsyevd", stream, h -> syevd.invoke(h, jobz, uplo, n, Ffm.ptr(a), lda, Ffm.ptr(w), Ffm.ptr(work), lwork, Ffm.ptr(info)));
+    }
+
+    /** Workspace (in doubles) of gesvd for an m x n matrix (it does not depend on jobu / jobvt). */
+    public int gesvdBufferSize(int m, int n, long stream) {
+        return bufferSize("cusolverDnDgesvd_bufferSize", stream, (h, out) -> gesvdSize.invoke(h, m, n, out));
+    }
+
+    /**
+     * SVD A = U diag(S) VT of the m x n matrix at a, m >= n (cuSOLVER refuses m < n): S descending
+     * (min(m, n) doubles); U m x m (jobu 'A') or m x min(m, n) ('S'); VT n x n. A is destroyed.
+     * rwork: min(m, n) - 1 doubles, the unconverged superdiagonal when devInfo > 0.
+     */
+    public void gesvd(byte jobu, byte jobvt, int m, int n, long a, int lda, long s, long u, int ldu, long vt, int ldvt,
+                      long work, int lwork, long rwork, long info, long stream) {
+        call("cusolverDnDgesvd", stream, h -> gesvd.invoke(h, jobu, jobvt, m, n, Ffm.ptr(a), lda, Ffm.ptr(s), Ffm.ptr(u), ldu,
+                Ffm.ptr(vt), ldvt, Ffm.ptr(work), lwork, Ffm.ptr(rwork), Ffm.ptr(info)));
     }
 
     private interface Call { Object invoke(MemorySegment handle) throws Throwable; }
