@@ -36,15 +36,17 @@ import org.opentest4j.TestAbortedException;
  *
  * <p>{@code -Dconformance.device=cuda} runs the cases on the CUDA backend: every input, parameter
  * tensor and model moves to the device before the detector sees it (expected values stay on the
- * host). Where CUDA is unavailable each case is skipped with the reason.
+ * host) and the summary line reads {@code conformance on CUDA: N passed, ...}. Where CUDA is
+ * unavailable each case is skipped with the reason.
  */
 class ConformanceTest {
     private static final AtomicInteger PASSED = new AtomicInteger(), FAILED = new AtomicInteger(), SKIPPED = new AtomicInteger();
     private static final Device DEVICE = "cuda".equalsIgnoreCase(System.getProperty("conformance.device", "cpu").trim())
             ? Device.CUDA : Device.CPU;
 
+    /** DIR of -Dconformance.dir, unless conformance.bundledOnly is set (the build's emulated CUDA run); else the bundled cases. */
     static Path root() throws URISyntaxException {
-        String dir = System.getProperty("conformance.dir");
+        String dir = Boolean.getBoolean("conformance.bundledOnly") ? null : System.getProperty("conformance.dir");
         if (dir != null && !dir.isBlank() && !dir.startsWith("${")) return Path.of(dir);
         return Path.of(ConformanceTest.class.getResource("/conformance/manifest.json").toURI()).getParent();
     }
@@ -87,8 +89,12 @@ class ConformanceTest {
 
     @AfterAll
     static void summary() {
-        if (DEVICE != Device.CPU) System.out.println("conformance device: " + DEVICE + " (" + Backends.cudaStatus() + ")");
-        System.out.println("conformance: " + PASSED.get() + " passed, " + FAILED.get() + " failed, " + SKIPPED.get() + " skipped");
+        String counts = PASSED.get() + " passed, " + FAILED.get() + " failed, " + SKIPPED.get() + " skipped";
+        if (DEVICE == Device.CPU) {
+            System.out.println("conformance: " + counts);
+        } else {           // a line of its own: "conformance: ..." is the CPU backend's, the contract
+            System.out.println("conformance on " + DEVICE + ": " + counts + " (" + Backends.cudaStatus() + ")");
+        }
     }
 
     // ------------------------------------------------------------------ one case
