@@ -73,8 +73,8 @@ compile "$here/runtime.cpp" "$tmp/runtime.o" & pids+=($!)
 compile "$here/driver.cpp" "$tmp/driver.o" & pids+=($!)
 compile "$tmp/stubs.cpp" "$tmp/stubs.o" & pids+=($!)
 for p in "${pids[@]}"; do wait "$p"; done
-"$cxx" "${flags[@]}" -o "$tmp/selftest" "$here/selftest.cpp" "$tmp/runtime.o"
-"$tmp/selftest" || { echo "cuda-emu: the emulator's selftest failed; nothing installed" >&2; exit 1; }
+"$cxx" "${flags[@]}" -o "$out/selftest" "$here/selftest.cpp" "$tmp/runtime.o"   # in OUT_DIR: /tmp may be noexec
+"$out/selftest" || { echo "cuda-emu: the emulator's selftest failed; nothing installed" >&2; exit 1; }
 "$cxx" -shared -Wl,-soname,libcuda.so.1 -o "$out/libcuda.so.1.tmp" "${objects[@]}" "$tmp/runtime.o" "$tmp/driver.o" "$tmp/stubs.o"
 "$cxx" "${flags[@]}" -shared -Wl,-soname,libcublas.so.13 -o "$out/libcublas.so.13.tmp" "$here/cublas.cpp"
 "$cxx" "${flags[@]}" -shared -Wl,-soname,libcusolver.so.12 -o "$out/libcusolver.so.12.tmp" "$here/cusolver.cpp"
