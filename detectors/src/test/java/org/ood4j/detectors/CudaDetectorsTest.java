@@ -80,6 +80,40 @@ class CudaDetectorsTest {
         }
     }
 
+    /** Four threads, each with its own stream, share one fitted detector: every thread gets the single-thread scores. */
+    @Test
+    void threadsSharingADetectorOnCudaGetTheSingleThreadScores() throws Exception {
+        try (Scope s = Scope.open()) {
+            Tensor features = normal(10, 90, 6).to(Device.CUDA);
+            Tensor labels = Tensor.rand(new SplittableRandom(11), DType.INT64, 0, 3, 90).to(Device.CUDA);
+            Mahalanobis d = (Mahalanobis) DetectorRegistry.create("Mahalanobis", Map.of(), null);
+            d.fitFeatures(features, labels);
+            Tensor[] queries = new Tensor[4];
+            double[][] expected = new double[4][];
+            for (int t = 0; t < 4; t++) {
+                queries[t] = normal(20 + t, 33, 6).to(Device.CUDA);
+                expected[t] = d.predictFeatures(queries[t]).toDoubleArray();
+            }
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+            try {
+                java.util.List<java.util.concurrent.Future<double[]>> results = new java.util.ArrayList<>();
+                for (int round = 0; round < 5; round++) {
+                    for (int t = 0; t < 4; t++) {
+                        Tensor q = queries[t];
+                        results.add(pool.submit(() -> {
+                            try (Tensor scores = d.predictFeatures(q)) {
+                                return scores.toDoubleArray();
+                            }
+                        }));
+                    }
+                }
+                for (int i = 0; i < results.size(); i++) assertArrayEquals(expected[i % 4], results.get(i).get(), 0, "task " + i);
+            } finally {
+                pool.shutdownNow();
+            }
+        }
+    }
+
     @Test
     void aDetectorFittedOnCudaSavesAndLoadsToTheSameScores() throws Exception {
         try (Scope s = Scope.open()) {
