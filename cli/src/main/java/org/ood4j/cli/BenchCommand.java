@@ -68,7 +68,7 @@ final class BenchCommand implements Callable<Integer> {
     Path saveScores;
 
     @Option(names = "--device", defaultValue = "cpu",
-            description = "cpu or cuda: the arrays and the fitted state on that device (default: ${DEFAULT-VALUE})")
+            description = "cpu, cuda or auto: the arrays and the fitted state on that device (default: ${DEFAULT-VALUE})")
     String device;
 
     @Override
@@ -85,11 +85,7 @@ final class BenchCommand implements Callable<Integer> {
         if (out == null) return 0;
         Path dir = data != null ? data : generate;
         if (dir == null) throw new IllegalArgumentException("--out needs --data DIR (or --generate DIR)");
-        Device target = switch (device) {
-            case "cpu" -> Device.CPU;
-            case "cuda" -> Device.CUDA;
-            default -> throw new IllegalArgumentException("--device must be cpu or cuda, got '" + device + "'");
-        };
+        Device target = Devices.parse(device, "--device");
         Set<String> selected = selection();
         int threads = ForkJoinPool.getCommonPoolParallelism() + 1;   // the pool's workers and the calling thread
         List<Map<String, Object>> results = new ArrayList<>();

@@ -12,6 +12,8 @@ import java.util.concurrent.Callable;
 import org.ood4j.cli.DemoDetectors.Encoded;
 import org.ood4j.cli.DemoDetectors.Outcome;
 import org.ood4j.detectors.Network;
+import org.ood4j.engine.Device;
+import org.ood4j.engine.Backends;
 import org.ood4j.engine.Scope;
 import org.ood4j.engine.Tensor;
 import org.ood4j.models.Adam;
@@ -49,6 +51,10 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--quick", description = "small subsets (1000 training, 300 fit and 200 images per evaluation set): a check that it all runs")
     boolean quick;
 
+    @Option(names = "--device", defaultValue = "cpu",
+            description = "cpu, cuda or auto: where the network trains and the detectors run (default: ${DEFAULT-VALUE})")
+    String device;
+
     @Option(names = "--fashion-mnist", paramLabel = "DIR", defaultValue = "/usr/share/datasets/fashion-mnist",
             description = "folder with the Fashion-MNIST training split (train-*-ubyte.gz); 'none', or a folder without it, "
                     + "uses the embedded test split only (default: ${DEFAULT-VALUE})")
@@ -67,9 +73,12 @@ final class DemoCommand implements Callable<Integer> {
         if (epochCount < 0) throw new IllegalArgumentException("--epochs must be at least 0, got " + epochCount);
         List<String> summary = new ArrayList<>();
         SplittableRandom rng = new SplittableRandom(seed);
+        Device target = Devices.parse(device, "--device");
 
-        try (DemoData data = DemoData.load(trainDir.equals("none") ? null : Path.of(trainDir), sizes, seed);
+        try (DemoData data = DemoData.load(trainDir.equals("none") ? null : Path.of(trainDir), sizes, seed, target);
              Sequential model = Zoo.smallCnn(1, 28, 28, DemoData.ID_CLASSES, WIDTH, DROPOUT, rng.split())) {
+            model.to(target);
+            say(console, summary, "device: " + (target == Device.CPU ? "cpu" : "cuda (" + Backends.cudaStatus().description() + ")"));
             say(console, summary, "data: " + data.source);
             say(console, summary, "in-distribution: classes 0-4 (T-shirt/top, Trouser, Pullover, Dress, Coat); "
                     + "near-OOD: classes 5-9 (Sandal, Shirt, Sneaker, Bag, Ankle boot), never trained on; far-OOD: uniform noise images");
@@ -143,7 +152,8 @@ final class DemoCommand implements Callable<Integer> {
                 try (Progress progress = new Progress(err, "training epoch " + epoch + "/" + epochs, batches)) {
                     for (int b = 0; b < batches; b++) {
                         try (Scope s = Scope.open()) {
-                            Tensor index = Tensor.of(Arrays.copyOfRange(order, b * BATCH, Math.min(n, (b + 1) * BATCH)));
+                            Tensor index = Tensor.of(Arrays.copyOfRange(order, b * BATCH, Math.min(n, (b + 1) * BATCH)))
+                                    .movedTo(train.x().device());
                             Training.step(model, adam, train.x().indexSelect(0, index), train.y().indexSelect(0, index));
                         }
                         progress.update(b + 1);

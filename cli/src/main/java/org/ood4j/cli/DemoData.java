@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 import org.ood4j.engine.DType;
+import org.ood4j.engine.Device;
 import org.ood4j.engine.Scope;
 import org.ood4j.engine.Tensor;
 import org.ood4j.engine.io.Idx;
@@ -39,6 +40,11 @@ final class DemoData implements AutoCloseable {
             scope.keepAll(x, y);
             return this;
         }
+
+        /** These images on {@code device}, moved (the host copies are closed when they differ). */
+        Images on(Device device) {
+            return new Images(x.movedTo(device), y.movedTo(device));
+        }
     }
 
     final String source;
@@ -54,7 +60,7 @@ final class DemoData implements AutoCloseable {
     }
 
     /** Loads and splits the data; {@code trainDir} is where the training split may be (null: use the test split only). */
-    static DemoData load(Path trainDir, Sizes sizes, long seed) throws IOException {
+    static DemoData load(Path trainDir, Sizes sizes, long seed, Device device) throws IOException {
         SplittableRandom rng = new SplittableRandom(seed);
         try (Scope s = Scope.open()) {
             Tensor testImages = resource("t10k-images-idx3-ubyte.gz"), testLabels = resource("t10k-labels-idx1-ubyte.gz");
@@ -82,11 +88,11 @@ final class DemoData implements AutoCloseable {
             long[] trainIdRows = rows(trainLabels, 0, ID_CLASSES, rng);
             long[] trainPick = head(trainIdRows, sizes.train());
             long[] fitPick = head(trainIdRows, Math.min(sizes.fit(), trainPick.length));   // a subset of the training images
-            Images train = pick(trainImages, trainLabels, trainPick, false).keptBy(s);
-            Images fit = pick(trainImages, trainLabels, fitPick, false).keptBy(s);
-            Images id = pick(evalImages, evalLabels, head(rows(evalLabels, 0, ID_CLASSES, rng), sizes.eval()), false).keptBy(s);
-            Images near = pick(evalImages, evalLabels, head(rows(evalLabels, ID_CLASSES, 10, rng), sizes.eval()), true).keptBy(s);
-            Images far = noise(sizes.eval(), rng).keptBy(s);
+            Images train = pick(trainImages, trainLabels, trainPick, false).on(device).keptBy(s);
+            Images fit = pick(trainImages, trainLabels, fitPick, false).on(device).keptBy(s);
+            Images id = pick(evalImages, evalLabels, head(rows(evalLabels, 0, ID_CLASSES, rng), sizes.eval()), false).on(device).keptBy(s);
+            Images near = pick(evalImages, evalLabels, head(rows(evalLabels, ID_CLASSES, 10, rng), sizes.eval()), true).on(device).keptBy(s);
+            Images far = noise(sizes.eval(), rng).on(device).keptBy(s);
             return new DemoData(source, train, fit, id, near, far);
         }
     }

@@ -66,7 +66,7 @@ final class DemoDetectors {
         for (String name : List.of("MaxSoftmax", "TemperatureScaling", "KLMatching", "Entropy", "GEN", "MaxLogit", "OpenMax", "EnergyBased")) {
             all.add(row(name, Feed.LOGITS));
         }
-        all.add(row("WeightedEBO", Feed.LOGITS, "weights", Tensor.ones(DType.FLOAT32, classes)));
+        all.add(row("WeightedEBO", Feed.LOGITS, "weights", Tensor.ones(DType.FLOAT32, classes).movedTo(w.device())));
         for (String name : List.of("Mahalanobis", "RMD", "GMM", "KNN")) all.add(row(name, Feed.FEATURES));
         all.add(row("ViM", Feed.FEATURES, "d", last.inFeatures() / 2, "w", w, "b", b));
         all.add(row("DICE", Feed.FEATURES, "w", w, "b", b, "p", 90));

@@ -44,12 +44,7 @@ final class ScoreCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Device target = switch (device) {
-            case "cpu" -> Device.CPU;
-            case "cuda" -> Device.CUDA;
-            case "auto" -> Device.auto();
-            default -> throw new IllegalArgumentException("--device must be cpu, cuda or auto, got '" + device + "'");
-        };
+        Device target = Devices.parse(device, "--device");
         if (batch < 1) throw new IllegalArgumentException("--batch must be at least 1, got " + batch);
         try (Scope s = Scope.open(); AbstractDetector d = DetectorFiles.load(state, null)) {
             d.to(target);

@@ -18,6 +18,7 @@ import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.ood4j.detectors.DetectorRegistry;
+import org.ood4j.engine.Device;
 import org.ood4j.engine.MemoryStats;
 
 /** {@code ood4j demo --quick} end to end, and the data split it runs on. */
@@ -77,7 +78,7 @@ class DemoCommandTest {
     @Test
     void theEmbeddedTestSplitStandsInForTheTrainingSplit() throws IOException {
         long before = MemoryStats.liveBlocks();
-        try (DemoData data = DemoData.load(null, new DemoData.Sizes(500, 100, 50), 7)) {
+        try (DemoData data = DemoData.load(null, new DemoData.Sizes(500, 100, 50), 7, Device.CPU)) {
             assertTrue(data.source.contains("embedded"), data.source);
             assertEquals(500, data.train.size());
             assertEquals(100, data.fit.size());
