@@ -196,6 +196,22 @@ EXPORT CUresult cuModuleGetFunction(void** function, void* module, const char* n
     return CUDA_SUCCESS;
 }
 
+// OOD4J_CUDA_EMU_STATS=1: at exit, launches and blocks per kernel on stderr (a GPU pays some
+// microseconds per launch, so a path that launches per sample shows here before it shows on a GPU).
+struct LaunchStats {
+    std::mutex lock;
+    std::map<std::string, std::pair<long long, long long>> byKernel;  // launches, blocks
+    bool enabled = getenv("OOD4J_CUDA_EMU_STATS") != nullptr;
+    ~LaunchStats() {
+        if (!enabled) return;
+        long long launches = 0;
+        for (auto& e : byKernel) launches += e.second.first;
+        fprintf(stderr, "ood4j CUDA emulator: %lld launches\n", launches);
+        for (auto& e : byKernel) fprintf(stderr, "  %-24s %10lld launches %12lld blocks\n", e.first.c_str(), e.second.first, e.second.second);
+    }
+};
+LaunchStats launch_stats;
+
 EXPORT CUresult cuLaunchKernel(void* function, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by,
                                unsigned bz, unsigned shared_bytes, void* /*stream*/, void** params, void** extra) {
     if (CUresult r = ready()) return r;
@@ -205,6 +221,12 @@ EXPORT CUresult cuLaunchKernel(void* function, unsigned gx, unsigned gy, unsigne
     emu::dim3 grid, block;
     grid.x = gx; grid.y = gy; grid.z = gz;
     block.x = bx; block.y = by; block.z = bz;
+    if (launch_stats.enabled) {
+        std::lock_guard<std::mutex> g(launch_stats.lock);
+        auto& e = launch_stats.byKernel[k.name];
+        e.first++;
+        e.second += (long long) gx * gy * gz;
+    }
     std::string error = emu::launch(k, grid, block, shared_bytes, params);
     if (!error.empty()) {
         fprintf(stderr, "ood4j CUDA emulator: launch failed: %s\n", error.c_str());

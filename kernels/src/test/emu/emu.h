@@ -17,6 +17,7 @@
 //    skip) is a deadlock: reported, the launch fails;
 //  - blocks alternate the order in which their fibers first run (forward, then reverse), so a
 //    missing __syncthreads between a shared-memory write and another thread's read tends to show;
+//  - OOD4J_CUDA_EMU_STATS=1 prints launches and blocks per kernel at exit (driver.cpp);
 //  - launches are serialised (one at a time in the process), so __shared__ variables are plain
 //    statics: the running block's shared memory (uninitialised at block start, as on a GPU).
 #pragma once
