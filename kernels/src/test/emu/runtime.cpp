@@ -72,6 +72,7 @@ struct Block {
     int threads = 0;
     int live = 0;     // fibers not finished
     int at_sync = 0;  // fibers waiting at __syncthreads
+    bool reverse = false;  // this block's pass order
     std::vector<int> warp_arrived;         // per warp: lanes waiting at a warp operation
     std::vector<unsigned> warp_exited;     // per warp: lanes that have finished
     std::string error;
@@ -98,7 +99,26 @@ std::string describe_thread(const Fiber& f) {
     abort();  // not reached: a failed block is never resumed
 }
 
-void yield() { ood4j_emu_switch(&current->sp, running->scheduler); }
+// Leaves the running fiber for the next runnable one of this pass, directly (one switch, not
+// two through the scheduler: warp exchanges make most switches), or for the scheduler when the
+// pass has none left. Whoever resumes a fiber has set `current` to it.
+void switch_onwards() {
+    Block& b = *running;
+    Fiber* f = current;
+    int n = b.threads;
+    for (int j = (b.reverse ? n - 1 - f->linear : f->linear) + 1; j < n; j++) {
+        Fiber& g = b.fibers[b.reverse ? n - 1 - j : j];
+        if (g.wait == RUNNABLE) {
+            current = &g;
+            thread_idx = &g.tid;
+            ood4j_emu_switch(&f->sp, g.sp);
+            return;
+        }
+    }
+    ood4j_emu_switch(&f->sp, b.scheduler);
+}
+
+void yield() { switch_onwards(); }
 
 void release_syncthreads(Block& b) {
     for (int i = 0; i < b.threads; i++) {
@@ -127,7 +147,7 @@ void entry() {
     if (b.at_sync > 0) {  // others wait at a __syncthreads this thread will never reach
         fail(describe_thread(f) + " exited while " + std::to_string(b.at_sync) + " threads wait at __syncthreads");
     }
-    ood4j_emu_switch(&f.sp, b.scheduler);
+    switch_onwards();
     abort();  // not reached: a finished fiber is never resumed
 }
 
@@ -186,6 +206,7 @@ std::string deadlock(const Block& b) {
 // Runs one block to completion or failure; fibers start in forward or reverse order.
 void run_block(Block& b, int threads, bool reverse) {
     prepare(b, threads);
+    b.reverse = reverse;
     while (b.live > 0 && b.error.empty()) {
         bool ran = false;
         for (int k = 0; k < threads && b.error.empty(); k++) {
