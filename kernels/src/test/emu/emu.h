@@ -4,8 +4,8 @@
 // machines without a GPU (CI), against the CPU backend, by the same tests that run on a GPU.
 //
 // How CUDA's execution model maps here (runtime.cpp):
-//  - a launch runs its blocks one after the other on the launching thread; the threads of a
-//    block are fibers (own stacks, switched by a few instructions of x86-64 assembly, no system
+//  - a launch's blocks are shared out among worker threads (one per core, the launching thread
+//    among them), each running one block at a time; the threads of a block are fibers (own stacks, switched by a few instructions of x86-64 assembly, no system
 //    call) run one at a time until they finish or wait at a barrier;
 //  - __syncthreads releases when every thread of the block arrives; one that has exited can
 //    never arrive, so a __syncthreads after an early return is reported (CUDA allows it only
@@ -18,8 +18,9 @@
 //  - blocks alternate the order in which their fibers first run (forward, then reverse), so a
 //    missing __syncthreads between a shared-memory write and another thread's read tends to show;
 //  - OOD4J_CUDA_EMU_STATS=1 prints launches and blocks per kernel at exit (driver.cpp);
-//  - launches are serialised (one at a time in the process), so __shared__ variables are plain
-//    statics: the running block's shared memory (uninitialised at block start, as on a GPU).
+//  - launches are serialised (one at a time in the process); __shared__ variables are static
+//    thread_local: the shared memory of the block running on that worker (uninitialised at
+//    block start, as on a GPU).
 #pragma once
 
 #if !defined(__x86_64__)
@@ -38,11 +39,11 @@ struct dim3 {
     unsigned x = 1, y = 1, z = 1;
 };
 
-// Of the running launch (launches are serialised): its geometry, the running fiber's threadIdx,
-// and its extern __shared__ memory.
-extern dim3 block_idx, block_dim, grid_dim;
-extern const dim3* thread_idx;
-extern void* dynamic_shared;
+// Of the block a worker thread runs (launches are serialised, their blocks run on several
+// threads): its geometry, the running fiber's threadIdx, and its extern __shared__ memory.
+extern thread_local dim3 block_idx, block_dim, grid_dim;
+extern thread_local const dim3* thread_idx;
+extern thread_local void* dynamic_shared;
 
 void syncthreads();
 
@@ -78,7 +79,7 @@ inline T from_bits(uint64_t b) {
 #define __noinline__
 #define __restrict__ __restrict
 #define __launch_bounds__(...)
-#define __shared__ static
+#define __shared__ static thread_local
 
 #define threadIdx (*::emu::thread_idx)
 #define blockIdx (::emu::block_idx)
@@ -130,7 +131,7 @@ inline typename std::common_type<A, B>::type max(A a, B b) {
     return (C) a < (C) b ? (C) b : (C) a;
 }
 
-// Atomics (real ones, although launches are serialised: cheap, and right if that ever changes).
+// Atomics: real ones, as blocks run on several threads at once.
 template <typename T>
 inline T atomicCAS(T* address, T compare, T value) {
     __atomic_compare_exchange_n(address, &compare, value, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);

@@ -4,16 +4,25 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 namespace emu {
 
-dim3 block_idx, block_dim, grid_dim;
-const dim3* thread_idx;
-void* dynamic_shared;
+// Per worker thread (blocks run on several). Not initial-exec TLS: that would make the whole TLS
+// segment static, __shared__ arrays included, and dlopen then fails ("cannot allocate memory in
+// static TLS block").
+#define EMU_TLS thread_local
+EMU_TLS dim3 block_idx, block_dim, grid_dim;
+EMU_TLS const dim3* thread_idx;
+EMU_TLS void* dynamic_shared;
 
 namespace {
 
@@ -80,9 +89,60 @@ struct Block {
     void** params = nullptr;
 };
 
-Block* running;   // the block being run (launches are serialised)
-Fiber* current;   // its running fiber
-std::mutex launch_lock;
+EMU_TLS Block* running;   // the block this worker thread runs
+EMU_TLS Fiber* current;   // its running fiber
+std::mutex launch_lock;   // one launch at a time; its blocks run on the workers in parallel
+
+// The worker threads that run a launch's blocks beside the launching thread (one per other
+// core, at most 7). Created once and never joined: they wait for the next launch for the
+// life of the process.
+struct Workers {
+    std::mutex m;
+    std::condition_variable wake, finished;
+    std::function<void()> job;
+    long generation = 0;
+    int busy = 0;
+    int count;
+
+    explicit Workers(int n) : count(n) {
+        for (int i = 0; i < n; i++) std::thread([this] { loop(); }).detach();
+    }
+
+    void loop() {
+        long seen = 0;
+        for (;;) {
+            std::function<void()> j;
+            {
+                std::unique_lock<std::mutex> l(m);
+                wake.wait(l, [&] { return generation != seen; });
+                seen = generation;
+                j = job;
+            }
+            j();
+            std::lock_guard<std::mutex> l(m);
+            if (--busy == 0) finished.notify_all();
+        }
+    }
+
+    // Runs j on every worker and on the calling thread; returns when all are done.
+    void run(const std::function<void()>& j) {
+        {
+            std::lock_guard<std::mutex> l(m);
+            job = j;
+            busy = count;
+            generation++;
+        }
+        wake.notify_all();
+        j();
+        std::unique_lock<std::mutex> l(m);
+        finished.wait(l, [&] { return busy == 0; });
+    }
+};
+
+Workers& workers() {
+    static Workers* w = new Workers((int) std::min(7u, std::max(1u, std::thread::hardware_concurrency()) - 1));
+    return *w;
+}
 
 std::string describe_thread(const Fiber& f) {
     char buf[160];
@@ -325,30 +385,38 @@ std::string launch(const Kernel& k, dim3 grid, dim3 block, unsigned shared_bytes
     if (shared_bytes > 227 * 1024) return "dynamic shared memory of " + std::to_string(shared_bytes) + " bytes exceeds 227 KiB";
     if (!params && k.arity > 0) return "no kernel parameters for " + std::string(k.name);
     std::lock_guard<std::mutex> serialised(launch_lock);
-    static Block b;
-    static std::vector<unsigned char> dynamic;
-    // Uninitialised shared memory on a GPU holds garbage: all-ones bytes read as NaN / -1 here.
-    dynamic.assign(shared_bytes + 16, 0xff);
-    running = &b;
-    b.kernel = &k;
-    b.params = params;
-    b.error.clear();
-    block_dim = block;
-    grid_dim = grid;
-    dynamic_shared = dynamic.data();
-    long count = 0;
-    for (unsigned z = 0; z < grid.z && b.error.empty(); z++) {
-        for (unsigned y = 0; y < grid.y && b.error.empty(); y++) {
-            for (unsigned x = 0; x < grid.x && b.error.empty(); x++) {
-                block_idx.x = x;
-                block_idx.y = y;
-                block_idx.z = z;
-                run_block(b, (int) threads, (count++ & 1) != 0);
+    long blocks = (long) grid.x * grid.y * grid.z;
+    std::atomic<long> next(0);
+    std::atomic<bool> failed(false);
+    std::mutex error_lock;
+    std::string first_error;
+    // Each worker takes blocks in turn; a block runs whole on one worker (its fibers share that
+    // thread's __shared__ statics and stacks). Blocks alternate their fibers' starting order.
+    workers().run([&] {
+        thread_local Block b;
+        thread_local std::vector<unsigned char> dynamic;
+        // Uninitialised shared memory on a GPU holds garbage: all-ones bytes read as NaN / -1 here.
+        dynamic.assign(shared_bytes + 16, 0xff);
+        running = &b;
+        b.kernel = &k;
+        b.params = params;
+        block_dim = block;
+        grid_dim = grid;
+        dynamic_shared = dynamic.data();
+        for (long i; !failed.load() && (i = next.fetch_add(1)) < blocks;) {
+            block_idx.x = (unsigned) (i % grid.x);
+            block_idx.y = (unsigned) (i / grid.x % grid.y);
+            block_idx.z = (unsigned) (i / ((long) grid.x * grid.y));
+            b.error.clear();
+            run_block(b, (int) threads, (i & 1) != 0);
+            if (!b.error.empty()) {
+                std::lock_guard<std::mutex> g(error_lock);
+                if (!failed.exchange(true)) first_error = b.error;
             }
         }
-    }
-    running = nullptr;
-    return b.error.empty() ? "" : std::string(k.name) + ": " + b.error;
+        running = nullptr;
+    });
+    return failed ? std::string(k.name) + ": " + first_error : "";
 }
 
 }  // namespace emu
