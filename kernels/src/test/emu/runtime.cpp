@@ -87,6 +87,12 @@ struct Block {
     std::string error;
     const Kernel* kernel = nullptr;
     void** params = nullptr;
+
+    ~Block() {  // at the exit of a thread that ran blocks (a worker never exits)
+        for (Fiber& f : fibers) {
+            if (f.stack) munmap(f.stack, STACK_BYTES + GUARD_BYTES);
+        }
+    }
 };
 
 EMU_TLS Block* running;   // the block this worker thread runs
