@@ -35,6 +35,15 @@ class CudaDetectorsTest {
         return Tensor.randn(new SplittableRandom(seed), DType.FLOAT32, shape);
     }
 
+    /** Mahalanobis fitted on CUDA to n random features of dimension dim in 3 classes (call inside a scope). */
+    private static Mahalanobis mahalanobisOnCuda(long seed, int n, int dim) {
+        Tensor features = normal(seed, n, dim).to(Device.CUDA);
+        Tensor labels = Tensor.rand(new SplittableRandom(seed + 1), DType.INT64, 0, 3, n).to(Device.CUDA);
+        Mahalanobis d = (Mahalanobis) DetectorRegistry.create("Mahalanobis", Map.of(), null);
+        d.fitFeatures(features, labels);
+        return d;
+    }
+
     @Test
     void logitsAndFeatureScoresStayOnTheDeviceAndEqualTheCpus() {
         try (Scope s = Scope.open()) {
@@ -84,10 +93,7 @@ class CudaDetectorsTest {
     @Test
     void threadsSharingADetectorOnCudaGetTheSingleThreadScores() throws Exception {
         try (Scope s = Scope.open()) {
-            Tensor features = normal(10, 90, 6).to(Device.CUDA);
-            Tensor labels = Tensor.rand(new SplittableRandom(11), DType.INT64, 0, 3, 90).to(Device.CUDA);
-            Mahalanobis d = (Mahalanobis) DetectorRegistry.create("Mahalanobis", Map.of(), null);
-            d.fitFeatures(features, labels);
+            Mahalanobis d = mahalanobisOnCuda(10, 90, 6);
             Tensor[] queries = new Tensor[4];
             double[][] expected = new double[4][];
             for (int t = 0; t < 4; t++) {
@@ -117,10 +123,7 @@ class CudaDetectorsTest {
     @Test
     void aDetectorFittedOnCudaSavesAndLoadsToTheSameScores() throws Exception {
         try (Scope s = Scope.open()) {
-            Tensor features = normal(7, 60, 4).to(Device.CUDA);
-            Tensor labels = Tensor.rand(new SplittableRandom(8), DType.INT64, 0, 3, 60).to(Device.CUDA);
-            Mahalanobis fitted = (Mahalanobis) DetectorRegistry.create("Mahalanobis", Map.of(), null);
-            fitted.fitFeatures(features, labels);
+            Mahalanobis fitted = mahalanobisOnCuda(7, 60, 4);
             Path file = dir.resolve("mahalanobis.safetensors");
             DetectorFiles.save(fitted, file);
             Mahalanobis loaded = DetectorFiles.load(file, null, Mahalanobis.class);   // state on the host
