@@ -23,10 +23,6 @@
 #define QPW (QT / 8)   // queries per warp
 #define METRIC_L2 0
 
-template <typename T> __device__ __forceinline__ T inf_of();
-template <> __device__ __forceinline__ float inf_of<float>() { return __int_as_float(0x7f800000); }
-template <> __device__ __forceinline__ double inf_of<double>() { return __longlong_as_double(0x7ff0000000000000LL); }
-
 // Offers a candidate per lane (ck, cid; only lanes in `want` take part) to a warp's sorted list
 // (lane l holds the l-th best of k). Candidates are taken in lane order.
 template <typename T>
@@ -61,7 +57,7 @@ __device__ void knn_tiles(const T* q, i64 q_stride, i64 nq, const T* bank, i64 b
     T key[QPW];
     i64 id[QPW];
 #pragma unroll
-    for (int j = 0; j < QPW; j++) { key[j] = inf_of<T>(); id[j] = -1; }
+    for (int j = 0; j < QPW; j++) { key[j] = pos_inf<T>(); id[j] = -1; }
 
     for (i64 b0 = begin; b0 < end; b0 += BT) {
         T acc[BT / 8];
@@ -94,7 +90,7 @@ __device__ void knn_tiles(const T* q, i64 q_stride, i64 nq, const T* bank, i64 b
 #pragma unroll
         for (int r = 0; r < BT / 8; r++) {
             int col = bj + 8 * r;
-            scores[qi][col] = b0 + col < end ? (metric == METRIC_L2 ? acc[r] : -acc[r]) : inf_of<T>();
+            scores[qi][col] = b0 + col < end ? (metric == METRIC_L2 ? acc[r] : -acc[r]) : pos_inf<T>();
         }
         __syncthreads();
 #pragma unroll
@@ -140,13 +136,13 @@ __device__ void knn_merge(const T* part_keys, const i64* part_ids, i64 nq, int s
     int lane = threadIdx.x % 32;
     i64 warps = (i64) gridDim.x * (blockDim.x / 32);
     for (i64 qr = (i64) blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32; qr < nq; qr += warps) {
-        T key = inf_of<T>();
+        T key = pos_inf<T>();
         i64 id = -1;
         i64 total = (i64) splits * k;
         for (i64 c0 = 0; c0 < total; c0 += 32) {
             i64 at = c0 + lane;
             bool real = at < total && part_ids[qr * total + at] >= 0;
-            T c = real ? part_keys[qr * total + at] : inf_of<T>();
+            T c = real ? part_keys[qr * total + at] : pos_inf<T>();
             i64 cid = real ? part_ids[qr * total + at] : -1;
             T worst = __shfl_sync(0xffffffffu, key, k - 1);
             warp_insert<T>(key, id, k, c, cid, __ballot_sync(0xffffffffu, real && c < worst));
