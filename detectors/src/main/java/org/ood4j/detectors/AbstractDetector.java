@@ -90,7 +90,7 @@ public abstract class AbstractDetector implements Detector {
      * a fitted detector's state lives on one device and moves with {@link #to(Device)}.
      */
     protected void putState(String name, Tensor t) {
-        if (stateDevice != null && t.device() != stateDevice) t = t.movedTo(stateDevice);
+        if (stateDevice != null) t = t.movedTo(stateDevice);
         Scope.release(t);
         Tensor old = state.put(name, t);
         if (old != null && old != t) old.close();

@@ -57,22 +57,17 @@ public abstract class FeatureMapsDetector extends AbstractDetector {
             }
         }
         Inputs.requireFinite(maps, "feature maps");
-        return Inputs.scoreRows(maps, chunk -> detector.apply(head.apply(onDeviceOf(chunk, shape(chunk)))).to(DType.FLOAT64));
+        return Inputs.scoreRows(maps, chunk -> detector.apply(head.apply(shape(chunk).movedTo(chunk.device()))).to(DType.FLOAT64));
     }
 
     /** Fits on in-distribution maps; called inside a scope. */
     protected void fitOnId(Tensor maps) {}
 
-    /** The reshaped maps of one chunk, same shape, fed to the head. */
-    protected abstract Tensor shape(Tensor maps);
-
     /**
-     * A shaping step may work on the host (small per-sample work such as RankFeat's Gram
-     * matrices); its result goes back to the maps' device before the head sees it.
+     * The reshaped maps of one chunk, same shape, fed to the head. It may be computed on the
+     * host; prediction moves it back to the maps' device before the head sees it.
      */
-    private static Tensor onDeviceOf(Tensor maps, Tensor shaped) {
-        return shaped.movedTo(maps.device());
-    }
+    protected abstract Tensor shape(Tensor maps);
 
     @Override
     java.util.Map<String, Object> fitInfo() {

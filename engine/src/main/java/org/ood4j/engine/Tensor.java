@@ -300,7 +300,7 @@ public final class Tensor implements AutoCloseable {
     public double getDouble(long... index) {
         checkOpen();
         if (device() != Device.CPU) {
-            try (Tensor element = view(new long[0], new long[0], elementOffset(index)); Tensor host = element.to(Device.CPU)) {
+            try (Tensor host = elementOnHost(index)) {
                 return host.getDouble();
             }
         }
@@ -311,7 +311,7 @@ public final class Tensor implements AutoCloseable {
     public long getLong(long... index) {
         checkOpen();
         if (device() != Device.CPU) {
-            try (Tensor element = view(new long[0], new long[0], elementOffset(index)); Tensor host = element.to(Device.CPU)) {
+            try (Tensor host = elementOnHost(index)) {
                 return host.getLong();
             }
         }
@@ -319,6 +319,13 @@ public final class Tensor implements AutoCloseable {
         return dtype == DType.INT64
                 ? storage.segment().getAtIndex(ValueLayout.JAVA_LONG_UNALIGNED, at)
                 : (long) getRaw(storage.segment(), dtype, at);
+    }
+
+    /** One element of a device tensor as a 0-dim host tensor (one small transfer). */
+    private Tensor elementOnHost(long[] index) {
+        try (Tensor element = view(new long[0], new long[0], elementOffset(index))) {
+            return element.to(Device.CPU);
+        }
     }
 
     /** The value of a one-element tensor (copied to the host first when it lives on a device, as torch's item()). */
@@ -655,6 +662,9 @@ public final class Tensor implements AutoCloseable {
     }
 
     private Tensor binary(BinaryOp op, Tensor other) {
+        checkOpen();
+        other.checkOpen();
+        if (device() == other.device()) return backend().elementwise().binary(op, this, other);
         Tensor[] on = onOneDevice(this, other);
         try {
             return on[0].backend().elementwise().binary(op, on[0], on[1]);
@@ -664,9 +674,9 @@ public final class Tensor implements AutoCloseable {
     }
 
     /**
-     * The operands of one op on one device. As torch allows, a 0-dim CPU tensor (a scalar) meets
-     * a tensor of another device: it is copied there (the copies are closed by
-     * {@link #closeMoved}). Any other mix of devices is refused rather than silently copied.
+     * The operands of one op whose devices differ, brought to one device. As torch allows, a 0-dim
+     * CPU tensor (a scalar) meets a tensor of another device: it is copied there (the copies are
+     * closed by {@link #closeMoved}). Any other mix of devices is refused rather than silently copied.
      */
     private static Tensor[] onOneDevice(Tensor... operands) {
         Device device = Device.CPU;
@@ -731,6 +741,10 @@ public final class Tensor implements AutoCloseable {
 
     /** {@code cond != 0 ? a : b} with broadcasting. */
     public static Tensor where(Tensor cond, Tensor a, Tensor b) {
+        cond.checkOpen();
+        a.checkOpen();
+        b.checkOpen();
+        if (cond.device() == a.device() && a.device() == b.device()) return a.backend().elementwise().where(cond, a, b);
         Tensor[] on = onOneDevice(cond, a, b);
         try {
             return on[1].backend().elementwise().where(on[0], on[1], on[2]);

@@ -1,5 +1,6 @@
 package org.ood4j.engine.backend;
 
+import org.ood4j.engine.Shape;
 import org.ood4j.engine.Tensor;
 
 /** Exact k-nearest-neighbour search of Q query rows in an N-row bank, in blocks of bounded memory. */
@@ -13,4 +14,21 @@ public interface KnnOps {
 
     /** {values (Q, k), int64 indices (Q, k)}; L2 values are distances (not squared). */
     Tensor[] search(Tensor queries, Tensor bank, int k, Metric metric);
+
+    /** The checks every backend makes first: 2-D operands of one feature size, 1 <= k <= N, a metric. */
+    static void check(Tensor queries, Tensor bank, int k, Metric metric) {
+        if (queries.rank() != 2 || bank.rank() != 2) {
+            throw new IllegalArgumentException("knn needs 2-D queries (Q, D) and bank (N, D), got "
+                    + Shape.toString(queries.shape()) + " and " + Shape.toString(bank.shape()));
+        }
+        if (queries.size(1) != bank.size(1)) {
+            throw new IllegalArgumentException("knn queries " + Shape.toString(queries.shape()) + " and bank "
+                    + Shape.toString(bank.shape()) + " differ in feature size");
+        }
+        if (k < 1 || k > bank.size(0)) {
+            throw new IllegalArgumentException("knn k = " + k + " must be in [1, " + bank.size(0) + "] for bank "
+                    + Shape.toString(bank.shape()));
+        }
+        if (metric == null) throw new IllegalArgumentException("knn needs a metric");
+    }
 }

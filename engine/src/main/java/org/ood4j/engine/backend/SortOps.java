@@ -18,4 +18,11 @@ public interface SortOps {
      * the result has a leading dimension of {@code qs.length}.
      */
     Tensor quantile(Tensor x, double[] qs, int dim, boolean keepdim);
+
+    /** The check every backend's quantile makes first: each q in [0, 1]. */
+    static void checkQuantiles(double[] qs) {
+        for (double q : qs) {
+            if (!(q >= 0 && q <= 1)) throw new IllegalArgumentException("quantile q = " + q + " is not in [0, 1]");
+        }
+    }
 }

@@ -66,20 +66,9 @@ final class CpuKnn implements KnnOps {
         return new Tensor[] {Unpacking.tensor(values, type, q, k), Tensor.of(indices, q, k)};
     }
 
+    /** The shared checks, then this backend's own limit: the result is two Java arrays. */
     private static void check(Tensor queries, Tensor bank, int k, Metric metric) {
-        if (queries.rank() != 2 || bank.rank() != 2) {
-            throw new IllegalArgumentException("knn needs 2-D queries (Q, D) and bank (N, D), got "
-                    + Shape.toString(queries.shape()) + " and " + Shape.toString(bank.shape()));
-        }
-        if (queries.size(1) != bank.size(1)) {
-            throw new IllegalArgumentException("knn queries " + Shape.toString(queries.shape()) + " and bank "
-                    + Shape.toString(bank.shape()) + " differ in feature size");
-        }
-        if (k < 1 || k > bank.size(0)) {
-            throw new IllegalArgumentException("knn k = " + k + " must be in [1, " + bank.size(0) + "] for bank "
-                    + Shape.toString(bank.shape()));
-        }
-        if (metric == null) throw new IllegalArgumentException("knn needs a metric");
+        KnnOps.check(queries, bank, k, metric);
         if (queries.size(0) * (long) k > Integer.MAX_VALUE - 8) {
             throw new IllegalArgumentException("knn result of " + queries.size(0) + " x " + k + " is too large; split the queries");
         }

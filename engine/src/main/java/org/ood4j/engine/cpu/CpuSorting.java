@@ -191,9 +191,7 @@ final class CpuSorting implements SortOps {
     @Override
     public Tensor quantile(Tensor x, double[] qs, int dim, boolean keepdim) {
         x.checkOpen();
-        for (double q : qs) {
-            if (!(q >= 0 && q <= 1)) throw new IllegalArgumentException("quantile q = " + q + " is not in [0, 1]");
-        }
+        SortOps.checkQuantiles(qs);
         int d = Shape.dim(dim, x.rank());
         int n = AlongDim.rowLength(x, d);
         if (n == 0) {

@@ -26,7 +26,7 @@ final class CudaKnn implements KnnOps {
 
     @Override
     public Tensor[] search(Tensor queries, Tensor bank, int k, Metric metric) {
-        check(queries, bank, k, metric);
+        KnnOps.check(queries, bank, k, metric);
         if (k > MAX_K) {
             return CpuFallback.run("knn search", "k > " + MAX_K,
                     h -> CpuFallback.cpu().knn().search(h[0], h[1], k, metric), queries, bank);
@@ -99,19 +99,4 @@ final class CudaKnn implements KnnOps {
         }
     }
 
-    private static void check(Tensor queries, Tensor bank, int k, Metric metric) {
-        if (queries.rank() != 2 || bank.rank() != 2) {
-            throw new IllegalArgumentException("knn needs 2-D queries (Q, D) and bank (N, D), got "
-                    + Shape.toString(queries.shape()) + " and " + Shape.toString(bank.shape()));
-        }
-        if (queries.size(1) != bank.size(1)) {
-            throw new IllegalArgumentException("knn queries " + Shape.toString(queries.shape()) + " and bank "
-                    + Shape.toString(bank.shape()) + " differ in feature size");
-        }
-        if (k < 1 || k > bank.size(0)) {
-            throw new IllegalArgumentException("knn k = " + k + " must be in [1, " + bank.size(0) + "] for bank "
-                    + Shape.toString(bank.shape()));
-        }
-        if (metric == null) throw new IllegalArgumentException("knn needs a metric");
-    }
 }
