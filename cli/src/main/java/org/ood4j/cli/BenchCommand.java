@@ -16,6 +16,7 @@ import java.util.concurrent.ForkJoinPool;
 import org.ood4j.detectors.AbstractDetector;
 import org.ood4j.engine.Device;
 import org.ood4j.engine.Tensor;
+import org.ood4j.engine.io.AtomicFile;
 import org.ood4j.engine.io.Json;
 import org.ood4j.engine.io.Npy;
 
@@ -76,6 +77,11 @@ final class BenchCommand implements Callable<Integer> {
         PrintWriter o = spec.commandLine().getOut();
         if (generate == null && out == null) throw new IllegalArgumentException("give --generate DIR, or --data DIR --out FILE.json, or both");
         if (repeats < 1 || warmup < 0) throw new IllegalArgumentException("--repeats must be >= 1 and --warmup >= 0");
+        if (out != null) {   // the results' folder is made (and the name checked) before minutes of timing
+            Path folder = out.toAbsolutePath().getParent();
+            if (folder != null) Files.createDirectories(folder);
+            Outputs.checkFile(out, "--out", List.of());
+        }
         if (generate != null) {
             int div = divisor > 0 ? divisor : quick ? 5 : 1;
             long t0 = System.nanoTime();
@@ -114,8 +120,7 @@ final class BenchCommand implements Callable<Integer> {
                 o.flush();
             }
         }
-        if (out.toAbsolutePath().getParent() != null) Files.createDirectories(out.toAbsolutePath().getParent());
-        Files.writeString(out, Json.writePretty(results) + "\n");
+        AtomicFile.writeString(out, Json.writePretty(results) + "\n");
         o.println("wrote " + results.size() + " rows to " + out);
         return 0;
     }

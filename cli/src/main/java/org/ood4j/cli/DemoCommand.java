@@ -74,6 +74,7 @@ final class DemoCommand implements Callable<Integer> {
         List<String> summary = new ArrayList<>();
         SplittableRandom rng = new SplittableRandom(seed);
         Device target = Devices.parse(device, "--device");
+        Outputs.prepareFolder(out, "--out"); // before minutes of training, not after
 
         try (DemoData data = DemoData.load(trainDir.equals("none") ? null : Path.of(trainDir), sizes, seed, target);
              Sequential model = Zoo.smallCnn(1, 28, 28, DemoData.ID_CLASSES, WIDTH, DROPOUT, rng.split())) {

@@ -23,6 +23,7 @@ import org.knowm.xchart.style.Styler;
 import org.knowm.xchart.style.markers.SeriesMarkers;
 import org.ood4j.cli.DemoDetectors.Outcome;
 import org.ood4j.detectors.OodMetrics;
+import org.ood4j.engine.io.AtomicFile;
 
 /**
  * The demo's results: the table (printed, and as Markdown and CSV) and the plots — one
@@ -107,7 +108,7 @@ final class DemoReport {
         if (!plots.isEmpty()) {
             md.append("\n## Plots\n\n![ROC near-OOD](roc-near.png)\n![ROC far-OOD](roc-far.png)\n![score histograms](histograms.png)\n");
         }
-        Files.writeString(dir.resolve("results.md"), md);
+        AtomicFile.writeString(dir.resolve("results.md"), md);
         written.add("results.md");
 
         StringBuilder csv = new StringBuilder("detector,input,auroc_near,aupr_in_near,aupr_out_near,fpr95_near,"
@@ -124,7 +125,7 @@ final class DemoReport {
             }
             csv.append('\n');
         }
-        Files.writeString(dir.resolve("results.csv"), csv);
+        AtomicFile.writeString(dir.resolve("results.csv"), csv);
         written.add("results.csv");
         written.addAll(plots);
         return written;
@@ -144,20 +145,27 @@ final class DemoReport {
         for (Outcome o : ok) {
             BufferedImage image = BitmapEncoder.getBufferedImage(histogram(o));
             String name = "histograms/" + o.row().name() + ".png";
-            ImageIO.write(image, "png", dir.resolve(name).toFile());
+            png(image, dir.resolve(name));
             written.add(name);
             tiles.add(image);
         }
         if (!tiles.isEmpty()) {
-            ImageIO.write(grid(tiles), "png", dir.resolve("histograms.png").toFile());
+            png(grid(tiles), dir.resolve("histograms.png"));
             written.add("histograms.png");
         }
         for (boolean near : new boolean[] {true, false}) {
             String name = near ? "roc-near.png" : "roc-far.png";
-            ImageIO.write(BitmapEncoder.getBufferedImage(roc(ok, near)), "png", dir.resolve(name).toFile());
+            png(BitmapEncoder.getBufferedImage(roc(ok, near)), dir.resolve(name));
             written.add(name);
         }
         return written;
+    }
+
+    /** Writes a PNG atomically (a report read while the demo runs again shows whole images). */
+    private static void png(BufferedImage image, Path file) throws IOException {
+        AtomicFile.write(file, out -> {
+            if (!ImageIO.write(image, "png", out)) throw new IOException("no PNG writer in this JVM");
+        });
     }
 
     /**

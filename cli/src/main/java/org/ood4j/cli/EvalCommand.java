@@ -6,7 +6,7 @@ import java.util.concurrent.Callable;
 
 import org.ood4j.detectors.OodMetrics;
 import org.ood4j.engine.Scope;
-import org.ood4j.engine.io.Npy;
+import org.ood4j.engine.Tensor;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -26,14 +26,20 @@ final class EvalCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         OodMetrics metrics = new OodMetrics();
-        try (Scope s = Scope.open()) {
-            if (scoresId != null && scoresOod != null && scores == null) {
-                metrics.update(Npy.read(scoresId).toDoubleArray(), Npy.read(scoresOod).toDoubleArray());
-            } else if (scores != null && labels != null && scoresId == null && scoresOod == null) {
-                metrics.update(Npy.read(scores).reshape(-1), Npy.read(labels).reshape(-1));
-            } else {
-                throw new IllegalArgumentException("give either --scores-id and --scores-ood, or --scores and --labels");
+        if (scoresId != null && scoresOod != null && scores == null && labels == null) {
+            metrics.update(InputArrays.scores(scoresId), InputArrays.scores(scoresOod));
+        } else if (scores != null && labels != null && scoresId == null && scoresOod == null) {
+            double[] s = InputArrays.scores(scores);
+            try (Scope scope = Scope.open()) {
+                Tensor y = InputArrays.labels(labels);
+                if (y.size(0) != s.length) {
+                    throw new IllegalArgumentException(scores + " has " + s.length + " scores but " + labels + " has " + y.size(0)
+                            + " labels: give one label per score");
+                }
+                metrics.update(Tensor.of(s), y);
             }
+        } else {
+            throw new IllegalArgumentException("give either --scores-id and --scores-ood, or --scores and --labels");
         }
         OodMetrics.Result r = metrics.compute();
         PrintWriter out = spec.commandLine().getOut();

@@ -47,12 +47,18 @@ final class FitCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        Outputs.checkFile(output, "-o", inputFiles());
         try (Scope s = Scope.open(); AbstractDetector d = (AbstractDetector) DetectorRegistry.create(detector, parseParams(params), null)) {
-            Tensor y = labels == null ? null : Npy.read(labels);
+            Tensor y = labels == null ? null : InputArrays.labels(labels);
             switch (d) {
-                case LogitsDetector l -> l.fitLogits(Npy.read(require(input.logits, "--logits")), y);
-                case FeaturesDetector f -> f.fitFeatures(Npy.read(require(input.features, "--features")), y);
-                case StructuredDetector st -> st.fitStructured(readAll(require(input.layers, "--layers")), y);
+                case LogitsDetector l -> l.fitLogits(InputArrays.floating(require(input.logits, "--logits"), "logits"), y);
+                case FeaturesDetector f -> f.fitFeatures(InputArrays.floating(require(input.features, "--features"), "features"), y);
+                case StructuredDetector st -> {
+                    // the fit takes the layers and labels only; logits that would be ignored are refused, not dropped
+                    if (input.logits != null) throw new IllegalArgumentException(d.name() + " fits on --layers and --labels; "
+                            + "--logits is used only by 'ood4j score'");
+                    st.fitStructured(InputArrays.floating(require(input.layers, "--layers"), "layer outputs"), y);
+                }
                 default -> throw new IllegalArgumentException(detector + " cannot be fitted from arrays");
             }
             DetectorFiles.save(d, output);
@@ -61,33 +67,47 @@ final class FitCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** Every file the command reads: the arrays, the labels and the @FILE parameters. */
+    private List<Path> inputFiles() {
+        List<Path> files = new ArrayList<>(input.files());
+        if (labels != null) files.add(labels);
+        for (String pair : params) {
+            int at = pair.indexOf("=@");
+            if (at > 0) files.add(Path.of(pair.substring(at + 2)));
+        }
+        return files;
+    }
+
     static <T> T require(T value, String option) {
         if (value == null) throw new IllegalArgumentException("this detector needs " + option);
         return value;
     }
 
-    static List<Tensor> readAll(List<Path> files) throws java.io.IOException {
-        List<Tensor> out = new ArrayList<>();
-        for (Path f : files) out.add(Npy.read(f));
-        return out;
-    }
-
-    /** k=v pairs to the nested parameter map the registry takes. */
+    /** k=v pairs to the nested parameter map the registry takes; a name given twice is refused. */
     static Map<String, Object> parseParams(List<String> pairs) throws java.io.IOException {
         Map<String, Object> out = new LinkedHashMap<>();
         for (String pair : pairs) {
             int eq = pair.indexOf('=');
             if (eq <= 0) throw new IllegalArgumentException("--param needs name=value, got '" + pair + "'");
-            String[] path = pair.substring(0, eq).split("\\.");
+            String name = pair.substring(0, eq);
+            String[] path = name.split("\\.");
             Map<String, Object> at = out;
             for (int i = 0; i < path.length - 1; i++) {
+                Object next = at.computeIfAbsent(path[i], k -> new LinkedHashMap<String, Object>());
+                if (!(next instanceof Map<?, ?>)) throw repeated(name, String.join(".", java.util.Arrays.copyOf(path, i + 1)));
                 @SuppressWarnings("unchecked")
-                Map<String, Object> next = (Map<String, Object>) at.computeIfAbsent(path[i], k -> new LinkedHashMap<String, Object>());
-                at = next;
+                Map<String, Object> nested = (Map<String, Object>) next;
+                at = nested;
             }
+            if (at.containsKey(path[path.length - 1])) throw repeated(name, name);
             at.put(path[path.length - 1], value(pair.substring(eq + 1)));
         }
         return out;
+    }
+
+    private static IllegalArgumentException repeated(String name, String clash) {
+        return new IllegalArgumentException("--param '" + name + "' is given more than once"
+                + (clash.equals(name) ? "" : " (it clashes with '" + clash + "')") + ": give each parameter once");
     }
 
     private static Object value(String text) throws java.io.IOException {

@@ -15,4 +15,13 @@ final class InputKind {
     @Option(names = "--layers", paramLabel = "FILE.npy", split = ",",
             description = "per-layer arrays for structured detectors, comma-separated (with --logits where the detector uses them)")
     java.util.List<Path> layers;
+
+    /** The files given, whichever option named them. */
+    java.util.List<Path> files() {
+        java.util.List<Path> out = new java.util.ArrayList<>();
+        if (logits != null) out.add(logits);
+        if (features != null) out.add(features);
+        if (layers != null) out.addAll(layers);
+        return out;
+    }
 }

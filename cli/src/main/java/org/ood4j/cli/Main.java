@@ -34,12 +34,27 @@ public final class Main implements Runnable {
         cli.setOut(out);
         cli.setErr(err);
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
-            boolean verbose = parsed.hasMatchedOption("--verbose");
             cmd.getErr().println("ood4j: " + e.getClass().getSimpleName() + ": " + e.getMessage());
-            if (verbose) e.printStackTrace(cmd.getErr());
+            if (verbose(parsed)) e.printStackTrace(cmd.getErr());
             return 1;
         });
-        return cli.execute(args);
+        try {
+            return cli.execute(args);
+        } catch (OutOfMemoryError e) {
+            // picocli hands on Errors; the detectors estimate their big allocations first, so this is the rare rest
+            err.println("ood4j: out of memory (" + e.getMessage() + "): the input needs more than this JVM may use; "
+                    + "raise its limit, e.g. JAVA_TOOL_OPTIONS=-Xmx16g, or use smaller inputs");
+            if (java.util.Arrays.asList(args).contains("--verbose")) e.printStackTrace(err);
+            return 1;
+        }
+    }
+
+    /** --verbose is inherited: it may be matched by the root command or by the subcommand after it. */
+    private static boolean verbose(CommandLine.ParseResult parsed) {
+        for (CommandLine.ParseResult p = parsed; p != null; p = p.subcommand()) {
+            if (p.hasMatchedOption("--verbose")) return true;
+        }
+        return false;
     }
 
     /** The project version, filtered into a resource at build time. */

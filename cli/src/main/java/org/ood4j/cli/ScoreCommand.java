@@ -46,10 +46,16 @@ final class ScoreCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Device target = Devices.parse(device, "--device");
         if (batch < 1) throw new IllegalArgumentException("--batch must be at least 1, got " + batch);
+        List<Path> inputFiles = new ArrayList<>(input.files());
+        inputFiles.add(state);
+        Outputs.checkFile(output, "-o", inputFiles);
         try (Scope s = Scope.open(); AbstractDetector d = DetectorFiles.load(state, null)) {
             d.to(target);
             List<Tensor> arrays = inputs(d);
             long n = arrays.get(0).size(0);
+            // the library refuses an empty batch; so does the command, rather than write 0 scores unchecked
+            if (n == 0) throw new IllegalArgumentException(inputFiles.get(0) + " has 0 rows (shape "
+                    + org.ood4j.engine.Shape.toString(arrays.get(0).shape()) + "): nothing to score");
             Tensor scores = Tensor.zeros(DType.FLOAT64, n);
             try (Progress progress = new Progress(spec.commandLine().getErr(), "scoring", n)) {
                 for (long start = 0; start < n; start += batch) {
@@ -70,12 +76,21 @@ final class ScoreCommand implements Callable<Integer> {
 
     /** The arrays the detector's interface takes, in order (structured: the layers, then the logits if given). */
     private List<Tensor> inputs(AbstractDetector d) throws java.io.IOException {
-        List<Tensor> arrays = new ArrayList<>();
-        if (d instanceof LogitsDetector) arrays.add(Npy.read(FitCommand.require(input.logits, "--logits")));
-        else if (d instanceof FeaturesDetector) arrays.add(Npy.read(FitCommand.require(input.features, "--features")));
+        List<Path> files = new ArrayList<>();
+        if (d instanceof LogitsDetector) files.add(FitCommand.require(input.logits, "--logits"));
+        else if (d instanceof FeaturesDetector) files.add(FitCommand.require(input.features, "--features"));
         else {
-            arrays.addAll(FitCommand.readAll(FitCommand.require(input.layers, "--layers")));
-            if (input.logits != null) arrays.add(Npy.read(input.logits));
+            files.addAll(FitCommand.require(input.layers, "--layers"));
+            if (input.logits != null) files.add(input.logits);
+        }
+        List<Tensor> arrays = new ArrayList<>();
+        for (Path f : files) {
+            arrays.add(InputArrays.floating(f, f.equals(input.logits) ? "logits" : f.equals(input.features) ? "features" : "layer outputs"));
+            long rows = arrays.getLast().size(0);
+            if (rows != arrays.getFirst().size(0)) {
+                throw new IllegalArgumentException(f + " has " + rows + " rows, " + files.getFirst() + " has "
+                        + arrays.getFirst().size(0) + ": every input needs one row per sample");
+            }
         }
         return arrays;
     }

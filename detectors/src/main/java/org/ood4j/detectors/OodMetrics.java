@@ -43,9 +43,7 @@ public final class OodMetrics {
         if (labels.dtype() != DType.INT64) throw new IllegalArgumentException("labels must be int64, got " + labels.dtype());
         double[] s = batchScores.toDoubleArray();
         long[] y = labels.toLongArray();
-        for (int i = 0; i < s.length; i++) {
-            if (Double.isNaN(s[i])) throw new IllegalArgumentException("score " + i + " of the batch is NaN");
-        }
+        requireNoNaN(s, "batch's");
         ensure(size + s.length);
         for (int i = 0; i < s.length; i++) {
             scores[size] = s[i];
@@ -56,14 +54,21 @@ public final class OodMetrics {
 
     /** Scores of in-distribution samples and of OOD samples, as two arrays. */
     public OodMetrics update(double[] idScores, double[] oodScores) {
+        requireNoNaN(idScores, "ID");
+        requireNoNaN(oodScores, "OOD");
         ensure(size + idScores.length + oodScores.length);
         for (double v : idScores) add(v, false);
         for (double v : oodScores) add(v, true);
         return this;
     }
 
+    private static void requireNoNaN(double[] s, String which) {
+        for (int i = 0; i < s.length; i++) {
+            if (Double.isNaN(s[i])) throw new IllegalArgumentException("the " + which + " score at index " + i + " is NaN");
+        }
+    }
+
     private void add(double v, boolean isOod) {
-        if (Double.isNaN(v)) throw new IllegalArgumentException("a score is NaN");
         scores[size] = v;
         ood[size++] = isOod;
     }

@@ -23,6 +23,7 @@ public final class Idx {
 
     /** Reads an IDX file: integer types as INT64, floats as FLOAT32 / FLOAT64. */
     public static Tensor read(Path path) throws IOException {
+        InputFile.check(path);
         try (InputStream raw = new BufferedInputStream(Files.newInputStream(path));
              DataInputStream in = new DataInputStream(path.toString().endsWith(".gz")
                      ? new BufferedInputStream(new GZIPInputStream(raw, 1 << 16), 1 << 16) : raw)) {

@@ -1,7 +1,6 @@
 package org.ood4j.engine.io;
 
 import java.io.BufferedInputStream;
-import java.io.BufferedOutputStream;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -57,10 +56,38 @@ public final class Npy {
         }
     }
 
+    /**
+     * What a .npy file stores, from its header alone: the NumPy dtype string ({@code <f4},
+     * {@code |b1}, ...) and the shape. A reader can refuse a file by what it holds (booleans
+     * where integers are meant) before the widening of {@link #read} hides it.
+     */
+    public record Info(String descr, long[] shape, boolean floating, boolean integer, boolean bool) {
+        /** The stored type as a person names it, e.g. {@code bool (|b1)} or {@code float16 (<f2)}. */
+        public String typeName() {
+            String base = bool ? "bool" : (floating ? "float" : integer && descr.charAt(1) == 'u' ? "uint" : "int")
+                    + 8 * Integer.parseInt(descr.substring(2));
+            return base + " (" + descr + ")";
+        }
+    }
+
+    /** Reads only the header of a .npy file. */
+    public static Info info(Path path) throws IOException {
+        InputFile.check(path);
+        long length = Files.size(path);
+        try (InputStream in = new BufferedInputStream(Files.newInputStream(path), 4096)) {
+            Header h = readHeader(in, length, path.toString());
+            Encoding.Kind kind = h.encoding().kind();
+            boolean floating = kind == Encoding.Kind.FLOAT || kind == Encoding.Kind.HALF;
+            boolean integer = kind == Encoding.Kind.SIGNED || kind == Encoding.Kind.UNSIGNED;
+            return new Info(h.descr(), h.shape().clone(), floating, integer, kind == Encoding.Kind.BOOL);
+        }
+    }
+
     // ---------------------------------------------------------------- reading
 
     /** Reads a .npy file. */
     public static Tensor read(Path path) throws IOException {
+        InputFile.check(path);
         long length = Files.size(path);
         try (InputStream in = new BufferedInputStream(Files.newInputStream(path), Encoding.CHUNK)) {
             return read(in, length, path.toString());
@@ -277,11 +304,10 @@ public final class Npy {
 
     // ---------------------------------------------------------------- writing
 
-    /** Writes a tensor as a .npy file (C order, little-endian). */
+    /** Writes a tensor as a .npy file (C order, little-endian), atomically: see {@link AtomicFile}. */
     public static void write(Path path, Tensor t) throws IOException {
-        try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(path), Encoding.CHUNK)) {
-            write(out, t);
-        }
+        t.checkOpen();
+        AtomicFile.write(path, out -> write(out, t));
     }
 
     /** Writes a .npy image of a tensor to a stream, which is left open. */

@@ -1,11 +1,9 @@
 package org.ood4j.engine.io;
 
 import java.io.BufferedInputStream;
-import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Enumeration;
 import java.util.LinkedHashMap;
@@ -57,7 +55,7 @@ public final class Npz {
     }
 
     private static ZipFile open(Path path) throws IOException {
-        if (!Files.isRegularFile(path)) return new ZipFile(path.toFile()); // lets the JDK report the missing file
+        InputFile.check(path);
         try {
             return new ZipFile(path.toFile());
         } catch (ZipException e) {
@@ -117,13 +115,17 @@ public final class Npz {
         write(path, arrays, true);
     }
 
-    /** Writes entries {@code name.npy} in the map's iteration order. */
+    /** Writes entries {@code name.npy} in the map's iteration order, atomically: see {@link AtomicFile}. */
     public static void write(Path path, Map<String, Tensor> arrays, boolean compress) throws IOException {
         for (Map.Entry<String, Tensor> a : arrays.entrySet()) {
             if (a.getKey() == null || a.getKey().isEmpty()) throw new IllegalArgumentException("array names must not be empty");
             a.getValue().checkOpen();
         }
-        try (ZipOutputStream zip = new ZipOutputStream(new BufferedOutputStream(Files.newOutputStream(path), Encoding.CHUNK))) {
+        AtomicFile.write(path, out -> writeEntries(out, arrays, compress));
+    }
+
+    private static void writeEntries(OutputStream out, Map<String, Tensor> arrays, boolean compress) throws IOException {
+        try (ZipOutputStream zip = new ZipOutputStream(out)) {
             for (Map.Entry<String, Tensor> a : arrays.entrySet()) {
                 ZipEntry entry = new ZipEntry(a.getKey() + SUFFIX);
                 if (compress) {

@@ -1,10 +1,8 @@
 package org.ood4j.engine.io;
 
 import java.io.BufferedInputStream;
-import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.CharacterCodingException;
@@ -55,6 +53,7 @@ public final class Safetensors {
 
     /** Reads all tensors, in header order. */
     public static Map<String, Tensor> read(Path path) throws IOException {
+        InputFile.check(path);
         String file = path.toString();
         long fileSize = Files.size(path);
         try (InputStream in = new BufferedInputStream(Files.newInputStream(path), Encoding.CHUNK)) {
@@ -65,6 +64,7 @@ public final class Safetensors {
 
     /** The {@code __metadata__} map, empty when the file has none; tensor data is not read. */
     public static Map<String, String> readMetadata(Path path) throws IOException {
+        InputFile.check(path);
         long fileSize = Files.size(path);
         try (InputStream in = Files.newInputStream(path)) {
             return readHeader(in, fileSize, path.toString()).metadata();
@@ -260,14 +260,17 @@ public final class Safetensors {
 
     // ---------------------------------------------------------------- writing
 
-    /** Writes tensors (F32, F64 or I64) with optional string metadata (null for none). */
+    /**
+     * Writes tensors (F32, F64 or I64) with optional string metadata (null for none), atomically:
+     * see {@link AtomicFile}.
+     */
     public static void write(Path path, Map<String, Tensor> tensors, Map<String, String> metadata) throws IOException {
         byte[] header = headerBytes(tensors, metadata);
-        try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(path), Encoding.CHUNK)) {
+        AtomicFile.write(path, out -> {
             out.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(header.length).array());
             out.write(header);
             for (Tensor t : tensors.values()) Encoding.write(t, out);
-        }
+        });
     }
 
     /** Writes tensors without metadata. */
