@@ -20,8 +20,8 @@ import org.ood4j.engine.Backends;
  * {@code ood4j demo --device cuda} end to end where CUDA is available (in the build: the CUDA host
  * emulator, the cli's cuda-emulator execution): the network (untrained, --epochs 0, so both
  * devices start from the same seeded weights) runs on CUDA and every detector's metrics agree
- * with the same command on the CPU; a detector the untrained network defeats (OpenMax: no class
- * has a correctly classified fit sample) fails on both devices with the same message.
+ * with the same command on the CPU; a detector the untrained network defeats (if any) fails on
+ * both devices with the same message.
  */
 class CudaDemoTest {
     @TempDir Path dir;

@@ -16,7 +16,9 @@ import org.ood4j.engine.Tensor;
  * logit vector; distances
  * <pre>  d(l, mu) = euclid_weight ||l - mu|| + (1 - euclid_weight) (1 - l.mu / (|l| |mu|))</pre>
  * and per class a Weibull (shape k, scale lambda, location 0) fitted by maximum likelihood to the
- * {@code tailsize} largest distances, translated to t = tail + 10000 - min(tail) as libMR does.
+ * {@code tailsize} largest distances, translated to t = tail + 10000 - min(tail) as libMR does. A
+ * class without correctly classified fit samples gets no model and w_c = 1 at prediction, as in
+ * pytorch-ood (a warning says how many); only a fit without any correct sample is refused.
  *
  * <p>Predict: with a = min(alpha, C), the class of rank r = 0..a-1 gets weight (a - r)/a and
  * probability of being an outlier w_c = 1 - exp(-((d(l, mu_c) + 10000 - min tail_c) / lambda_c)^k_c);
@@ -28,6 +30,7 @@ import org.ood4j.engine.Tensor;
 public final class OpenMax extends LogitsDetector {
     /** libMR's translation of the tail, which keeps the fitted values far from the location 0. */
     static final double TRANSLATE = 10000;
+    private static final System.Logger LOG = System.getLogger(OpenMax.class.getName());
 
     private final int tailsize;
     private final int alpha;
@@ -62,17 +65,25 @@ public final class OpenMax extends LogitsDetector {
             counts[(int) y[i]]++;
             for (int j = 0; j < classes; j++) mu[(int) y[i]][j] += rows[i][j];
         }
-        List<Integer> empty = new ArrayList<>();
+        int withoutModel = 0;
         for (int c = 0; c < classes; c++) {
-            if (counts[c] == 0) empty.add(c);
+            if (counts[c] == 0) withoutModel++;
             for (int j = 0; j < classes; j++) mu[c][j] /= Math.max(counts[c], 1);
         }
-        if (!empty.isEmpty()) {
-            throw new IllegalArgumentException("OpenMax: classes " + empty + " have no correctly classified fit samples;"
-                    + " each class needs at least one for its Weibull model");
+        if (withoutModel == classes) {
+            throw new IllegalArgumentException("OpenMax: no fit sample is correctly classified (argmax of its logits = its label); "
+                    + "the Weibull models need some");
+        }
+        if (withoutModel > 0) {
+            LOG.log(System.Logger.Level.WARNING, "OpenMax: {0} of {1} classes have no correctly classified fit samples and no "
+                    + "Weibull model; their outlier weight is 1 at prediction (as pytorch-ood)", withoutModel, classes);
         }
         double[][] weibull = new double[classes][];
         for (int c = 0; c < classes; c++) {
+            if (counts[c] == 0) {
+                weibull[c] = new double[] {Double.NaN, Double.NaN, Double.NaN}; // no model: see reviseRow
+                continue;
+            }
             List<Double> dists = new ArrayList<>();
             for (int i = 0; i < rows.length; i++) {
                 if (y[i] == c && argmax(rows[i]) == c) dists.add(distance(rows[i], mu[c], norm(mu[c])));
@@ -143,12 +154,17 @@ public final class OpenMax extends LogitsDetector {
         for (int r = 0; r < a; r++) {
             int c = ranked[r];
             double weight = (a - r) / (double) a;
-            double x = distance(l, f.mu()[c], f.muNorm()[c]) + f.shift()[c];
-            double w = Weibull.cdf(x, f.shape()[c], f.scale()[c]) * weight;
+            double w = outlierProbability(l, c, f) * weight;
             v[1 + c] = l[c] * (1 - w);
             v[0] += l[c] * w;
         }
         return v;
+    }
+
+    /** w_c(l); a class without a Weibull model (no correct fit sample) is an outlier for sure, as pytorch-ood's ws = 1. */
+    private double outlierProbability(double[] l, int c, Fitted f) {
+        if (Double.isNaN(f.shape()[c])) return 1;
+        return Weibull.cdf(distance(l, f.mu()[c], f.muNorm()[c]) + f.shift()[c], f.shape()[c], f.scale()[c]);
     }
 
     private Fitted fitted() {

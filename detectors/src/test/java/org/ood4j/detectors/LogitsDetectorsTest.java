@@ -154,12 +154,21 @@ class LogitsDetectorsTest {
     }
 
     @Test
-    void openMaxRefusesClassesWithoutCorrectSamples() {
+    void openMaxGivesAClassWithoutCorrectSamplesWeightOne() {
         try (Scope s = Scope.open()) {
+            // class 1's only fit sample is classified as 0: no Weibull model, w_1 = 1 (pytorch-ood's ws = 1)
             OpenMax om = new OpenMax(null);
+            om.fitLogits(Tensor.of(new float[][] {{4, 0}, {5, 0}, {3, 1}, {3, 0}}), Tensor.of(new long[] {0, 0, 0, 1}));
+            // top class 1 at rank 0 (weight 1) gives all of l_1 = 5 to v0; class 0 at rank 1 has l_0 = 0
+            assertEquals(5, om.pseudoActivation(Tensor.of(new float[][] {{0, 5}})).toDoubleArray()[0], 0);
+            assertEquals(Math.exp(5) / (Math.exp(5) + 2), scores(om, Tensor.of(new float[][] {{0, 5}}))[0], 1e-15);
+            // near class 0's centre: v0 = l_0 w_0 (rank 0, its model, w_0 < 1) + l_1 * 1 * 1/2 (rank 1, no model)
+            double v0 = om.pseudoActivation(Tensor.of(new float[][] {{4, 0.3f}})).toDoubleArray()[0];
+            assertTrue(v0 >= 0.15 && v0 < 0.15 + 4, "v0 = 4 w_0 + 0.15: " + v0);
+
             var e = assertThrows(IllegalArgumentException.class,
-                    () -> om.fitLogits(Tensor.of(new float[][] {{4, 0}, {3, 0}}), Tensor.of(new long[] {0, 1})));
-            assertTrue(e.getMessage().contains("[1]"), e.getMessage());
+                    () -> new OpenMax(null).fitLogits(Tensor.of(new float[][] {{0, 4}, {3, 0}}), Tensor.of(new long[] {0, 1})));
+            assertTrue(e.getMessage().contains("no fit sample is correctly classified"), e.getMessage());
         }
     }
 
