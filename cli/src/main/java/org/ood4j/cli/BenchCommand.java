@@ -49,6 +49,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--divisor", hidden = true, defaultValue = "0")
     int divisor;
 
+    /** For tests: the machine's rates from a 16 MB read and a 256^3 product (seconds less, numbers rougher). */
+    @Option(names = "--small-rates", hidden = true)
+    boolean smallRates;
+
     @Option(names = "--seed", defaultValue = "1", description = "seed of --generate (default: ${DEFAULT-VALUE})")
     long seed;
 
@@ -96,9 +100,12 @@ final class BenchCommand implements Callable<Integer> {
         int threads = ForkJoinPool.getCommonPoolParallelism() + 1;   // the pool's workers and the calling thread
         List<Map<String, Object>> results = new ArrayList<>();
         try (Workload w = Workload.load(dir, target)) {
+            Bounds.Rates rates = smallRates ? Bounds.Rates.measure(16L << 20, 256) : Bounds.Rates.measure();
+            o.printf(java.util.Locale.ROOT, "machine: streaming read %.1f GB/s, float32 GEMM %.1f GFLOP/s (the bounds below: "
+                    + "bound_s = max(bytes / read rate, flops / GEMM rate))%n", rates.readBytesPerSecond() / 1e9, rates.gemmFlopsPerSecond() / 1e9);
             o.println("workload " + dir + ": " + w.describe());
             o.printf("%d warm-up + %d timed runs per row, median; device %s, %d threads%n", warmup, repeats, device, threads);
-            o.printf("%-20s %10s %10s%n", "row", "fit_s", "predict_s");
+            o.printf("%-20s %10s %10s %14s %14s%n", "row", "fit_s", "predict_s", "fit/bound", "predict/bound");
             for (Workload.Row row : w.rows()) {
                 if (selected != null && !selected.contains(row.name())) continue;
                 Map<String, Object> r = new LinkedHashMap<>();
@@ -114,15 +121,32 @@ final class BenchCommand implements Callable<Integer> {
                 }
                 r.put("backend", device);
                 r.put("threads", threads);
+                putBound(r, "fit", Bounds.fit(w, row), rates);
+                putBound(r, "predict", Bounds.predict(w, row), rates);
+                r.put("read_gb_s", rates.readBytesPerSecond() / 1e9);
+                r.put("gemm_gflop_s", rates.gemmFlopsPerSecond() / 1e9);
                 results.add(r);
-                o.printf("%-20s %10s %10s%s%n", row.name(), format(r.get("fit_s")), format(r.get("predict_s")),
-                        r.containsKey("error") ? "  " + r.get("error") : "");
+                o.printf("%-20s %10s %10s %14s %14s%s%n", row.name(), format(r.get("fit_s")), format(r.get("predict_s")),
+                        ratio(r.get("fit_over_bound")), ratio(r.get("predict_over_bound")), r.containsKey("error") ? "  " + r.get("error") : "");
                 o.flush();
             }
         }
         AtomicFile.writeString(out, Json.writePretty(results) + "\n");
         o.println("wrote " + results.size() + " rows to " + out);
         return 0;
+    }
+
+    /** {step}_bytes, {step}_flops, {step}_bound_s and {step}_over_bound (time / bound; absent without a time). */
+    private static void putBound(Map<String, Object> r, String step, Bounds.Cost cost, Bounds.Rates rates) {
+        r.put(step + "_bytes", cost.bytes());
+        r.put(step + "_flops", cost.flops());
+        double bound = cost.seconds(rates);
+        r.put(step + "_bound_s", bound);
+        if (r.get(step + "_s") instanceof Double t && bound > 0) r.put(step + "_over_bound", t / bound);
+    }
+
+    private static String ratio(Object r) {
+        return r instanceof Double d ? String.format(java.util.Locale.ROOT, "%.1fx", d) : "-";
     }
 
     private Set<String> selection() {

@@ -30,7 +30,7 @@ class BenchCommandTest {
         Path data = dir.resolve("wl"), json = dir.resolve("out/results.json"), scores = dir.resolve("scores");
         StringWriter out = new StringWriter(), err = new StringWriter();
         int code = run(out, err, "bench", "--generate", data.toString(), "--divisor", "200", "--out", json.toString(),
-                "--repeats", "1", "--warmup", "0", "--save-scores", scores.toString());
+                "--repeats", "1", "--warmup", "0", "--save-scores", scores.toString(), "--small-rates");
         assertEquals(0, code, err.toString());
 
         // the folder has WORKLOADS.md's files, shapes and dtypes
@@ -60,7 +60,15 @@ class BenchCommandTest {
             boolean fits = !List.of("MaxSoftmax", "EnergyBased", "Entropy", "MaxLogit", "GEN", "ASH", "ReAct", "RankFeat").contains(r.get("name"));
             assertEquals(fits, r.get("fit_s") != null, r.toString());
             assertTrue(Files.isRegularFile(scores.resolve(r.get("name") + ".npy")), r.get("name") + " scores saved");
+            assertBound(r, "predict");
+            if (fits) assertBound(r, "fit");
         }
+        // the workload's sizes in the cost model: 50 features (x 512 float32) read, 2 N D^2 + 2 N D K flops for Mahalanobis
+        Map<?, ?> mahalanobis = (Map<?, ?>) rows.get(Workload.ROWS.indexOf("Mahalanobis"));
+        assertEquals(50 * 512 * 4 + 50 * 8, ((Number) mahalanobis.get("predict_bytes")).doubleValue());
+        assertEquals(2.0 * 50 * 512 * 512 + 2.0 * 50 * 512 * 10, ((Number) mahalanobis.get("predict_flops")).doubleValue());
+        assertEquals(0.0, ((Number) ((Map<?, ?>) rows.get(0)).get("predict_flops")).doubleValue(), "MaxSoftmax is one read pass");
+        assertTrue(out.toString().contains("machine: streaming read"), out.toString());
         assertEquals(Workload.ROWS, names);
         assertTrue(out.toString().contains("wrote 22 rows"), out.toString());
     }
@@ -72,7 +80,7 @@ class BenchCommandTest {
         assertEquals(0, run(out, err, "bench", "--generate", data.toString(), "--divisor", "200"), err.toString());
         assertFalse(Files.exists(json));
         assertEquals(0, run(out, err, "bench", "--data", data.toString(), "--out", json.toString(), "--only", "MaxLogit,KNN",
-                "--repeats", "2", "--warmup", "0"), err.toString());
+                "--repeats", "2", "--warmup", "0", "--small-rates"), err.toString());
         List<?> rows = (List<?>) Json.parse(Files.readString(json));
         assertEquals(List.of("MaxLogit", "KNN"), rows.stream().map(r -> ((Map<?, ?>) r).get("name")).toList());
 
@@ -82,6 +90,16 @@ class BenchCommandTest {
         StringWriter err3 = new StringWriter();
         assertNotEquals(0, run(new StringWriter(), err3, "bench", "--data", dir.resolve("missing").toString(), "--out", json.toString()));
         assertTrue(err3.toString().contains("has no logits_fit.npy"), err3.toString());
+    }
+
+    /** bound_s = max(bytes / read rate, flops / GEMM rate) and over_bound = time / bound_s, both positive. */
+    private static void assertBound(Map<?, ?> r, String step) {
+        double bytes = ((Number) r.get(step + "_bytes")).doubleValue(), flops = ((Number) r.get(step + "_flops")).doubleValue();
+        double read = ((Number) r.get("read_gb_s")).doubleValue() * 1e9, gemm = ((Number) r.get("gemm_gflop_s")).doubleValue() * 1e9;
+        double bound = ((Number) r.get(step + "_bound_s")).doubleValue();
+        assertTrue(bytes > 0 && read > 0 && gemm > 0, r.toString());
+        assertEquals(Math.max(bytes / read, flops / gemm), bound, 1e-12 * bound, r.toString());
+        assertEquals(((Number) r.get(step + "_s")).doubleValue() / bound, ((Number) r.get(step + "_over_bound")).doubleValue(), 1e-9, r.toString());
     }
 
     @Test
