@@ -11,7 +11,8 @@ import org.ood4j.engine.io.Npy;
 
 /**
  * The command's input arrays, checked by what the file stores before {@link Npy#read} widens it
- * (booleans and small integers become int64 there), so that every message names the file.
+ * (booleans and small integers become int64 there), so that every message names the file; arrays
+ * stored as the engine computes are memory-mapped ({@link Npy#map}), not copied.
  */
 final class InputArrays {
     private InputArrays() {}
@@ -26,7 +27,12 @@ final class InputArrays {
             throw new IllegalArgumentException(file + ": " + what + " must be a batch of rank >= 2 (N, D, ...), got shape "
                     + Shape.toString(info.shape()));
         }
-        return Npy.read(file);
+        return load(file, info);
+    }
+
+    /** Memory-mapped when stored as the engine computes (no copy, page cache instead of heap), else read and converted. */
+    private static Tensor load(Path file, Npy.Info info) throws IOException {
+        return info.mappable() ? Npy.map(file) : Npy.read(file);
     }
 
     /** Several floating arrays, e.g. the --layers files. */
@@ -42,7 +48,7 @@ final class InputArrays {
         if (!info.integer()) {
             throw new IllegalArgumentException(file + ": labels must be integers (int64 class indices, < 0 = OOD), got " + info.typeName());
         }
-        return column(Npy.read(file), file, "labels");
+        return column(load(file, info), file, "labels");
     }
 
     /** Scores (N,) or (N, 1) as doubles, without NaN (the first NaN row is named). */
@@ -52,7 +58,7 @@ final class InputArrays {
             throw new IllegalArgumentException(file + ": scores must be numbers, got " + info.typeName());
         }
         double[] s;
-        try (Tensor t = Npy.read(file)) {
+        try (Tensor t = load(file, info)) {
             s = column(t, file, "scores").toDoubleArray();
         }
         for (int i = 0; i < s.length; i++) {

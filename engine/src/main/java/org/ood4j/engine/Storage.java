@@ -47,6 +47,12 @@ public abstract class Storage {
     /** Returns the memory to its allocator; called once, when the last reference goes. */
     protected abstract void free();
 
+    /** Whether writes are refused (a memory-mapped file); {@link #describe()} says why. */
+    public boolean readOnly() { return false; }
+
+    /** Where the memory comes from, for messages. */
+    public String describe() { return byteSize + " bytes on " + device(); }
+
     /**
      * Off-heap host memory from a shared arena, so worker threads may read and write it. Each
      * close costs a thread handshake (~0.1 ms, measured), which calloc/free through the linker would
@@ -68,6 +74,45 @@ public abstract class Storage {
         @Override public Device device() { return Device.CPU; }
 
         @Override public MemorySegment segment() { return segment; }
+
+        @Override protected void free() { arena.close(); }
+    }
+
+    /**
+     * A read-only window on a file's bytes ({@code FileChannel.map}): the data live in the page
+     * cache, not on the heap or in malloc'd memory, and a tensor of any size costs no copy. The
+     * mapping is released when the last tensor over it is closed (a shared arena, as {@link Host}).
+     */
+    public static final class Mapped extends Storage {
+        private final Arena arena;
+        private final MemorySegment segment;
+        private final java.nio.file.Path file;
+
+        private Mapped(java.nio.file.Path file, Arena arena, MemorySegment segment) {
+            super(segment.byteSize());
+            this.file = file;
+            this.arena = arena;
+            this.segment = segment;
+        }
+
+        /** Maps {@code byteSize} bytes of {@code file} from {@code offset}, read-only. */
+        public static Mapped map(java.nio.file.Path file, long offset, long byteSize) throws java.io.IOException {
+            Arena arena = Arena.ofShared();
+            try (java.nio.channels.FileChannel channel = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.READ)) {
+                return new Mapped(file, arena, channel.map(java.nio.channels.FileChannel.MapMode.READ_ONLY, offset, byteSize, arena));
+            } catch (java.io.IOException | RuntimeException e) {
+                arena.close();
+                throw e;
+            }
+        }
+
+        @Override public Device device() { return Device.CPU; }
+
+        @Override public MemorySegment segment() { return segment; }
+
+        @Override public boolean readOnly() { return true; }
+
+        @Override public String describe() { return "memory-mapped read-only from " + file; }
 
         @Override protected void free() { arena.close(); }
     }

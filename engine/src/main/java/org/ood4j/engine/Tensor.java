@@ -339,6 +339,7 @@ public final class Tensor implements AutoCloseable {
     public void set(double value, long... index) {
         checkOpen();
         requireHost("set");
+        requireWritable();
         setRaw(storage.segment(), dtype, elementOffset(index), value);
     }
 
@@ -565,6 +566,7 @@ public final class Tensor implements AutoCloseable {
     public void copyFrom(Tensor src) {
         checkOpen();
         src.checkOpen();
+        requireWritable();
         for (int i = 0; i < shape.length; i++) {
             if (strides[i] == 0 && shape[i] > 1) {
                 throw new IllegalArgumentException("cannot write into a broadcast view " + Shape.toString(shape));
@@ -578,6 +580,13 @@ public final class Tensor implements AutoCloseable {
         }
         try (Tensor b = src.expand(shape)) {
             backend().elementwise().copy(b, this);
+        }
+    }
+
+    private void requireWritable() {
+        if (storage.readOnly()) {
+            throw new IllegalStateException("tensor " + Shape.toString(shape) + " " + dtype + " is read-only (" + storage.describe()
+                    + "); write into a copy (copy())");
         }
     }
 

@@ -61,7 +61,7 @@ public final class Npy {
      * {@code |b1}, ...) and the shape. A reader can refuse a file by what it holds (booleans
      * where integers are meant) before the widening of {@link #read} hides it.
      */
-    public record Info(String descr, long[] shape, boolean floating, boolean integer, boolean bool) {
+    public record Info(String descr, long[] shape, boolean floating, boolean integer, boolean bool, boolean mappable) {
         /** The stored type as a person names it, e.g. {@code bool (|b1)} or {@code float16 (<f2)}. */
         public String typeName() {
             String base = bool ? "bool" : (floating ? "float" : integer && descr.charAt(1) == 'u' ? "uint" : "int")
@@ -79,7 +79,7 @@ public final class Npy {
             Encoding.Kind kind = h.encoding().kind();
             boolean floating = kind == Encoding.Kind.FLOAT || kind == Encoding.Kind.HALF;
             boolean integer = kind == Encoding.Kind.SIGNED || kind == Encoding.Kind.UNSIGNED;
-            return new Info(h.descr(), h.shape().clone(), floating, integer, kind == Encoding.Kind.BOOL);
+            return new Info(h.descr(), h.shape().clone(), floating, integer, kind == Encoding.Kind.BOOL, mappable(h));
         }
     }
 
@@ -92,6 +92,43 @@ public final class Npy {
         try (InputStream in = new BufferedInputStream(Files.newInputStream(path), Encoding.CHUNK)) {
             return read(in, length, path.toString());
         }
+    }
+
+    /**
+     * A read-only CPU tensor over the file's data, memory-mapped ({@link org.ood4j.engine.Storage.Mapped}):
+     * nothing is copied, so an array larger than the memory costs page cache as it is read, and
+     * views and row slices of it are free. The file must hold what the engine computes in, as it
+     * is stored: little-endian {@code <f4}, {@code <f8} or {@code <i8} in C order (anything else
+     * is refused with the reason; {@link #read} converts it). The tensor keeps the mapping alive
+     * until it and its views are closed; writing into it is refused.
+     */
+    public static Tensor map(Path path) throws IOException {
+        InputFile.check(path);
+        long length = Files.size(path);
+        String source = path.toString();
+        Header h;
+        try (InputStream in = new BufferedInputStream(Files.newInputStream(path), 4096)) {
+            h = readHeader(in, length, source);
+        }
+        Encoding e = h.encoding();
+        if (h.fortranOrder()) throw new ArrayFormatException(source, "cannot map a Fortran-order array: read it (Npy.read copies it to C order)");
+        if (!mappable(h)) {
+            throw new ArrayFormatException(source, "cannot map " + h.descr() + " data: only little-endian <f4, <f8 and <i8 are mapped as "
+                    + "they are stored (Npy.read converts the others)");
+        }
+        long need = dataBytes(h, source);
+        if (length - h.dataOffset() < need) {
+            throw new ArrayFormatException(source, "expected " + need + " bytes of data for " + h.descr() + " "
+                    + shapeText(h.shape()) + ", found " + (length - h.dataOffset()));
+        }
+        if (need == 0) return Tensor.zeros(e.dtype(), h.shape());
+        return Tensor.wrap(org.ood4j.engine.Storage.Mapped.map(path, h.dataOffset(), need), e.dtype(), h.shape());
+    }
+
+    /** C order and stored as the engine computes (little-endian f4, f8 or i8): usable without a copy. */
+    private static boolean mappable(Header h) {
+        Encoding e = h.encoding();
+        return !h.fortranOrder() && e.equals(Encoding.of(e.dtype()));
     }
 
     /** Reads a .npy image held in memory. */
