@@ -2,11 +2,15 @@ package org.ood4j.cli;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 import org.ood4j.detectors.OodMetrics;
 import org.ood4j.engine.Scope;
 import org.ood4j.engine.Tensor;
+import org.ood4j.engine.io.Json;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -22,6 +26,13 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--scores-ood", paramLabel = "B.npy") Path scoresOod;
     @Option(names = "--scores", paramLabel = "S.npy") Path scores;
     @Option(names = "--labels", paramLabel = "L.npy") Path labels;
+
+    /** How the metrics are printed; json keeps every digit (Java's shortest round-trip form of each double). */
+    enum Format { markdown, csv, json }
+
+    @Option(names = "--format", defaultValue = "markdown", description = "markdown (4 decimals), csv or json (full precision); "
+            + "default: ${DEFAULT-VALUE}")
+    Format format;
 
     @Override
     public Integer call() throws Exception {
@@ -41,11 +52,29 @@ final class EvalCommand implements Callable<Integer> {
         } else {
             throw new IllegalArgumentException("give either --scores-id and --scores-ood, or --scores and --labels");
         }
-        OodMetrics.Result r = metrics.compute();
-        PrintWriter out = spec.commandLine().getOut();
-        out.println("| AUROC  | AUPR-IN | AUPR-OUT | FPR95TPR |");
-        out.println("|--------|---------|----------|----------|");
-        out.printf("| %.4f | %.4f  | %.4f   | %.4f   |%n", r.auroc(), r.auprIn(), r.auprOut(), r.fpr95tpr());
+        print(metrics.compute(), spec.commandLine().getOut());
         return 0;
+    }
+
+    private void print(OodMetrics.Result r, PrintWriter out) {
+        switch (format) {
+            case markdown -> {
+                out.println("| AUROC  | AUPR-IN | AUPR-OUT | FPR95TPR |");
+                out.println("|--------|---------|----------|----------|");
+                out.printf(Locale.ROOT, "| %.4f | %.4f  | %.4f   | %.4f   |%n", r.auroc(), r.auprIn(), r.auprOut(), r.fpr95tpr());
+            }
+            case csv -> {
+                out.println("auroc,aupr_in,aupr_out,fpr95tpr");
+                out.println(r.auroc() + "," + r.auprIn() + "," + r.auprOut() + "," + r.fpr95tpr());
+            }
+            case json -> {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("auroc", r.auroc());
+                m.put("aupr_in", r.auprIn());
+                m.put("aupr_out", r.auprOut());
+                m.put("fpr95tpr", r.fpr95tpr());
+                out.println(Json.write(m));
+            }
+        }
     }
 }
