@@ -59,13 +59,15 @@ final class EvalCommand implements Callable<Integer> {
     private void print(OodMetrics.Result r, PrintWriter out) {
         switch (format) {
             case markdown -> {
-                out.println("| AUROC  | AUPR-IN | AUPR-OUT | FPR95TPR |");
-                out.println("|--------|---------|----------|----------|");
-                out.printf(Locale.ROOT, "| %.4f | %.4f  | %.4f   | %.4f   |%n", r.auroc(), r.auprIn(), r.auprOut(), r.fpr95tpr());
+                out.println("| AUROC  | AUPR-IN | AUPR-OUT | FPR95TPR | threshold at 95% TPR |");
+                out.println("|--------|---------|----------|----------|----------------------|");
+                out.printf(Locale.ROOT, "| %.4f | %.4f  | %.4f   | %.4f   | %-20.6g |%n", r.auroc(), r.auprIn(), r.auprOut(), r.fpr95tpr(),
+                        r.threshold95());
+                out.println("(OOD is the positive class: scores >= the threshold flag at least 95% of the OOD samples)");
             }
             case csv -> {
-                out.println("auroc,aupr_in,aupr_out,fpr95tpr");
-                out.println(r.auroc() + "," + r.auprIn() + "," + r.auprOut() + "," + r.fpr95tpr());
+                out.println("auroc,aupr_in,aupr_out,fpr95tpr,threshold95");
+                out.println(r.auroc() + "," + r.auprIn() + "," + r.auprOut() + "," + r.fpr95tpr() + "," + r.threshold95());
             }
             case json -> {
                 Map<String, Object> m = new LinkedHashMap<>();
@@ -73,6 +75,7 @@ final class EvalCommand implements Callable<Integer> {
                 m.put("aupr_in", r.auprIn());
                 m.put("aupr_out", r.auprOut());
                 m.put("fpr95tpr", r.fpr95tpr());
+                m.put("threshold95", r.threshold95());
                 out.println(Json.write(m));
             }
         }

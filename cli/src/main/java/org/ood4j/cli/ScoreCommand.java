@@ -1,19 +1,24 @@
 package org.ood4j.cli;
 
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.OutputStreamWriter;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 
 import org.ood4j.detectors.AbstractDetector;
+import org.ood4j.detectors.Calibration;
 import org.ood4j.detectors.DetectorFiles;
-import org.ood4j.detectors.FeaturesDetector;
-import org.ood4j.detectors.LogitsDetector;
-import org.ood4j.detectors.StructuredDetector;
-import org.ood4j.engine.DType;
 import org.ood4j.engine.Device;
 import org.ood4j.engine.Scope;
 import org.ood4j.engine.Tensor;
+import org.ood4j.engine.io.AtomicFile;
+import org.ood4j.engine.io.Json;
 import org.ood4j.engine.io.Npy;
 
 import picocli.CommandLine.ArgGroup;
@@ -22,8 +27,12 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** Loads a saved detector and scores an array in batches. */
-@Command(name = "score", description = "Score .npy arrays with a saved detector; writes the scores (N,) float64 as .npy.")
+/**
+ * Loads a saved detector and scores an array in batches. A calibrated detector ('ood4j calibrate')
+ * also gives each row its decision (is_ood) and p-value.
+ */
+@Command(name = "score", description = "Score .npy arrays with a saved detector; writes the scores (N,) float64 "
+        + "(and is_ood, p_value when the detector is calibrated).")
 final class ScoreCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
@@ -33,8 +42,15 @@ final class ScoreCommand implements Callable<Integer> {
     @ArgGroup(exclusive = false, multiplicity = "1")
     InputKind input;
 
-    @Option(names = {"-o", "--output"}, required = true, paramLabel = "SCORES.npy")
+    @Option(names = {"-o", "--output"}, required = true, paramLabel = "OUT", description = "npy: the scores, and beside them "
+            + "OUT.is_ood.npy (bool) and OUT.p_value.npy when calibrated; csv or jsonl: one row per sample")
     Path output;
+
+    /** How the results are written; csv and jsonl carry every digit (Java's shortest round-trip form). */
+    enum Format { npy, csv, jsonl }
+
+    @Option(names = "--output-format", defaultValue = "npy", description = "npy, csv or jsonl (default: ${DEFAULT-VALUE})")
+    Format format;
 
     @Option(names = "--device", defaultValue = "auto", description = "cpu, cuda or auto (default: ${DEFAULT-VALUE})")
     String device;
@@ -45,65 +61,63 @@ final class ScoreCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Device target = Devices.parse(device, "--device");
-        if (batch < 1) throw new IllegalArgumentException("--batch must be at least 1, got " + batch);
         List<Path> inputFiles = new ArrayList<>(input.files());
         inputFiles.add(state);
-        Outputs.checkFile(output, "-o", inputFiles);
+        for (Path out : outputs()) Outputs.checkFile(out, "-o", inputFiles);
         try (Scope s = Scope.open(); AbstractDetector d = DetectorFiles.load(state, null)) {
             d.to(target);
-            List<Tensor> arrays = inputs(d);
-            long n = arrays.get(0).size(0);
-            // the library refuses an empty batch; so does the command, rather than write 0 scores unchecked
-            if (n == 0) throw new IllegalArgumentException(inputFiles.get(0) + " has 0 rows (shape "
-                    + org.ood4j.engine.Shape.toString(arrays.get(0).shape()) + "): nothing to score");
-            Tensor scores = Tensor.zeros(DType.FLOAT64, n);
-            try (Progress progress = new Progress(spec.commandLine().getErr(), "scoring", n)) {
-                for (long start = 0; start < n; start += batch) {
-                    long end = Math.min(n, start + batch);
-                    try (Scope chunk = Scope.open()) {
-                        List<Tensor> part = new ArrayList<>();
-                        for (Tensor a : arrays) part.add(a.slice(0, start, end).to(target));
-                        scores.slice(0, start, end).copyFrom(score(d, part).to(Device.CPU));
-                    }
-                    progress.update(end);
-                }
-            }
-            Npy.write(output, scores);
-            spec.commandLine().getOut().println("scored " + n + " samples with " + d.name() + ", wrote " + output);
+            Tensor scores = Scoring.scores(d, input, target, batch, spec.commandLine().getErr());
+            write(scores, d.calibration());
+            spec.commandLine().getOut().println("scored " + scores.size(0) + " samples with " + d.name()
+                    + (d.calibration() == null ? "" : " (calibrated: threshold " + d.calibration().threshold() + ")") + ", wrote " + output);
         }
         return 0;
     }
 
-    /** The arrays the detector's interface takes, in order (structured: the layers, then the logits if given). */
-    private List<Tensor> inputs(AbstractDetector d) throws java.io.IOException {
-        List<Path> files = new ArrayList<>();
-        if (d instanceof LogitsDetector) files.add(FitCommand.require(input.logits, "--logits"));
-        else if (d instanceof FeaturesDetector) files.add(FitCommand.require(input.features, "--features"));
-        else {
-            files.addAll(FitCommand.require(input.layers, "--layers"));
-            if (input.logits != null) files.add(input.logits);
-        }
-        List<Tensor> arrays = new ArrayList<>();
-        for (Path f : files) {
-            arrays.add(InputArrays.floating(f, f.equals(input.logits) ? "logits" : f.equals(input.features) ? "features" : "layer outputs"));
-            long rows = arrays.getLast().size(0);
-            if (rows != arrays.getFirst().size(0)) {
-                throw new IllegalArgumentException(f + " has " + rows + " rows, " + files.getFirst() + " has "
-                        + arrays.getFirst().size(0) + ": every input needs one row per sample");
-            }
-        }
-        return arrays;
+    /** The files written: -o, and for npy its is_ood and p_value siblings (checked before scoring even when uncalibrated). */
+    private List<Path> outputs() {
+        if (format != Format.npy) return List.of(output);
+        return List.of(output, sibling("is_ood"), sibling("p_value"));
     }
 
-    private Tensor score(AbstractDetector d, List<Tensor> part) {
-        return switch (d) {
-            case LogitsDetector l -> l.predictLogits(part.get(0));
-            case FeaturesDetector f -> f.predictFeatures(part.get(0));
-            case StructuredDetector st -> {
-                int layers = input.layers.size();
-                yield st.predictStructured(part.subList(0, layers), part.size() > layers ? part.get(layers) : null);
+    /** OUT.npy -> OUT.is_ood.npy. */
+    private Path sibling(String what) {
+        String name = output.getFileName().toString();
+        String stem = name.endsWith(".npy") ? name.substring(0, name.length() - 4) : name;
+        return output.resolveSibling(stem + "." + what + ".npy");
+    }
+
+    private void write(Tensor scores, Calibration c) throws IOException {
+        double[] s = scores.toDoubleArray();
+        boolean[] isOod = c == null ? null : c.isOod(s);
+        double[] p = c == null ? null : c.pValues(s);
+        switch (format) {
+            case npy -> {
+                Npy.write(output, scores);
+                if (c != null) {
+                    Npy.write(sibling("is_ood"), isOod);
+                    try (Tensor pv = Tensor.of(p)) {
+                        Npy.write(sibling("p_value"), pv);
+                    }
+                }
             }
-            default -> throw new IllegalArgumentException(d.name() + " cannot score arrays");
-        };
+            case csv -> AtomicFile.write(output, out -> rows(out, s, isOod, p, false));
+            case jsonl -> AtomicFile.write(output, out -> rows(out, s, isOod, p, true));
+        }
+    }
+
+    /** csv (a header, then score[,is_ood,p_value]) or jsonl ({"score": ..., "is_ood": ..., "p_value": ...} per line). */
+    private static void rows(OutputStream stream, double[] s, boolean[] isOod, double[] p, boolean json) throws IOException {
+        Writer w = new BufferedWriter(new OutputStreamWriter(stream, StandardCharsets.UTF_8));
+        if (!json) w.write(isOod == null ? "score\n" : "score,is_ood,p_value\n");
+        for (int i = 0; i < s.length; i++) {
+            String score = Json.write(s[i]);   // JSON's spelling of infinities, also in csv
+            if (json) {
+                w.write("{\"score\":" + score + (isOod == null ? "" : ",\"is_ood\":" + isOod[i] + ",\"p_value\":" + p[i]) + "}\n");
+            } else {
+                w.write(score + (isOod == null ? "" : "," + isOod[i] + "," + p[i]) + "\n");
+            }
+        }
+        w.flush();
     }
 }

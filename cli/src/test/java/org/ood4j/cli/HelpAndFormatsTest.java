@@ -19,7 +19,7 @@ class HelpAndFormatsTest {
 
     @Test
     void helpOnEveryCommandExitsZero() {
-        for (String command : new String[] {"info", "fit", "score", "eval", "demo", "bench"}) {
+        for (String command : new String[] {"info", "fit", "calibrate", "score", "eval", "demo", "bench"}) {
             CliBadInputTest.Run r = CliBadInputTest.run(command, "--help");
             assertEquals(0, r.code(), command + ": " + r.err());
             assertTrue(r.out().startsWith("Usage: ood4j " + command), command + ":\n" + r.out());
@@ -27,7 +27,7 @@ class HelpAndFormatsTest {
         }
         CliBadInputTest.Run root = CliBadInputTest.run("--help");
         assertEquals(0, root.code());
-        for (String command : new String[] {"info", "fit", "score", "eval", "demo", "bench"}) {
+        for (String command : new String[] {"info", "fit", "calibrate", "score", "eval", "demo", "bench"}) {
             assertTrue(root.out().contains("\n  " + command + " "), "the root help lists " + command + ":\n" + root.out());
         }
     }
@@ -50,10 +50,11 @@ class HelpAndFormatsTest {
         assertEquals(expected.auprIn(), ((Number) m.get("aupr_in")).doubleValue(), 0);
         assertEquals(expected.auprOut(), ((Number) m.get("aupr_out")).doubleValue(), 0);
         assertEquals(expected.fpr95tpr(), ((Number) m.get("fpr95tpr")).doubleValue(), 0);
+        assertEquals(expected.threshold95(), ((Number) m.get("threshold95")).doubleValue(), 0);
 
         CliBadInputTest.Run csv = CliBadInputTest.run(concat(args, "csv"));
         String[] lines = csv.out().strip().split("\n");
-        assertEquals("auroc,aupr_in,aupr_out,fpr95tpr", lines[0]);
+        assertEquals("auroc,aupr_in,aupr_out,fpr95tpr,threshold95", lines[0]);
         assertEquals(expected.auroc(), Double.parseDouble(lines[1].split(",")[0]), 0);
 
         CliBadInputTest.Run md = CliBadInputTest.run(concat(args, "markdown"));

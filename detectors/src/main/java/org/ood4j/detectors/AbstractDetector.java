@@ -20,6 +20,7 @@ public abstract class AbstractDetector implements Detector {
     private final Map<String, Tensor> state = new LinkedHashMap<>();
     private Device stateDevice;   // where putState puts the state of the current fit (null: where it was made)
     private volatile boolean fitted;
+    private volatile Calibration calibration;
 
     protected AbstractDetector(Function<Tensor, Tensor> model) {
         this.model = model;
@@ -96,9 +97,38 @@ public abstract class AbstractDetector implements Detector {
         if (old != null && old != t) old.close();
     }
 
+    /**
+     * Learns the decision rule from this detector's scores of in-distribution validation samples:
+     * the threshold that keeps a fraction {@code tpr} of them, and the sample for p-values (see
+     * {@link Calibration} for the convention). A refit forgets it; saving keeps it.
+     */
+    public Calibration calibrate(Tensor idScores, double tpr) {
+        requireFitted();
+        if (idScores == null) throw new IllegalArgumentException("idScores is null");
+        idScores.checkOpen();
+        if (idScores.rank() != 1 || !idScores.dtype().isFloating()) {
+            throw new IllegalArgumentException("idScores must be 1-D floating scores (N,), got " + idScores.dtype() + " "
+                    + org.ood4j.engine.Shape.toString(idScores.shape()));
+        }
+        Calibration c = Calibration.of(idScores.toDoubleArray(), tpr);
+        calibration = c;
+        return c;
+    }
+
+    /** The decision rule of {@link #calibrate}, or null when the detector is not calibrated. */
+    public Calibration calibration() {
+        return calibration;
+    }
+
+    /** Sets (or with null, removes) the decision rule, e.g. one loaded with the detector. */
+    void setCalibration(Calibration c) {
+        calibration = c;
+    }
+
     /** Forgets any previous fit (a refit starts clean). */
     protected void clearState() {
         fitted = false;
+        calibration = null;
         state.values().forEach(Tensor::close);
         state.clear();
     }

@@ -32,6 +32,8 @@ import org.ood4j.engine.io.Safetensors;
 public final class DetectorFiles {
     public static final String FORMAT = "ood4j-detector";
     public static final int VERSION = 1;
+    /** The metadata key and tensor of a calibrated detector's decision rule (absent when it has none). */
+    private static final String CALIBRATION = "calibration", CALIBRATION_SAMPLE = "calibration.id_sample";
 
     private DetectorFiles() {}
 
@@ -49,6 +51,11 @@ public final class DetectorFiles {
             metadata.put("detector", detector.name());
             metadata.put("params", Json.write(params));
             metadata.put("fit", Json.write(detector.fitInfo()));
+            Calibration c = detector.calibration();
+            if (c != null) {
+                metadata.put(CALIBRATION, Json.write(Map.of("tpr", c.tpr(), "threshold", c.threshold(), "id_count", c.idCount())));
+                onHost.put(CALIBRATION_SAMPLE, Tensor.of(c.idSample()));
+            }
             metadata.put("sha256", digest(metadata, onHost));
             Safetensors.write(file, onHost, metadata);
         } finally {
@@ -82,9 +89,21 @@ public final class DetectorFiles {
             tensors.forEach((k, t) -> { if (k.startsWith("state.")) state.put(k.substring(6), t); });
             d.restore(state, parse(file, meta, "fit"));
             tensors.values().removeAll(state.values());
+            if (meta.containsKey(CALIBRATION)) d.setCalibration(calibration(file, parse(file, meta, CALIBRATION), tensors.get(CALIBRATION_SAMPLE)));
             return d;
         } finally {
             tensors.values().forEach(t -> { if (!t.isClosed()) t.close(); });
+        }
+    }
+
+    /** The saved decision rule: threshold, tpr and ID count in the metadata, the sorted ID sample as a tensor. */
+    private static Calibration calibration(Path file, Map<String, Object> meta, Tensor sample) throws ArrayFormatException {
+        try {
+            if (sample == null) throw new IllegalArgumentException("no tensor " + CALIBRATION_SAMPLE);
+            return new Calibration(((Number) meta.get("tpr")).doubleValue(), ((Number) meta.get("threshold")).doubleValue(), ((Number) meta.get("id_count")).longValue(),
+                    sample.toDoubleArray());
+        } catch (RuntimeException e) {
+            throw new ArrayFormatException(file.toString(), "malformed calibration: " + e.getMessage());
         }
     }
 
@@ -147,7 +166,8 @@ public final class DetectorFiles {
     private static String digest(Map<String, String> metadata, Map<String, Tensor> tensors) throws IOException {
         try {
             MessageDigest md = MessageDigest.getInstance("SHA-256");
-            for (String key : new String[] {"detector", "params", "fit"}) {
+            for (String key : new String[] {"detector", "params", "fit", CALIBRATION}) {
+                if (key.equals(CALIBRATION) && !metadata.containsKey(key)) continue;   // files saved before calibration existed
                 md.update(String.valueOf(metadata.get(key)).getBytes(java.nio.charset.StandardCharsets.UTF_8));
                 md.update((byte) 0);
             }

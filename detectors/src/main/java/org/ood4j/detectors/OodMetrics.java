@@ -27,10 +27,16 @@ public final class OodMetrics {
     private int size;
 
     /** The four metrics. */
-    public record Result(double auroc, double auprIn, double auprOut, double fpr95tpr) {
+    /**
+     * The metrics, and {@code threshold95}: the score of the ROC point that FPR95TPR is read at —
+     * samples scoring at least this are flagged OOD, which catches at least 95% of the OOD samples
+     * (OOD is the positive class here; {@link Calibration} keeps a fraction of ID samples instead).
+     */
+    public record Result(double auroc, double auprIn, double auprOut, double fpr95tpr, double threshold95) {
         @Override
         public String toString() {
-            return String.format("AUROC %.4f  AUPR-IN %.4f  AUPR-OUT %.4f  FPR95TPR %.4f", auroc, auprIn, auprOut, fpr95tpr);
+            return String.format("AUROC %.4f  AUPR-IN %.4f  AUPR-OUT %.4f  FPR95TPR %.4f (flag scores >= %.6g)", auroc, auprIn, auprOut,
+                    fpr95tpr, threshold95);
         }
     }
 
@@ -91,7 +97,9 @@ public final class OodMetrics {
             id[i] = !ood[i];
         }
         Curve out = Curve.of(s, Arrays.copyOf(ood, size));
-        return new Result(out.auroc(), Curve.of(negated, id).aupr(), out.aupr(), out.fprAtTpr(0.95));
+        int at95 = out.firstAtTpr(0.95);
+        return new Result(out.auroc(), Curve.of(negated, id).aupr(), out.aupr(), out.fps[at95] / out.fps[out.fps.length - 1],
+                out.thresholds[at95]);
     }
 
     /** ROC points: false- and true-positive rates (OOD positive), from (0, 0) over every distinct threshold, high to low. */
@@ -120,23 +128,24 @@ public final class OodMetrics {
     }
 
     /** True and false positive counts at each distinct threshold, from the highest score down. */
-    private record Curve(double[] tps, double[] fps) {
+    private record Curve(double[] tps, double[] fps, double[] thresholds) {
         static Curve of(double[] score, boolean[] positive) {
             Integer[] order = new Integer[score.length];
             for (int i = 0; i < order.length; i++) order[i] = i;
             Arrays.sort(order, (a, b) -> Double.compare(score[b], score[a]));
             int distinct = 0;
-            double[] tps = new double[score.length], fps = new double[score.length];
+            double[] tps = new double[score.length], fps = new double[score.length], thresholds = new double[score.length];
             double tp = 0, fp = 0;
             for (int r = 0; r < order.length; r++) {
                 if (positive[order[r]]) tp++; else fp++;
                 boolean lastOfGroup = r == order.length - 1 || score[order[r + 1]] != score[order[r]];
                 if (lastOfGroup) {
+                    thresholds[distinct] = score[order[r]];
                     tps[distinct] = tp;
                     fps[distinct++] = fp;
                 }
             }
-            return new Curve(Arrays.copyOf(tps, distinct), Arrays.copyOf(fps, distinct));
+            return new Curve(Arrays.copyOf(tps, distinct), Arrays.copyOf(fps, distinct), Arrays.copyOf(thresholds, distinct));
         }
 
         double auroc() {
@@ -166,12 +175,12 @@ public final class OodMetrics {
             return area;
         }
 
-        double fprAtTpr(double target) {
-            double p = tps[tps.length - 1], n = fps[fps.length - 1];
-            for (int i = 0; i < tps.length; i++) {
-                if (tps[i] / p >= target) return fps[i] / n;
-            }
-            return 1;
+        /** The first ROC point (thresholds from high to low) whose TPR reaches {@code target}. */
+        int firstAtTpr(double target) {
+            double p = tps[tps.length - 1];
+            int i = 0;
+            while (tps[i] / p < target) i++;   // the last point has TPR 1
+            return i;
         }
     }
 }

@@ -354,6 +354,16 @@ public final class Npy {
         Encoding.write(t, out);
     }
 
+    /** Writes booleans as a 1-D {@code |b1} .npy file (NumPy's bool; the engine has no bool dtype), atomically. */
+    public static void write(Path path, boolean[] values) throws IOException {
+        byte[] data = new byte[values.length];
+        for (int i = 0; i < values.length; i++) data[i] = (byte) (values[i] ? 1 : 0);
+        AtomicFile.write(path, out -> {
+            out.write(headerBytes("|b1", new long[] {values.length}));
+            out.write(data);
+        });
+    }
+
     /** The whole .npy image of a tensor in memory (limited to 2 GiB). */
     public static byte[] toBytes(Tensor t) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -363,7 +373,11 @@ public final class Npy {
 
     /** Magic, version, length and the space-padded header dict, so the data starts at a multiple of 64. */
     static byte[] headerBytes(DType dtype, long[] shape) {
-        String dict = "{'descr': '" + descr(dtype) + "', 'fortran_order': False, 'shape': " + shapeText(shape) + ", }";
+        return headerBytes(descr(dtype), shape);
+    }
+
+    private static byte[] headerBytes(String descr, long[] shape) {
+        String dict = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shapeText(shape) + ", }";
         int major = 1;
         int prefix = 10;
         int padded = paddedLength(dict, prefix);

@@ -1,0 +1,87 @@
+package org.ood4j.cli;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.ood4j.detectors.AbstractDetector;
+import org.ood4j.detectors.FeaturesDetector;
+import org.ood4j.detectors.LogitsDetector;
+import org.ood4j.detectors.StructuredDetector;
+import org.ood4j.engine.DType;
+import org.ood4j.engine.Device;
+import org.ood4j.engine.Scope;
+import org.ood4j.engine.Shape;
+import org.ood4j.engine.Tensor;
+
+/** A saved detector's scores of the command's input files, in batches of rows: what 'score' and 'calibrate' share. */
+final class Scoring {
+    private Scoring() {}
+
+    /** The scores (N,) float64 on the host, the rows moved to {@code target} a batch at a time. */
+    static Tensor scores(AbstractDetector d, InputKind input, Device target, int batch, PrintWriter progressTo) throws IOException {
+        if (batch < 1) throw new IllegalArgumentException("--batch must be at least 1, got " + batch);
+        List<Path> files = files(d, input);
+        List<Tensor> arrays = read(files, input);
+        long n = arrays.get(0).size(0);
+        // the library refuses an empty batch; so does the command, rather than write 0 scores unchecked
+        if (n == 0) throw new IllegalArgumentException(files.get(0) + " has 0 rows (shape " + Shape.toString(arrays.get(0).shape())
+                + "): nothing to score");
+        Tensor scores = Tensor.zeros(DType.FLOAT64, n);
+        try (Progress progress = new Progress(progressTo, "scoring", n)) {
+            for (long start = 0; start < n; start += batch) {
+                long end = Math.min(n, start + batch);
+                try (Scope chunk = Scope.open()) {
+                    List<Tensor> part = new ArrayList<>();
+                    for (Tensor a : arrays) part.add(a.slice(0, start, end).to(target));
+                    scores.slice(0, start, end).copyFrom(score(d, part, input).to(Device.CPU));
+                }
+                progress.update(end);
+            }
+            return scores;
+        } catch (RuntimeException e) {
+            scores.close();
+            throw e;
+        }
+    }
+
+    /** The files the detector's interface takes, in order (structured: the layers, then the logits if given). */
+    private static List<Path> files(AbstractDetector d, InputKind input) {
+        List<Path> files = new ArrayList<>();
+        if (d instanceof LogitsDetector) files.add(FitCommand.require(input.logits, "--logits"));
+        else if (d instanceof FeaturesDetector) files.add(FitCommand.require(input.features, "--features"));
+        else {
+            files.addAll(FitCommand.require(input.layers, "--layers"));
+            if (input.logits != null) files.add(input.logits);
+        }
+        return files;
+    }
+
+    /** The arrays, with one row per sample in every file. */
+    private static List<Tensor> read(List<Path> files, InputKind input) throws IOException {
+        List<Tensor> arrays = new ArrayList<>();
+        for (Path f : files) {
+            arrays.add(InputArrays.floating(f, f.equals(input.logits) ? "logits" : f.equals(input.features) ? "features" : "layer outputs"));
+            long rows = arrays.getLast().size(0);
+            if (rows != arrays.getFirst().size(0)) {
+                throw new IllegalArgumentException(f + " has " + rows + " rows, " + files.getFirst() + " has "
+                        + arrays.getFirst().size(0) + ": every input needs one row per sample");
+            }
+        }
+        return arrays;
+    }
+
+    private static Tensor score(AbstractDetector d, List<Tensor> part, InputKind input) {
+        return switch (d) {
+            case LogitsDetector l -> l.predictLogits(part.get(0));
+            case FeaturesDetector f -> f.predictFeatures(part.get(0));
+            case StructuredDetector st -> {
+                int layers = input.layers.size();
+                yield st.predictStructured(part.subList(0, layers), part.size() > layers ? part.get(layers) : null);
+            }
+            default -> throw new IllegalArgumentException(d.name() + " cannot score arrays");
+        };
+    }
+}
