@@ -52,7 +52,8 @@ final class FitCommand implements Callable<Integer> {
             switch (d) {
                 case LogitsDetector l -> l.fitLogits(Npy.read(require(input.logits, "--logits")), y);
                 case FeaturesDetector f -> f.fitFeatures(Npy.read(require(input.features, "--features")), y);
-                case StructuredDetector st -> st.fitStructured(readAll(require(input.layers, "--layers")), y);
+                case StructuredDetector st -> st.fitStructured(readAll(require(input.layers, "--layers")),
+                        input.logits == null ? null : Npy.read(input.logits), y);
                 default -> throw new IllegalArgumentException(detector + " cannot be fitted from arrays");
             }
             DetectorFiles.save(d, output);

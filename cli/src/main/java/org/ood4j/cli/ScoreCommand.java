@@ -75,7 +75,9 @@ final class ScoreCommand implements Callable<Integer> {
         else if (d instanceof FeaturesDetector) arrays.add(Npy.read(FitCommand.require(input.features, "--features")));
         else {
             arrays.addAll(FitCommand.readAll(FitCommand.require(input.layers, "--layers")));
-            if (input.logits != null) arrays.add(Npy.read(input.logits));
+            Tensor logits = input.logits == null ? null : Npy.read(input.logits);
+            if (d instanceof StructuredDetector st) st.checkInputs(arrays, logits);   // whole, before they are cut into batches
+            if (logits != null) arrays.add(logits);
         }
         return arrays;
     }

@@ -48,6 +48,18 @@ public final class DetectorParams {
         return (int) d;
     }
 
+    /** A number without a default: absent is an error naming the parameter (not a placeholder value checked later). */
+    public double requireDouble(String name) {
+        require(name);
+        return getDouble(name, Double.NaN);
+    }
+
+    /** An integer without a default, as {@link #requireDouble}. */
+    public int requireInt(String name) {
+        require(name);
+        return getInt(name, 0);
+    }
+
     /** A boolean (true/false, or the strings "true"/"false"). */
     public boolean getBoolean(String name, boolean fallback) {
         read.add(name);
@@ -94,9 +106,12 @@ public final class DetectorParams {
     }
 
     public Tensor requireTensor(String name) {
-        Tensor t = getTensor(name);
-        if (t == null) throw new IllegalArgumentException(detector + ": parameter '" + name + "' is required");
-        return t;
+        require(name);
+        return getTensor(name);
+    }
+
+    private void require(String name) {
+        if (!has(name)) throw new IllegalArgumentException(detector + ": parameter '" + name + "' is required");
     }
 
     public List<?> getList(String name) {

@@ -135,10 +135,12 @@ public final class Gram extends StructuredDetector {
     }
 
     @Override
+    protected void checkLogitClasses(long columns) {
+        if (columns != classes) throw new IllegalArgumentException("Gram: logits have " + columns + " classes, expected " + classes);
+    }
+
+    @Override
     protected Tensor scoreChunk(List<Tensor> layers, Tensor logits) {
-        if (logits.size(1) != classes) {
-            throw new IllegalArgumentException("Gram: logits have " + logits.size(1) + " classes, expected " + classes);
-        }
         Tensor predicted = logits.argmax(1);
         Tensor expected = state("expected_deviation");
         Tensor total = null;

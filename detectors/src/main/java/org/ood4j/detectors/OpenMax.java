@@ -52,6 +52,7 @@ public final class OpenMax extends LogitsDetector {
 
     @Override
     protected void fitOnId(Tensor logits, Tensor labels) {
+        Inputs.requireClassTables("OpenMax", logits, 2, 1);   // the class centres as arrays, then as a tensor
         int classes = (int) logits.size(1);
         double[][] rows = logits.to(DType.FLOAT64).toDoubleMatrix();
         long[] y = labels.toLongArray();
@@ -62,11 +63,10 @@ public final class OpenMax extends LogitsDetector {
             counts[(int) y[i]]++;
             for (int j = 0; j < classes; j++) mu[(int) y[i]][j] += rows[i][j];
         }
-        List<Integer> empty = new ArrayList<>();
         for (int c = 0; c < classes; c++) {
-            if (counts[c] == 0) empty.add(c);
             for (int j = 0; j < classes; j++) mu[c][j] /= Math.max(counts[c], 1);
         }
+        ClassRanges empty = ClassRanges.where(classes, c -> counts[c] == 0);
         if (!empty.isEmpty()) {
             throw new IllegalArgumentException("OpenMax: classes " + empty + " have no correctly classified fit samples;"
                     + " each class needs at least one for its Weibull model");
