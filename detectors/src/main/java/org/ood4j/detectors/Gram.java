@@ -90,7 +90,7 @@ public final class Gram extends StructuredDetector {
         }
         MemoryBudget.require("Gram: a fit of " + classes + " classes", layers.get(0).device(),
                 MemoryBudget.Need.float64(2, classes, widest, "class bounds"), MemoryBudget.Need.float64(2, classes, total, "class bounds"),
-                "lower num_classes to the classes the labels hold, or use fewer poles (num_poles_list)");
+                "lower num_classes to the classes the labels hold or use fewer poles (num_poles_list)");
     }
 
     /** The first int(0.1 n_c) samples of each class, in fit order. */

@@ -194,6 +194,8 @@ class BadInputTest {
                         () -> new KLMatching(null).fitLogits(f32(10, 200_000), cycling(10, 2))),
                 new Case("OpenMax with 200000 classes", IllegalArgumentException.class, "OpenMax: a fit of 200000 classes needs about",
                         () -> new OpenMax(null).fitLogits(f32(10, 200_000), cycling(10, 2))),
+                new Case("KNN with k = 1000000", IllegalArgumentException.class, "KNN: scoring with k = 1000000 needs about",
+                        () -> new KNN(null, 1_000_000).fitFeatures(f32(1_000_000, 1), null)),
                 new Case("Gram with 100 million classes", IllegalArgumentException.class, "Gram: a fit of 100000000 classes needs about",
                         () -> new Gram(100_000_000, null).fitStructured(List.of(f32(10, 64, 2, 2)), cycling(10, 2))),
                 new Case("layers of different row counts", IllegalArgumentException.class, "layer 1 has 2 rows",

@@ -37,8 +37,13 @@ public final class MemoryBudget {
     public record Need(long bytes, long largest, String what) {
         /** {@code count} float64 rows x cols arrays, e.g. "3 float64 200000 x 200000 matrices". */
         public static Need float64(long count, long rows, long cols, String noun) {
-            return new Need(MemoryBudget.bytes(count, rows, cols, FLOAT64), MemoryBudget.bytes(rows, cols),
-                    (count == 1 ? "" : count + " ") + "float64 " + rows + " x " + cols + " " + noun);
+            return of(count, DType.FLOAT64, rows, cols, noun);
+        }
+
+        /** {@code count} rows x cols arrays of {@code type}, e.g. "int64 4096 x 1000000 indices". */
+        public static Need of(long count, DType type, long rows, long cols, String noun) {
+            return new Need(MemoryBudget.bytes(count, rows, cols, type.byteSize()), MemoryBudget.bytes(rows, cols),
+                    (count == 1 ? "" : count + " ") + type.name().toLowerCase(Locale.ROOT) + " " + rows + " x " + cols + " " + noun);
         }
 
         /** Both needs at once. */
