@@ -23,6 +23,11 @@ public final class DetectorParams {
         this.values = new LinkedHashMap<>(values == null ? Map.of() : values);
     }
 
+    /** The detector these parameters build, for messages. */
+    public String detector() {
+        return detector;
+    }
+
     public boolean has(String name) {
         return values.get(name) != null;
     }

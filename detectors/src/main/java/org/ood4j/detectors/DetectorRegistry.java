@@ -119,9 +119,9 @@ public final class DetectorRegistry {
     /** params.head = {weight (C, D), bias (C,)} as a linear head. */
     private static LinearHead linearHead(DetectorParams p) {
         java.util.Map<String, ?> head = p.getMap("head");
-        if (head == null) throw new IllegalArgumentException("parameter 'head' {weight, bias} is required without a network");
+        if (head == null) throw new IllegalArgumentException(p.detector() + ": parameter 'head' {weight, bias} is required without a network");
         if (!(head.get("weight") instanceof Tensor w) || !(head.get("bias") instanceof Tensor b)) {
-            throw new IllegalArgumentException("parameter 'head' must hold arrays 'weight' and 'bias'");
+            throw new IllegalArgumentException(p.detector() + ": parameter 'head' must hold arrays 'weight' and 'bias'");
         }
         return new LinearHead(w, b);
     }

@@ -224,6 +224,8 @@ class BadInputTest {
                         () -> DetectorRegistry.create("Gram", Map.of(), null)),
                 new Case("ViM without d", IllegalArgumentException.class, "ViM: parameter 'd' is required",
                         () -> DetectorRegistry.create("ViM", Map.of("w", f32(2, 4), "b", f32(2)), null)),
+                new Case("SHE without a head or a network", IllegalArgumentException.class, "SHE: parameter 'head' {weight, bias} is required",
+                        () -> DetectorRegistry.create("SHE", Map.of(), null)),
                 new Case("an unknown detector", IllegalArgumentException.class, "unknown detector 'Foo'", () -> DetectorRegistry.create("Foo", Map.of(), null)),
                 new Case("an unknown parameter", IllegalArgumentException.class, "has no parameter 'temp'",
                         () -> DetectorRegistry.create("MaxSoftmax", Map.of("temp", 1), null)),
