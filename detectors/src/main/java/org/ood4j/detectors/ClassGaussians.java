@@ -60,7 +60,8 @@ final class ClassGaussians {
         long dim = features.size(1);
         MemoryBudget.Need means = MemoryBudget.Need.float64(1, classes, dim, "class means");
         MemoryBudget.require(detector + ": a fit of " + classes + " classes at feature dimension " + dim, features.device(),
-                MemoryBudget.Need.float64(3, dim, dim, "matrices").and(means), MemoryBudget.Need.float64(matrices, dim, dim, "matrices").and(means),
+                MemoryBudget.Need.float64(3, dim, dim, "matrices").and(means),
+                MemoryBudget.Need.float64(matrices, dim, dim, "matrices").and(means),
                 "reduce the feature dimension (e.g. PCA)");
     }
 

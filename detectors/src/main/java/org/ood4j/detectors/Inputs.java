@@ -57,7 +57,8 @@ final class Inputs {
                 Tensor max = y.max();
                 if (max.getLong() >= classes) {
                     long rows = y.eq(max).sum().getLong();
-                    throw new IllegalArgumentException("label " + max.getLong() + " (" + rows(rows) + ") out of range for " + classes + " classes (0.." + (classes - 1) + ")");
+                    throw new IllegalArgumentException("label " + max.getLong() + " (" + rows(rows) + ") out of range for " + classes
+                            + " classes (0.." + (classes - 1) + ")");
                 }
             }
         }
@@ -69,8 +70,8 @@ final class Inputs {
      */
     static void requireClassTables(String detector, Tensor logits, int onHeap, int offHeap) {
         long classes = logits.size(1);
-        MemoryBudget.require(detector + ": a fit of " + classes + " classes", logits.device(), MemoryBudget.Need.float64(onHeap, classes, classes, "class tables"),
-                MemoryBudget.Need.float64(offHeap, classes, classes, "class tables"),
+        MemoryBudget.require(detector + ": a fit of " + classes + " classes", logits.device(),
+                MemoryBudget.Need.float64(onHeap, classes, classes, "class tables"), MemoryBudget.Need.float64(offHeap, classes, classes, "class tables"),
                 "use fewer classes or a detector without a class table (e.g. MaxSoftmax)");
     }
 

@@ -58,7 +58,8 @@ public final class ViM extends FeaturesDetector {
     private static void requireMemory(Tensor features) {
         long dim = features.size(1);
         MemoryBudget.Need matrices = MemoryBudget.Need.float64(3, dim, dim, "matrices");
-        MemoryBudget.require("ViM: a fit at feature dimension " + dim, features.device(), matrices, matrices, "reduce the feature dimension (e.g. PCA)");
+        MemoryBudget.require("ViM: a fit at feature dimension " + dim, features.device(), matrices, matrices,
+                "reduce the feature dimension (e.g. PCA)");
     }
 
     @Override

@@ -61,7 +61,9 @@ class BadInputTest {
 
     /** Ten real classes (0..9) and one stray {@code label}. */
     private static Tensor tenClassesAnd(long label) {
-        return Tensor.of(java.util.stream.LongStream.concat(java.util.stream.LongStream.range(0, 10), java.util.stream.LongStream.of(label)).toArray());
+        long[] y = java.util.Arrays.copyOf(java.util.stream.LongStream.range(0, 10).toArray(), 11);
+        y[10] = label;
+        return Tensor.of(y);
     }
 
     /** A MultiMahalanobis fitted on one layer of 20 rows. */
@@ -200,7 +202,8 @@ class BadInputTest {
                         () -> new Gram(100_000_000, null).fitStructured(List.of(f32(10, 64, 2, 2)), cycling(10, 2))),
                 new Case("layers of different row counts", IllegalArgumentException.class, "layer 1 has 2 rows",
                         () -> new MultiMahalanobis(null).fitStructured(List.of(f32(3, 2), f32(2, 2)), Tensor.of(new long[] {0, 1, 0}))),
-                new Case("Gram fit logits of other rows than the layers", IllegalArgumentException.class, "Gram: logits have 100 rows, the layers 200",
+                new Case("Gram fit logits of other rows than the layers", IllegalArgumentException.class,
+                        "Gram: logits have 100 rows, the layers 200",
                         () -> new Gram(2, null).fitStructured(List.of(f32(200, 2, 3, 3)), f32(100, 2), cycling(200, 2))),
                 new Case("NaN in Gram fit logits", IllegalArgumentException.class, "Gram: logits contain NaN",
                         () -> new Gram(2, null).fitStructured(List.of(f32(4, 2, 3, 3)), withValue(f32(4, 2), Double.NaN, 3, 1), cycling(4, 2))),
