@@ -53,12 +53,9 @@ final class FitCommand implements Callable<Integer> {
             switch (d) {
                 case LogitsDetector l -> l.fitLogits(InputArrays.floating(require(input.logits, "--logits"), "logits"), y);
                 case FeaturesDetector f -> f.fitFeatures(InputArrays.floating(require(input.features, "--features"), "features"), y);
-                case StructuredDetector st -> {
-                    // the fit takes the layers and labels only; logits that would be ignored are refused, not dropped
-                    if (input.logits != null) throw new IllegalArgumentException(d.name() + " fits on --layers and --labels; "
-                            + "--logits is used only by 'ood4j score'");
-                    st.fitStructured(InputArrays.floating(require(input.layers, "--layers"), "layer outputs"), y);
-                }
+                // the fit reads layers and labels; logits given with them are checked (rows, values, classes), not dropped
+                case StructuredDetector st -> st.fitStructured(InputArrays.floating(require(input.layers, "--layers"), "layer outputs"),
+                        input.logits == null ? null : InputArrays.floating(input.logits, "logits"), y);
                 default -> throw new IllegalArgumentException(detector + " cannot be fitted from arrays");
             }
             DetectorFiles.save(d, output);

@@ -25,6 +25,10 @@ final class Scoring {
         if (batch < 1) throw new IllegalArgumentException("--batch must be at least 1, got " + batch);
         List<Path> files = files(d, input);
         List<Tensor> arrays = read(files, input);
+        if (d instanceof StructuredDetector st) {   // whole, before they are cut into batches
+            int layers = input.layers.size();
+            st.checkInputs(arrays.subList(0, layers), arrays.size() > layers ? arrays.get(layers) : null);
+        }
         long n = arrays.get(0).size(0);
         // the library refuses an empty batch; so does the command, rather than write 0 scores unchecked
         if (n == 0) throw new IllegalArgumentException(files.get(0) + " has 0 rows (shape " + Shape.toString(arrays.get(0).shape())

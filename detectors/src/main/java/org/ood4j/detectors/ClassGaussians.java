@@ -1,11 +1,9 @@
 package org.ood4j.detectors;
 
-import java.util.ArrayList;
-import java.util.List;
-
 import org.ood4j.engine.DType;
 import org.ood4j.engine.Device;
 import org.ood4j.engine.Linalg;
+import org.ood4j.engine.MemoryBudget;
 import org.ood4j.engine.Scope;
 import org.ood4j.engine.Shape;
 import org.ood4j.engine.Tensor;
@@ -23,21 +21,48 @@ final class ClassGaussians {
 
     private ClassGaussians() {}
 
-    /** Number of classes (max label + 1); every class in between must have fit samples. */
+    /**
+     * Number of classes (max label + 1); every class in between must have fit samples. Works on
+     * the sorted labels, never on a per-class array, so a stray huge label costs nothing to refuse.
+     */
     static int classCount(Tensor labels) {
         long[] y = labels.toLongArray();
-        long max = -1;
-        for (long v : y) max = Math.max(max, v);
-        int classes = Math.toIntExact(max + 1);
-        boolean[] seen = new boolean[classes];
-        for (long v : y) seen[(int) v] = true;
-        List<Integer> missing = new ArrayList<>();
-        for (int c = 0; c < classes; c++) if (!seen[c]) missing.add(c);
-        if (!missing.isEmpty()) {
-            throw new IllegalArgumentException("classes " + missing + " have no fit samples (labels run to " + max
-                    + "); every class needs at least one to estimate its mean");
+        java.util.Arrays.sort(y);
+        long max = y[y.length - 1];
+        ClassRanges missing = new ClassRanges();
+        long below = -1;
+        for (long v : y) {
+            if (v > below + 1) missing.add(below + 1, v - 1);
+            below = v;
         }
-        return classes;
+        if (!missing.isEmpty()) {
+            long rows = y.length - lowerBound(y, max);
+            throw new IllegalArgumentException("label " + max + " (" + Inputs.rows(rows) + ") implies " + (max + 1)
+                    + " classes, but classes " + missing + " have no fit samples; every class from 0 to the largest label needs one"
+                    + " to estimate its mean");
+        }
+        return (int) (max + 1);   // no gaps: max + 1 distinct labels, at most the number of rows
+    }
+
+    /** The first index of {@code v} in the sorted {@code y}. */
+    private static int lowerBound(long[] y, long v) {
+        int i = java.util.Arrays.binarySearch(y, v);
+        while (i > 0 && y[i - 1] == v) i--;
+        return i;
+    }
+
+    /**
+     * Refuses a fit of {@code classes} Gaussians at dimension {@code dim} that memory cannot hold:
+     * on the heap the inverse's three D x D arrays (input, LU, result) and the class sums; off the
+     * heap {@code matrices} D x D tensors and the means.
+     */
+    static void requireMemory(String detector, Tensor features, int classes, long matrices) {
+        long dim = features.size(1);
+        MemoryBudget.Need means = MemoryBudget.Need.float64(1, classes, dim, "class means");
+        MemoryBudget.require(detector + ": a fit of " + classes + " classes at feature dimension " + dim, features.device(),
+                MemoryBudget.Need.float64(3, dim, dim, "matrices").and(means),
+                MemoryBudget.Need.float64(matrices, dim, dim, "matrices").and(means),
+                "reduce the feature dimension (e.g. PCA)");
     }
 
     /** Class means (K, D), float64. */

@@ -23,6 +23,11 @@ public final class DetectorParams {
         this.values = new LinkedHashMap<>(values == null ? Map.of() : values);
     }
 
+    /** The detector these parameters build, for messages. */
+    public String detector() {
+        return detector;
+    }
+
     public boolean has(String name) {
         return values.get(name) != null;
     }
@@ -46,6 +51,18 @@ public final class DetectorParams {
         double d = getDouble(name, fallback);
         if (d != Math.rint(d) || Math.abs(d) > Integer.MAX_VALUE) throw bad(name, values.get(name), "an integer");
         return (int) d;
+    }
+
+    /** A number without a default: absent is an error naming the parameter (not a placeholder value checked later). */
+    public double requireDouble(String name) {
+        require(name);
+        return getDouble(name, Double.NaN);
+    }
+
+    /** An integer without a default, as {@link #requireDouble}. */
+    public int requireInt(String name) {
+        require(name);
+        return getInt(name, 0);
     }
 
     /** A boolean (true/false, or the strings "true"/"false"). */
@@ -94,9 +111,12 @@ public final class DetectorParams {
     }
 
     public Tensor requireTensor(String name) {
-        Tensor t = getTensor(name);
-        if (t == null) throw new IllegalArgumentException(detector + ": parameter '" + name + "' is required");
-        return t;
+        require(name);
+        return getTensor(name);
+    }
+
+    private void require(String name) {
+        if (!has(name)) throw new IllegalArgumentException(detector + ": parameter '" + name + "' is required");
     }
 
     public List<?> getList(String name) {

@@ -45,8 +45,8 @@ public final class DetectorRegistry {
         FACTORIES.put("RMD", (n, p) -> new RMD(Network.encoderOf(n)));
         FACTORIES.put("GMM", (n, p) -> new GMM(Network.encoderOf(n), p.getDouble("reg", 1e-6)));
         FACTORIES.put("KNN", (n, p) -> new KNN(Network.encoderOf(n), p.getInt("k", 1)));
-        FACTORIES.put("ViM", (n, p) -> new ViM(Network.encoderOf(n), p.getInt("d", -1), p.requireTensor("w"), p.requireTensor("b")));
-        FACTORIES.put("DICE", (n, p) -> new DICE(Network.encoderOf(n), p.requireTensor("w"), p.requireTensor("b"), p.getDouble("p", Double.NaN),
+        FACTORIES.put("ViM", (n, p) -> new ViM(Network.encoderOf(n), p.requireInt("d"), p.requireTensor("w"), p.requireTensor("b")));
+        FACTORIES.put("DICE", (n, p) -> new DICE(Network.encoderOf(n), p.requireTensor("w"), p.requireTensor("b"), p.requireDouble("p"),
                 scoring(p)));
         FACTORIES.put("NNGuide", (n, p) -> new NNGuide(Network.encoderOf(n), p.requireTensor("w"), p.requireTensor("b"), p.getInt("k", 10)));
         FACTORIES.put("SHE", (n, p) -> new SHE(Network.encoderOf(n), n != null && !p.has("head") ? n.featuresHead() : linearHead(p)));
@@ -58,7 +58,7 @@ public final class DetectorRegistry {
         FACTORIES.put("RankFeat", (n, p) -> new RankFeat(backboneOf(n, "RankFeat"), n.mapsHead(), scoring(p)));
         FACTORIES.put("VRA", (n, p) -> new VRA(backboneOf(n, "VRA"), n.mapsHead(), p.getDouble("lower_percentile", 1.0),
                 p.getDouble("upper_percentile", 99.0), scoring(p)));
-        FACTORIES.put("Gram", (n, p) -> new Gram(n == null ? null : n.model(), p.getInts("feature_layers"), p.getInt("num_classes", -1),
+        FACTORIES.put("Gram", (n, p) -> new Gram(n == null ? null : n.model(), p.getInts("feature_layers"), p.requireInt("num_classes"),
                 p.getInts("num_poles_list")));
         FACTORIES.put("ODIN", (n, p) -> new ODIN(Network.sequentialOf(n), p.getDouble("eps", 0.05), p.getDouble("temperature", 1000),
                 p.getDoubles("norm_std")));
@@ -119,9 +119,9 @@ public final class DetectorRegistry {
     /** params.head = {weight (C, D), bias (C,)} as a linear head. */
     private static LinearHead linearHead(DetectorParams p) {
         java.util.Map<String, ?> head = p.getMap("head");
-        if (head == null) throw new IllegalArgumentException("parameter 'head' {weight, bias} is required without a network");
+        if (head == null) throw new IllegalArgumentException(p.detector() + ": parameter 'head' {weight, bias} is required without a network");
         if (!(head.get("weight") instanceof Tensor w) || !(head.get("bias") instanceof Tensor b)) {
-            throw new IllegalArgumentException("parameter 'head' must hold arrays 'weight' and 'bias'");
+            throw new IllegalArgumentException(p.detector() + ": parameter 'head' must hold arrays 'weight' and 'bias'");
         }
         return new LinearHead(w, b);
     }

@@ -37,6 +37,7 @@ public final class GMM extends FeaturesDetector {
     protected void fitOnId(Tensor features, Tensor labels) {
         int classes = ClassGaussians.classCount(labels);
         long dim = features.size(1);
+        ClassGaussians.requireMemory("GMM", features, classes, classes + 4L);   // one precision per class, one class's working set
         Tensor z = features.to(DType.FLOAT64);
         Tensor mu = ClassGaussians.means(z, labels, classes);
         Tensor counts = Tensor.groupCount(labels, classes).to(DType.FLOAT64);

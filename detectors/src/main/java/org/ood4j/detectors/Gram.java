@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import org.ood4j.engine.DType;
+import org.ood4j.engine.MemoryBudget;
 import org.ood4j.engine.Scope;
 import org.ood4j.engine.Tensor;
 
@@ -61,6 +62,7 @@ public final class Gram extends StructuredDetector {
 
     @Override
     protected void fitOnId(List<Tensor> layers, Tensor labels) {
+        requireMemory(layers);
         long[] y = labels.toLongArray();
         boolean[] heldOut = heldOut(y);
         double[] expected = new double[layers.size()];
@@ -74,6 +76,21 @@ public final class Gram extends StructuredDetector {
             expected[l] = expectedDeviation(g, labels, heldOut, mins, maxs);
         }
         putState("expected_deviation", Tensor.of(expected));
+    }
+
+    /**
+     * Refuses a fit whose class bounds memory cannot hold: per layer a min and a max for every
+     * class and statistic (poles x channels), as arrays one layer at a time, as tensors for all.
+     */
+    private void requireMemory(List<Tensor> layers) {
+        long widest = 0, total = 0;
+        for (Tensor layer : layers) {
+            widest = Math.max(widest, poles.length * layer.size(1));
+            total += poles.length * layer.size(1);
+        }
+        MemoryBudget.require("Gram: a fit of " + classes + " classes", layers.get(0).device(),
+                MemoryBudget.Need.float64(2, classes, widest, "class bounds"), MemoryBudget.Need.float64(2, classes, total, "class bounds"),
+                "lower num_classes to the classes the labels hold or use fewer poles (num_poles_list)");
     }
 
     /** The first int(0.1 n_c) samples of each class, in fit order. */
@@ -135,10 +152,12 @@ public final class Gram extends StructuredDetector {
     }
 
     @Override
+    protected void checkLogitClasses(long columns) {
+        if (columns != classes) throw new IllegalArgumentException("Gram: logits have " + columns + " classes, expected " + classes);
+    }
+
+    @Override
     protected Tensor scoreChunk(List<Tensor> layers, Tensor logits) {
-        if (logits.size(1) != classes) {
-            throw new IllegalArgumentException("Gram: logits have " + logits.size(1) + " classes, expected " + classes);
-        }
         Tensor predicted = logits.argmax(1);
         Tensor expected = state("expected_deviation");
         Tensor total = null;

@@ -3,6 +3,7 @@ package org.ood4j.detectors;
 import java.util.function.Function;
 
 import org.ood4j.engine.DType;
+import org.ood4j.engine.MemoryBudget;
 import org.ood4j.engine.Scope;
 import org.ood4j.engine.Shape;
 import org.ood4j.engine.Tensor;
@@ -51,13 +52,45 @@ final class Inputs {
         if (y.rank() != 1 || y.size(0) != n) {
             throw new IllegalArgumentException("labels must have shape [" + n + "], got " + Shape.toString(y.shape()));
         }
-        if (n > 0) {
-            try (Tensor max = y.max()) {
-                if (classes > 0 && max.item() >= classes) {
-                    throw new IllegalArgumentException("label " + (long) max.item() + " out of range for " + classes + " classes");
+        if (n > 0 && classes > 0) {
+            try (Scope s = Scope.open()) {
+                Tensor max = y.max();
+                if (max.getLong() >= classes) {
+                    long rows = y.eq(max).sum().getLong();
+                    throw new IllegalArgumentException("label " + max.getLong() + " (" + rows(rows) + ") out of range for " + classes
+                            + " classes (0.." + (classes - 1) + ")");
                 }
             }
         }
+    }
+
+    /**
+     * Refuses a fit whose C x C float64 class tables (C = the logits' classes) memory cannot
+     * hold: {@code onHeap} of them as Java arrays, {@code offHeap} as tensors.
+     */
+    static void requireClassTables(String detector, Tensor logits, int onHeap, int offHeap) {
+        long classes = logits.size(1);
+        MemoryBudget.require(detector + ": a fit of " + classes + " classes", logits.device(),
+                MemoryBudget.Need.float64(onHeap, classes, classes, "class tables"), MemoryBudget.Need.float64(offHeap, classes, classes, "class tables"),
+                "use fewer classes or a detector without a class table (e.g. MaxSoftmax)");
+    }
+
+    /**
+     * A nearest-neighbour detector's k against its fit rows, and the per-chunk search results
+     * (k distances and indices per scored row) against memory, before the fit stores anything.
+     */
+    static void requireNeighbours(String detector, Tensor features, int k) {
+        if (features.size(0) < k) {
+            throw new IllegalArgumentException(detector + ": k = " + k + " but only " + features.size(0) + " ID fit samples");
+        }
+        MemoryBudget.Need results = MemoryBudget.Need.float64(1, CHUNK_ROWS, k, "distances")
+                .and(MemoryBudget.Need.of(1, DType.INT64, CHUNK_ROWS, k, "indices"));
+        MemoryBudget.require(detector + ": scoring with k = " + k, features.device(), results, results, "use a smaller k");
+    }
+
+    /** "1 row", "5 rows". */
+    static String rows(long count) {
+        return count + (count == 1 ? " row" : " rows");
     }
 
     /** {x rows, labels} of the in-distribution samples (label >= 0). */

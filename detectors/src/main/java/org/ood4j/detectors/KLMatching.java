@@ -26,6 +26,8 @@ public final class KLMatching extends LogitsDetector {
 
     @Override
     protected void fitOnId(Tensor logits, Tensor labels) {
+        // The group sums and the log table scoring reads on the heap; the sums, means and table as tensors.
+        Inputs.requireClassTables("KLMatching", logits, 2, 3);
         int classes = Math.toIntExact(logits.size(1));
         Tensor p = logits.to(DType.FLOAT64).softmax(1);
         Tensor predicted = p.argmax(1);

@@ -31,9 +31,7 @@ public final class KNN extends FeaturesDetector {
 
     @Override
     protected void fitOnId(Tensor features, Tensor labels) {
-        if (features.size(0) < k) {
-            throw new IllegalArgumentException("KNN: k = " + k + " but only " + features.size(0) + " ID fit samples");
-        }
+        Inputs.requireNeighbours("KNN", features, k);
         putState("bank", features.copy());
     }
 

@@ -97,6 +97,7 @@ public final class Mahalanobis extends FeaturesDetector {
     @Override
     protected void fitOnId(Tensor features, Tensor labels) {
         int classes = ClassGaussians.classCount(labels);
+        ClassGaussians.requireMemory("Mahalanobis", features, classes, 4);   // scatter + identity terms, then cov + inverse
         Tensor z = features.to(DType.FLOAT64);
         Tensor mu = ClassGaussians.means(z, labels, classes);
         Tensor cov = ClassGaussians.scatter(ClassGaussians.centred(z, labels, mu), ClassGaussians.SCATTER_EPS);

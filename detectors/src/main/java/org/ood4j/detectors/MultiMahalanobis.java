@@ -37,6 +37,7 @@ public final class MultiMahalanobis extends StructuredDetector {
         int classes = ClassGaussians.classCount(labels);
         for (int l = 0; l < layers.size(); l++) {
             Tensor z = pooled(layers.get(l));
+            ClassGaussians.requireMemory("MultiMahalanobis (layer " + l + ")", z, classes, 4);
             Tensor mu = ClassGaussians.means(z, labels, classes);
             Tensor cov = ClassGaussians.scatter(ClassGaussians.centred(z, labels, mu), ClassGaussians.SCATTER_EPS);
             putState("mu" + l, mu);

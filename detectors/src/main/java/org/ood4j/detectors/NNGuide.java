@@ -34,9 +34,7 @@ public final class NNGuide extends FeaturesDetector {
 
     @Override
     protected void fitOnId(Tensor features, Tensor labels) {
-        if (features.size(0) < k) {
-            throw new IllegalArgumentException("NNGuide: k = " + k + " but only " + features.size(0) + " ID fit samples");
-        }
+        Inputs.requireNeighbours("NNGuide", features, k);
         Tensor z = features.to(DType.FLOAT64);
         Tensor bank = z.mul(head.apply(z).logsumexp(1, true));
         // the bank keeps the features' precision: float32 features search a float32 bank (the

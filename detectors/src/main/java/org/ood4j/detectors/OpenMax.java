@@ -55,6 +55,7 @@ public final class OpenMax extends LogitsDetector {
 
     @Override
     protected void fitOnId(Tensor logits, Tensor labels) {
+        Inputs.requireClassTables("OpenMax", logits, 2, 1);   // the class centres as arrays, then as a tensor
         int classes = (int) logits.size(1);
         double[][] rows = logits.to(DType.FLOAT64).toDoubleMatrix();
         long[] y = labels.toLongArray();

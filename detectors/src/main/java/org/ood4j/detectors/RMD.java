@@ -25,6 +25,7 @@ public final class RMD extends FeaturesDetector {
     @Override
     protected void fitOnId(Tensor features, Tensor labels) {
         int classes = ClassGaussians.classCount(labels);
+        ClassGaussians.requireMemory("RMD", features, classes, 6);   // two scatters and precisions, one inverse at a time
         Tensor z = features.to(DType.FLOAT64);
         Tensor mu = ClassGaussians.means(z, labels, classes);
         Tensor cov = ClassGaussians.scatter(ClassGaussians.centred(z, labels, mu), ClassGaussians.SCATTER_EPS);

@@ -39,7 +39,18 @@ public abstract class StructuredDetector extends AbstractDetector {
 
     /** Fits on per-layer representations and labels (N,); rows with a label below 0 are ignored. */
     public StructuredDetector fitStructured(List<Tensor> layers, Tensor labels) {
+        return fitStructured(layers, null, labels);
+    }
+
+    /**
+     * As {@link #fitStructured(List, Tensor)}, with the logits of the same samples (or null). The
+     * fit reads the labels, not the logits; given logits are checked as at scoring (a row per
+     * sample, finite, the class count the detector scores), so that arrays that do not belong
+     * together are refused here rather than silently ignored.
+     */
+    public StructuredDetector fitStructured(List<Tensor> layers, Tensor logits, Tensor labels) {
         long n = checkLayers(layers);
+        if (logits != null) checkLogits(n, logits);
         if (requiresLabels()) Inputs.requireLabels(labels, n, -1);
         startFit(layers.get(0).device());
         try (Scope s = Scope.open()) {
@@ -65,26 +76,7 @@ public abstract class StructuredDetector extends AbstractDetector {
     /** Outlier scores (N,) float64; {@code logits} (N, C) may be null for detectors that do not use them. */
     public Tensor predictStructured(List<Tensor> layers, Tensor logits) {
         requireFitted(layers == null || layers.isEmpty() ? logits : layers.get(0));
-        long n = checkLayers(layers);
-        long[][] shapes = fittedShapes;
-        if (shapes != null) {
-            if (shapes.length != layers.size()) {
-                throw new IllegalArgumentException(name() + ": got " + layers.size() + " layers, fitted on " + shapes.length);
-            }
-            for (int i = 0; i < shapes.length; i++) {
-                long[] have = layers.get(i).shape(), want = shapes[i];
-                have[0] = want[0];
-                if (!java.util.Arrays.equals(have, want)) {
-                    throw new IllegalArgumentException(name() + ": layer " + i + " has shape " + Shape.toString(layers.get(i).shape())
-                            + ", fitted on (N" + Shape.toString(want).substring(Shape.toString(want).indexOf(',')));
-                }
-            }
-        }
-        if (requiresLogits()) {
-            Inputs.requireMatrix(logits, "logits");
-            if (logits.size(0) != n) throw new IllegalArgumentException(name() + ": " + logits.size(0) + " logit rows for " + n + " samples");
-            Inputs.requireFinite(logits, "logits");
-        }
+        long n = checkInputs(layers, logits);
         Tensor out = Tensor.zeros(org.ood4j.engine.DType.FLOAT64, n);
         try {
             for (long start = 0; start < n; start += Inputs.CHUNK_ROWS) {
@@ -124,6 +116,50 @@ public abstract class StructuredDetector extends AbstractDetector {
         }
         fittedShapes = shapes;
     }
+
+    /**
+     * Checks what {@link #predictStructured} is given, whole, before any of it is sliced: the
+     * layers (row counts, finite, the fitted shapes) and the logits (a row per sample; required
+     * where the detector reads them). Returns the number of rows. Callers that score in chunks of
+     * their own call it first, so mismatched arrays get this message, not a slice out of range.
+     */
+    public long checkInputs(List<Tensor> layers, Tensor logits) {
+        long n = checkLayers(layers);
+        checkFittedShapes(layers);
+        if (logits != null || requiresLogits()) checkLogits(n, logits);
+        return n;
+    }
+
+    private void checkFittedShapes(List<Tensor> layers) {
+        long[][] shapes = fittedShapes;
+        if (shapes == null) return;
+        if (shapes.length != layers.size()) {
+            throw new IllegalArgumentException(name() + ": got " + layers.size() + " layers, fitted on " + shapes.length);
+        }
+        for (int i = 0; i < shapes.length; i++) {
+            long[] have = layers.get(i).shape(), want = shapes[i];
+            have[0] = want[0];
+            if (!java.util.Arrays.equals(have, want)) {
+                throw new IllegalArgumentException(name() + ": layer " + i + " has shape " + Shape.toString(layers.get(i).shape())
+                        + ", fitted on (N" + Shape.toString(want).substring(Shape.toString(want).indexOf(',')));
+            }
+        }
+    }
+
+    /** Logits (N, C) of the layers' N samples: 2-D floating, finite, of the class count the detector scores. */
+    private void checkLogits(long n, Tensor logits) {
+        if (logits == null) throw new IllegalArgumentException(name() + " needs the logits (N, C) of the samples with the layers");
+        Inputs.requireMatrix(logits, name() + ": logits");
+        if (logits.size(0) != n) {
+            throw new IllegalArgumentException(name() + ": logits have " + logits.size(0) + " rows, the layers " + n
+                    + "; both must hold the same samples");
+        }
+        Inputs.requireFinite(logits, name() + ": logits");
+        checkLogitClasses(logits.size(1));
+    }
+
+    /** Refuses logits of a class count the detector cannot score; any by default. */
+    protected void checkLogitClasses(long classes) {}
 
     private long checkLayers(List<Tensor> layers) {
         if (layers == null || layers.isEmpty()) throw new IllegalArgumentException(name() + " needs at least one layer");

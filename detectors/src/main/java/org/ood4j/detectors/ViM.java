@@ -4,6 +4,7 @@ import java.util.function.Function;
 
 import org.ood4j.engine.DType;
 import org.ood4j.engine.Linalg;
+import org.ood4j.engine.MemoryBudget;
 import org.ood4j.engine.Scope;
 import org.ood4j.engine.Tensor;
 
@@ -36,6 +37,7 @@ public final class ViM extends FeaturesDetector {
 
     @Override
     protected void fitOnId(Tensor features, Tensor labels) {
+        requireMemory(features);
         Tensor w = head.weight(), b = head.bias();
         Tensor u = Linalg.pinv(w).matmul(b.unsqueeze(1)).reshape(-1).neg();    // (D,)
         Tensor x = features.to(DType.FLOAT64).sub(u);
@@ -50,6 +52,14 @@ public final class ViM extends FeaturesDetector {
             Tensor maxLogit = head.apply(features).max(1);
             putState("alpha", maxLogit.mean().div(r.mean()));
         }
+    }
+
+    /** The covariance and its eigenvectors: three D x D arrays in EJML's eigen solver, three tensors (cov, scaled, vectors). */
+    private static void requireMemory(Tensor features) {
+        long dim = features.size(1);
+        MemoryBudget.Need matrices = MemoryBudget.Need.float64(3, dim, dim, "matrices");
+        MemoryBudget.require("ViM: a fit at feature dimension " + dim, features.device(), matrices, matrices,
+                "reduce the feature dimension (e.g. PCA)");
     }
 
     @Override

@@ -54,6 +54,25 @@ class BadInputTest {
         return knn;
     }
 
+    /** Labels 0, 1, ..., classes - 1, 0, 1, ... of n rows. */
+    private static Tensor cycling(int n, int classes) {
+        return Tensor.of(java.util.stream.LongStream.range(0, n).map(i -> i % classes).toArray());
+    }
+
+    /** Ten real classes (0..9) and one stray {@code label}. */
+    private static Tensor tenClassesAnd(long label) {
+        long[] y = java.util.Arrays.copyOf(java.util.stream.LongStream.range(0, 10).toArray(), 11);
+        y[10] = label;
+        return Tensor.of(y);
+    }
+
+    /** A MultiMahalanobis fitted on one layer of 20 rows. */
+    private static MultiMahalanobis fittedMultiMahalanobis() {
+        MultiMahalanobis m = new MultiMahalanobis(null, null, null);
+        m.fitStructured(List.of(Tensor.randn(new java.util.SplittableRandom(2), DType.FLOAT32, 20, 3)), cycling(20, 2));
+        return m;
+    }
+
     private static Path file(String name, byte[] bytes) throws IOException {
         Path dir = Files.createTempDirectory("ood4j-bad");
         Path f = dir.resolve(name);
@@ -151,8 +170,48 @@ class BadInputTest {
                         () -> new Mahalanobis(null).fitFeatures(f32(2, 3), Tensor.of(new long[] {0, 2}))),
                 new Case("scoring before fitting", RequiresFitException.class, "Mahalanobis", () -> new Mahalanobis(null).predictFeatures(f32(1, 3))),
                 new Case("predict(x) without a model", ModelNotSetException.class, "without a model", () -> new Entropy(null).predict(f32(1, 3))),
+                new Case("a label of 1e12", IllegalArgumentException.class, "label 1000000000000 (1 row) implies 1000000000001 classes",
+                        () -> new Mahalanobis(null).fitFeatures(f32(11, 3), tenClassesAnd(1_000_000_000_000L))),
+                new Case("a label of 1e12 for GMM", IllegalArgumentException.class, "label 1000000000000 (1 row)",
+                        () -> new GMM(null).fitFeatures(f32(11, 3), tenClassesAnd(1_000_000_000_000L))),
+                new Case("a stray label 100000 among 10 classes", IllegalArgumentException.class,
+                        "classes [10..99999] (99,990 classes) have no fit samples",
+                        () -> new Mahalanobis(null).fitFeatures(f32(11, 3), tenClassesAnd(100_000))),
+                new Case("a label beyond the classes, counted", IllegalArgumentException.class, "label 9 (2 rows) out of range for 3 classes",
+                        () -> new KLMatching(null).fitLogits(f32(3, 3), Tensor.of(new long[] {0, 9, 9}))),
+                // ---- limits: refused at once with what it needs and what is there (never an OutOfMemoryError)
+                new Case("Mahalanobis at feature dimension 200000", IllegalArgumentException.class,
+                        "Mahalanobis: a fit of 2 classes at feature dimension 200000 needs about",
+                        () -> new Mahalanobis(null).fitFeatures(f32(10, 200_000), cycling(10, 2))),
+                new Case("RMD at feature dimension 200000", IllegalArgumentException.class, "RMD: a fit of 2 classes at feature dimension 200000",
+                        () -> new RMD(null).fitFeatures(f32(10, 200_000), cycling(10, 2))),
+                new Case("GMM at feature dimension 200000", IllegalArgumentException.class, "GMM: a fit of 2 classes at feature dimension 200000",
+                        () -> new GMM(null).fitFeatures(f32(10, 200_000), cycling(10, 2))),
+                new Case("MultiMahalanobis at dimension 200000", IllegalArgumentException.class,
+                        "MultiMahalanobis (layer 0): a fit of 2 classes at feature dimension 200000",
+                        () -> new MultiMahalanobis(null, null, null).fitStructured(List.of(f32(10, 200_000)), cycling(10, 2))),
+                new Case("ViM at feature dimension 200000", IllegalArgumentException.class, "ViM: a fit at feature dimension 200000 needs about",
+                        () -> new ViM(null, 1, f32(2, 200_000), f32(2)).fitFeatures(f32(10, 200_000), null)),
+                new Case("KLMatching with 200000 classes", IllegalArgumentException.class, "KLMatching: a fit of 200000 classes needs about",
+                        () -> new KLMatching(null).fitLogits(f32(10, 200_000), cycling(10, 2))),
+                new Case("OpenMax with 200000 classes", IllegalArgumentException.class, "OpenMax: a fit of 200000 classes needs about",
+                        () -> new OpenMax(null).fitLogits(f32(10, 200_000), cycling(10, 2))),
+                new Case("KNN with k = 1000000", IllegalArgumentException.class, "KNN: scoring with k = 1000000 needs about",
+                        () -> new KNN(null, 1_000_000).fitFeatures(f32(1_000_000, 1), null)),
+                new Case("Gram with 100 million classes", IllegalArgumentException.class, "Gram: a fit of 100000000 classes needs about",
+                        () -> new Gram(100_000_000, null).fitStructured(List.of(f32(10, 64, 2, 2)), cycling(10, 2))),
                 new Case("layers of different row counts", IllegalArgumentException.class, "layer 1 has 2 rows",
                         () -> new MultiMahalanobis(null).fitStructured(List.of(f32(3, 2), f32(2, 2)), Tensor.of(new long[] {0, 1, 0}))),
+                new Case("Gram fit logits of other rows than the layers", IllegalArgumentException.class,
+                        "Gram: logits have 100 rows, the layers 200",
+                        () -> new Gram(2, null).fitStructured(List.of(f32(200, 2, 3, 3)), f32(100, 2), cycling(200, 2))),
+                new Case("NaN in Gram fit logits", IllegalArgumentException.class, "Gram: logits contain NaN",
+                        () -> new Gram(2, null).fitStructured(List.of(f32(4, 2, 3, 3)), withValue(f32(4, 2), Double.NaN, 3, 1), cycling(4, 2))),
+                new Case("1-D Gram fit logits", IllegalArgumentException.class, "Gram: logits must be 2-D",
+                        () -> new Gram(2, null).fitStructured(List.of(f32(4, 2, 3, 3)), f32(4), cycling(4, 2))),
+                new Case("structured scores with logits of other rows", IllegalArgumentException.class,
+                        "MultiMahalanobis: logits have 10 rows, the layers 20",
+                        () -> fittedMultiMahalanobis().predictStructured(List.of(f32(20, 3)), f32(10, 2))),
                 // ---- parameters
                 new Case("a negative temperature", IllegalArgumentException.class, "t must be", () -> new MaxSoftmax(null, -1)),
                 new Case("gamma <= 0", IllegalArgumentException.class, "gamma", () -> new GEN(null, 0)),
@@ -162,6 +221,14 @@ class BadInputTest {
                 new Case("a DICE percentile of 150", IllegalArgumentException.class, "p must be in [0.0, 100.0], got 150",
                         () -> new DICE(null, f32(2, 2), f32(2), 150, null)),
                 new Case("a zero class weight", IllegalArgumentException.class, "positive", () -> new WeightedEBO(null, Tensor.of(new double[] {1, 0}))),
+                new Case("DICE without p", IllegalArgumentException.class, "DICE: parameter 'p' is required",
+                        () -> DetectorRegistry.create("DICE", Map.of("w", f32(2, 2), "b", f32(2)), null)),
+                new Case("Gram without num_classes", IllegalArgumentException.class, "Gram: parameter 'num_classes' is required",
+                        () -> DetectorRegistry.create("Gram", Map.of(), null)),
+                new Case("ViM without d", IllegalArgumentException.class, "ViM: parameter 'd' is required",
+                        () -> DetectorRegistry.create("ViM", Map.of("w", f32(2, 4), "b", f32(2)), null)),
+                new Case("SHE without a head or a network", IllegalArgumentException.class, "SHE: parameter 'head' {weight, bias} is required",
+                        () -> DetectorRegistry.create("SHE", Map.of(), null)),
                 new Case("an unknown detector", IllegalArgumentException.class, "unknown detector 'Foo'", () -> DetectorRegistry.create("Foo", Map.of(), null)),
                 new Case("an unknown parameter", IllegalArgumentException.class, "has no parameter 'temp'",
                         () -> DetectorRegistry.create("MaxSoftmax", Map.of("temp", 1), null)),
@@ -176,9 +243,14 @@ class BadInputTest {
     @MethodSource("cases")
     void throwsASpecificExceptionNamingTheProblem(Case c) {
         try (Scope s = Scope.open()) {
+            long start = System.nanoTime();
             Throwable e = assertThrows(c.type(), c.call(), c.what());
+            // refused before any large allocation: limits far beyond the machine are instant too
+            assertTrue(System.nanoTime() - start < 5_000_000_000L, c.what() + ": took " + (System.nanoTime() - start) / 1_000_000 + " ms");
             assertNotNull(e.getMessage(), c.what());
             assertTrue(e.getMessage().contains(c.fragment()), c.what() + ": message '" + e.getMessage() + "' should contain '" + c.fragment() + "'");
+            assertEquals(1, e.getMessage().lines().count(), c.what() + ": one line, got '" + e.getMessage() + "'");
+            assertTrue(e.getMessage().length() <= 300, c.what() + ": at most 300 characters, got " + e.getMessage().length());
         }
     }
 }

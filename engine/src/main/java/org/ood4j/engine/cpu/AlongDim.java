@@ -10,7 +10,7 @@ import org.ood4j.engine.Tensor;
  */
 final class AlongDim {
     /** Rows are loaded into double[], so one row can hold at most this many elements. */
-    static final long MAX_ROW = Integer.MAX_VALUE - 8;
+    static final long MAX_ROW = org.ood4j.engine.MemoryBudget.MAX_ARRAY;
 
     private AlongDim() {}
 

@@ -53,7 +53,7 @@ final class CpuMatmul implements MatmulOps {
     }
 
     private static void checkFitsInArrays(Tensor a, Tensor b) {
-        long maxArray = Integer.MAX_VALUE - 8;
+        long maxArray = org.ood4j.engine.MemoryBudget.MAX_ARRAY;
         if (a.size(-2) * a.size(-1) > maxArray || b.size(-2) * b.size(-1) > maxArray
                 || a.size(-2) * b.size(-1) > maxArray) {
             throw new IllegalArgumentException("matmul operand too large for one CPU block: " + Shape.toString(a.shape())
