@@ -22,13 +22,14 @@ import org.ood4j.engine.Tensor;
 import org.ood4j.engine.io.Npy;
 
 /**
- * Outputs are written whole or not at all, through a real write failure: the command runs in a
- * child JVM under a file-size limit ({@code ulimit -f}, so write(2) fails with EFBIG as on a full
- * disk), over a previous good output. The previous file must survive byte for byte, no temporary
- * may be left behind, and the one-line error must name the file.
+ * The command at the limits of its process, in a child JVM: under a file-size limit
+ * ({@code ulimit -f}, so write(2) fails with EFBIG as on a full disk) an output is written whole or
+ * not at all — the previous file survives byte for byte, no temporary is left behind, and the
+ * one-line error names the file; with a small heap, running out of memory is one line with the
+ * remedy, not a stack trace.
  */
 @EnabledOnOs(OS.LINUX)
-class AtomicOutputTest {
+class ProcessLimitsTest {
     /** The child may write files of at most this many KiB; the outputs below are larger. */
     static final int LIMIT_KIB = 64;
 
@@ -38,11 +39,18 @@ class AtomicOutputTest {
 
     /** Runs {@code ood4j args} in a fresh JVM whose files may not grow beyond {@link #LIMIT_KIB}. */
     static Child underFileSizeLimit(String... args) throws IOException, InterruptedException {
+        return child("ulimit -f " + LIMIT_KIB, List.of(), args);
+    }
+
+    /** Runs {@code ood4j args} in a fresh JVM with {@code jvmFlags}, after the shell command {@code limit}. */
+    static Child child(String limit, List<String> jvmFlags, String... args) throws IOException, InterruptedException {
         String java = ProcessHandle.current().info().command().orElse("java");
         List<String> command = new ArrayList<>(List.of(java, "-XX:-UsePerfData", "--enable-native-access=ALL-UNNAMED",
-                "--add-modules", "jdk.incubator.vector", "-cp", System.getProperty("java.class.path"), Main.class.getName()));
+                "--add-modules", "jdk.incubator.vector"));
+        command.addAll(jvmFlags);
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()));
         command.addAll(List.of(args));
-        StringBuilder script = new StringBuilder("ulimit -f " + LIMIT_KIB + " && exec");
+        StringBuilder script = new StringBuilder(limit + " && exec");
         for (String word : command) script.append(" '").append(word.replace("'", "'\\''")).append('\'');
         Process p = new ProcessBuilder("bash", "-c", script.toString()).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -79,6 +87,18 @@ class AtomicOutputTest {
 
         Child child = underFileSizeLimit("score", "--state", state.toString(), "--logits", big.toString(), "-o", scores.toString());
         assertKeptWhole(child, scores, before);
+    }
+
+    @Test
+    void runningOutOfHeapIsOneLineWithTheRemedy() throws Exception {
+        Path big = dir.resolve("scores.npy");
+        try (Scope s = Scope.open()) {
+            Npy.write(big, Tensor.zeros(DType.FLOAT64, 12_000_000));   // 96 MB of scores, read into a double[] by eval
+        }
+        Child child = child("true", List.of("-Xmx48m"), "eval", "--scores-id", big.toString(), "--scores-ood", big.toString());
+        assertNotEquals(0, child.code(), child.err());
+        assertEquals(1, child.err().strip().lines().count(), "one line:\n" + child.err());
+        assertTrue(child.err().startsWith("ood4j: out of memory") && child.err().contains("-Xmx"), child.err());
     }
 
     @Test
