@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.ood4j.engine.Tensor;
 
-/** AtomicFile's contract; the real write failure (a file-size limit) is the cli's AtomicOutputTest. */
+/** AtomicFile's contract; the real write failure (a file-size limit) is the cli's ProcessLimitsTest. */
 class AtomicFileTest {
     @TempDir Path dir;
 
