@@ -13,6 +13,7 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.TreeSet;
 
 import org.junit.jupiter.api.Test;
@@ -57,7 +58,9 @@ class ReproducibleScoresTest {
         } finally {
             children.forEach(Process::destroy);     // a failed run leaves no child behind
         }
-        assertEquals(DetectorRegistry.names().size(), digests.get(0).size(), "a digest per registered detector: " + digests.get(0).keySet());
+        for (int i = 0; i < runs.size(); i++) {
+            assertEquals(new TreeSet<>(DetectorRegistry.names()), digests.get(i).keySet(), runs.get(i).label() + ": a digest per registered detector");
+        }
         List<String> differing = new ArrayList<>();
         for (String name : digests.get(0).keySet()) {
             for (int i = 1; i < runs.size(); i++) {
@@ -87,7 +90,7 @@ class ReproducibleScoresTest {
         int exit = child.waitFor();
         List<String> output = Files.readAllLines(out.resolve("output.txt"));
         assertEquals(0, exit, run.label() + " failed:\n" + String.join("\n", output));
-        Map<String, String> digests = new LinkedHashMap<>();
+        Map<String, String> digests = new TreeMap<>();
         output.stream().filter(l -> l.startsWith("digest ")).map(l -> l.split(" ")).forEach(f -> digests.put(f[1], f[2]));
         return digests;
     }
