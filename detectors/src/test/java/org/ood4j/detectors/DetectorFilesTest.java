@@ -32,20 +32,21 @@ class DetectorFilesTest {
     @TempDir Path dir;
 
     static final int CLASSES = 4, DIM = 6;
+    /** Height and width of the raw images: the smallest the small CNN takes, so many rows stay cheap. */
+    static final int SIDE = 4;
 
     /**
      * Random data of class structure: logits (60, C), features (60, D), maps (60, 3, 2, 2), labels
-     * with OOD rows, and raw images (60, 3, 8, 8) for {@link #network}.
+     * with OOD rows, and raw images (60, 3, SIDE, SIDE) for {@link #network}.
      */
     record Data(Tensor logits, Tensor features, Tensor maps, Tensor labels, Tensor w, Tensor b, Tensor images) {
         static Data make() {
-            return make(null);
+            return make(60);
         }
 
-        /** With a network: its feature maps of random inputs, for the feature-map detectors. */
-        static Data make(Network network) {
+        /** n rows (the first 4 OOD) of the same structure. */
+        static Data make(int n) {
             SplittableRandom rng = new SplittableRandom(17);
-            int n = 60;
             long[] y = new long[n];
             double[] f = new double[n * DIM];
             for (int i = 0; i < n; i++) {
@@ -57,8 +58,18 @@ class DetectorFilesTest {
             Tensor b = Tensor.randn(rng, DType.FLOAT32, CLASSES);
             Tensor logits = features.matmul(w.t().to(DType.FLOAT64)).add(b).to(DType.FLOAT32);
             Tensor maps = Tensor.randn(rng, DType.FLOAT32, n, 3, 2, 2).abs();
-            Tensor images = Tensor.randn(rng, DType.FLOAT32, n, 3, 8, 8);
+            Tensor images = Tensor.randn(rng, DType.FLOAT32, n, 3, SIDE, SIDE);
             return new Data(logits, features.to(DType.FLOAT32), maps, Tensor.of(y), w, b, images);
+        }
+
+        long size() {
+            return labels.size(0);
+        }
+
+        /** Rows [from, to) of every per-sample array (views); the head is shared. */
+        Data rows(long from, long to) {
+            return new Data(logits.slice(0, from, to), features.slice(0, from, to), maps.slice(0, from, to),
+                    labels.slice(0, from, to), w, b, images.slice(0, from, to));
         }
 
         static double[] eye() {
@@ -72,24 +83,25 @@ class DetectorFilesTest {
         return DetectorRegistry.names().stream();
     }
 
-    /** A small CNN with batch norm and Dropout(0) for the detectors that run the network: (3, 8, 8) images, C classes. */
+    /** A small CNN with batch norm and Dropout(0) for the detectors that run the network: (3, SIDE, SIDE) images, C classes. */
     static Network network(Sequential cnn) {
         return new Network(cnn, Zoo.SMALL_CNN_FEATURES_AT, Zoo.SMALL_CNN_FEATURE_MAPS_AT);
     }
 
     static Sequential smallCnn() {
-        return Zoo.smallCnn(3, 8, 8, CLASSES, 2, 0.0, new SplittableRandom(5));
+        return Zoo.smallCnn(3, SIDE, SIDE, CLASSES, 2, 0.0, new SplittableRandom(5));
     }
 
     /** Detectors that work only through a network (gradients, dropout, or cutting it at the feature maps). */
     static final java.util.Set<String> ON_NETWORK = java.util.Set.of("ODIN", "GradNorm", "GradNormKL", "MCD", "NACUE",
             "ASH", "ReAct", "RankFeat", "VRA");
 
-    private static boolean runsNetwork(String name, Data d) {
-        return ON_NETWORK.contains(name);
+    /** The small CNN for the detectors that run the network, else null (the representation interfaces). */
+    static Network networkFor(String name, Sequential cnn) {
+        return ON_NETWORK.contains(name) ? network(cnn) : null;
     }
 
-    private static Map<String, Object> paramsFor(String name, Data d) {
+    static Map<String, Object> paramsFor(String name, Data d) {
         Map<String, Object> head = Map.of("weight", d.w(), "bias", d.b());
         return switch (name) {
             case "WeightedEBO" -> Map.of("weights", Tensor.of(new double[] {0.5, 1, 2, 1}));
@@ -113,24 +125,29 @@ class DetectorFilesTest {
         };
     }
 
-    /** Fits through the detector's representation interface and returns its scores on the fit inputs. */
+    /** Fits through the detector's representation interface (or the network, for those that run it). */
+    static void fit(AbstractDetector det, Data d) {
+        if (det instanceof NetworkDetector || det instanceof FeatureMapsDetector) det.fit(List.of(new Batch(d.images(), d.labels())));
+        else if (det instanceof LogitsDetector l) l.fitLogits(d.logits(), d.labels());
+        else if (det instanceof FeaturesDetector f) f.fitFeatures(d.features(), d.labels());
+        else ((StructuredDetector) det).fitStructured(layers(d), d.labels());
+    }
+
+    /** The detector's scores of d's rows, through the same interface as {@link #fit}. */
+    static Tensor score(AbstractDetector det, Data d) {
+        if (det instanceof NetworkDetector || det instanceof FeatureMapsDetector) return det.predict(d.images());
+        if (det instanceof LogitsDetector l) return l.predictLogits(d.logits());
+        if (det instanceof FeaturesDetector f) return f.predictFeatures(d.features());
+        return ((StructuredDetector) det).predictStructured(layers(d), d.logits());
+    }
+
+    private static List<Tensor> layers(Data d) {
+        return List.of(d.maps(), d.features());
+    }
+
     private static Tensor fitAndScore(AbstractDetector det, Data d, boolean fit) {
-        if (det instanceof NetworkDetector || det instanceof FeatureMapsDetector) {
-            if (fit) det.fit(List.of(new Batch(d.images(), d.labels())));
-            return det.predict(d.images());
-        }
-        if (det instanceof LogitsDetector l) {
-            if (fit) l.fitLogits(d.logits(), d.labels());
-            return l.predictLogits(d.logits());
-        }
-        if (det instanceof FeaturesDetector f) {
-            if (fit) f.fitFeatures(d.features(), d.labels());
-            return f.predictFeatures(d.features());
-        }
-        StructuredDetector s = (StructuredDetector) det;
-        List<Tensor> layers = List.of(d.maps(), d.features());
-        if (fit) s.fitStructured(layers, d.labels());
-        return s.predictStructured(layers, d.logits());
+        if (fit) fit(det, d);
+        return score(det, d);
     }
 
     @ParameterizedTest(name = "{0}")
@@ -138,7 +155,7 @@ class DetectorFilesTest {
     void savedDetectorsScoreBitIdentically(String name) throws IOException {
         try (Scope s = Scope.open(); Sequential cnn = smallCnn()) {
             Data d = Data.make();
-            Network network = runsNetwork(name, d) ? network(cnn) : null;
+            Network network = networkFor(name, cnn);
             Path file = dir.resolve(name + ".safetensors");
             double[] before;
             try (AbstractDetector det = (AbstractDetector) DetectorRegistry.create(name, paramsFor(name, d), network)) {

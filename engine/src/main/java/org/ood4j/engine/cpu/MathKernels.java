@@ -3,7 +3,8 @@ package org.ood4j.engine.cpu;
 /**
  * The transcendental loops of the CPU backend (exp and log dominate softmax, logsumexp and the
  * probability-based detectors). Two implementations: {@link VectorKernels} through the JDK's
- * Vector API, whose exp/log are vectorised (about 4x the scalar loop here: bench/results), and
+ * Vector API, with exp/log vectorised by {@link VectorMath} (about 4x the scalar loop here:
+ * bench/results; the same bits in every JIT tier), and
  * {@link ScalarKernels} with Math.exp/log for a JVM started without
  * {@code --add-modules jdk.incubator.vector}. {@link #INSTANCE} picks one at startup.
  */

@@ -4,7 +4,12 @@ import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
-/** The same loops on the widest double vectors of the machine; tails go through Math. */
+/**
+ * The same loops on the widest double vectors of the machine. exp, log and the sums of lanes are
+ * {@link VectorMath}'s, not the Vector API's EXP, LOG and reduceLanes(ADD), whose results change
+ * when C2 compiles the loop; tails use VectorMath's scalar twins, so an element's result does not
+ * depend on whether it falls in a vector or the tail.
+ */
 final class VectorKernels implements MathKernels {
     private static final VectorSpecies<Double> S = DoubleVector.SPECIES_PREFERRED;
 
@@ -12,18 +17,18 @@ final class VectorKernels implements MathKernels {
     public void exp(double[] v, int n) {
         int i = 0;
         for (int bound = S.loopBound(n); i < bound; i += S.length()) {
-            DoubleVector.fromArray(S, v, i).lanewise(VectorOperators.EXP).intoArray(v, i);
+            VectorMath.exp(DoubleVector.fromArray(S, v, i)).intoArray(v, i);
         }
-        for (; i < n; i++) v[i] = Math.exp(v[i]);
+        for (; i < n; i++) v[i] = VectorMath.exp(v[i]);
     }
 
     @Override
     public void log(double[] v, int n) {
         int i = 0;
         for (int bound = S.loopBound(n); i < bound; i += S.length()) {
-            DoubleVector.fromArray(S, v, i).lanewise(VectorOperators.LOG).intoArray(v, i);
+            VectorMath.log(DoubleVector.fromArray(S, v, i)).intoArray(v, i);
         }
-        for (; i < n; i++) v[i] = Math.log(v[i]);
+        for (; i < n; i++) v[i] = VectorMath.log(v[i]);
     }
 
     @Override
@@ -31,13 +36,13 @@ final class VectorKernels implements MathKernels {
         DoubleVector acc = DoubleVector.zero(S);
         int i = 0;
         for (int bound = S.loopBound(n); i < bound; i += S.length()) {
-            DoubleVector e = DoubleVector.fromArray(S, v, i).sub(shift).lanewise(VectorOperators.EXP);
+            DoubleVector e = VectorMath.exp(DoubleVector.fromArray(S, v, i).sub(shift));
             if (store) e.intoArray(v, i);
             acc = acc.add(e);
         }
-        double s = acc.reduceLanes(VectorOperators.ADD);
+        double s = VectorMath.sum(acc);
         for (; i < n; i++) {
-            double e = Math.exp(v[i] - shift);
+            double e = VectorMath.exp(v[i] - shift);
             if (store) v[i] = e;
             s += e;
         }
@@ -46,7 +51,7 @@ final class VectorKernels implements MathKernels {
 
     @Override
     public double max(double[] v, int n) {
-        // lanewise MAX propagates NaN (as Math.max); -inf is the identity
+        // lanewise MAX propagates NaN (as Math.max); -inf is the identity; max is exact, so reduceLanes' order does not matter
         DoubleVector acc = DoubleVector.broadcast(S, Double.NEGATIVE_INFINITY);
         int i = 0;
         for (int bound = S.loopBound(n); i < bound; i += S.length()) {
@@ -64,7 +69,7 @@ final class VectorKernels implements MathKernels {
         for (int bound = S.loopBound(n); i < bound; i += S.length()) {
             acc = DoubleVector.fromArray(S, a, i).fma(DoubleVector.fromArray(S, b, i), acc);
         }
-        double s = acc.reduceLanes(VectorOperators.ADD);
+        double s = VectorMath.sum(acc);
         for (; i < n; i++) s += a[i] * b[i];
         return s;
     }
@@ -75,10 +80,10 @@ final class VectorKernels implements MathKernels {
         int i = 0;
         for (int bound = S.loopBound(n); i < bound; i += S.length()) {
             DoubleVector x = DoubleVector.fromArray(S, v, i);
-            acc = x.fma(x.lanewise(VectorOperators.LOG), acc);
+            acc = x.fma(VectorMath.log(x), acc);
         }
-        double s = acc.reduceLanes(VectorOperators.ADD);
-        for (; i < n; i++) s += v[i] * Math.log(v[i]);
+        double s = VectorMath.sum(acc);
+        for (; i < n; i++) s += v[i] * VectorMath.log(v[i]);
         return s;
     }
 
@@ -87,10 +92,10 @@ final class VectorKernels implements MathKernels {
         DoubleVector acc = DoubleVector.zero(S);
         int i = 0;
         for (int bound = S.loopBound(n); i < bound; i += S.length()) {
-            acc = acc.add(DoubleVector.fromArray(S, v, i).lanewise(VectorOperators.LOG).mul(p).lanewise(VectorOperators.EXP));
+            acc = acc.add(VectorMath.exp(VectorMath.log(DoubleVector.fromArray(S, v, i)).mul(p)));
         }
-        double s = acc.reduceLanes(VectorOperators.ADD);
-        for (; i < n; i++) s += Math.exp(p * Math.log(v[i]));
+        double s = VectorMath.sum(acc);
+        for (; i < n; i++) s += VectorMath.exp(p * VectorMath.log(v[i]));
         return s;
     }
 

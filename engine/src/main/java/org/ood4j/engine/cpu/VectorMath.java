@@ -1,0 +1,185 @@
+package org.ood4j.engine.cpu;
+
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.LongVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * exp, log and the sum of a vector's lanes with results that do not depend on the JIT tier.
+ *
+ * <p>Why not the Vector API's own: its lanewise EXP and LOG run the JDK's Java fallback
+ * ({@code Math.exp} per lane) in the interpreter and C1 but the SVML library once C2 compiles
+ * the loop, and the two differ in the last bit (EXP in about 0.5% of inputs); its
+ * {@code reduceLanes(ADD)} leaves the order of the additions unspecified and C2 sums in another
+ * order than the fallback. So a score changed with the JIT's warm-up, run to run.
+ *
+ * <p>Here every step is an IEEE operation whose result Java fixes (add, mul, div, fma, min, max
+ * and integer bit operations), so each lane's result is the same in every tier; and each
+ * function has a scalar twin doing the same operations in the same order, so an element gets the
+ * same bits in a vector's lane as in a loop's tail. exp and log are within about 1 ulp of
+ * {@code Math.exp}/{@code Math.log} (exp: Taylor series of degree 13 on |r| <= ln2/2 after
+ * x = n ln2 + r; log: fdlibm's reduction to [sqrt(1/2), sqrt(2)) and polynomial).
+ */
+final class VectorMath {
+    private VectorMath() {}
+
+    /** fma(x, 1/ln2, SHIFT) rounds x/ln2 to an integer n held in the low mantissa bits (|n| < 2^51). */
+    private static final double SHIFT = 0x1.8p52;
+    private static final double INV_LN2 = 0x1.71547652b82fep0;
+    /** ln2 as a double and the remainder: x - n ln2 to ~2^-100 with two fmas. */
+    private static final double EXP_LN2_HI = 0x1.62e42fefa39efp-1, EXP_LN2_LO = 0x1.abc9e3b39803fp-56;
+    /** exp overflows above 709.79 and underflows below -745.14: clamping keeps n's halves normal exponents. */
+    private static final double EXP_MIN = -746, EXP_MAX = 710;
+    /** Up to |x| = 708, 2^n is a normal double and p 2^n is exact: one scaling does. */
+    private static final double EXP_SAFE = 708;
+    /** 1/k! for k = 0 to 13: exp's Taylor series, degree 13 (remainder < 2^-57 for |r| <= ln2/2). */
+    private static final double[] EXP_POLY = inverseFactorials(13);
+
+    /** fdlibm's ln2 split: k ln2_hi is exact for |k| < 2^11. */
+    private static final double LOG_LN2_HI = 0x1.62e42feep-1, LOG_LN2_LO = 0x1.a39ef35793c76p-33;
+    /** fdlibm's Lg7 down to Lg1: log(1+f) = f - hfsq + s (hfsq + R(s^2)), s = f / (2 + f). */
+    private static final double[] LOG_POLY = {
+        1.479819860511658591e-01, 1.531383769920937332e-01, 1.818357216161805012e-01, 2.222219843214978396e-01,
+        2.857142874366239149e-01, 3.999999999940941908e-01, 6.666666666666735130e-01};
+    private static final long ONE_BITS = 0x3ff0000000000000L;
+    /** Adding this to a positive double's bits carries into the exponent from sqrt(2) on (musl's reduction). */
+    private static final long SQRT_HALF_OFFSET = ONE_BITS - 0x3fe6a09e667f3bcdL;
+    private static final long EXPONENT_MASK = 0xfff0000000000000L;
+    /** A value v < 2^52 in a double's mantissa bits over 2^52: the double 2^52 + v. */
+    private static final long TWO52_BITS = 0x4330000000000000L;
+
+    private static double[] inverseFactorials(int degree) {
+        double[] c = new double[degree + 1];
+        double factorial = 1;                               // exact: 13! < 2^53
+        for (int k = 0; k <= degree; k++) {
+            factorial *= Math.max(k, 1);
+            c[k] = 1 / factorial;
+        }
+        return c;
+    }
+
+    // ------------------------------------------------------------------ exp
+
+    static DoubleVector exp(DoubleVector x) {
+        boolean safe = x.abs().compare(VectorOperators.LE, EXP_SAFE).allTrue();   // false on NaN
+        if (!safe) x = x.max(EXP_MIN).min(EXP_MAX);                                // NaN stays NaN (as Math.max/min)
+        DoubleVector k = x.fma(INV_LN2, SHIFT), n = k.sub(SHIFT);
+        DoubleVector r = fma(n.neg(), EXP_LN2_LO, fma(n.neg(), EXP_LN2_HI, x));
+        DoubleVector p = expSeries(r);
+        if (safe) return p.mul(powerOfTwo(k));          // 2^n normal: the same bits as the two factors below
+        // 2^n as 2^n1 2^n2: both factors normal, so the result rounds once, also to a subnormal or infinity
+        DoubleVector k1 = n.fma(0.5, SHIFT), k2 = n.sub(k1.sub(SHIFT)).add(SHIFT);
+        return p.mul(powerOfTwo(k1)).mul(powerOfTwo(k2));
+    }
+
+    /** Always the two factors: where the vector form scales once (|x| <= 708) the bits are the same. */
+    static double exp(double x) {
+        x = Math.min(Math.max(x, EXP_MIN), EXP_MAX);
+        double k = Math.fma(x, INV_LN2, SHIFT), n = k - SHIFT;
+        double r = Math.fma(-n, EXP_LN2_LO, Math.fma(-n, EXP_LN2_HI, x));
+        double p = expSeries(r);
+        double k1 = Math.fma(n, 0.5, SHIFT), k2 = (n - (k1 - SHIFT)) + SHIFT;
+        return p * powerOfTwo(k1) * powerOfTwo(k2);
+    }
+
+    /**
+     * 1 + (r + r^2 q(r)), q = 1/2! + r/3! + ... + r^11/13! by Estrin's scheme (pairs, then pairs of
+     * pairs in r^2, r^4, r^8): a short chain of dependent fmas, as fast as the JDK's SVML exp where
+     * Horner's 13 in a row took twice its time; the 1 added last keeps the rounding within an ulp.
+     */
+    private static DoubleVector expSeries(DoubleVector r) {
+        double[] c = EXP_POLY;
+        DoubleVector r2 = r.mul(r), r4 = r2.mul(r2), r8 = r4.mul(r4);
+        DoubleVector p23 = linear(r, c[3], c[2]), p45 = linear(r, c[5], c[4]), p67 = linear(r, c[7], c[6]);
+        DoubleVector p89 = linear(r, c[9], c[8]), p1011 = linear(r, c[11], c[10]), p1213 = linear(r, c[13], c[12]);
+        DoubleVector p25 = p45.fma(r2, p23), p69 = p89.fma(r2, p67), p1013 = p1213.fma(r2, p1011);
+        DoubleVector q = p1013.fma(r8, p69.fma(r4, p25));
+        return q.fma(r2, r).add(1);
+    }
+
+    /** The same operations in the same order as the vector form. */
+    private static double expSeries(double r) {
+        double[] c = EXP_POLY;
+        double r2 = r * r, r4 = r2 * r2, r8 = r4 * r4;
+        double p23 = Math.fma(r, c[3], c[2]), p45 = Math.fma(r, c[5], c[4]), p67 = Math.fma(r, c[7], c[6]);
+        double p89 = Math.fma(r, c[9], c[8]), p1011 = Math.fma(r, c[11], c[10]), p1213 = Math.fma(r, c[13], c[12]);
+        double p25 = Math.fma(p45, r2, p23), p69 = Math.fma(p89, r2, p67), p1013 = Math.fma(p1213, r2, p1011);
+        double q = Math.fma(p1013, r8, Math.fma(p69, r4, p25));
+        return Math.fma(q, r2, r) + 1;
+    }
+
+    /** r a + b, rounded once. */
+    private static DoubleVector linear(DoubleVector r, double a, double b) {
+        return r.lanewise(VectorOperators.FMA, a, b);
+    }
+
+    /** a b + c, rounded once. */
+    private static DoubleVector fma(DoubleVector a, double b, DoubleVector c) {
+        return a.lanewise(VectorOperators.FMA, b, c);
+    }
+
+    /** 2^m for k = SHIFT + m (|m| <= 1022): the exponent field m + 1023 built from k's low bits. */
+    private static DoubleVector powerOfTwo(DoubleVector k) {
+        return k.reinterpretAsLongs().add(1023).lanewise(VectorOperators.LSHL, 52).reinterpretAsDoubles();
+    }
+
+    private static double powerOfTwo(double k) {
+        return Double.longBitsToDouble((Double.doubleToRawLongBits(k) + 1023) << 52);
+    }
+
+    // ------------------------------------------------------------------ log
+
+    /** Lanes that are not positive normal finite numbers (0, subnormals, negatives, infinities, NaN) take the scalar twin. */
+    static DoubleVector log(DoubleVector x) {
+        DoubleVector y = logNormal(x);
+        VectorMask<Double> special = x.compare(VectorOperators.GE, Double.MIN_NORMAL).and(x.compare(VectorOperators.LE, Double.MAX_VALUE)).not();
+        if (!special.anyTrue()) return y;
+        double[] in = x.toArray(), out = y.toArray();
+        for (int i = 0; i < in.length; i++) if (special.laneIsSet(i)) out[i] = log(in[i]);
+        return DoubleVector.fromArray(x.species(), out, 0);
+    }
+
+    static double log(double x) {
+        if (x >= Double.MIN_NORMAL && x <= Double.MAX_VALUE) return logNormal(x, 0);
+        if (x > 0 && x < Double.MIN_NORMAL) return logNormal(x * 0x1p52, -52);   // subnormal: scaled into the normals
+        if (x == 0) return Double.NEGATIVE_INFINITY;
+        return x == Double.POSITIVE_INFINITY ? x : Double.NaN;                    // negative or NaN: NaN
+    }
+
+    /** log x for positive normal x: x = 2^k m with m in [sqrt(1/2), sqrt(2)), f = m - 1. */
+    private static DoubleVector logNormal(DoubleVector x) {
+        LongVector bits = x.reinterpretAsLongs();
+        LongVector t = bits.add(SQRT_HALF_OFFSET);
+        DoubleVector m = bits.sub(t.and(EXPONENT_MASK)).add(ONE_BITS).reinterpretAsDoubles();
+        DoubleVector k = t.lanewise(VectorOperators.LSHR, 52).add(TWO52_BITS).reinterpretAsDoubles().sub(0x1p52 + 1023);
+        DoubleVector f = m.sub(1), s = f.div(f.add(2)), z = s.mul(s);
+        DoubleVector poly = DoubleVector.broadcast(x.species(), LOG_POLY[0]);
+        for (int i = 1; i < LOG_POLY.length; i++) poly = poly.lanewise(VectorOperators.FMA, z, LOG_POLY[i]);
+        DoubleVector r = poly.mul(z), hfsq = f.mul(f).mul(0.5);
+        // k ln2_hi - ((hfsq - (s (hfsq + R) + k ln2_lo)) - f), fdlibm's order: the small terms first, the exact f and k ln2_hi last
+        DoubleVector tail = hfsq.sub(s.mul(hfsq.add(r)).add(k.mul(LOG_LN2_LO))).sub(f);
+        return k.mul(LOG_LN2_HI).sub(tail);
+    }
+
+    private static double logNormal(double x, int extraExponent) {
+        long bits = Double.doubleToRawLongBits(x), t = bits + SQRT_HALF_OFFSET;
+        double m = Double.longBitsToDouble(bits - (t & EXPONENT_MASK) + ONE_BITS);
+        double k = (Double.longBitsToDouble((t >>> 52) + TWO52_BITS) - (0x1p52 + 1023)) + extraExponent;
+        double f = m - 1, s = f / (f + 2), z = s * s;
+        double poly = LOG_POLY[0];
+        for (int i = 1; i < LOG_POLY.length; i++) poly = Math.fma(poly, z, LOG_POLY[i]);
+        double r = poly * z, hfsq = f * f * 0.5;
+        double tail = ((hfsq - (s * (hfsq + r) + k * LOG_LN2_LO)) - f);
+        return k * LOG_LN2_HI - tail;
+    }
+
+    // ------------------------------------------------------------------ sums
+
+    /** The lanes' sum in index order (reduceLanes(ADD) leaves the order to the JIT). */
+    static double sum(DoubleVector v) {
+        double s = v.lane(0);
+        for (int i = 1; i < v.length(); i++) s += v.lane(i);
+        return s;
+    }
+}
