@@ -80,7 +80,7 @@ final class Bounds {
 
     /** The sizes a row's cost depends on, from the workload's arrays. */
     private record Sizes(double logitsFit, double logits, double classes, double featFit, double feat, double dim, double featClasses,
-                         double maps, double mapPixels) {
+                         double headClasses, double maps, double mapPixels) {
         static Sizes of(Workload w) {
             Tensor maps = w.get("fmaps.npy");
             double featClasses;
@@ -89,7 +89,7 @@ final class Bounds {
             }
             return new Sizes(w.get("logits_fit.npy").size(0), w.get("logits.npy").size(0), w.get("logits.npy").size(1),
                     w.get("feat_fit_x.npy").size(0), w.get("feat_x.npy").size(0), w.get("feat_x.npy").size(1),
-                    featClasses, maps.size(0), maps.size(2) * maps.size(3));
+                    featClasses, w.get("head_w.npy").size(0), maps.size(0), maps.size(2) * maps.size(3));
         }
     }
 
@@ -98,7 +98,7 @@ final class Bounds {
     /** The least a predict of {@code row} over the workload's scoring array costs. */
     static Cost predict(Workload w, Workload.Row row) {
         Sizes s = Sizes.of(w);
-        double n = s.feat(), d = s.dim(), heads = s.classes(), k = s.featClasses();
+        double n = s.feat(), d = s.dim(), heads = s.headClasses(), k = s.featClasses();
         double featuresIn = n * d * F32 + n * F64;
         return switch (row.name()) {
             case "Mahalanobis" -> new Cost(featuresIn, 2 * n * d * d + 2 * n * d * k);          // z P, (z P) mu^T
@@ -106,19 +106,24 @@ final class Bounds {
             case "GMM" -> new Cost(featuresIn, 2 * n * k * d * d);                              // one precision per class
             case "KNN" -> new Cost(featuresIn, 2 * n * s.featFit() * d);                        // every pair of rows
             case "NNGuide" -> new Cost(featuresIn, 2 * n * s.featFit() * d + 2 * n * heads * d);
-            case "ViM" -> new Cost(featuresIn, 2 * n * d * d + 2 * n * heads * d);              // residual space, head
+            case "ViM" -> new Cost(featuresIn, 2 * n * d * residual(d) + 2 * n * heads * d);    // residual space, head
             case "SHE", "DICE", "NCI", "fDBD" -> new Cost(featuresIn, 2 * n * heads * d);       // the linear head
             case "ASH", "ReAct", "VRA" -> new Cost(s.maps() * d * s.mapPixels() * F32 + s.maps() * F64, 2 * s.maps() * heads * d);
             case "RankFeat" -> new Cost(s.maps() * d * s.mapPixels() * F32 + s.maps() * F64,   // Gram of each map, head
                     2 * s.maps() * d * s.mapPixels() * s.mapPixels() + 2 * s.maps() * heads * d);
-            default -> new Cost(s.logits() * heads * F32 + s.logits() * F64, 0);               // the logits rows: one pass
+            default -> new Cost(s.logits() * s.classes() * F32 + s.logits() * F64, 0);         // the logits rows: one pass
         };
+    }
+
+    /** ViM's residual dimensions: D minus the principal ones (the workload's d: 64, or D / 2 below 64 dimensions). */
+    private static double residual(double dim) {
+        return dim - (dim > 64 ? 64 : Math.max(1, Math.floor(dim / 2)));
     }
 
     /** The least a fit of {@code row} on the workload's fit arrays costs (zero for rows without a fit). */
     static Cost fit(Workload w, Workload.Row row) {
         Sizes s = Sizes.of(w);
-        double m = s.featFit(), d = s.dim(), heads = s.classes(), k = s.featClasses();
+        double m = s.featFit(), d = s.dim(), heads = s.headClasses(), k = s.featClasses();
         double featuresIn = m * d * F32 + m * F64;
         return switch (row.name()) {
             case "Mahalanobis" -> new Cost(featuresIn, m * d * d + d * d * d);                  // scatter (one half), inverse
@@ -128,7 +133,7 @@ final class Bounds {
             case "NNGuide", "SHE" -> new Cost(featuresIn, 2 * m * heads * d);                   // the head over the fit rows
             case "KNN", "DICE", "NCI", "fDBD" -> new Cost(featuresIn, 0);                       // one pass: norms or a mean
             case "VRA" -> new Cost(s.maps() / 2 * d * s.mapPixels() * F32, 0);                   // quantiles of half the maps
-            case "KLMatching", "TemperatureScaling", "OpenMax" -> new Cost(s.logitsFit() * heads * F32, 0);
+            case "KLMatching", "TemperatureScaling", "OpenMax" -> new Cost(s.logitsFit() * s.classes() * F32, 0);
             default -> new Cost(0, 0);
         };
     }
