@@ -30,16 +30,23 @@ public final class EnergyBased extends LogitsDetector {
 
     @Override
     protected Tensor scoreChunk(Tensor logits) {
-        return score(logits, t);
+        return score(logits, t, true);
     }
+
+    @Override protected boolean scoresFlagNonFinite() { return true; }
 
     /** -t logsumexp(logits / t) per row, float64. */
     public static Tensor score(Tensor logits, double t) {
+        return score(logits, t, false);
+    }
+
+    /** As {@link #score}; with {@code flagNonFinite}, a row holding NaN or an infinity scores NaN (the input check fused in). */
+    static Tensor score(Tensor logits, double t, boolean flagNonFinite) {
         double inverse = 1 / t;
-        return logits.reduceRows((z, scratch, n) -> {
+        return rows(logits, (z, scratch, n) -> {
             if (inverse != 1) RowMath.scale(z, n, inverse);
             return 0 - t * RowMath.logSumExp(z, n);
-        });
+        }, flagNonFinite);
     }
 
     /** -logsumexp(logits) per row (t = 1): the default scoring function of ASH, ReAct, RankFeat, VRA, DICE. */

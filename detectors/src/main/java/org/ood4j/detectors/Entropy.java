@@ -24,18 +24,25 @@ public final class Entropy extends LogitsDetector {
 
     @Override
     protected Tensor scoreChunk(Tensor logits) {
-        return score(logits);
+        return score(logits, true);
     }
+
+    @Override protected boolean scoresFlagNonFinite() { return true; }
 
     /** The clamped entropy per row, float64, fused into one pass per row (NaN where the row's max is not finite). */
     public static Tensor score(Tensor logits) {
-        return logits.reduceRows((z, scratch, n) -> {
+        return score(logits, false);
+    }
+
+    /** As {@link #score}; with {@code flagNonFinite}, a row holding NaN or an infinity scores NaN (the input check fused in). */
+    static Tensor score(Tensor logits, boolean flagNonFinite) {
+        return rows(logits, (z, scratch, n) -> {
             double m = RowMath.max(z, n);
             if (!Double.isFinite(m)) return Double.NaN;
             double sum = RowMath.expShiftedSum(z, n, m, true);
             for (int j = 0; j < n; j++) z[j] = Math.min(Math.max(z[j] / sum, MIN_PROBABILITY), 1);
             return 0 - RowMath.sumXLogX(z, n);
-        });
+        }, flagNonFinite);
     }
 
     @Override

@@ -31,12 +31,19 @@ public final class GEN extends LogitsDetector {
 
     @Override
     protected Tensor scoreChunk(Tensor logits) {
-        return score(logits, gamma);
+        return score(logits, gamma, true);
     }
+
+    @Override protected boolean scoresFlagNonFinite() { return true; }
 
     /** sum_j (c_j q_j)^gamma per row, float64, fused into one pass per row (NaN where the row's max is not finite). */
     public static Tensor score(Tensor logits, double gamma) {
-        return logits.reduceRows((z, scratch, n) -> {
+        return score(logits, gamma, false);
+    }
+
+    /** As {@link #score}; with {@code flagNonFinite}, a row holding NaN or an infinity scores NaN (the input check fused in). */
+    static Tensor score(Tensor logits, double gamma, boolean flagNonFinite) {
+        return rows(logits, (z, scratch, n) -> {
             double m = RowMath.max(z, n);
             if (!Double.isFinite(m)) return Double.NaN;
             double sum = RowMath.expShiftedSum(z, n, m, true);
@@ -46,7 +53,7 @@ public final class GEN extends LogitsDetector {
                 z[j] = c * q;
             }
             return RowMath.sumPow(z, n, gamma);
-        });
+        }, flagNonFinite);
     }
 
     @Override

@@ -44,6 +44,24 @@ final class Inputs {
         }
     }
 
+    /**
+     * After scoring with a non-finite check fused in ({@link org.ood4j.engine.Tensor#reduceFiniteRows}):
+     * a NaN score means NaN or infinite input, named as {@link #requireFinite} names it; a NaN
+     * score of finite input is the computation's own failure, named too — never returned.
+     */
+    static void requireNoNaN(Tensor scores, Tensor x, String detector, String what) {
+        long row;
+        try (Scope s = Scope.open()) {
+            Tensor nan = scores.ne(scores);
+            if (nan.sum().item() == 0) return;
+            row = nan.argmax(0).getLong();
+        }
+        scores.close();
+        requireFinite(x, what);
+        throw new IllegalArgumentException(detector + ": the score of row " + row + " is NaN although its " + what
+                + " are finite (the arithmetic overflowed)");
+    }
+
     /** Labels: int64 (N,) with values below {@code classes} (negative = OOD). */
     static void requireLabels(Tensor y, long n, long classes) {
         if (y == null) throw new IllegalArgumentException("labels are required for fitting");

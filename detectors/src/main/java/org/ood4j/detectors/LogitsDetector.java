@@ -48,8 +48,23 @@ public abstract class LogitsDetector extends AbstractDetector {
                     + fittedClasses);
         }
         checkClasses(logits.size(1));
-        Inputs.requireFinite(logits, "logits");
-        return Inputs.scoreRows(logits, this::scoreChunk);
+        if (!scoresFlagNonFinite()) Inputs.requireFinite(logits, "logits");
+        Tensor scores = Inputs.scoreRows(logits, this::scoreChunk);
+        if (scoresFlagNonFinite()) Inputs.requireNoNaN(scores, logits, name(), "logits");
+        return scores;
+    }
+
+    /**
+     * Whether {@link #scoreChunk} gives NaN for a row holding NaN or an infinity (the scores
+     * through {@link Tensor#reduceFiniteRows}): then the logits are checked in the scoring pass
+     * itself, not in a pass of their own, and only a NaN score sends them to the full check for
+     * its message.
+     */
+    protected boolean scoresFlagNonFinite() { return false; }
+
+    /** f of each row of the logits, a row with a NaN or an infinity giving NaN when {@code flagNonFinite}. */
+    static Tensor rows(Tensor logits, org.ood4j.engine.RowReducer f, boolean flagNonFinite) {
+        return flagNonFinite ? logits.reduceFiniteRows(f) : logits.reduceRows(f);
     }
 
     @Override

@@ -22,12 +22,19 @@ public final class MaxLogit extends LogitsDetector {
 
     @Override
     protected Tensor scoreChunk(Tensor logits) {
-        return score(logits);
+        return score(logits, true);
     }
+
+    @Override protected boolean scoresFlagNonFinite() { return true; }
 
     /** -max logits per row, float64. */
     public static Tensor score(Tensor logits) {
-        return logits.reduceRows((z, scratch, n) -> 0 - RowMath.max(z, n));   // 0 - x: +0.0 for a max of 0, as neg() gives
+        return score(logits, false);
+    }
+
+    /** As {@link #score}; with {@code flagNonFinite}, a row holding NaN or an infinity scores NaN (the input check fused in). */
+    static Tensor score(Tensor logits, boolean flagNonFinite) {
+        return rows(logits, (z, scratch, n) -> 0 - RowMath.max(z, n), flagNonFinite);   // 0 - x: +0.0 for a max of 0, as neg() gives
     }
 
     @Override

@@ -35,8 +35,10 @@ public final class MaxSoftmax extends LogitsDetector {
 
     @Override
     protected Tensor scoreChunk(Tensor logits) {
-        return score(logits, t);
+        return score(logits, t, true);
     }
+
+    @Override protected boolean scoresFlagNonFinite() { return true; }
 
     /**
      * -max softmax(logits / t) per row, float64: -exp(m - logsumexp(z)) = -1 / sum exp(z - m)
@@ -44,13 +46,18 @@ public final class MaxSoftmax extends LogitsDetector {
      * finite scores NaN.
      */
     public static Tensor score(Tensor logits, double t) {
+        return score(logits, t, false);
+    }
+
+    /** As {@link #score}; with {@code flagNonFinite}, a row holding NaN or an infinity scores NaN (the input check fused in). */
+    static Tensor score(Tensor logits, double t, boolean flagNonFinite) {
         double inverse = 1 / t;
-        return logits.reduceRows((z, scratch, n) -> {
+        return rows(logits, (z, scratch, n) -> {
             if (inverse != 1) RowMath.scale(z, n, inverse);
             double m = RowMath.max(z, n);
             if (!Double.isFinite(m)) return Double.NaN;
             return -1 / RowMath.expShiftedSum(z, n, m, false);
-        });
+        }, flagNonFinite);
     }
 
     /** -max softmax(logits) per row (t = 1): the form passed as a scoring function. */

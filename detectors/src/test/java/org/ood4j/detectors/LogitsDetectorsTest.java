@@ -173,6 +173,27 @@ class LogitsDetectorsTest {
     }
 
     @Test
+    void theFusedInputCheckNamesTheFirstBadRowOfEveryKind() {
+        // the softmax-family scores check their logits in the scoring pass; -inf is invisible to a max, NaN to nothing
+        try (Scope s = Scope.open()) {
+            for (LogitsDetector d : List.of(new MaxLogit(null), new MaxSoftmax(null), new EnergyBased(null), new Entropy(null), new GEN(null))) {
+                for (double bad : new double[] {Double.NaN, Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY}) {
+                    Tensor logits = Tensor.zeros(DType.FLOAT32, 5000, 3);   // two chunks of rows: the bad one in the second
+                    logits.set(bad, 4700, 1);
+                    logits.set(bad, 4900, 0);
+                    var e = assertThrows(IllegalArgumentException.class, () -> d.predictLogits(logits), d.name() + " " + bad);
+                    assertEquals("logits contain NaN or infinite values (first in row 4700)", e.getMessage(), d.name() + " " + bad);
+                }
+            }
+            // finite logits whose score overflows are named as such, not returned as NaN
+            var overflow = assertThrows(IllegalArgumentException.class,
+                    () -> new MaxSoftmax(null, 1e-10).predictLogits(Tensor.of(new double[][] {{0, 1}, {1e300, 1e300}})));
+            assertTrue(overflow.getMessage().contains("MaxSoftmax: the score of row 1 is NaN although its logits are finite"),
+                    overflow.getMessage());
+        }
+    }
+
+    @Test
     void weibullFitRecoversKnownParameters() {
         // Quantiles of a Weibull(k=2, lambda=3): the MLE of a large symmetric sample lands near them.
         int n = 20000;

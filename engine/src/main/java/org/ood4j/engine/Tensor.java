@@ -821,15 +821,27 @@ public final class Tensor implements AutoCloseable {
      * the result back.
      */
     public Tensor reduceRows(RowReducer f) {
+        return reduceRows(f, false);
+    }
+
+    /**
+     * As {@link #reduceRows(RowReducer)}, but a row holding a NaN or an infinity gives NaN without
+     * {@code f} being called: a score and the check of its input in one pass over the rows.
+     */
+    public Tensor reduceFiniteRows(RowReducer f) {
+        return reduceRows(f, true);
+    }
+
+    private Tensor reduceRows(RowReducer f, boolean finiteOnly) {
         checkOpen();
         if (rank() != 2) throw new IllegalArgumentException("reduceRows needs a 2-D tensor (N, C), got " + Shape.toString(shape));
         if (f == null) throw new IllegalArgumentException("reduceRows needs a function");
         if (device() != Device.CPU) {
-            try (Tensor host = to(Device.CPU); Tensor r = host.reduceRows(f)) {
+            try (Tensor host = to(Device.CPU); Tensor r = host.reduceRows(f, finiteOnly)) {
                 return r.to(device());
             }
         }
-        return org.ood4j.engine.cpu.CpuRows.reduce(this, f);
+        return org.ood4j.engine.cpu.CpuRows.reduce(this, f, finiteOnly);
     }
 
     public Tensor softmax(int dim) { return backend().reductions().softmax(this, dim, false); }

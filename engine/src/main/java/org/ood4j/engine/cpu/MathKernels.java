@@ -23,6 +23,9 @@ interface MathKernels {
     /** The largest of v[0..n) (n >= 1); NaN when any is NaN. */
     double max(double[] v, int n);
 
+    /** Whether every v[i] (i < n) is finite: no NaN, no infinity. */
+    boolean allFinite(double[] v, int n);
+
     /** sum of a[i] * b[i]. */
     double dot(double[] a, double[] b, int n);
 

@@ -34,6 +34,12 @@ final class ScalarKernels implements MathKernels {
     }
 
     @Override
+    public boolean allFinite(double[] v, int n) {
+        for (int i = 0; i < n; i++) if (!Double.isFinite(v[i])) return false;
+        return true;
+    }
+
+    @Override
     public double dot(double[] a, double[] b, int n) {
         double s = 0;
         for (int i = 0; i < n; i++) s += a[i] * b[i];

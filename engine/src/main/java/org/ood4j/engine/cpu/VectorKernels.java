@@ -63,6 +63,20 @@ final class VectorKernels implements MathKernels {
     }
 
     @Override
+    public boolean allFinite(double[] v, int n) {
+        // x - x is 0 for a finite x and NaN for NaN or an infinity; a sum of them is NaN iff one is, in any order
+        DoubleVector acc = DoubleVector.zero(S);
+        int i = 0;
+        for (int bound = S.loopBound(n); i < bound; i += S.length()) {
+            DoubleVector x = DoubleVector.fromArray(S, v, i);
+            acc = acc.add(x.sub(x));
+        }
+        boolean finite = !Double.isNaN(VectorMath.sum(acc));
+        for (; i < n && finite; i++) finite = Double.isFinite(v[i]);
+        return finite;
+    }
+
+    @Override
     public double dot(double[] a, double[] b, int n) {
         DoubleVector acc = DoubleVector.zero(S);
         int i = 0;
