@@ -11,8 +11,8 @@ import org.ood4j.engine.Device;
 import org.ood4j.engine.Scope;
 import org.ood4j.engine.Tensor;
 
-import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -27,11 +27,7 @@ import picocli.CommandLine.Spec;
 final class CalibrateCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Option(names = "--state", required = true, paramLabel = "STATE", description = "a detector saved by 'ood4j fit'")
-    Path state;
-
-    @ArgGroup(exclusive = false, multiplicity = "1")
-    InputKind input;
+    @Mixin Scoring scoring;
 
     @Option(names = "--tpr", defaultValue = "0.95", description = "fraction of the ID samples kept as ID, in [0, 1] (default: ${DEFAULT-VALUE})")
     double tpr;
@@ -40,21 +36,14 @@ final class CalibrateCommand implements Callable<Integer> {
             + "--state itself, replaced atomically)")
     Path output;
 
-    @Option(names = "--device", defaultValue = "auto", description = "cpu, cuda or auto (default: ${DEFAULT-VALUE})")
-    String device;
-
-    @Option(names = "--batch", defaultValue = "8192", description = "rows scored at once (default: ${DEFAULT-VALUE})")
-    int batch;
-
     @Override
     public Integer call() throws Exception {
-        Device target = Devices.parse(device, "--device");
+        scoring.target();   // a bad --device is named before anything is read
         if (!(tpr >= 0 && tpr <= 1)) throw new IllegalArgumentException("--tpr must be in [0, 1], got " + tpr);
-        Path out = output == null ? state : output;
-        Outputs.checkFile(out, "-o", input.files());   // the state itself may be updated: it is rewritten whole or not at all
-        try (Scope s = Scope.open(); AbstractDetector d = DetectorFiles.load(state, null)) {
-            d.to(target);
-            Tensor scores = Scoring.scores(d, input, target, batch, spec.commandLine().getErr());
+        Path out = output == null ? scoring.state : output;
+        Outputs.checkFile(out, "-o", scoring.input.files());   // the state itself may be updated: it is rewritten whole or not at all
+        try (Scope s = Scope.open(); AbstractDetector d = scoring.load()) {
+            Tensor scores = scoring.scores(d, spec.commandLine().getErr());
             Calibration c = d.calibrate(scores, tpr);
             d.to(Device.CPU);
             DetectorFiles.save(d, out);

@@ -13,16 +13,14 @@ import java.util.concurrent.Callable;
 
 import org.ood4j.detectors.AbstractDetector;
 import org.ood4j.detectors.Calibration;
-import org.ood4j.detectors.DetectorFiles;
-import org.ood4j.engine.Device;
 import org.ood4j.engine.Scope;
 import org.ood4j.engine.Tensor;
 import org.ood4j.engine.io.AtomicFile;
 import org.ood4j.engine.io.Json;
 import org.ood4j.engine.io.Npy;
 
-import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -36,11 +34,7 @@ import picocli.CommandLine.Spec;
 final class ScoreCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Option(names = "--state", required = true, paramLabel = "STATE", description = "a detector saved by 'ood4j fit'")
-    Path state;
-
-    @ArgGroup(exclusive = false, multiplicity = "1")
-    InputKind input;
+    @Mixin Scoring scoring;
 
     @Option(names = {"-o", "--output"}, required = true, paramLabel = "OUT", description = "npy: the scores, and beside them "
             + "OUT.is_ood.npy (bool) and OUT.p_value.npy when calibrated; csv or jsonl: one row per sample")
@@ -52,21 +46,14 @@ final class ScoreCommand implements Callable<Integer> {
     @Option(names = "--output-format", defaultValue = "npy", description = "npy, csv or jsonl (default: ${DEFAULT-VALUE})")
     Format format;
 
-    @Option(names = "--device", defaultValue = "auto", description = "cpu, cuda or auto (default: ${DEFAULT-VALUE})")
-    String device;
-
-    @Option(names = "--batch", defaultValue = "8192", description = "rows scored at once (default: ${DEFAULT-VALUE})")
-    int batch;
-
     @Override
     public Integer call() throws Exception {
-        Device target = Devices.parse(device, "--device");
-        List<Path> inputFiles = new ArrayList<>(input.files());
-        inputFiles.add(state);
+        scoring.target();   // a bad --device is named before anything is read
+        List<Path> inputFiles = new ArrayList<>(scoring.input.files());
+        inputFiles.add(scoring.state);
         for (Path out : outputs()) Outputs.checkFile(out, "-o", inputFiles);
-        try (Scope s = Scope.open(); AbstractDetector d = DetectorFiles.load(state, null)) {
-            d.to(target);
-            Tensor scores = Scoring.scores(d, input, target, batch, spec.commandLine().getErr());
+        try (Scope s = Scope.open(); AbstractDetector d = scoring.load()) {
+            Tensor scores = scoring.scores(d, spec.commandLine().getErr());
             write(scores, d.calibration());
             spec.commandLine().getOut().println("scored " + scores.size(0) + " samples with " + d.name()
                     + (d.calibration() == null ? "" : " (calibrated: threshold " + d.calibration().threshold() + ")") + ", wrote " + output);

@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import org.ood4j.detectors.AbstractDetector;
+import org.ood4j.detectors.DetectorFiles;
 import org.ood4j.detectors.FeaturesDetector;
 import org.ood4j.detectors.LogitsDetector;
 import org.ood4j.detectors.StructuredDetector;
@@ -16,12 +17,47 @@ import org.ood4j.engine.Scope;
 import org.ood4j.engine.Shape;
 import org.ood4j.engine.Tensor;
 
-/** A saved detector's scores of the command's input files, in batches of rows: what 'score' and 'calibrate' share. */
-final class Scoring {
-    private Scoring() {}
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Option;
 
-    /** The scores (N,) float64 on the host, the rows moved to {@code target} a batch at a time. */
-    static Tensor scores(AbstractDetector d, InputKind input, Device target, int batch, PrintWriter progressTo) throws IOException {
+/**
+ * What 'score' and 'calibrate' share (a picocli mixin): a saved detector, the arrays it scores,
+ * the device and the batch size, and the scoring of the files in batches of rows.
+ */
+final class Scoring {
+    @Option(names = "--state", required = true, paramLabel = "STATE", description = "a detector saved by 'ood4j fit'")
+    Path state;
+
+    @ArgGroup(exclusive = false, multiplicity = "1")
+    InputKind input;
+
+    @Option(names = "--device", defaultValue = "auto", description = "cpu, cuda or auto (default: ${DEFAULT-VALUE})")
+    String device;
+
+    @Option(names = "--batch", defaultValue = "8192", description = "rows scored at once (default: ${DEFAULT-VALUE})")
+    int batch;
+
+    /** The device named by --device. */
+    Device target() {
+        return Devices.parse(device, "--device");
+    }
+
+    /** The saved detector, on the --device. */
+    AbstractDetector load() throws IOException {
+        Device target = target();
+        AbstractDetector d = DetectorFiles.load(state, null);
+        try {
+            d.to(target);
+            return d;
+        } catch (RuntimeException e) {
+            d.close();
+            throw e;
+        }
+    }
+
+    /** The scores (N,) float64 on the host, the rows moved to the --device a batch at a time. */
+    Tensor scores(AbstractDetector d, PrintWriter progressTo) throws IOException {
+        Device target = target();
         if (batch < 1) throw new IllegalArgumentException("--batch must be at least 1, got " + batch);
         List<Path> files = files(d, input);
         List<Tensor> arrays = read(files, input);

@@ -110,6 +110,9 @@ class CliBadInputTest {
         Path folder = Files.createDirectories(dir.resolve("a-folder.npy"));
         Path shortLogits = write("short-logits.npy", Tensor.zeros(DType.FLOAT32, 10, 4));
         Path shortLabels = write("short-labels.npy", Tensor.of(new long[] {0, 1, -1}));
+        Tensor nan = Tensor.zeros(DType.FLOAT32, 40, 4);
+        nan.set(Double.NaN, 7, 0);
+        Path nanLogits = write("nan-logits.npy", nan);
         Path out = dir.resolve("out.npy");
         Path fileAsFolder = Files.writeString(dir.resolve("not-a-folder"), "x");
         return Stream.of(
@@ -156,13 +159,16 @@ class CliBadInputTest {
                 new Case("fit: Gram checks the --logits it is given", "logits have 10 rows, the layers 40", List.of(),
                         "fit", "--detector", "Gram", "--param", "num_classes=4", "--layers", layers.toString(), "--logits",
                         shortLogits.toString(), "--labels", labels.toString(), "-o", out.toString()),
+                new Case("fit: Gram checks the values of the --logits too", "Gram: logits contain NaN or infinite values (first in row 7)",
+                        List.of(), "fit", "--detector", "Gram", "--param", "num_classes=4", "--layers", layers.toString(), "--logits",
+                        nanLogits.toString(), "--labels", labels.toString(), "-o", out.toString()),
                 new Case("score: a folder as the state", "a-folder.npy: is a directory", List.of(),
                         "score", "--state", folder.toString(), "--logits", logits.toString(), "-o", out.toString()),
                 new Case("score: (0, 2^62) features are not scored as 0 rows", "has 0 rows", List.of(),
                         "score", "--state", state.toString(), "--logits", noRows.toString(), "-o", out.toString()),
-                new Case("score: logits with other rows than the layers", "short-logits.npy has 10 rows", List.of(),
+                new Case("score: logits with other rows than the layers, batched", "short-logits.npy has 10 rows", List.of(),
                         "score", "--state", gramState.toString(), "--layers", layers.toString(), "--logits", shortLogits.toString(),
-                        "-o", out.toString()),
+                        "-o", out.toString(), "--batch", "4"),
                 new Case("demo: --out is a file", "is a file", List.of(fileAsFolder),
                         "demo", "--quick", "--out", fileAsFolder.toString()));
     }
