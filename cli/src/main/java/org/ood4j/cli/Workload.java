@@ -8,7 +8,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
-import java.util.function.Function;
 import java.util.function.Supplier;
 
 import org.ood4j.detectors.ASH;
@@ -17,17 +16,19 @@ import org.ood4j.detectors.DetectorRegistry;
 import org.ood4j.detectors.EnergyBased;
 import org.ood4j.detectors.FeatureMapsDetector;
 import org.ood4j.detectors.FeaturesDetector;
-import org.ood4j.detectors.LinearHead;
 import org.ood4j.detectors.LogitsDetector;
 import org.ood4j.detectors.RankFeat;
 import org.ood4j.detectors.ReAct;
 import org.ood4j.detectors.VRA;
-import org.ood4j.engine.Conv;
 import org.ood4j.engine.DType;
 import org.ood4j.engine.Device;
 import org.ood4j.engine.Scope;
 import org.ood4j.engine.Tensor;
 import org.ood4j.engine.io.Npy;
+import org.ood4j.models.AdaptiveAvgPool2d;
+import org.ood4j.models.Flatten;
+import org.ood4j.models.Linear;
+import org.ood4j.models.Sequential;
 
 /**
  * The benchmark workload of {@code shared/bench/WORKLOADS.md}: its {@code .npy} files, a
@@ -53,7 +54,7 @@ final class Workload implements AutoCloseable {
     }
 
     private final Map<String, Tensor> arrays = new LinkedHashMap<>();
-    private LinearHead mapsLinear;
+    private Sequential mapsHead;
 
     private Workload() {}
 
@@ -167,8 +168,8 @@ final class Workload implements AutoCloseable {
     public void close() {
         for (Tensor t : arrays.values()) t.close();
         arrays.clear();
-        if (mapsLinear != null) mapsLinear.close();
-        mapsLinear = null;
+        if (mapsHead != null) mapsHead.close();
+        mapsHead = null;
     }
 
     // ---------------------------------------------------------------- rows
@@ -210,8 +211,8 @@ final class Workload implements AutoCloseable {
         registry(rows, Kind.FEATURES, "NCI", Map.of("head", head, "alpha", 0.0), false);
         registry(rows, Kind.FEATURES, "fDBD", Map.of("head", head), false);
         // feature-map detectors: no backbone (the maps are the input), head = pool + linear
-        if (mapsLinear == null) mapsLinear = new LinearHead(w, b);
-        Function<Tensor, Tensor> mapsHead = this::poolThenLinear;
+        if (mapsHead == null) mapsHead = poolThenLinear(w, b);
+        Sequential mapsHead = this.mapsHead;
         rows.add(new Row("ASH", Kind.MAPS, () -> new ASH(null, mapsHead, "ash-s", 0.65, null), false));
         rows.add(new Row("ReAct", Kind.MAPS, () -> new ReAct(null, mapsHead, 1.0, null), false));
         rows.add(new Row("VRA", Kind.MAPS, () -> new VRA(null, mapsHead, 1, 99, null), false));
@@ -246,12 +247,11 @@ final class Workload implements AutoCloseable {
         };
     }
 
-    /** The workload's maps head: global average pooling, flatten, then the linear head. */
-    private Tensor poolThenLinear(Tensor maps) {
-        LinearHead linear = mapsLinear;
-        try (Scope s = Scope.open()) {
-            Tensor pooled = Conv.adaptiveAvgPool2d(maps, 1, 1).reshape(maps.size(0), maps.size(1));
-            return s.keep(linear.apply(pooled));
-        }
+    /** The workload's maps head, as a ResNet's: global average pooling, flatten, then the linear layer (w, b). */
+    private static Sequential poolThenLinear(Tensor w, Tensor b) {
+        Linear linear = new Linear((int) w.size(1), (int) w.size(0), true);
+        linear.weight().value().copyFrom(w);
+        linear.bias().value().copyFrom(b);
+        return new Sequential(new AdaptiveAvgPool2d(), new Flatten(), linear);
     }
 }

@@ -24,6 +24,38 @@ public abstract class FeatureMapsDetector extends AbstractDetector {
         if (head == null) throw new IllegalArgumentException(name() + " needs a head (feature maps to logits)");
         this.head = head;
         this.detector = detector == null ? EnergyBased.SCORE : detector;
+        this.afterPool = afterGlobalPool(head);
+    }
+
+    /**
+     * The rest of the head after a leading global average pool (a Sequential whose first layer is
+     * AdaptiveAvgPool2d to 1 x 1, as ResNet-style heads are), or null: with it, a detector whose
+     * shaping is a clamp ({@link #clampBounds}) pools its maps while it clamps them, in one pass.
+     */
+    private final Function<Tensor, Tensor> afterPool;
+
+    private static Function<Tensor, Tensor> afterGlobalPool(Function<Tensor, Tensor> head) {
+        if (head instanceof org.ood4j.models.Sequential s && s.size() > 0
+                && s.get(0) instanceof org.ood4j.models.AdaptiveAvgPool2d pool && pool.isGlobal()) {
+            return s.split(0).head();
+        }
+        return null;
+    }
+
+    /**
+     * {lower, upper} (each null or broadcast to (C, H, W), on the maps' device) when {@link #shape}
+     * is clamp(maps, lower, upper), else null: then a global-pooling head takes the maps through
+     * {@link org.ood4j.engine.Conv#clampedGlobalAvgPool}, with no full-size clamped copy.
+     */
+    protected Tensor[] clampBounds(Tensor maps) {
+        return null;
+    }
+
+    /** head(shape(maps)) for one chunk, fused into one pass when the shaping is a clamp and the head starts by pooling. */
+    private Tensor shapedLogits(Tensor maps) {
+        Tensor[] bounds = afterPool == null ? null : clampBounds(maps);
+        if (bounds != null) return afterPool.apply(org.ood4j.engine.Conv.clampedGlobalAvgPool(maps, bounds[0], bounds[1]));
+        return head.apply(shape(maps).movedTo(maps.device()));
     }
 
     /** Fits on feature maps (N, C, H, W) and labels (N,) or null; rows with a label below 0 are ignored. */
@@ -57,7 +89,7 @@ public abstract class FeatureMapsDetector extends AbstractDetector {
             }
         }
         Inputs.requireFinite(maps, "feature maps");
-        return Inputs.scoreRows(maps, chunk -> detector.apply(head.apply(shape(chunk).movedTo(chunk.device()))).to(DType.FLOAT64));
+        return Inputs.scoreRows(maps, chunk -> detector.apply(shapedLogits(chunk)).to(DType.FLOAT64));
     }
 
     /** Fits on in-distribution maps; called inside a scope. */

@@ -28,6 +28,11 @@ public final class ReAct extends FeatureMapsDetector {
     }
 
     @Override
+    protected Tensor[] clampBounds(Tensor maps) {
+        return new Tensor[] {null, Tensor.scalar(threshold, maps.dtype()).movedTo(maps.device())};
+    }
+
+    @Override
     public java.util.Map<String, Object> params() {
         return java.util.Map.of("threshold", threshold, "detector", detectorName());
     }

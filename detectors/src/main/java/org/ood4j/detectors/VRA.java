@@ -41,6 +41,11 @@ public final class VRA extends FeatureMapsDetector {
     }
 
     @Override
+    protected Tensor[] clampBounds(Tensor maps) {
+        return new Tensor[] {state("lower"), state("upper")};
+    }
+
+    @Override
     public java.util.Map<String, Object> params() {
         return java.util.Map.of("lower_percentile", lowerPercentile, "upper_percentile", upperPercentile, "detector", detectorName());
     }

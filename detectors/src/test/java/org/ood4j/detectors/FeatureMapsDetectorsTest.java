@@ -25,6 +25,35 @@ class FeatureMapsDetectorsTest {
     }
 
     @Test
+    void reactAndVraClampWhilePoolingWithTheUnfusedScores() {
+        // a head that starts with global pooling takes the clamp fused into the pool (Conv.clampedGlobalAvgPool);
+        // the same head behind a plain function gets clamp, then pool: the scores must be the same bits
+        try (Scope s = Scope.open();
+             org.ood4j.models.Sequential head = new org.ood4j.models.Sequential(new org.ood4j.models.AdaptiveAvgPool2d(),
+                     new org.ood4j.models.Flatten(), new org.ood4j.models.Linear(6, 4, true, new SplittableRandom(2)))) {
+            Function<Tensor, Tensor> opaque = head::apply;
+            SplittableRandom rng = new SplittableRandom(3);
+            Tensor fit = Tensor.randn(rng, DType.FLOAT32, 50, 6, 3, 3).abs();
+            Tensor maps = Tensor.randn(rng, DType.FLOAT32, 40, 6, 3, 3).mul(2);
+            maps.set(Double.NaN, 7, 2, 1, 1);
+            assertArrayEquals(new ReAct(null, opaque, 0.8, null).predictFeatureMaps(maps.slice(0, 8, 40)).toDoubleArray(),
+                    new ReAct(null, head, 0.8, null).predictFeatureMaps(maps.slice(0, 8, 40)).toDoubleArray());
+            VRA fused = new VRA(null, head, 10, 90, null), unfused = new VRA(null, opaque, 10, 90, null);
+            fused.fitFeatureMaps(fit, null);
+            unfused.fitFeatureMaps(fit, null);
+            assertArrayEquals(unfused.predictFeatureMaps(maps.slice(0, 8, 40)).toDoubleArray(),
+                    fused.predictFeatureMaps(maps.slice(0, 8, 40)).toDoubleArray());
+            // the fused op itself keeps NaN where the unfused ops do
+            Tensor pooled = org.ood4j.engine.Conv.clampedGlobalAvgPool(maps, null, Tensor.scalar(0.8, DType.FLOAT32));
+            assertTrue(Double.isNaN(pooled.getDouble(7, 2, 0, 0)));
+            assertArrayEquals(maps.clampMax(0.8).reshape(40, 6, 9).mean(2, false).slice(0, 0, 7).toDoubleArray(),
+                    pooled.slice(0, 0, 7).toDoubleArray(), 1e-6);
+            fused.close();
+            unfused.close();
+        }
+    }
+
+    @Test
     void ashVariantsKeepExactlyKActivations() {
         try (Scope s = Scope.open()) {
             Tensor m = maps(1, 5, 3, 0, 0, 2);                       // n = 6, percentile 0.5 -> k = 3: keep 5, 3, 2

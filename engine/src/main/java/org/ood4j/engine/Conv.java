@@ -18,4 +18,14 @@ public final class Conv {
     public static Tensor adaptiveAvgPool2d(Tensor x, int outH, int outW) {
         return Backends.of(x.device()).conv().adaptiveAvgPool2d(x, outH, outW);
     }
+
+    /**
+     * adaptiveAvgPool2d(clamp(x, lower, upper), 1, 1) in one pass over x where the backend fuses
+     * it (the CPU does): lower and upper are null or broadcast to (C, H, W).
+     */
+    public static Tensor clampedGlobalAvgPool(Tensor x, Tensor lower, Tensor upper) {
+        if (lower != null) Backends.sameDevice(x, lower);
+        if (upper != null) Backends.sameDevice(x, upper);
+        return Backends.of(x.device()).conv().clampedGlobalAvgPool(x, lower, upper);
+    }
 }

@@ -19,6 +19,11 @@ public final class AdaptiveAvgPool2d extends Module {
         this.outW = outW;
     }
 
+    /** Whether this pools each plane to one value (1 x 1): a head that starts with it can take pre-pooled maps. */
+    public boolean isGlobal() {
+        return outH == 1 && outW == 1;
+    }
+
     @Override
     public Tensor forward(Tensor x) {
         return Conv.adaptiveAvgPool2d(x, outH, outW);

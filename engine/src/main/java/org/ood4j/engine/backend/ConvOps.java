@@ -15,6 +15,25 @@ public interface ConvOps {
     /** Average pooling to (outH, outW) with PyTorch's adaptive windows. */
     Tensor adaptiveAvgPool2d(Tensor x, int outH, int outW);
 
+    /**
+     * The mean over H and W of clamp(x, lower, upper): (N, C, 1, 1), the fused form of
+     * {@code adaptiveAvgPool2d(x.maximum(lower).minimum(upper), 1, 1)} (ReAct's and VRA's shaping
+     * before a global-pooling head). {@code lower} and {@code upper} are null (unbounded) or
+     * broadcast to (C, H, W); the result has the dtype of that composition. This default is the
+     * composition itself; a backend may fuse it into one pass over x.
+     */
+    default Tensor clampedGlobalAvgPool(Tensor x, Tensor lower, Tensor upper) {
+        requireNchw(x, "clampedGlobalAvgPool");
+        Tensor low = lower == null ? null : x.maximum(lower);
+        Tensor clamped = upper == null ? low : (low == null ? x : low).minimum(upper);
+        try {
+            return adaptiveAvgPool2d(clamped == null ? x : clamped, 1, 1);
+        } finally {
+            if (low != null) low.close();
+            if (clamped != null && clamped != low) clamped.close();
+        }
+    }
+
     /** The shape, channel, bias, geometry and dtype rules every backend checks first; returns the result dtype. */
     static DType check(Tensor x, Tensor weight, Tensor bias, int stride, int padding, int dilation) {
         requireNchw(x, "conv2d");

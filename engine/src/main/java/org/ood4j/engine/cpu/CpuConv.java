@@ -142,23 +142,116 @@ final class CpuConv implements ConvOps {
      * arrays per plane.
      */
     private static Tensor globalAveragePool(Tensor x, int hw) {
-        int n = (int) x.size(0), c = (int) x.size(1), planes = n * c;
-        Tensor out = Tensor.zeros(x.dtype(), n, c, 1, 1);
+        return globalAveragePool(x, hw, null, null, x.dtype());
+    }
+
+    /**
+     * One pass over the maps instead of three (clamp below, clamp above, pool), and no full-size
+     * intermediate: each element is clamped to its (c, h, w) bounds as it is summed. A clamped
+     * value is rounded to the result dtype before it is added, as the unfused ops store it.
+     */
+    @Override
+    public Tensor clampedGlobalAvgPool(Tensor x, Tensor lower, Tensor upper) {
+        ConvOps.requireNchw(x, "clampedGlobalAvgPool");
+        if (!x.dtype().isFloating()) throw new IllegalArgumentException("pooling needs a floating tensor, got " + x.dtype());
+        long[] plane = {x.size(1), x.size(2), x.size(3)};
+        DType type = resultType(x, lower, upper);
+        int hw = (int) (plane[1] * plane[2]);
+        try (Tensor xc = x.contiguous()) {
+            return globalAveragePool(xc, hw, bounds(lower, plane, Double.NEGATIVE_INFINITY), bounds(upper, plane, Double.POSITIVE_INFINITY), type);
+        }
+    }
+
+    /** The dtype of x.maximum(lower).minimum(upper). */
+    private static DType resultType(Tensor x, Tensor lower, Tensor upper) {
+        DType t = x.dtype();
+        if (lower != null) t = DType.promote(t, lower.dtype());
+        if (upper != null) t = DType.promote(t, upper.dtype());
+        return t;
+    }
+
+    /** A bound broadcast to one (C, H, W) map, row-major; the identity {@code none} when absent. */
+    private static double[] bounds(Tensor bound, long[] plane, double none) {
+        double[] out = new double[Math.toIntExact(plane[0] * plane[1] * plane[2])];
+        if (bound == null) {
+            java.util.Arrays.fill(out, none);
+            return out;
+        }
+        try (Tensor expanded = bound.expand(plane); Tensor dense = expanded.contiguous()) {
+            return dense.toDoubleArray();
+        }
+    }
+
+    private static Tensor globalAveragePool(Tensor x, int hw, double[] lower, double[] upper, DType type) {
+        int n = (int) x.size(0), c = (int) x.size(1);
+        Tensor out = Tensor.zeros(type, n, c, 1, 1);
         MemorySegment xs = x.storage().segment(), os = out.storage().segment();
         long offset = x.offset();
-        DType type = x.dtype();
-        int chunks = (long) planes * hw < (1 << 15) ? 1 : Math.min(planes, 4 * Runtime.getRuntime().availableProcessors());
+        DType inType = x.dtype();
+        boolean roundToFloat = type == DType.FLOAT32;
+        // a whole sample's C x H x W map per load when it fits a buffer: small planes (7 x 7, 4 x 4) cost
+        // one load each otherwise, and the clamp runs over the map as one vectorised loop
+        int planesPerLoad = (long) c * hw <= MAX_LOAD ? c : Math.max(1, MAX_LOAD / hw);
+        int loads = (int) ((long) n * c / planesPerLoad + ((long) n * c % planesPerLoad == 0 ? 0 : 1));
+        int chunks = (long) n * c * hw < (1 << 15) ? 1 : Math.min(loads, 4 * Runtime.getRuntime().availableProcessors());
         IntStream.range(0, chunks).parallel().forEach(ch -> {
-            double[] buf = new double[hw];
-            int p0 = (int) ((long) planes * ch / chunks), p1 = (int) ((long) planes * (ch + 1) / chunks);
-            for (int p = p0; p < p1; p++) {
-                HostRows.load(xs, type, offset + (long) p * hw, 1, hw, buf);
-                double sum = 0;
-                for (int i = 0; i < hw; i++) sum += buf[i];
-                HostRows.set(os, type, p, sum / hw);
+            double[] buf = new double[planesPerLoad * hw];
+            long l0 = (long) loads * ch / chunks, l1 = (long) loads * (ch + 1) / chunks;
+            for (long l = l0; l < l1; l++) {
+                long p0 = l * planesPerLoad;
+                int planes = (int) Math.min(planesPerLoad, (long) n * c - p0);
+                HostRows.load(xs, inType, offset + p0 * hw, 1, planes * hw, buf);
+                if (lower != null) clamp(buf, lower, upper, (int) (p0 % c), c, planes, hw, roundToFloat);
+                planeMeans(buf, planes, hw, os, type, p0);
             }
         });
         return out;
+    }
+
+    /**
+     * Each plane's mean, its sum taken in order (so the bits are those of a plain loop). Four
+     * planes at a time: four independent chains of adds instead of one, which is what bounds a
+     * sum of small planes (16 values of a 4 x 4 map) — the add's latency, not memory.
+     */
+    private static void planeMeans(double[] buf, int planes, int hw, MemorySegment out, DType type, long first) {
+        int q = 0;
+        for (; q + 4 <= planes; q += 4) {
+            double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+            for (int i = q * hw, end = i + hw; i < end; i++) {
+                s0 += buf[i];
+                s1 += buf[i + hw];
+                s2 += buf[i + 2 * hw];
+                s3 += buf[i + 3 * hw];
+            }
+            HostRows.set(out, type, first + q, s0 / hw);
+            HostRows.set(out, type, first + q + 1, s1 / hw);
+            HostRows.set(out, type, first + q + 2, s2 / hw);
+            HostRows.set(out, type, first + q + 3, s3 / hw);
+        }
+        for (; q < planes; q++) {
+            double sum = 0;
+            for (int i = q * hw, end = i + hw; i < end; i++) sum += buf[i];
+            HostRows.set(out, type, first + q, sum / hw);
+        }
+    }
+
+    /** Elements loaded at once by the global pool: 64 Ki doubles (512 KiB), an L2's worth. */
+    private static final int MAX_LOAD = 1 << 16;
+
+    /**
+     * v = clamp(v, bounds of its channel), for {@code planes} planes of hw values starting at channel
+     * {@code channel} (of c; the bounds are one (C, H, W) map), NaN kept (as maximum/minimum), rounded
+     * to float32 if asked (as the unfused ops store the clamped maps). Runs of whole maps are one
+     * flat loop against the bounds, which the JIT vectorises.
+     */
+    private static void clamp(double[] v, double[] lower, double[] upper, int channel, int c, int planes, int hw, boolean roundToFloat) {
+        for (int start = 0, q = 0; q < planes; ) {
+            int ch = (channel + q) % c, run = Math.min(planes - q, c - ch) * hw, at = ch * hw;   // to the end of this map
+            for (int i = 0; i < run; i++) v[start + i] = Math.min(Math.max(v[start + i], lower[at + i]), upper[at + i]);
+            if (roundToFloat) for (int i = 0; i < run; i++) v[start + i] = (float) v[start + i];
+            start += run;
+            q += run / hw;
+        }
     }
 
     private interface PlaneOp {
