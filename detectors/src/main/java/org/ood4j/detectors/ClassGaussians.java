@@ -119,7 +119,7 @@ final class ClassGaussians {
     /** Inverse of a symmetric positive-definite matrix, symmetrised against rounding. */
     static Tensor precision(Tensor cov) {
         try (Scope s = Scope.open()) {
-            Tensor inv = Linalg.inverse(cov);
+            Tensor inv = Linalg.inverseSpd(cov);   // a regularised scatter is positive definite: Cholesky, not LU
             return s.keep(inv.add(inv.t()).mul(0.5));
         }
     }

@@ -35,6 +35,9 @@ public final class Linalg {
 
     public static Tensor inverse(Tensor a) { return ops(a).inverse(a); }
 
+    /** The inverse of a symmetric positive-definite matrix (through its Cholesky factor where the backend can). */
+    public static Tensor inverseSpd(Tensor a) { return ops(a).inverseSpd(a); }
+
     /** Pseudo-inverse; singular values below rcond * s_max count as zero. */
     public static Tensor pinv(Tensor a, double rcond) { return ops(a).pinv(a, rcond); }
 

@@ -16,6 +16,15 @@ public interface LinalgOps {
 
     Tensor inverse(Tensor a);
 
+    /**
+     * The inverse of a symmetric positive-definite matrix (a covariance or scatter); throws when A
+     * is not positive definite. The default is {@link #inverse}; a backend may go through the
+     * Cholesky factor instead, A^-1 = L^-T L^-1, half the work of LU and better conditioned.
+     */
+    default Tensor inverseSpd(Tensor a) {
+        return inverse(a);
+    }
+
     /** Moore-Penrose pseudo-inverse, singular values below rcond * s_max treated as zero. */
     Tensor pinv(Tensor a, double rcond);
 

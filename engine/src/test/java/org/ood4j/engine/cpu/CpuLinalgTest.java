@@ -88,6 +88,22 @@ class CpuLinalgTest {
     }
 
     @ParameterizedTest
+    @ValueSource(ints = {1, 7, 100, 1100})   // 1100: EJML's blocked Cholesky
+    void spdInverseThroughCholeskyAgreesWithLu(int n) {
+        Tensor x = Tensor.randn(rng, DType.FLOAT64, n + 5, n);
+        Tensor spd = x.t().matmul(x).add(Tensor.scalar(1e-3, DType.FLOAT64));
+        Tensor viaCholesky = Linalg.inverseSpd(spd), viaLu = Linalg.inverse(spd);
+        double[][] c = viaCholesky.toDoubleMatrix(), l = viaLu.toDoubleMatrix(), a = spd.toDoubleMatrix();
+        double t = 1e-12 * norm(a) * norm(l);
+        assertClose(identity(n), mul(a, c), t);
+        assertClose(l, c, 1e-9 * norm(l));
+        assertEquals(DType.FLOAT32, Linalg.inverseSpd(spd.to(DType.FLOAT32)).dtype());
+        Tensor indefinite = Tensor.of(new double[][] {{1, 2}, {2, 1}});
+        var e = assertThrows(IllegalArgumentException.class, () -> Linalg.inverseSpd(indefinite));
+        assertTrue(e.getMessage().contains("not positive definite"), e.getMessage());
+    }
+
+    @ParameterizedTest
     @ValueSource(ints = {1, 7, 100})
     void inverseIsTwoSided(int n) {
         for (DType type : new DType[] {DType.FLOAT32, DType.FLOAT64}) {
