@@ -168,6 +168,25 @@ class CpuReductionsTest {
     }
 
     @Test
+    void leadingSumsOfContiguousRowsAreTheStridedWalksBits() {
+        // the contiguous fast path (rows added into column accumulators) against the strided walk of a non-contiguous view
+        SplittableRandom r = new SplittableRandom(8);
+        for (DType type : new DType[] {DType.FLOAT32, DType.FLOAT64}) {
+            try (Tensor wide = Tensor.randn(r, type, 3001, 2051); Tensor view = wide.slice(1, 0, 2048); Tensor dense = view.contiguous()) {
+                for (boolean keep : new boolean[] {false, true}) {
+                    try (Tensor fast = dense.mean(0, keep); Tensor slow = view.mean(0, keep)) {
+                        assertArrayEquals(slow.shape(), fast.shape());
+                        assertArrayEquals(slow.toDoubleArray(), fast.toDoubleArray(), type + " mean");
+                    }
+                }
+                try (Tensor fast = dense.sum(0, false); Tensor slow = view.sum(0, false)) {
+                    assertArrayEquals(slow.toDoubleArray(), fast.toDoubleArray(), type + " sum");
+                }
+            }
+        }
+    }
+
+    @Test
     void logSumExpHandlesInfinitiesAndNaN() {
         Tensor x = Tensor.of(new double[][] {
             {NEG_INF, NEG_INF, NEG_INF},
