@@ -25,6 +25,33 @@ class FeaturesDetectorsTest {
     }
 
     @Test
+    void vimSavedWithItsResidualSpaceScoresAsTheComplementForm() {
+        // detectors saved before the principal space was kept hold "residual_space": ||x R|| directly
+        try (Scope s = Scope.open()) {
+            SplittableRandom rng = new SplittableRandom(12);
+            Tensor w = Tensor.randn(rng, DType.FLOAT32, 3, 10), b = Tensor.randn(rng, DType.FLOAT32, 3);
+            Tensor fit = Tensor.randn(rng, DType.FLOAT32, 200, 10).mul(Tensor.randn(rng, DType.FLOAT32, 10).abs().add(0.1));
+            Tensor test = Tensor.randn(rng, DType.FLOAT32, 50, 10);
+            ViM vim = new ViM(null, 4, w, b);
+            vim.fitFeatures(fit, null);
+            // the residual space as the fit sees it: eigenvectors of the uncentred covariance about u, all but the 4 largest
+            Tensor u = vim.state().get("u");
+            Tensor x = fit.to(DType.FLOAT64).sub(u);
+            Tensor residual;
+            try (org.ood4j.engine.Linalg.Eigh eig = org.ood4j.engine.Linalg.eigh(x.t().matmul(x).div(200))) {
+                residual = eig.vectors().slice(1, 0, 6).copy();
+            }
+            ViM old = new ViM(null, 4, w, b);
+            old.restore(java.util.Map.of("u", u.copy(), "residual_space", residual, "alpha", vim.state().get("alpha").copy()),
+                    java.util.Map.of());
+            double[] expected = old.predictFeatures(test).toDoubleArray(), actual = vim.predictFeatures(test).toDoubleArray();
+            for (int i = 0; i < expected.length; i++) assertEquals(expected[i], actual[i], 1e-9 * Math.max(1, Math.abs(expected[i])));
+            vim.close();
+            old.close();
+        }
+    }
+
+    @Test
     void mahalanobisMatchesTheDirectFormPerClass() {
         try (Scope s = Scope.open()) {
             long[] y = new long[60];
