@@ -162,7 +162,7 @@ public final class JsonMatrix {
         }
         if (pos < end && b[pos] == '.') {
             pos++;
-            if (pos == end || !digit(b[pos])) throw error("row " + row + ", column " + col + ": a digit must follow the decimal point");
+            if (pos == end || !digit(b[pos])) throw error("row " + row + ", column " + col + ": a digit must follow the decimal point, got " + describeHere());
             for (; pos < end && digit(b[pos]); pos++) {
                 if (m == 0 && b[pos] == '0') exp10--;   // leading zeros of the fraction are not significant
                 else if (significant < 18) {
@@ -187,7 +187,7 @@ public final class JsonMatrix {
         pos++;
         boolean negative = pos < end && b[pos] == '-';
         if (pos < end && (b[pos] == '-' || b[pos] == '+')) pos++;
-        if (pos == end || !digit(b[pos])) throw error("row " + row + ", column " + col + ": a digit must follow the exponent mark");
+        if (pos == end || !digit(b[pos])) throw error("row " + row + ", column " + col + ": a digit must follow the exponent mark, got " + describeHere());
         int e = 0;
         for (; pos < end && digit(b[pos]); pos++) e = Math.min(100_000, e * 10 + (b[pos] - '0'));
         return exp10 + (negative ? -e : e);
@@ -203,11 +203,12 @@ public final class JsonMatrix {
         return negative ? -f : f;
     }
 
+    /** At pos (after any minus sign at start): what is there instead of digits. */
     private Json.ParseException notANumber(int start, int row, int col) {
-        pos = start;
-        String what = startsWith("NaN") || startsWith("-NaN") ? "NaN is not accepted"
-                : startsWith("Infinity") || startsWith("-Infinity") ? "Infinity is not accepted"
+        String what = startsWith("NaN") ? "NaN is not accepted"
+                : startsWith("Infinity") ? "Infinity is not accepted"
                 : "expected a number, got " + describeHere();
+        pos = start;
         return error("row " + row + ", column " + col + ": " + what + " (finite numbers only)");
     }
 

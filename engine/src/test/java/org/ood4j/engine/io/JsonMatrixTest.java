@@ -68,7 +68,8 @@ class JsonMatrixTest {
         assertTrue(refusal("{\"x\":[[1,2]], \"y\": 1}").startsWith("one key only"));
         assertTrue(refusal("{\"x\":[[1 2]]}").startsWith("row 0: expected ',' or ']' after column 0, got '2'"));
         assertTrue(refusal("{\"x\":[[01]]}").startsWith("row 0: expected ',' or ']' after column 0"));
-        assertTrue(refusal("{\"x\":[[1.]]}").startsWith("row 0, column 0: a digit must follow the decimal point"));
+        assertTrue(refusal("{\"x\":[[1.]]}").startsWith("row 0, column 0: a digit must follow the decimal point, got ']'"));
+        assertTrue(refusal("{\"x\":[[1,-").contains("expected a number, got the end of the body"));
         assertTrue(refusal("{\"x\":[[1]]} x").startsWith("unexpected 'x' after the object"));
         assertTrue(refusal("").startsWith("empty body"));
         assertTrue(refusal("{\"x\":[[1,2]").contains("the end of the body"));
