@@ -159,6 +159,21 @@ class ServeCommandTest {
     }
 
     @Test
+    void anInternalFaultIsAFiveHundredLoggedWithItsStackTraceAndTheServerCarriesOn() throws Exception {
+        ServedDetector broken = ServedDetector.of("broken", Scoring.load(fx.maha, org.ood4j.engine.Device.CPU));
+        broken.detector().close();   // its state freed under the server: a fault of ours, not of the request
+        StringWriter log = new StringWriter();
+        try (ScoringServer s = new ScoringServer(List.of(broken), new ScoringServer.Config("127.0.0.1", 0, 1, LIMIT,
+                org.ood4j.engine.Device.CPU), new PrintWriter(log, true)).start()) {
+            HttpResponse<String> r = fx.post(s, "/score", "application/json", bytes("{\"features\": [[1, 2, 3, 4, 5, 6, 7, 8]]}"));
+            assertEquals(500, r.statusCode(), r.body());
+            assertTrue(((String) json(r).get("error")).startsWith("internal error: "), r.body());
+            assertTrue(log.toString().contains("internal error on POST /score:") && log.toString().contains("\tat org.ood4j."), log.toString());
+            assertEquals(200, fx.get(s, "/health").statusCode(), "still serving");
+        }
+    }
+
+    @Test
     void theCommandPrintsItsUrlServesAndStopsWhenInterrupted() throws Exception {
         StringWriter out = new StringWriter(), err = new StringWriter();
         int[] code = {-1};
