@@ -11,11 +11,11 @@ import org.ood4j.engine.Tensor;
  * it walks the bytes once, writing each number into a growing {@code float[]} and checking every
  * row's length against the first (a 64 MB body is one pass, not millions of objects).
  *
- * <p>Numbers are rounded to float32 exactly as {@link Float#parseFloat} rounds them. Plain
- * decimals of at most 15 significant digits and exponents within 10^±22 take a fast path: the
- * double m·10^e is then exact-rounded (Clinger), and narrowing it to float is the correct
- * rounding unless that double lies exactly halfway between two floats (or in the subnormal
- * range), where {@link Float#parseFloat} decides instead. NaN, Infinity, strings, numbers beyond
+ * <p>Numbers are rounded to float32 exactly as {@link Float#parseFloat} rounds them. Decimals
+ * with exponents within 10^±22 take a fast path: the double m·10^e from their first 18 digits is
+ * within a few units in its last place of the number, and narrowing it to float is the correct
+ * rounding unless it lies that close to halfway between two floats (or in the subnormal range),
+ * where {@link Float#parseFloat} decides instead (see {@link #fast}). NaN, Infinity, strings, numbers beyond
  * float32's range and anything else that is not a number are refused, naming the row and column.
  * Errors are {@link Json.ParseException}s.
  */
@@ -173,7 +173,7 @@ public final class JsonMatrix {
             }
         }
         if (pos < end && (b[pos] == 'e' || b[pos] == 'E')) exp10 = exponent(exp10, row, col);
-        float f = significant <= 15 && exp10 >= -22 && exp10 <= 22 ? fast(m, exp10, negative) : Float.NaN;
+        float f = exp10 >= -22 && exp10 <= 22 ? fast(m, exp10, negative) : Float.NaN;
         if (Float.isNaN(f)) f = Float.parseFloat(new String(b, start, pos - start, StandardCharsets.ISO_8859_1));
         if (Float.isInfinite(f)) {
             throw error("row " + row + ", column " + col + ": " + new String(b, start, pos - start, StandardCharsets.ISO_8859_1)
@@ -193,12 +193,18 @@ public final class JsonMatrix {
         return exp10 + (negative ? -e : e);
     }
 
-    /** m·10^e rounded to float, or NaN where only {@link Float#parseFloat} can round it right. */
+    /**
+     * m·10^e (m: the first 18 significant digits) rounded to float, or NaN where only
+     * {@link Float#parseFloat} can round it right. The double d = m·10^e is within 3 units in its
+     * last place of the decimal (m to double, the exact power of ten, the dropped digits: each under
+     * one); narrowing drops d's low 29 mantissa bits, so unless they lie within 8 units of
+     * 1000...0 (a float midpoint), d and the decimal round to the same float.
+     */
     private static float fast(long m, int exp10, boolean negative) {
         double d = exp10 < 0 ? m / POW10[-exp10] : m * POW10[exp10];
-        if (d != 0 && d < Float.MIN_NORMAL) return Float.NaN;
-        // the low 29 bits of the double's mantissa are what narrowing drops: exactly 1000...0 is a tie
-        if ((Double.doubleToRawLongBits(d) & 0x1FFF_FFFFL) == 0x1000_0000L) return Float.NaN;
+        if (d != 0 && d < Float.MIN_NORMAL) return Float.NaN;   // subnormal floats keep fewer bits
+        long dropped = Double.doubleToRawLongBits(d) & 0x1FFF_FFFFL;
+        if (Math.abs(dropped - 0x1000_0000L) <= 8) return Float.NaN;
         float f = (float) d;
         return negative ? -f : f;
     }

@@ -36,11 +36,16 @@ class JsonMatrixTest {
         int n = 200_000;
         String[] texts = new String[n];
         for (int i = 0; i < n; i++) {
-            texts[i] = switch (i % 5) {
+            texts[i] = switch (i % 7) {
                 case 0 -> Float.toString(Float.intBitsToFloat(rng.nextInt()) % 1e6f);   // shortest float text
                 case 1 -> Double.toString(rng.nextGaussian());                        // 17 digits: the slow path
                 case 2 -> rng.nextInt(100_000) + "." + rng.nextInt(1000) + "e" + (rng.nextInt(78) - 45);
                 case 3 -> Float.toString(Math.nextUp(0f) * rng.nextInt(1000));        // subnormals
+                case 4 -> {   // more digits than a long holds, magnitudes 1e-30 to 1e30
+                    int whole = 16 + rng.nextInt(15);
+                    yield digits(rng, whole) + "." + digits(rng, 1 + rng.nextInt(30)) + "e" + (rng.nextInt(60) - 30 - whole);
+                }
+                case 5 -> midpoint(rng);
                 default -> Long.toString(rng.nextLong() >> rng.nextInt(64));
             };
             if (texts[i].equals("NaN") || texts[i].contains("Infinity")) texts[i] = "1";
@@ -54,6 +59,20 @@ class JsonMatrixTest {
         String tie = "1.00000005960464477550";   // 1 + 2^-24 + a little: rounds up to 1 + 2^-23
         assertEquals(Float.parseFloat(tie), parse("{\"x\":[[" + tie + "]]}").data()[0]);
         assertEquals(Float.parseFloat("16777217"), parse("{\"x\":[[16777217]]}").data()[0]);
+    }
+
+    private static String digits(SplittableRandom rng, int n) {
+        StringBuilder sb = new StringBuilder().append(1 + rng.nextInt(9));
+        for (int i = 1; i < n; i++) sb.append(rng.nextInt(10));
+        return sb.toString();
+    }
+
+    /** A decimal at, or a hair (1e-25 relative) off, the exact midpoint between two floats: where narrowing a double can go wrong. */
+    private static String midpoint(SplittableRandom rng) {
+        float f = Float.intBitsToFloat(0x3000_0000 + rng.nextInt(0x2000_0000));
+        java.math.BigDecimal mid = new java.math.BigDecimal(f).add(new java.math.BigDecimal(Math.nextUp(f))).divide(java.math.BigDecimal.TWO);
+        int side = rng.nextInt(3) - 1;
+        return mid.add(mid.movePointLeft(25).multiply(java.math.BigDecimal.valueOf(side))).toString();
     }
 
     @Test
