@@ -36,7 +36,12 @@ import com.sun.net.httpserver.HttpServer;
  */
 final class ScoringServer implements AutoCloseable {
     /** Where to listen, how many handler threads, the largest body accepted and the detectors' device. */
-    record Config(String host, int port, int threads, int maxBody, Device device) {}
+    record Config(String host, int port, int threads, int maxBody, Device device) {
+        Config {
+            if (threads < 1) throw new IllegalArgumentException("--threads must be at least 1, got " + threads);
+            if (maxBody < 1) throw new IllegalArgumentException("--max-body must be at least 1 byte, got " + maxBody);
+        }
+    }
 
     private final Map<String, ServedDetector> served = new LinkedHashMap<>();
     private final Config config;
@@ -46,19 +51,23 @@ final class ScoringServer implements AutoCloseable {
     private HttpServer http;
     private ExecutorService pool;
 
-    /** Serves the detectors (in order); the server owns them from here and closes them when it stops. */
+    /**
+     * Serves the detectors (in order). The server owns them from this call on: {@link #close}
+     * frees them, started or not, and a refused list (two of one name, none) is freed at once.
+     */
     ScoringServer(List<ServedDetector> detectors, Config config, PrintWriter log) {
-        for (ServedDetector d : detectors) {
-            if (served.putIfAbsent(d.name(), d) != null) throw new IllegalArgumentException("two detectors are named '" + d.name() + "'");
-        }
-        if (served.isEmpty()) throw new IllegalArgumentException("no detector to serve");
-        if (config.threads() < 1) throw new IllegalArgumentException("--threads must be at least 1, got " + config.threads());
-        if (config.maxBody() < 1) throw new IllegalArgumentException("--max-body must be at least 1 byte, got " + config.maxBody());
         this.config = config;
         this.log = log;
+        for (ServedDetector d : detectors) {
+            if (served.putIfAbsent(d.name(), d) != null) {
+                for (ServedDetector each : detectors) each.detector().close();
+                throw new IllegalArgumentException("two detectors are named '" + d.name() + "'");
+            }
+        }
+        if (served.isEmpty()) throw new IllegalArgumentException("no detector to serve");
     }
 
-    /** Binds the port (0: a free one) and starts answering. */
+    /** Binds the port (0: a free one) and starts answering; on failure (e.g. the port is taken) {@link #close} still frees the detectors. */
     ScoringServer start() throws IOException {
         http = HttpServer.create(new InetSocketAddress(config.host(), config.port()), 0);
         pool = Executors.newFixedThreadPool(config.threads(), Thread.ofPlatform().name("ood4j-serve-", 1).daemon(true).factory());
@@ -94,15 +103,18 @@ final class ScoringServer implements AutoCloseable {
      * only once no handler can still be using them.
      */
     @Override
-    public void close() throws InterruptedException {
-        if (http == null || stopped.getCount() == 0) return;
-        http.stop(1);
-        pool.shutdown();
-        if (pool.awaitTermination(30, TimeUnit.SECONDS)) {
-            for (ServedDetector d : served.values()) d.detector().close();
-        } else {
-            log.println("ood4j serve: requests still running after 30 s; their detectors are left to the process exit");
+    public synchronized void close() throws InterruptedException {
+        if (stopped.getCount() == 0) return;
+        if (http != null) http.stop(1);
+        if (pool != null) {
+            pool.shutdown();
+            if (!pool.awaitTermination(30, TimeUnit.SECONDS)) {
+                log.println("ood4j serve: requests still running after 30 s; their detectors are left to the process exit");
+                stopped.countDown();
+                return;
+            }
         }
+        for (ServedDetector d : served.values()) d.detector().close();
         stopped.countDown();
     }
 

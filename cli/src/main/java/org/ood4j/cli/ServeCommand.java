@@ -52,11 +52,11 @@ final class ServeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Device target = Devices.parse(device, "--device");
-        int limit = parseSize(maxBody);
-        int handlers = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
+        ScoringServer.Config config = new ScoringServer.Config(host, port, threads == null ? Runtime.getRuntime().availableProcessors()
+                : threads, parseSize(maxBody), target);   // checked before anything is loaded
         PrintWriter out = spec.commandLine().getOut();
-        try (ScoringServer server = new ScoringServer(load(target), new ScoringServer.Config(host, port, handlers, limit, target),
-                spec.commandLine().getErr()).start()) {
+        try (ScoringServer server = new ScoringServer(load(target), config, spec.commandLine().getErr())) {
+            server.start();
             out.println("listening on " + server.url());
             server.detectors().forEach((name, d) -> out.println("  POST /score/" + name + "  " + d.detector().name() + " (" + d.input()
                     + (d.detector().calibration() == null ? "" : ", calibrated") + ")"));

@@ -212,5 +212,12 @@ class ServeCommandTest {
         assertTrue(twice.err().contains("two detectors are named 'a'"), twice.err());
         CliBadInputTest.Run size = CliBadInputTest.run("serve", "--state", fx.kl.toString(), "--max-body", "lots");
         assertTrue(size.err().contains("--max-body must be a size"), size.err());
+        long blocks = org.ood4j.engine.MemoryStats.liveBlocks();
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            CliBadInputTest.Run busy = CliBadInputTest.run("serve", "--state", fx.kl.toString(), "--port", "" + taken.getLocalPort());
+            assertNotEquals(0, busy.code());
+            assertTrue(busy.err().contains("BindException"), busy.err());
+        }
+        assertEquals(blocks, org.ood4j.engine.MemoryStats.liveBlocks(), "the detectors of a server that could not start are freed");
     }
 }
