@@ -12,7 +12,7 @@ import picocli.CommandLine.Option;
 /** The {@code ood4j} command. Errors are one clear line and a non-zero exit code; --verbose adds the stack trace. */
 @Command(name = "ood4j", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Out-of-distribution detection on the JVM.",
-        subcommands = {InfoCommand.class, FitCommand.class, CalibrateCommand.class, ScoreCommand.class, EvalCommand.class, DemoCommand.class,
+        subcommands = {InfoCommand.class, FitCommand.class, CalibrateCommand.class, ScoreCommand.class, ServeCommand.class, EvalCommand.class, DemoCommand.class,
                 BenchCommand.class})
 public final class Main implements Runnable {
     @Option(names = "--verbose", description = "print stack traces of errors", scope = CommandLine.ScopeType.INHERIT)

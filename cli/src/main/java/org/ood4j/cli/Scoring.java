@@ -44,7 +44,11 @@ final class Scoring {
 
     /** The saved detector, on the --device. */
     AbstractDetector load() throws IOException {
-        Device target = target();
+        return load(state, target());
+    }
+
+    /** A saved detector, moved to {@code target}; closed when it cannot move. */
+    static AbstractDetector load(Path state, Device target) throws IOException {
         AbstractDetector d = DetectorFiles.load(state, null);
         try {
             d.to(target);
