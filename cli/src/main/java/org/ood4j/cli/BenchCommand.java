@@ -31,7 +31,7 @@ import picocli.CommandLine.Spec;
  * timed ones (a fresh detector each run; fit and predict timed separately, predict over the
  * whole scoring array).
  */
-@Command(name = "bench", description = {"Time fit and predict of every detector of the benchmark workload (WORKLOADS.md).",
+@Command(name = "bench", description = {"Time every detector on the benchmark workload (WORKLOADS.md).",
         "--generate DIR writes a workload folder (with --quick: the first dimension / 5); --data DIR --out FILE times it."})
 final class BenchCommand implements Callable<Integer> {
     @Spec CommandSpec spec;

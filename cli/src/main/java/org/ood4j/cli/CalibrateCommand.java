@@ -22,8 +22,8 @@ import picocli.CommandLine.Spec;
  * ({@link Calibration}: the threshold keeping --tpr of them, the sample for p-values) in the state
  * file, which 'ood4j score' then applies.
  */
-@Command(name = "calibrate", description = "Store a decision rule in a saved detector: the threshold that keeps --tpr of the "
-        + "in-distribution validation samples given, and their scores for p-values.")
+@Command(name = "calibrate", description = {"Store a decision rule (threshold, p-values) in a saved detector.",
+        "The threshold keeps --tpr of the in-distribution validation samples given; their scores give p-values."})
 final class CalibrateCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 

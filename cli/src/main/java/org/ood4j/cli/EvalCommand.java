@@ -18,7 +18,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** Prints AUROC, AUPR-IN, AUPR-OUT and FPR@95TPR for scores of ID and OOD samples. */
-@Command(name = "eval", description = "OOD metrics of scores: --scores-id A.npy --scores-ood B.npy, or --scores S.npy --labels L.npy (label < 0 = OOD).")
+@Command(name = "eval", description = {"OOD metrics (AUROC, AUPR, FPR95) of scores.",
+        "--scores-id A.npy --scores-ood B.npy, or --scores S.npy --labels L.npy (label < 0 = OOD)."})
 final class EvalCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 

@@ -29,8 +29,8 @@ import picocli.CommandLine.Spec;
  * Loads a saved detector and scores an array in batches. A calibrated detector ('ood4j calibrate')
  * also gives each row its decision (is_ood) and p-value.
  */
-@Command(name = "score", description = "Score .npy arrays with a saved detector; writes the scores (N,) float64 "
-        + "(and is_ood, p_value when the detector is calibrated).")
+@Command(name = "score", description = {"Score .npy arrays with a saved detector.",
+        "Writes the scores (N,) float64, and is_ood and p_value when the detector is calibrated."})
 final class ScoreCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 

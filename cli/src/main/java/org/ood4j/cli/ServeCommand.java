@@ -21,8 +21,8 @@ import picocli.CommandLine.Spec;
  * 'ood4j serve': loads saved detectors once and answers scoring requests over HTTP until the
  * process is interrupted (Ctrl-C) or, in-process, its thread is. The work is {@link ScoringServer}'s.
  */
-@Command(name = "serve", description = "Serve saved detectors over HTTP: POST /score/{name} (JSON or .npy batches), "
-        + "GET /health, GET /metrics (Prometheus). Runs until interrupted.")
+@Command(name = "serve", description = {"Serve saved detectors over HTTP until interrupted.",
+        "POST /score/{name} (JSON or .npy batches), GET /health, GET /metrics (Prometheus)."})
 final class ServeCommand implements Callable<Integer> {
     /** NAME=FILE: a name of letters, digits, '.', '_' or '-' before the first '='. */
     private static final Pattern NAMED = Pattern.compile("([A-Za-z0-9._-]+)=(.+)");

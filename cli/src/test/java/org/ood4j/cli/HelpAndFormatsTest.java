@@ -27,9 +27,11 @@ class HelpAndFormatsTest {
         }
         CliBadInputTest.Run root = CliBadInputTest.run("--help");
         assertEquals(0, root.code());
-        for (String command : new String[] {"info", "fit", "calibrate", "score", "eval", "demo", "bench"}) {
-            assertTrue(root.out().contains("\n  " + command + " "), "the root help lists " + command + ":\n" + root.out());
+        String commands = root.out().substring(root.out().indexOf("Commands:"));
+        for (String command : new String[] {"info", "fit", "calibrate", "score", "serve", "eval", "demo", "bench"}) {
+            assertTrue(commands.contains("\n  " + command + " "), "the root help lists " + command + ":\n" + root.out());
         }
+        assertEquals(9, commands.strip().lines().count(), "one line per command:\n" + commands);
     }
 
     @Test
