@@ -35,18 +35,21 @@ final class CpuLinalg implements LinalgOps {
     @Override
     public Tensor cholesky(Tensor a) {
         DType type = floatType(a, "cholesky");
-        DMatrixRMaj m = square(a, "cholesky");
+        double[] lower = lowerFactor(a, "cholesky");
+        return Unpacking.tensor(lower, type, a.size(0), a.size(0));
+    }
+
+    /** L with A = L L^T, row-major n x n with zeros above the diagonal; refuses an A that is not positive definite. */
+    private static double[] lowerFactor(Tensor a, String op) {
+        DMatrixRMaj m = square(a, op);
         int n = m.numRows;
         CholeskyDecomposition_F64<DMatrixRMaj> chol = DecompositionFactory_DDRM.chol(n, true);
         if (!chol.decompose(m)) {
-            throw new IllegalArgumentException("cholesky: matrix " + Shape.toString(a.shape()) + " is not positive definite");
+            throw new IllegalArgumentException(op + ": matrix " + Shape.toString(a.shape()) + " is not positive definite");
         }
-        DMatrixRMaj t = chol.getT(null);
-        double[] lower = new double[n * n];
-        for (int i = 0; i < n; i++) {
-            for (int j = 0; j <= i; j++) lower[i * n + j] = t.get(i, j);
-        }
-        return Unpacking.tensor(lower, type, n, n);
+        double[] lower = java.util.Arrays.copyOf(chol.getT(null).data, n * n);
+        for (int i = 0; i < n; i++) java.util.Arrays.fill(lower, i * n + i + 1, (i + 1) * n, 0);
+        return lower;
     }
 
     @Override
@@ -82,16 +85,10 @@ final class CpuLinalg implements LinalgOps {
     @Override
     public Tensor inverseSpd(Tensor a) {
         DType type = floatType(a, "inverse");
-        DMatrixRMaj m = square(a, "inverse");
-        int n = m.numRows;
-        CholeskyDecomposition_F64<DMatrixRMaj> chol = DecompositionFactory_DDRM.chol(n, true);
-        if (!chol.decompose(m)) {
-            throw new IllegalArgumentException("inverse: matrix " + Shape.toString(a.shape()) + " is not positive definite");
-        }
-        DMatrixRMaj l = chol.getT(null);
-        for (int i = 0; i < n; i++) java.util.Arrays.fill(l.data, i * n + i + 1, (i + 1) * n, 0);   // the factor's lower half only
+        double[] lower = lowerFactor(a, "inverse");
+        int n = (int) a.size(0);
         try (Scope s = Scope.open()) {
-            Tensor w = invertLower(Tensor.of(l.data, n, n));
+            Tensor w = invertLower(Tensor.of(lower, n, n));
             return s.keep(w.t().matmul(w).to(type));
         }
     }
