@@ -58,11 +58,6 @@ final class HostBlocks {
         b.arena().close();
     }
 
-    /** Bytes now cached, for diagnostics. */
-    static long cachedBytes() {
-        return CACHED.get();
-    }
-
     /** Below MIN_BYTES the size itself (at least 1); above, the next of four classes per doubling. */
     static long sizeClass(long bytes) {
         if (bytes < MIN_BYTES) return Math.max(bytes, 1);

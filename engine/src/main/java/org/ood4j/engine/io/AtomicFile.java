@@ -65,11 +65,6 @@ public final class AtomicFile {
         write(target, out -> out.write(bytes));
     }
 
-    /** Writes bytes atomically. */
-    public static void write(Path target, byte[] bytes) throws IOException {
-        write(target, out -> out.write(bytes));
-    }
-
     /** Hands the body a stream whose close() only flushes, so the channel stays open for force(). */
     private static final class FlushOnClose extends java.io.FilterOutputStream {
         FlushOnClose(OutputStream out) { super(out); }

@@ -72,14 +72,18 @@ public final class Npy {
 
     /** Reads only the header of a .npy file. */
     public static Info info(Path path) throws IOException {
+        Header h = header(path);
+        Encoding.Kind kind = h.encoding().kind();
+        boolean floating = kind == Encoding.Kind.FLOAT || kind == Encoding.Kind.HALF;
+        boolean integer = kind == Encoding.Kind.SIGNED || kind == Encoding.Kind.UNSIGNED;
+        return new Info(h.descr(), h.shape().clone(), floating, integer, kind == Encoding.Kind.BOOL, mappable(h));
+    }
+
+    /** The checked header of a file, read without its data. */
+    private static Header header(Path path) throws IOException {
         InputFile.check(path);
-        long length = Files.size(path);
         try (InputStream in = new BufferedInputStream(Files.newInputStream(path), 4096)) {
-            Header h = readHeader(in, length, path.toString());
-            Encoding.Kind kind = h.encoding().kind();
-            boolean floating = kind == Encoding.Kind.FLOAT || kind == Encoding.Kind.HALF;
-            boolean integer = kind == Encoding.Kind.SIGNED || kind == Encoding.Kind.UNSIGNED;
-            return new Info(h.descr(), h.shape().clone(), floating, integer, kind == Encoding.Kind.BOOL, mappable(h));
+            return readHeader(in, Files.size(path), path.toString());
         }
     }
 
@@ -103,24 +107,15 @@ public final class Npy {
      * until it and its views are closed; writing into it is refused.
      */
     public static Tensor map(Path path) throws IOException {
-        InputFile.check(path);
-        long length = Files.size(path);
         String source = path.toString();
-        Header h;
-        try (InputStream in = new BufferedInputStream(Files.newInputStream(path), 4096)) {
-            h = readHeader(in, length, source);
-        }
+        Header h = header(path);
         Encoding e = h.encoding();
         if (h.fortranOrder()) throw new ArrayFormatException(source, "cannot map a Fortran-order array: read it (Npy.read copies it to C order)");
         if (!mappable(h)) {
             throw new ArrayFormatException(source, "cannot map " + h.descr() + " data: only little-endian <f4, <f8 and <i8 are mapped as "
                     + "they are stored (Npy.read converts the others)");
         }
-        long need = dataBytes(h, source);
-        if (length - h.dataOffset() < need) {
-            throw new ArrayFormatException(source, "expected " + need + " bytes of data for " + h.descr() + " "
-                    + shapeText(h.shape()) + ", found " + (length - h.dataOffset()));
-        }
+        long need = requireData(h, Files.size(path), source);
         if (need == 0) return Tensor.zeros(e.dtype(), h.shape());
         return Tensor.wrap(org.ood4j.engine.Storage.Mapped.map(path, h.dataOffset(), need), e.dtype(), h.shape());
     }
@@ -147,13 +142,19 @@ public final class Npy {
      */
     static Tensor read(InputStream in, long length, String source) throws IOException {
         Header h = readHeader(in, length, source);
+        requireData(h, length, source);
+        return h.fortranOrder() ? readFortran(in, h, source) : readC(in, h, h.shape(), source);
+    }
+
+    /** The data bytes the header promises, refused when the {@code length} bytes of the source hold fewer. */
+    private static long requireData(Header h, long length, String source) throws ArrayFormatException {
         long have = length - h.dataOffset();
         long need = dataBytes(h, source);
         if (have < need) {
             throw new ArrayFormatException(source, "expected " + need + " bytes of data for " + h.descr() + " "
                     + shapeText(h.shape()) + ", found " + have);
         }
-        return h.fortranOrder() ? readFortran(in, h, source) : readC(in, h, h.shape(), source);
+        return need;
     }
 
     /** Allocates and fills a C-order tensor of {@code shape}; closes it if filling fails. */
