@@ -46,6 +46,10 @@ public final class EnergyBased extends LogitsDetector {
         return rows(logits, (z, scratch, n) -> {
             if (inverse != 1) RowMath.scale(z, n, inverse);
             return 0 - t * RowMath.logSumExp(z, n);
+        }, (z, scratch, n) -> {
+            float m = RowMath.max(z, n);
+            if (!Float.isFinite(m)) return 0 - (double) m;                   // as logSumExp: a non-finite max is the answer
+            return 0 - (m + t * Math.log(RowMath.expShiftedSum(z, n, m, (float) inverse, z)));   // t lse(z/t) = m + t log sum exp((z-m)/t)
         }, flagNonFinite);
     }
 

@@ -15,6 +15,7 @@ public final class Entropy extends LogitsDetector {
     public static final java.util.function.Function<Tensor, Tensor> SCORE = Entropy::score;
 
     static final double MIN_PROBABILITY = 1e-7;
+    private static final float MIN_PROBABILITY_F = (float) MIN_PROBABILITY, LOG_MIN_PROBABILITY_F = (float) Math.log(MIN_PROBABILITY_F);
 
     public Entropy(Function<Tensor, Tensor> model) {
         super(model);
@@ -42,6 +43,18 @@ public final class Entropy extends LogitsDetector {
             double sum = RowMath.expShiftedSum(z, n, m, true);
             for (int j = 0; j < n; j++) z[j] = Math.min(Math.max(z[j] / sum, MIN_PROBABILITY), 1);
             return 0 - RowMath.sumXLogX(z, n);
+        }, (z, terms, n) -> {
+            float m = RowMath.max(z, n);
+            if (!Float.isFinite(m)) return Double.NaN;
+            double sum = RowMath.expShiftedSum(z, n, m, 1, terms);
+            float inverseSum = (float) (1 / sum), logSum = (float) Math.log(sum);
+            // log p_j = (z_j - m) - log sum, not log of a float32 p_j: near p = 1 that log would keep
+            // few digits of a tiny entropy. The clamp p >= 1e-7 is also one on log p (log is monotone).
+            for (int j = 0; j < n; j++) {
+                float p = Math.min(Math.max(terms[j] * inverseSum, MIN_PROBABILITY_F), 1);
+                terms[j] = p * Math.max((z[j] - m) - logSum, LOG_MIN_PROBABILITY_F);
+            }
+            return 0 - RowMath.sum(terms, n);
         }, flagNonFinite);
     }
 

@@ -15,6 +15,7 @@ import org.ood4j.engine.cpu.RowMath;
  */
 public final class GEN extends LogitsDetector {
     private static final double EPS = 1e-7;
+    private static final float EPS_F = (float) EPS, ONE_MINUS_EPS_F = (float) (1 - EPS);
     private final double gamma;
 
     public GEN(Function<Tensor, Tensor> model) {
@@ -53,7 +54,22 @@ public final class GEN extends LogitsDetector {
                 z[j] = c * q;
             }
             return RowMath.sumPow(z, n, gamma);
+        }, (z, cq, n) -> {
+            float m = RowMath.max(z, n);
+            if (!Float.isFinite(m)) return Double.NaN;
+            double sum = RowMath.expShiftedSum(z, n, m, 1, cq);
+            float inverseSum = (float) (1 / sum);
+            for (int j = 0; j < n; j++) {
+                // 1 - p as (sum - e) / sum in float64: near p = 1, 1 - p in float32 would keep ~1 digit
+                float e = cq[j], c = clamp(e * inverseSum), q = clamp((float) ((sum - e) / sum));
+                cq[j] = c * q;
+            }
+            return RowMath.sumPow(cq, n, (float) gamma);
         }, flagNonFinite);
+    }
+
+    private static float clamp(float p) {
+        return Math.min(Math.max(p, EPS_F), ONE_MINUS_EPS_F);
     }
 
     @Override

@@ -62,9 +62,13 @@ public abstract class LogitsDetector extends AbstractDetector {
      */
     protected boolean scoresFlagNonFinite() { return false; }
 
-    /** f of each row of the logits, a row with a NaN or an infinity giving NaN when {@code flagNonFinite}. */
-    static Tensor rows(Tensor logits, org.ood4j.engine.RowReducer f, boolean flagNonFinite) {
-        return flagNonFinite ? logits.reduceFiniteRows(f) : logits.reduceRows(f);
+    /**
+     * f of each row of the logits — {@code f32} on float32 logits (float32 arithmetic, float64
+     * sums: half the bytes and twice the vector lanes), {@code f64} on the others — a row with a
+     * NaN or an infinity giving NaN when {@code flagNonFinite}.
+     */
+    static Tensor rows(Tensor logits, org.ood4j.engine.RowReducer f64, org.ood4j.engine.FloatRowReducer f32, boolean flagNonFinite) {
+        return flagNonFinite ? logits.reduceFiniteRows(f64, f32) : logits.reduceRows(f64, f32);
     }
 
     @Override

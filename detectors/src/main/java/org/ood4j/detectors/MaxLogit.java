@@ -34,7 +34,8 @@ public final class MaxLogit extends LogitsDetector {
 
     /** As {@link #score}; with {@code flagNonFinite}, a row holding NaN or an infinity scores NaN (the input check fused in). */
     static Tensor score(Tensor logits, boolean flagNonFinite) {
-        return rows(logits, (z, scratch, n) -> 0 - RowMath.max(z, n), flagNonFinite);   // 0 - x: +0.0 for a max of 0, as neg() gives
+        // 0 - x: +0.0 for a max of 0, as neg() gives
+        return rows(logits, (z, scratch, n) -> 0 - RowMath.max(z, n), (z, scratch, n) -> 0 - (double) RowMath.max(z, n), flagNonFinite);
     }
 
     @Override

@@ -11,6 +11,7 @@ import org.ood4j.engine.cpu.RowMath;
  * <pre>  score(x) = -max_y softmax(f(x) / t)_y</pre>
  * computed as {@code -exp(max(z) - logsumexp(z))} = {@code -1 / sum exp(z - max z)} with
  * z = f(x)/t — one fused pass per row, no probability matrix, exact in float64 even for |logits| of 1e4.
+ * Float32 logits are scored in float32 with the sum in float64 (within 1e-6 relative).
  */
 public final class MaxSoftmax extends LogitsDetector {
     /** {@link #score(Tensor)} as a function value (one instance, so it can be recognised when saving). */
@@ -57,6 +58,10 @@ public final class MaxSoftmax extends LogitsDetector {
             double m = RowMath.max(z, n);
             if (!Double.isFinite(m)) return Double.NaN;
             return -1 / RowMath.expShiftedSum(z, n, m, false);
+        }, (z, scratch, n) -> {
+            float m = RowMath.max(z, n);
+            if (!Float.isFinite(m)) return Double.NaN;
+            return -1 / RowMath.expShiftedSum(z, n, m, (float) inverse, z);   // max(z / t) = max(z) / t for t > 0
         }, flagNonFinite);
     }
 

@@ -8,6 +8,8 @@ import java.util.SplittableRandom;
 import java.util.function.Function;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.ood4j.engine.DType;
 import org.ood4j.engine.MemoryStats;
 import org.ood4j.engine.Scope;
@@ -16,37 +18,50 @@ import org.ood4j.engine.Tensor;
 /** Edge cases of the logits detectors: one class, one sample, ties, extreme logits, bad input. */
 class LogitsDetectorsTest {
 
+    /**
+     * The tolerance of a score on logits of the dtype: float64 logits are scored in float64
+     * ({@code f64}); float32 logits in float32 with float64 sums, within 1e-6 relative (the
+     * contract of the float32 row path; the conformance cases allow 1e-4).
+     */
+    private static double tolerance(DType dtype, double f64, double expected) {
+        return dtype == DType.FLOAT64 ? f64 : Math.max(f64, 1e-6 * Math.max(1, Math.abs(expected)));
+    }
+
     private static double[] scores(LogitsDetector d, Tensor logits) {
         try (Tensor s = d.predictLogits(logits)) {
             return s.toDoubleArray();
         }
     }
 
-    @Test
-    void maxSoftmaxEnergyMaxLogitOnHandWorkedRows() {
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"FLOAT32", "FLOAT64"})
+    void maxSoftmaxEnergyMaxLogitOnHandWorkedRows(DType dtype) {
         try (Scope s = Scope.open()) {
-            Tensor logits = Tensor.of(new float[][] {{0, 0}, {Float.MAX_VALUE / 1e30f, 0}, {1, 2}});
+            Tensor logits = Tensor.of(new float[][] {{0, 0}, {Float.MAX_VALUE / 1e30f, 0}, {1, 2}}).to(dtype);
             double[] msp = scores(new MaxSoftmax(null), logits);
             assertEquals(-0.5, msp[0], 1e-15);
             assertEquals(-1, msp[1], 1e-15);
-            assertEquals(-Math.exp(2) / (Math.exp(1) + Math.exp(2)), msp[2], 1e-15);
+            double want = -Math.exp(2) / (Math.exp(1) + Math.exp(2));
+            assertEquals(want, msp[2], tolerance(dtype, 1e-15, want));
             double[] energy = scores(new EnergyBased(null, 2.0), logits);
-            assertEquals(-2 * Math.log(2), energy[0], 1e-15);
-            assertEquals(-2 * Math.log(Math.exp(0.5) + Math.exp(1)), energy[2], 1e-14);
+            assertEquals(-2 * Math.log(2), energy[0], tolerance(dtype, 1e-15, 2 * Math.log(2)));
+            want = -2 * Math.log(Math.exp(0.5) + Math.exp(1));
+            assertEquals(want, energy[2], tolerance(dtype, 1e-14, want));
             assertArrayEquals(new double[] {0, -(double) (Float.MAX_VALUE / 1e30f), -2}, scores(new MaxLogit(null), logits));
         }
     }
 
-    @Test
-    void oneClassGivesTheCertainScores() {
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"FLOAT32", "FLOAT64"})
+    void oneClassGivesTheCertainScores(DType dtype) {
         try (Scope s = Scope.open()) {
-            Tensor logits = Tensor.of(new float[] {3, -7}, 2, 1);
+            Tensor logits = Tensor.of(new float[] {3, -7}, 2, 1).to(dtype);
             assertArrayEquals(new double[] {-1, -1}, scores(new MaxSoftmax(null), logits));
             assertArrayEquals(new double[] {-3, 7}, scores(new EnergyBased(null), logits), 1e-15);
             // p = 1 exactly: entropy -1*log 1 = 0; GEN clamps p to 1 - 1e-7 and 1 - p to 1e-7.
             assertArrayEquals(new double[] {0, 0}, scores(new Entropy(null), logits), 1e-15);
             double gen = Math.pow(1 - 1e-7, 0.1) * Math.pow(1e-7, 0.1);
-            assertArrayEquals(new double[] {gen, gen}, scores(new GEN(null), logits), 1e-15);
+            assertArrayEquals(new double[] {gen, gen}, scores(new GEN(null), logits), tolerance(dtype, 1e-15, gen));
         }
     }
 
@@ -63,13 +78,15 @@ class LogitsDetectorsTest {
         }
     }
 
-    @Test
-    void tiesGiveTheUniformValues() {
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"FLOAT32", "FLOAT64"})
+    void tiesGiveTheUniformValues(DType dtype) {
         try (Scope s = Scope.open()) {
-            Tensor logits = Tensor.full(5, DType.FLOAT32, 1, 4);
+            Tensor logits = Tensor.full(5, dtype, 1, 4);
             assertEquals(-0.25, scores(new MaxSoftmax(null), logits)[0], 1e-15);
-            assertEquals(Math.log(4), scores(new Entropy(null), logits)[0], 1e-15);
-            assertEquals(4 * Math.pow(0.25 * 0.75, 0.1), scores(new GEN(null), logits)[0], 1e-14);
+            assertEquals(Math.log(4), scores(new Entropy(null), logits)[0], tolerance(dtype, 1e-15, Math.log(4)));
+            double gen = 4 * Math.pow(0.25 * 0.75, 0.1);
+            assertEquals(gen, scores(new GEN(null), logits)[0], tolerance(dtype, 1e-14, gen));
         }
     }
 
@@ -91,7 +108,9 @@ class LogitsDetectorsTest {
             // The loss at T is lower than at T*(1 +- 1e-3): T is the minimiser.
             double at = nll(z, y, c, t), below = nll(z, y, c, t * 0.999), above = nll(z, y, c, t * 1.001);
             assertTrue(at < below && at < above, "T=" + t + " nll " + at + " vs " + below + ", " + above);
-            assertEquals(-MaxSoftmaxRef.msp(z, 1, c, t), scores(ts, Tensor.of(z, n, c))[1], 1e-12);
+            double want = -MaxSoftmaxRef.msp(z, 1, c, t);
+            assertEquals(want, scores(ts, Tensor.of(z, n, c))[1], tolerance(DType.FLOAT32, 1e-12, want));
+            assertEquals(want, scores(ts, Tensor.of(z, n, c).to(DType.FLOAT64))[1], 1e-12);
         }
     }
 
@@ -280,5 +299,35 @@ class LogitsDetectorsTest {
             }
         }
         assertEquals(before, MemoryStats.liveBlocks(), "no storage outlives the detector");
+    }
+
+    /**
+     * The float32 row path against the float64 one on the same values: every softmax-family score
+     * within 1e-6 relative or 1e-8 absolute (z - max(z) rounds in float32: for |z - max| ~ 16 that
+     * is 1e-6 of exp, felt in a tiny entropy), for row lengths around the vector width and the float64 flush of the
+     * sums, with confident rows (p near 1, where 1 - p in float32 would keep one digit: GEN) and
+     * large negative logits (p far below the clamp: Entropy, GEN).
+     */
+    @Test
+    void float32RowsAgreeWithFloat64Rows() {
+        try (Scope s = Scope.open()) {
+            SplittableRandom rng = new SplittableRandom(11);
+            for (int c : new int[] {1, 3, 7, 8, 9, 31, 129, 1000, 1001}) {
+                int n = 64;
+                float[] z = new float[n * c];
+                for (int i = 0; i < n; i++) {
+                    double spread = i % 4 == 0 ? 30 : 3;                       // every 4th row confident
+                    for (int j = 0; j < c; j++) z[i * c + j] = (float) (spread * rng.nextGaussian());
+                }
+                Tensor f32 = Tensor.of(z, n, c), f64 = f32.to(DType.FLOAT64);
+                for (LogitsDetector d : List.<LogitsDetector>of(new MaxSoftmax(null, 0.7), new EnergyBased(null, 1.5),
+                        new Entropy(null), new GEN(null), new GEN(null, 0.5), new MaxLogit(null))) {
+                    double[] a = scores(d, f32), b = scores(d, f64);
+                    for (int i = 0; i < n; i++) {
+                        assertEquals(b[i], a[i], Math.max(1e-6 * Math.abs(b[i]), 1e-8), d.name() + " c=" + c + " row " + i);
+                    }
+                }
+            }
+        }
     }
 }

@@ -821,7 +821,7 @@ public final class Tensor implements AutoCloseable {
      * the result back.
      */
     public Tensor reduceRows(RowReducer f) {
-        return reduceRows(f, false);
+        return reduceRows(f, null, false);
     }
 
     /**
@@ -829,19 +829,33 @@ public final class Tensor implements AutoCloseable {
      * {@code f} being called: a score and the check of its input in one pass over the rows.
      */
     public Tensor reduceFiniteRows(RowReducer f) {
-        return reduceRows(f, true);
+        return reduceRows(f, null, true);
     }
 
-    private Tensor reduceRows(RowReducer f, boolean finiteOnly) {
+    /**
+     * As {@link #reduceRows(RowReducer)}, with {@code f32} the same function for float32 rows: a
+     * float32 tensor's rows go to {@code f32} as float32, any other dtype's to {@code f64} as float64.
+     */
+    public Tensor reduceRows(RowReducer f64, FloatRowReducer f32) {
+        return reduceRows(f64, f32, false);
+    }
+
+    /** {@link #reduceRows(RowReducer, FloatRowReducer)} with {@link #reduceFiniteRows}' NaN for a non-finite row. */
+    public Tensor reduceFiniteRows(RowReducer f64, FloatRowReducer f32) {
+        return reduceRows(f64, f32, true);
+    }
+
+    private Tensor reduceRows(RowReducer f64, FloatRowReducer f32, boolean finiteOnly) {
         checkOpen();
         if (rank() != 2) throw new IllegalArgumentException("reduceRows needs a 2-D tensor (N, C), got " + Shape.toString(shape));
-        if (f == null) throw new IllegalArgumentException("reduceRows needs a function");
+        if (f64 == null) throw new IllegalArgumentException("reduceRows needs a function");
         if (device() != Device.CPU) {
-            try (Tensor host = to(Device.CPU); Tensor r = host.reduceRows(f, finiteOnly)) {
+            try (Tensor host = to(Device.CPU); Tensor r = host.reduceRows(f64, f32, finiteOnly)) {
                 return r.to(device());
             }
         }
-        return org.ood4j.engine.cpu.CpuRows.reduce(this, f, finiteOnly);
+        if (f32 != null && dtype == DType.FLOAT32) return org.ood4j.engine.cpu.CpuRows.reduce(this, f32, finiteOnly);
+        return org.ood4j.engine.cpu.CpuRows.reduce(this, f64, finiteOnly);
     }
 
     public Tensor softmax(int dim) { return backend().reductions().softmax(this, dim, false); }

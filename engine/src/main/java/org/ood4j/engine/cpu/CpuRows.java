@@ -3,12 +3,24 @@ package org.ood4j.engine.cpu;
 import java.lang.foreign.MemorySegment;
 
 import org.ood4j.engine.DType;
+import org.ood4j.engine.FloatRowReducer;
 import org.ood4j.engine.RowReducer;
 import org.ood4j.engine.Tensor;
 
-/** {@link Tensor#reduceRows} on the CPU: each row loaded once as float64, rows in parallel. */
+/**
+ * {@link Tensor#reduceRows} on the CPU: each row loaded once, rows in parallel — as float64 for a
+ * {@link RowReducer}, as float32 (the bytes as stored, no widening) for a {@link FloatRowReducer}.
+ */
 public final class CpuRows {
     private CpuRows() {}
+
+    /** Two float rows per thread: the row and the reducer's scratch. */
+    private static final ThreadLocal<float[][]> FLOAT_ROWS = ThreadLocal.withInitial(() -> new float[2][0]);
+
+    /** One row's value from the element offset of its first element and its length. */
+    private interface RowValue {
+        double of(long base, int length, double[][] scratch);
+    }
 
     /** f of every row of a 2-D host tensor, as a new (N,) float64 tensor. */
     public static Tensor reduce(Tensor x, RowReducer f) {
@@ -21,20 +33,48 @@ public final class CpuRows {
      * row, while it is in the cache, instead of a pass of its own.
      */
     public static Tensor reduce(Tensor x, RowReducer f, boolean finiteOnly) {
-        int n = AlongDim.rowLength(x, 1);
+        MemorySegment xs = x.storage().segment();
+        DType inType = x.dtype();
+        long stride = x.strides()[1];
+        return reduce(x, 2, (base, len, buf) -> {
+            HostRows.load(xs, inType, base, stride, len, buf[0]);
+            if (finiteOnly && !MathKernels.INSTANCE.allFinite(buf[0], len)) return Double.NaN;
+            return f.apply(buf[0], buf[1], len);
+        });
+    }
+
+    /** As {@link #reduce(Tensor, RowReducer, boolean)} for a float32 tensor, each row handed to f as float32. */
+    public static Tensor reduce(Tensor x, FloatRowReducer f, boolean finiteOnly) {
+        if (x.dtype() != DType.FLOAT32) throw new IllegalArgumentException("a float32 row reducer needs a float32 tensor, got " + x.dtype());
+        MemorySegment xs = x.storage().segment();
+        long stride = x.strides()[1];
+        return reduce(x, 0, (base, len, unused) -> {
+            float[][] rows = floatRows(len);
+            HostRows.loadFloats(xs, base, stride, len, rows[0]);
+            if (finiteOnly && !MathKernels.INSTANCE.allFinite(rows[0], len)) return Double.NaN;
+            return f.apply(rows[0], rows[1], len);
+        });
+    }
+
+    private static Tensor reduce(Tensor x, int doubleBuffers, RowValue value) {
+        AlongDim.rowLength(x, 1);
         Tensor out = Tensor.zeros(DType.FLOAT64, x.size(0));
         if (x.size(0) == 0) return out;
         try (Tensor outRows = out.reshape(x.size(0), 1)) {
             StridedLoop loop = StridedLoop.overRows(x, outRows);
-            MemorySegment xs = x.storage().segment(), os = out.storage().segment();
-            DType inType = x.dtype();
-            long xStride = loop.rowStride(0);
-            loop.forEach(CpuReductions.WHOLE_ROW, 2, (base, len, buf) -> {
-                HostRows.load(xs, inType, base[0], xStride, len, buf[0]);
-                boolean skip = finiteOnly && !MathKernels.INSTANCE.allFinite(buf[0], len);
-                HostRows.set(os, DType.FLOAT64, base[1], skip ? Double.NaN : f.apply(buf[0], buf[1], len));
-            });
+            MemorySegment os = out.storage().segment();
+            loop.forEach(CpuReductions.WHOLE_ROW, doubleBuffers,
+                    (base, len, buf) -> HostRows.set(os, DType.FLOAT64, base[1], value.of(base[0], len, buf)));
         }
         return out;
+    }
+
+    private static float[][] floatRows(int n) {
+        float[][] rows = FLOAT_ROWS.get();
+        if (rows[0].length < n) {
+            rows[0] = new float[n];
+            rows[1] = new float[n];
+        }
+        return rows;
     }
 }

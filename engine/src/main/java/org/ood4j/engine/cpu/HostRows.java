@@ -44,6 +44,15 @@ final class HostRows {
         }
     }
 
+    /** n float32 elements from element offset base with the given stride, as stored (no widening). */
+    static void loadFloats(MemorySegment seg, long base, long stride, int n, float[] dst) {
+        if (stride == 1) {
+            MemorySegment.copy(seg, F32, base * Float.BYTES, dst, 0, n);
+            return;
+        }
+        for (int i = 0; i < n; i++) dst[i] = seg.getAtIndex(F32, base + i * stride);
+    }
+
     static void store(MemorySegment seg, DType dtype, long base, long stride, int n, double[] src) {
         if (stride == 1) {
             storeContiguous(seg, dtype, base, n, src);

@@ -35,6 +35,23 @@ interface MathKernels {
     /** sum of v[i]^p = exp(p log v[i]) for v[i] > 0; v is left unchanged. */
     double sumPow(double[] v, int n, double p);
 
+    // float32 rows: float32 arithmetic, float64 sums
+
+    /** sum of exp((v[i] - shift) scale) in float64 over float32 exps; out[i] = that exp ({@code out} may be v). */
+    double expShiftedSum(float[] v, int n, float shift, float scale, float[] out);
+
+    /** The largest of v[0..n) (n >= 1); NaN when any is NaN. */
+    float max(float[] v, int n);
+
+    /** Whether every v[i] (i < n) is finite. */
+    boolean allFinite(float[] v, int n);
+
+    /** sum of v[i], float64. */
+    double sum(float[] v, int n);
+
+    /** sum of v[i]^p = exp(p log v[i]) (every v[i] > 0), float64; scratch (n floats, may be v) takes the terms. */
+    double sumPow(float[] v, int n, float p, float[] scratch);
+
     /** Which implementation runs, for diagnostics. */
     String name();
 

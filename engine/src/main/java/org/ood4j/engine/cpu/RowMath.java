@@ -40,4 +40,31 @@ public final class RowMath {
 
     /** sum of v[i]^p (every v[i] > 0). */
     public static double sumPow(double[] v, int n, double p) { return K.sumPow(v, n, p); }
+
+    // ---------------------------------------------------------------- float32 rows (FloatRowReducer bodies)
+
+    /** The largest of v[0..n) (n >= 1), NaN if any is NaN. */
+    public static float max(float[] v, int n) { return K.max(v, n); }
+
+    /**
+     * sum of exp((v[i] - shift) scale), float32 exps summed in float64; out[i] is that exp
+     * ({@code out} may be v). Shifting before scaling keeps a softmax at temperature t = 1 / scale from
+     * overflowing where v[i] / t would.
+     */
+    public static double expShiftedSum(float[] v, int n, float shift, float scale, float[] out) {
+        return K.expShiftedSum(v, n, shift, scale, out);
+    }
+
+    /** log sum exp(v) (v overwritten by exp(v - max); a non-finite max is the answer). */
+    public static double logSumExp(float[] v, int n) {
+        float m = max(v, n);
+        if (!Float.isFinite(m)) return m;
+        return m + Math.log(K.expShiftedSum(v, n, m, 1, v));
+    }
+
+    /** sum of v[i], in float64. */
+    public static double sum(float[] v, int n) { return K.sum(v, n); }
+
+    /** sum of v[i]^p (every v[i] > 0), float32 terms summed in float64; v is overwritten by the terms. */
+    public static double sumPow(float[] v, int n, float p) { return K.sumPow(v, n, p, v); }
 }

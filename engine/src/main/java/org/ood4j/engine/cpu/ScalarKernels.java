@@ -62,4 +62,45 @@ final class ScalarKernels implements MathKernels {
 
     @Override
     public String name() { return "scalar"; }
+
+    @Override
+    public double expShiftedSum(float[] v, int n, float shift, float scale, float[] out) {
+        double s = 0;
+        for (int i = 0; i < n; i++) {
+            float e = (float) Math.exp((v[i] - shift) * scale);
+            out[i] = e;
+            s += e;
+        }
+        return s;
+    }
+
+    @Override
+    public float max(float[] v, int n) {
+        float m = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) {
+            if (v[i] > m) m = v[i];
+            else if (Float.isNaN(v[i])) return v[i];
+        }
+        return m;
+    }
+
+    @Override
+    public boolean allFinite(float[] v, int n) {
+        for (int i = 0; i < n; i++) if (!Float.isFinite(v[i])) return false;
+        return true;
+    }
+
+    @Override
+    public double sum(float[] v, int n) {
+        double s = 0;
+        for (int i = 0; i < n; i++) s += v[i];
+        return s;
+    }
+
+    @Override
+    public double sumPow(float[] v, int n, float p, float[] scratch) {
+        double s = 0;
+        for (int i = 0; i < n; i++) s += (float) Math.exp(p * (float) Math.log(v[i]));
+        return s;
+    }
 }

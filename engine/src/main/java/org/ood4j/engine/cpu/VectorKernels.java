@@ -1,6 +1,7 @@
 package org.ood4j.engine.cpu;
 
 import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -12,6 +13,8 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class VectorKernels implements MathKernels {
     private static final VectorSpecies<Double> S = DoubleVector.SPECIES_PREFERRED;
+    /** As many float lanes as two vectors of S hold: each float vector widens into two double vectors. */
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
 
     @Override
     public void exp(double[] v, int n) {
@@ -115,4 +118,66 @@ final class VectorKernels implements MathKernels {
 
     @Override
     public String name() { return "vector (" + S.length() + " x float64)"; }
+
+    // ------------------------------------------------------------------ float32 rows
+    // Whole-array passes (VectorMath.exp/log over arrays, then a widening sum): see VectorMath.exp
+    // for why no helper here takes or returns a vector. The extra passes run over rows in L1.
+
+    @Override
+    public double expShiftedSum(float[] v, int n, float shift, float scale, float[] out) {
+        VectorMath.exp(v, n, shift, scale, out);
+        return sum(out, n);
+    }
+
+    @Override
+    public float max(float[] v, int n) {
+        FloatVector acc = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        int i = 0;
+        for (int bound = F.loopBound(n); i < bound; i += F.length()) {
+            acc = acc.lanewise(VectorOperators.MAX, FloatVector.fromArray(F, v, i));
+        }
+        float m = acc.reduceLanes(VectorOperators.MAX);
+        for (; i < n; i++) m = Math.max(m, v[i]);
+        return m;
+    }
+
+    @Override
+    public boolean allFinite(float[] v, int n) {
+        // x - x is 0 for a finite x and NaN otherwise; any order of the sum finds a NaN
+        FloatVector acc = FloatVector.zero(F);
+        int i = 0;
+        for (int bound = F.loopBound(n); i < bound; i += F.length()) {
+            FloatVector x = FloatVector.fromArray(F, v, i);
+            acc = acc.add(x.sub(x));
+        }
+        boolean finite = !Float.isNaN(acc.reduceLanes(VectorOperators.ADD));
+        for (; i < n && finite; i++) finite = Float.isFinite(v[i]);
+        return finite;
+    }
+
+    /**
+     * In float64: a float32 partial sum holding a row's 1 (the max's exp) and terms of 1e-6 would
+     * round each of them to 6e-8, and the entropy of a confident row lives in those digits. Each
+     * float vector widens into two double vectors, added in lane order; the lanes' total in index
+     * order (VectorMath.sum).
+     */
+    @Override
+    public double sum(float[] v, int n) {
+        DoubleVector acc = DoubleVector.zero(S);
+        int i = 0;
+        for (int bound = F.loopBound(n); i < bound; i += F.length()) {
+            FloatVector x = FloatVector.fromArray(F, v, i);
+            acc = acc.add(x.convertShape(VectorOperators.F2D, S, 0)).add(x.convertShape(VectorOperators.F2D, S, 1));
+        }
+        double s = VectorMath.sum(acc);
+        for (; i < n; i++) s += v[i];
+        return s;
+    }
+
+    @Override
+    public double sumPow(float[] v, int n, float p, float[] scratch) {
+        VectorMath.log(v, n, scratch);
+        VectorMath.exp(scratch, n, 0, p, scratch);
+        return sum(scratch, n);
+    }
 }

@@ -1,9 +1,12 @@
 package org.ood4j.engine.cpu;
 
 import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * exp, log and the sum of a vector's lanes with results that do not depend on the JIT tier.
@@ -20,6 +23,10 @@ import jdk.incubator.vector.VectorOperators;
  * same bits in a vector's lane as in a loop's tail. exp and log are within about 1 ulp of
  * {@code Math.exp}/{@code Math.log} (exp: Taylor series of degree 13 on |r| <= ln2/2 after
  * x = n ln2 + r; log: fdlibm's reduction to [sqrt(1/2), sqrt(2)) and polynomial).
+ *
+ * <p>The float32 forms (for float32 rows: half the bytes and twice the lanes of float64) are the
+ * same algorithms at float precision, within about 1 ulp of the correctly rounded float: exp a
+ * Taylor series of degree 7 (remainder below 2^-27 on |r| <= ln2/2), log fdlibm's logf.
  */
 final class VectorMath {
     private VectorMath() {}
@@ -172,6 +179,129 @@ final class VectorMath {
         double r = poly * z, hfsq = f * f * 0.5;
         double tail = ((hfsq - (s * (hfsq + r) + k * LOG_LN2_LO)) - f);
         return k * LOG_LN2_HI - tail;
+    }
+
+    // ------------------------------------------------------------------ float32 exp and log
+
+    private static final float SHIFT_F = 0x1.8p23f;
+    private static final float INV_LN2_F = 0x1.715476p0f;
+    /** ln2 as a float with 9 trailing zero bits (n ln2_hi exact for |n| < 2^9) and the remainder. */
+    private static final float LN2_HI_F = 0x1.62e4p-1f, LN2_LO_F = (float) (0x1.62e42fefa39efp-1 - 0x1.62e4p-1);
+    /** expf overflows above 88.72 and underflows below -103.97. */
+    private static final float EXP_MIN_F = -104, EXP_MAX_F = 89;
+    /** Up to |x| = 87, 2^n is a normal float (n >= -126): one scaling does. */
+    private static final float EXP_SAFE_F = 87;
+    private static final float[] EXP_POLY_F = floats(inverseFactorials(7));
+    /** fdlibm's logf: ln2 split (k ln2_hi exact) and Lg1..Lg4. */
+    private static final float LOG_LN2_HI_F = 6.9313812256e-01f, LOG_LN2_LO_F = 9.0580006145e-06f;
+    private static final float LG1 = 0.66666662693f, LG2 = 0.40000972152f, LG3 = 0.28498786688f, LG4 = 0.24279078841f;
+    private static final int ONE_BITS_F = 0x3f800000, SQRT_HALF_BITS_F = 0x3f3504f3;
+
+    private static float[] floats(double[] d) {
+        float[] f = new float[d.length];
+        for (int i = 0; i < d.length; i++) f[i] = (float) d[i];
+        return f;
+    }
+
+    /**
+     * out[i] = exp((v[i] - shift) scale) for i < n ({@code out} may be v). The float32 kernels are
+     * whole loops, each vector step written out with nothing but Vector API calls: a helper taking
+     * or returning a vector that C2 does not inline (its inlining budget is spent in a deep caller)
+     * makes it box every vector, which measured 3x slower; a loop over arrays has no such edge.
+     */
+    static void exp(float[] v, int n, float shift, float scale, float[] out) {
+        VectorSpecies<Float> species = FloatVector.SPECIES_PREFERRED;
+        float[] c = EXP_POLY_F;
+        int i = 0;
+        for (int bound = species.loopBound(n); i < bound; i += species.length()) {
+            FloatVector x = FloatVector.fromArray(species, v, i).sub(shift).mul(scale);
+            boolean safe = x.abs().compare(VectorOperators.LE, EXP_SAFE_F).allTrue();      // false on NaN
+            if (!safe) x = x.max(EXP_MIN_F).min(EXP_MAX_F);
+            FloatVector k = x.lanewise(VectorOperators.FMA, INV_LN2_F, SHIFT_F), n1 = k.sub(SHIFT_F);
+            FloatVector r = n1.neg().lanewise(VectorOperators.FMA, LN2_LO_F, n1.neg().lanewise(VectorOperators.FMA, LN2_HI_F, x));
+            // 1 + (r + r^2 q(r)), q = 1/2! + ... + r^5/7! by Estrin's scheme, as expSeries(float)
+            FloatVector r2 = r.mul(r), r4 = r2.mul(r2);
+            FloatVector p23 = r.lanewise(VectorOperators.FMA, c[3], c[2]), p45 = r.lanewise(VectorOperators.FMA, c[5], c[4]);
+            FloatVector p67 = r.lanewise(VectorOperators.FMA, c[7], c[6]);
+            FloatVector p = p67.lanewise(VectorOperators.FMA, r4, p45.lanewise(VectorOperators.FMA, r2, p23))
+                    .lanewise(VectorOperators.FMA, r2, r).add(1);
+            // 2^m for k = SHIFT_F + m: the exponent field m + 127 from k's low bits (powerOfTwo(float))
+            if (safe) {
+                p = p.mul(k.reinterpretAsInts().add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats());
+            } else {
+                FloatVector k1 = n1.lanewise(VectorOperators.FMA, 0.5f, SHIFT_F), k2 = n1.sub(k1.sub(SHIFT_F)).add(SHIFT_F);
+                p = p.mul(k1.reinterpretAsInts().add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats())
+                        .mul(k2.reinterpretAsInts().add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats());
+            }
+            p.intoArray(out, i);
+        }
+        for (; i < n; i++) out[i] = exp((v[i] - shift) * scale);
+    }
+
+    /** Always the two factors: where the vector form scales once (|x| <= 87) the bits are the same. */
+    static float exp(float x) {
+        x = Math.min(Math.max(x, EXP_MIN_F), EXP_MAX_F);
+        float k = Math.fma(x, INV_LN2_F, SHIFT_F), n = k - SHIFT_F;
+        float r = Math.fma(-n, LN2_LO_F, Math.fma(-n, LN2_HI_F, x));
+        float p = expSeries(r);
+        float k1 = Math.fma(n, 0.5f, SHIFT_F), k2 = (n - (k1 - SHIFT_F)) + SHIFT_F;
+        return p * powerOfTwo(k1) * powerOfTwo(k2);
+    }
+
+    /** 1 + (r + r^2 q(r)), q = 1/2! + ... + r^5/7! by Estrin's scheme. */
+    private static float expSeries(float r) {
+        float[] c = EXP_POLY_F;
+        float r2 = r * r, r4 = r2 * r2;
+        float p23 = Math.fma(r, c[3], c[2]), p45 = Math.fma(r, c[5], c[4]), p67 = Math.fma(r, c[7], c[6]);
+        float q = Math.fma(p67, r4, Math.fma(p45, r2, p23));
+        return Math.fma(q, r2, r) + 1;
+    }
+
+    /** 2^m for k = SHIFT_F + m (|m| <= 126): the exponent field m + 127 from k's low bits. */
+    private static float powerOfTwo(float k) {
+        return Float.intBitsToFloat((Float.floatToRawIntBits(k) + 127) << 23);
+    }
+
+    /** out[i] = log v[i] for i < n ({@code out} may be v); a vector with a lane that is not a positive normal float takes the scalar twin. */
+    static void log(float[] v, int n, float[] out) {
+        VectorSpecies<Float> species = FloatVector.SPECIES_PREFERRED;
+        int i = 0;
+        for (int bound = species.loopBound(n); i < bound; i += species.length()) {
+            FloatVector x = FloatVector.fromArray(species, v, i);
+            if (!x.compare(VectorOperators.GE, Float.MIN_NORMAL).and(x.compare(VectorOperators.LE, Float.MAX_VALUE)).allTrue()) {
+                for (int j = i; j < i + species.length(); j++) out[j] = log(v[j]);
+                continue;
+            }
+            // logNormal(float): x = 2^k m, m in [sqrt(1/2), sqrt(2)), f = m - 1, s = f / (2 + f)
+            IntVector bits = x.reinterpretAsInts().add(ONE_BITS_F - SQRT_HALF_BITS_F);
+            FloatVector k = bits.lanewise(VectorOperators.ASHR, 23).sub(0x7f).convert(VectorOperators.I2F, 0).reinterpretAsFloats();
+            FloatVector m = bits.and(0x007fffff).add(SQRT_HALF_BITS_F).reinterpretAsFloats();
+            FloatVector f = m.sub(1), s = f.div(f.add(2)), z = s.mul(s), w = z.mul(z);
+            FloatVector r = z.mul(w.lanewise(VectorOperators.FMA, LG3, LG1)).add(w.mul(w.lanewise(VectorOperators.FMA, LG4, LG2)));
+            FloatVector hfsq = f.mul(f).mul(0.5f);
+            FloatVector tail = hfsq.sub(s.mul(hfsq.add(r)).add(k.mul(LOG_LN2_LO_F))).sub(f);
+            k.mul(LOG_LN2_HI_F).sub(tail).intoArray(out, i);
+        }
+        for (; i < n; i++) out[i] = log(v[i]);
+    }
+
+    static float log(float x) {
+        if (x >= Float.MIN_NORMAL && x <= Float.MAX_VALUE) return logNormal(x, 0);
+        if (x > 0 && x < Float.MIN_NORMAL) return logNormal(x * 0x1p23f, -23);
+        if (x == 0) return Float.NEGATIVE_INFINITY;
+        return x == Float.POSITIVE_INFINITY ? x : Float.NaN;
+    }
+
+    /** logf for positive normal x: x = 2^k m, m in [sqrt(1/2), sqrt(2)), f = m - 1, s = f / (2 + f). */
+    private static float logNormal(float x, int extraExponent) {
+        int bits = Float.floatToRawIntBits(x) + (ONE_BITS_F - SQRT_HALF_BITS_F);
+        float k = (float) ((bits >> 23) - 0x7f + extraExponent);
+        float m = Float.intBitsToFloat((bits & 0x007fffff) + SQRT_HALF_BITS_F);
+        float f = m - 1, s = f / (f + 2), z = s * s, w = z * z;
+        float r = z * Math.fma(w, LG3, LG1) + w * Math.fma(w, LG4, LG2);
+        float hfsq = f * f * 0.5f;
+        float tail = (hfsq - (s * (hfsq + r) + k * LOG_LN2_LO_F)) - f;
+        return k * LOG_LN2_HI_F - tail;
     }
 
     // ------------------------------------------------------------------ sums

@@ -71,6 +71,40 @@ class MathKernelsTest {
         assertEquals(Double.NEGATIVE_INFINITY, vector.max(negInf, 2));
     }
 
+    /** The float32 kernels against the scalar ones (Math in float64, rounded): sums in float64, NaN and infinities as the float64 forms. */
+    @Test
+    void float32KernelsMatchScalar() {
+        MathKernels vector = new VectorKernels(), scalar = new ScalarKernels();
+        for (int n : new int[] {1, 5, 8, 9, 17, 257, 1000}) {
+            float[] v = new float[n];
+            SplittableRandom rng = new SplittableRandom(n);
+            for (int i = 0; i < n; i++) v[i] = (float) (20 * rng.nextGaussian());
+            float m = scalar.max(v, n);
+            assertEquals(m, vector.max(v, n));
+            float[] a = new float[n], b = new float[n];
+            double want = scalar.expShiftedSum(v, n, m, 0.5f, b);
+            assertEquals(want, vector.expShiftedSum(v, n, m, 0.5f, a), 2e-7 * want);
+            for (int i = 0; i < n; i++) assertEquals(b[i], a[i], 2 * Math.ulp(b[i]), "exp at " + i);
+            double sum = 0;
+            for (int i = 0; i < n; i++) sum += a[i];
+            assertEquals(sum, vector.sum(a, n), 1e-12 * Math.abs(sum));   // float64 sums: no float32 rounding
+            float[] pos = new float[n];
+            for (int i = 0; i < n; i++) pos[i] = (float) rng.nextDouble(1e-9, 1);
+            want = scalar.sumPow(pos, n, 0.1f, null);
+            assertEquals(want, vector.sumPow(pos.clone(), n, 0.1f, new float[n]), 4e-7 * want);
+            assertTrue(vector.allFinite(v, n));
+            v[n - 1] = Float.POSITIVE_INFINITY;
+            assertFalse(vector.allFinite(v, n));
+            assertEquals(Float.POSITIVE_INFINITY, vector.max(v, n));
+            v[0] = Float.NaN;
+            assertTrue(Float.isNaN(vector.max(v, n)), "NaN propagates");
+        }
+        float[] ones = new float[1000];
+        java.util.Arrays.fill(ones, 1e-8f);
+        ones[0] = 1;
+        assertEquals(1 + 999 * (double) 1e-8f, vector.sum(ones, 1000), 1e-15);   // a float32 sum would lose every 1e-8
+    }
+
     private static void assertClose(double[] want, double[] got) {
         for (int i = 0; i < want.length; i++) {
             if (Double.isNaN(want[i])) {

@@ -71,4 +71,44 @@ class VectorMathTest {
         for (double x : v) want += x;
         assertEquals(want, VectorMath.sum(DoubleVector.fromArray(S, v, 0)));
     }
+
+    /** The float32 array forms: vector steps and tails equal the scalar twin bit for bit, and both are within 1 ulp of the correctly rounded float. */
+    private static void checkFloat(double[] v, java.util.function.BiConsumer<float[], float[]> arrays, java.util.function.Function<Float, Float> scalar,
+                                   DoubleUnaryOperator reference) {
+        float[] in = new float[v.length], out = new float[v.length];
+        for (int i = 0; i < v.length; i++) in[i] = (float) v[i];
+        arrays.accept(in, out);
+        for (int i = 0; i < v.length; i++) {
+            float x = in[i], want = (float) reference.applyAsDouble(x), twin = scalar.apply(x);
+            assertEquals(Float.floatToIntBits(twin), Float.floatToIntBits(out[i]), "array vs scalar twin at x = " + x);
+            if (Float.isNaN(want) || Float.isInfinite(want) || want == 0) {
+                assertEquals(want, twin, "x = " + x);
+            } else {
+                assertEquals(want, twin, Math.ulp(want), "x = " + x);
+            }
+        }
+    }
+
+    @Test
+    void floatExpIsWithinAnUlp() {
+        java.util.function.BiConsumer<float[], float[]> exp = (in, out) -> VectorMath.exp(in, in.length, 0, 1, out);
+        checkFloat(inputs(-110, 92, Double.NaN, Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY, 0, -0.0, -103.9, -104.1,
+                        -87.4, -87.3, 88.7, 88.73, 1e-30, -1e-30, Math.log(2) / 2, -Math.log(2) / 2),
+                exp, VectorMath::exp, Math::exp);
+        checkFloat(inputs(-1, 1), exp, VectorMath::exp, Math::exp);
+        float[] shifted = {1, 2, 3, 4, 5, 6, 7, 8, 9}, out = new float[9];
+        VectorMath.exp(shifted, 9, 9, 0.5f, out);                    // exp((v - shift) scale), vector steps and tail
+        for (int i = 0; i < 9; i++) assertEquals(VectorMath.exp((shifted[i] - 9) * 0.5f), out[i]);
+    }
+
+    @Test
+    void floatLogIsWithinAnUlp() {
+        java.util.function.BiConsumer<float[], float[]> log = (in, out) -> VectorMath.log(in, in.length, out);
+        checkFloat(inputs(0, 3, Double.NaN, Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY, 0, -0.0, -1, Float.MIN_VALUE,
+                        Float.MIN_NORMAL, Float.MIN_NORMAL / 3, Float.MAX_VALUE, 1, Math.sqrt(2), Math.sqrt(0.5)),
+                log, VectorMath::log, Math::log);
+        double[] wide = inputs(-100, 88);
+        for (int i = 0; i < wide.length; i++) wide[i] = Math.exp(wide[i]);
+        checkFloat(wide, log, VectorMath::log, Math::log);
+    }
 }
