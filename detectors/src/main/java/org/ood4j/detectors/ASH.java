@@ -37,45 +37,69 @@ public final class ASH extends FeatureMapsDetector {
     protected Tensor shape(Tensor maps) {
         long[] shape = maps.shape();
         int n = (int) (shape[1] * shape[2] * shape[3]);
-        int k = n - (int) Math.rint(n * percentile);
-        double[][] rows = maps.reshape(shape[0], n).to(DType.FLOAT64).toDoubleMatrix();
-        double[] out = new double[rows.length * n];
-        IntStream.range(0, rows.length).parallel().forEach(i -> shapeRow(rows[i], k, out, i * n));
-        return Tensor.of(out, shape);
+        int k = keptCount(n);
+        // intermediates are left to the caller's scope (the chunk's)
+        return maps.reshape(shape[0], n).mapRows(n, (a, scratch, len, out) -> {
+            if (k > 0) shapeRow(a, len, k, scratch, (j, v) -> out[j] = v);
+        }).reshape(shape);
     }
 
-    private void shapeRow(double[] a, int k, double[] out, int at) {
-        if (k == 0) return;
-        int n = a.length;
+    /**
+     * The global average pool of the shaped maps, (N, C, 1, 1) float64, without them: per channel
+     * the mean of its kept (shaped) activations, each sample's map read once.
+     */
+    @Override
+    protected Tensor pooledShape(Tensor maps) {
+        long[] shape = maps.shape();
+        int channels = (int) shape[1], plane = (int) (shape[2] * shape[3]), n = channels * plane;
+        int k = keptCount(n);
+        Tensor sums = maps.reshape(shape[0], n).mapRows(channels, (a, scratch, len, out) -> {
+            if (k > 0) shapeRow(a, len, k, scratch, (j, v) -> out[j / plane] += v);
+        });
+        return sums.div(plane).reshape(shape[0], channels, 1, 1);
+    }
+
+    private int keptCount(int n) {
+        return n - (int) Math.rint(n * percentile);
+    }
+
+    /** Receives the shaped value of each kept position j, in increasing j. */
+    private interface Kept {
+        void value(int j, double v);
+    }
+
+    /** Shapes one sample's n activations a[0..n) (k >= 1 kept); scratch (n doubles) takes a copy for the selection. */
+    private void shapeRow(double[] a, int n, int k, double[] scratch, Kept kept) {
+        System.arraycopy(a, 0, scratch, 0, n);
         // the k-th largest value, then every value above it and the first (lowest-index) ties at it:
         // exactly the k positions a stable descending sort would keep
-        double cut = kthLargest(a.clone(), k);
+        double cut = kthLargest(scratch, n, k);
         int above = 0;
-        double total = 0, kept = 0;
-        for (double v : a) {
+        double total = 0, keptSum = 0;
+        for (int j = 0; j < n; j++) {
+            double v = a[j];
             total += v;
             if (v > cut) {
                 above++;
-                kept += v;
+                keptSum += v;
             }
         }
         int ties = k - above;
-        kept += ties * cut;
+        keptSum += ties * cut;
         double scale = switch (variant) {
-            case "ash-s" -> kept == 0 ? 1 : Math.exp(total / kept);
+            case "ash-s" -> keptSum == 0 ? 1 : Math.exp(total / keptSum);
             default -> 1;
         };
         boolean binary = variant.equals("ash-b");
         for (int j = 0; j < n; j++) {
             double v = a[j];
-            boolean keep = v > cut || (v == cut && ties-- > 0);
-            if (keep) out[at + j] = binary ? total / k : v * scale;
+            if (v > cut || (v == cut && ties-- > 0)) kept.value(j, binary ? total / k : v * scale);
         }
     }
 
-    /** The k-th largest of v (1 <= k <= v.length), by quickselect; v is reordered. */
-    static double kthLargest(double[] v, int k) {
-        int lo = 0, hi = v.length - 1, target = k - 1;   // position in descending order
+    /** The k-th largest of v[0..n) (1 <= k <= n), by quickselect; v is reordered. */
+    static double kthLargest(double[] v, int n, int k) {
+        int lo = 0, hi = n - 1, target = k - 1;   // position in descending order
         while (lo < hi) {
             int mid = (lo + hi) >>> 1;
             // median of three as the pivot

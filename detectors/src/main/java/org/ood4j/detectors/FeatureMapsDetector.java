@@ -51,10 +51,20 @@ public abstract class FeatureMapsDetector extends AbstractDetector {
         return null;
     }
 
-    /** head(shape(maps)) for one chunk, fused into one pass when the shaping is a clamp and the head starts by pooling. */
+    /**
+     * The global average pool of shape(maps), (N, C, 1, 1), computed without the shaped maps
+     * where the shaping allows (one pass over the maps), else null. By default: the clamp of
+     * {@link #clampBounds} pooled while it clamps.
+     */
+    protected Tensor pooledShape(Tensor maps) {
+        Tensor[] bounds = clampBounds(maps);
+        return bounds == null ? null : org.ood4j.engine.Conv.clampedGlobalAvgPool(maps, bounds[0], bounds[1]);
+    }
+
+    /** head(shape(maps)) for one chunk, fused into one pass when the head starts by pooling and the shaping can pool ({@link #pooledShape}). */
     private Tensor shapedLogits(Tensor maps) {
-        Tensor[] bounds = afterPool == null ? null : clampBounds(maps);
-        if (bounds != null) return afterPool.apply(org.ood4j.engine.Conv.clampedGlobalAvgPool(maps, bounds[0], bounds[1]));
+        Tensor pooled = afterPool == null ? null : pooledShape(maps);
+        if (pooled != null) return afterPool.apply(pooled);
         return head.apply(shape(maps).movedTo(maps.device()));
     }
 

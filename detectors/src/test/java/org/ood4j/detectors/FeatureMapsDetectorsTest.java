@@ -54,6 +54,27 @@ class FeatureMapsDetectorsTest {
     }
 
     @Test
+    void ashPoolsWhileShapingWithTheUnfusedScores() {
+        // a global-pooling head takes ASH's per-channel kept sums (ASH.pooledShape); behind a plain
+        // function the shaped maps go through the head: the same scores to float64 round-off
+        try (Scope s = Scope.open();
+             org.ood4j.models.Sequential head = new org.ood4j.models.Sequential(new org.ood4j.models.AdaptiveAvgPool2d(),
+                     new org.ood4j.models.Flatten(), new org.ood4j.models.Linear(6, 4, true, new SplittableRandom(2)))) {
+            Function<Tensor, Tensor> opaque = head::apply;
+            Tensor maps = Tensor.randn(new SplittableRandom(5), DType.FLOAT32, 40, 6, 3, 3).relu();
+            maps.set(0.5, 3, 1, 1, 1);                                 // ties at the cut in sample 3
+            maps.set(0.5, 3, 4, 0, 2);
+            for (String variant : new String[] {"ash-p", "ash-b", "ash-s"}) {
+                for (double percentile : new double[] {0, 0.3, 0.65, 1}) {
+                    assertArrayEquals(new ASH(null, opaque, variant, percentile, null).predictFeatureMaps(maps).toDoubleArray(),
+                            new ASH(null, head, variant, percentile, null).predictFeatureMaps(maps).toDoubleArray(), 1e-12,
+                            variant + " at " + percentile);
+                }
+            }
+        }
+    }
+
+    @Test
     void ashVariantsKeepExactlyKActivations() {
         try (Scope s = Scope.open()) {
             Tensor m = maps(1, 5, 3, 0, 0, 2);                       // n = 6, percentile 0.5 -> k = 3: keep 5, 3, 2

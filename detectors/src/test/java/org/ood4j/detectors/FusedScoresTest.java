@@ -23,30 +23,41 @@ class FusedScoresTest {
     }
 
     private static void assertClose(Tensor expected, Tensor actual, double rtol) {
+        assertClose(expected, actual, rtol, 1e-12);
+    }
+
+    private static void assertClose(Tensor expected, Tensor actual, double rtol, double atol) {
         double[] e = expected.toDoubleArray(), a = actual.toDoubleArray();
         assertEquals(e.length, a.length);
         for (int i = 0; i < e.length; i++) {
             if (Double.isInfinite(e[i])) assertEquals(e[i], a[i]);
-            else assertEquals(e[i], a[i], rtol * Math.abs(e[i]) + 1e-12, "row " + i);
+            else assertEquals(e[i], a[i], rtol * Math.abs(e[i]) + atol, "row " + i);
         }
     }
 
+    /**
+     * Float64 logits take the float64 rows (tolerances of float64 round-off); float32 logits the
+     * float32 rows, within 1e-6 relative or 1e-8 absolute (LogitsDetectorsTest explains the 1e-8).
+     */
     @Test
     void softmaxFamilyMatchesTheTensorFormulas() {
         for (double spread : new double[] {0.1, 1, 10, 300}) {
-            try (Scope s = Scope.open()) {
-                Tensor x = logits(7, 300, 37, spread), z = x.to(DType.FLOAT64);
-                Tensor p = z.softmax(1);
-                assertClose(z.max(1).sub(z.logsumexp(1)).exp().neg(), MaxSoftmax.score(x), 1e-12);
-                Tensor zt = z.div(2.5);
-                assertClose(zt.max(1).sub(zt.logsumexp(1)).exp().neg(), MaxSoftmax.score(x, 2.5), 1e-12);
-                assertClose(z.div(2.5).logsumexp(1).mul(-2.5), EnergyBased.score(x, 2.5), 1e-13);
-                Tensor c = p.clamp(1e-7, 1);
-                assertClose(c.mul(c.log()).sum(1).neg(), Entropy.score(x), 1e-10);
-                Tensor cg = p.clamp(1e-7, 1 - 1e-7), q = p.neg().add(1).clamp(1e-7, 1 - 1e-7);
-                // 1 - p is ill-conditioned for p near 1: an ulp of exp (the Vector API's compiled and
-                // interpreted exp may differ by one) moves the GEN terms by ~1e-12 relative
-                assertClose(cg.pow(0.1).mul(q.pow(0.1)).sum(1), GEN.score(x, 0.1), 1e-9);
+            for (DType dtype : new DType[] {DType.FLOAT64, DType.FLOAT32}) {
+                try (Scope s = Scope.open()) {
+                    Tensor x = logits(7, 300, 37, spread).to(dtype), z = x.to(DType.FLOAT64);
+                    boolean f32 = dtype == DType.FLOAT32;
+                    double floor = f32 ? 1e-6 : 0, atol = f32 ? 1e-8 : 1e-12;
+                    Tensor p = z.softmax(1);
+                    assertClose(z.max(1).sub(z.logsumexp(1)).exp().neg(), MaxSoftmax.score(x), Math.max(floor, 1e-12), atol);
+                    Tensor zt = z.div(2.5);
+                    assertClose(zt.max(1).sub(zt.logsumexp(1)).exp().neg(), MaxSoftmax.score(x, 2.5), Math.max(floor, 1e-12), atol);
+                    assertClose(z.div(2.5).logsumexp(1).mul(-2.5), EnergyBased.score(x, 2.5), Math.max(floor, 1e-13), atol);
+                    Tensor c = p.clamp(1e-7, 1);
+                    assertClose(c.mul(c.log()).sum(1).neg(), Entropy.score(x), Math.max(floor, 1e-10), atol);
+                    Tensor cg = p.clamp(1e-7, 1 - 1e-7), q = p.neg().add(1).clamp(1e-7, 1 - 1e-7);
+                    // 1 - p is ill-conditioned for p near 1: an ulp of exp moves the GEN terms by ~1e-12 relative
+                    assertClose(cg.pow(0.1).mul(q.pow(0.1)).sum(1), GEN.score(x, 0.1), Math.max(floor, 1e-9), atol);
+                }
             }
         }
     }
@@ -75,7 +86,7 @@ class FusedScoresTest {
             for (int i = 0; i < n; i++) v[i] = rng.nextInt(trial % 2 == 0 ? 4 : 1000);   // many ties on even trials
             double[] sorted = v.clone();
             Arrays.sort(sorted);
-            for (int k = 1; k <= n; k++) assertEquals(sorted[n - k], ASH.kthLargest(v.clone(), k), "k=" + k + " of " + Arrays.toString(v));
+            for (int k = 1; k <= n; k++) assertEquals(sorted[n - k], ASH.kthLargest(v.clone(), n, k), "k=" + k + " of " + Arrays.toString(v));
         }
     }
 

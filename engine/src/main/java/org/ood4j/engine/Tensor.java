@@ -845,6 +845,23 @@ public final class Tensor implements AutoCloseable {
         return reduceRows(f64, f32, true);
     }
 
+    /**
+     * {@code f} of each row of this 2-D tensor (N, C) to {@code width} values, as a new (N, width)
+     * float64 tensor: one pass over the rows, each loaded as float64, rows in parallel (as
+     * {@link #reduceRows(RowReducer)}, whose many-valued form it is).
+     */
+    public Tensor mapRows(int width, RowMapper f) {
+        checkOpen();
+        if (rank() != 2) throw new IllegalArgumentException("mapRows needs a 2-D tensor (N, C), got " + Shape.toString(shape));
+        if (f == null || width < 0) throw new IllegalArgumentException("mapRows needs a function and a width >= 0, got width " + width);
+        if (device() != Device.CPU) {
+            try (Tensor host = to(Device.CPU); Tensor r = host.mapRows(width, f)) {
+                return r.to(device());
+            }
+        }
+        return org.ood4j.engine.cpu.CpuRows.map(this, width, f);
+    }
+
     private Tensor reduceRows(RowReducer f64, FloatRowReducer f32, boolean finiteOnly) {
         checkOpen();
         if (rank() != 2) throw new IllegalArgumentException("reduceRows needs a 2-D tensor (N, C), got " + Shape.toString(shape));

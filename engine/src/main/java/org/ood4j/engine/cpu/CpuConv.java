@@ -188,24 +188,40 @@ final class CpuConv implements ConvOps {
         MemorySegment xs = x.storage().segment(), os = out.storage().segment();
         long offset = x.offset();
         DType inType = x.dtype();
-        boolean roundToFloat = type == DType.FLOAT32;
+        // float32 maps and bounds: clamped as float32, no float64 copy (the bounds are float32 values
+        // then, so min/max picks the same values the float64 form picks); the sums stay float64, in order
+        boolean asFloat = inType == DType.FLOAT32 && type == DType.FLOAT32;
+        float[] lowerF = asFloat && lower != null ? floats(lower) : null, upperF = asFloat && upper != null ? floats(upper) : null;
         // a whole sample's C x H x W map per load when it fits a buffer: small planes (7 x 7, 4 x 4) cost
         // one load each otherwise, and the clamp runs over the map as one vectorised loop
         int planesPerLoad = (long) c * hw <= MAX_LOAD ? c : Math.max(1, MAX_LOAD / hw);
         int loads = (int) ((long) n * c / planesPerLoad + ((long) n * c % planesPerLoad == 0 ? 0 : 1));
         int chunks = (long) n * c * hw < (1 << 15) ? 1 : Math.min(loads, 4 * Runtime.getRuntime().availableProcessors());
         IntStream.range(0, chunks).parallel().forEach(ch -> {
-            double[] buf = new double[planesPerLoad * hw];
+            double[] buf = asFloat ? null : new double[planesPerLoad * hw];
+            float[] bufF = asFloat ? new float[planesPerLoad * hw] : null;
             long l0 = (long) loads * ch / chunks, l1 = (long) loads * (ch + 1) / chunks;
             for (long l = l0; l < l1; l++) {
                 long p0 = l * planesPerLoad;
                 int planes = (int) Math.min(planesPerLoad, (long) n * c - p0);
-                HostRows.load(xs, inType, offset + p0 * hw, 1, planes * hw, buf);
-                if (lower != null) clamp(buf, lower, upper, (int) (p0 % c), c, planes, hw, roundToFloat);
-                planeMeans(buf, planes, hw, os, type, p0);
+                if (asFloat) {
+                    HostRows.loadFloats(xs, offset + p0 * hw, 1, planes * hw, bufF);
+                    if (lowerF != null) clamp(bufF, lowerF, upperF, (int) (p0 % c), c, planes, hw);
+                    planeMeans(bufF, planes, hw, os, type, p0);
+                } else {
+                    HostRows.load(xs, inType, offset + p0 * hw, 1, planes * hw, buf);
+                    if (lower != null) clamp(buf, lower, upper, (int) (p0 % c), c, planes, hw, type == DType.FLOAT32);
+                    planeMeans(buf, planes, hw, os, type, p0);
+                }
             }
         });
         return out;
+    }
+
+    private static float[] floats(double[] v) {
+        float[] f = new float[v.length];
+        for (int i = 0; i < v.length; i++) f[i] = (float) v[i];
+        return f;
     }
 
     /**
@@ -232,6 +248,39 @@ final class CpuConv implements ConvOps {
             double sum = 0;
             for (int i = q * hw, end = i + hw; i < end; i++) sum += buf[i];
             HostRows.set(out, type, first + q, sum / hw);
+        }
+    }
+
+    /** planeMeans(double[], ...) over float32 values: the same float64 sums in the same order. */
+    private static void planeMeans(float[] buf, int planes, int hw, MemorySegment out, DType type, long first) {
+        int q = 0;
+        for (; q + 4 <= planes; q += 4) {
+            double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+            for (int i = q * hw, end = i + hw; i < end; i++) {
+                s0 += buf[i];
+                s1 += buf[i + hw];
+                s2 += buf[i + 2 * hw];
+                s3 += buf[i + 3 * hw];
+            }
+            HostRows.set(out, type, first + q, s0 / hw);
+            HostRows.set(out, type, first + q + 1, s1 / hw);
+            HostRows.set(out, type, first + q + 2, s2 / hw);
+            HostRows.set(out, type, first + q + 3, s3 / hw);
+        }
+        for (; q < planes; q++) {
+            double sum = 0;
+            for (int i = q * hw, end = i + hw; i < end; i++) sum += buf[i];
+            HostRows.set(out, type, first + q, sum / hw);
+        }
+    }
+
+    /** clamp(double[], ...) on float32 values and bounds (a whole map per run, on the Vector API). */
+    private static void clamp(float[] v, float[] lower, float[] upper, int channel, int c, int planes, int hw) {
+        for (int start = 0, q = 0; q < planes; ) {
+            int ch = (channel + q) % c, run = Math.min(planes - q, c - ch) * hw;
+            MathKernels.INSTANCE.clamp(v, start, lower, upper, ch * hw, run);
+            start += run;
+            q += run / hw;
         }
     }
 

@@ -114,6 +114,17 @@ final class CpuReductions implements ReductionOps {
         MemorySegment xs = x.storage().segment(), os = out.storage().segment();
         DType inType = x.dtype(), outType = out.dtype();
         long xStride = loop.rowStride(0);
+        if (inType == DType.FLOAT32 && (op == ReduceOp.COUNT_NONFINITE || op == ReduceOp.MAX)) {
+            // exact in float32 (a count, a max): the rows as stored, no float64 copy — the input
+            // checks (countNonFinite) read every feature map once per predict
+            ThreadLocal<float[]> rows = ThreadLocal.withInitial(() -> new float[(int) Math.min(WHOLE_ROW, loop.rowLength())]);
+            loop.forEach(WHOLE_ROW, 0, (base, n, unused) -> {
+                float[] row = rows.get();
+                HostRows.loadFloats(xs, base[0], xStride, n, row);
+                HostRows.set(os, outType, base[1], op == ReduceOp.MAX ? MathKernels.INSTANCE.max(row, n) : countNonFinite(row, n));
+            });
+            return;
+        }
         loop.forEach(WHOLE_ROW, 1, (base, n, buf) -> {
             HostRows.load(xs, inType, base[0], xStride, n, buf[0]);
             HostRows.set(os, outType, base[1], reduceRow(op, buf[0], n));
@@ -136,6 +147,13 @@ final class CpuReductions implements ReductionOps {
             }
             os.setAtIndex(I64, base[1], r);
         });
+    }
+
+    private static double countNonFinite(float[] v, int n) {
+        if (MathKernels.INSTANCE.allFinite(v, n)) return 0;
+        int count = 0;
+        for (int i = 0; i < n; i++) if (!Float.isFinite(v[i])) count++;
+        return count;
     }
 
     /** Reduces v[0..n) (n >= 1) to one value; an index for the arg ops. */

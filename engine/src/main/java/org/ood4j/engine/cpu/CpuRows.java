@@ -4,6 +4,7 @@ import java.lang.foreign.MemorySegment;
 
 import org.ood4j.engine.DType;
 import org.ood4j.engine.FloatRowReducer;
+import org.ood4j.engine.RowMapper;
 import org.ood4j.engine.RowReducer;
 import org.ood4j.engine.Tensor;
 
@@ -54,6 +55,28 @@ public final class CpuRows {
             if (finiteOnly && !MathKernels.INSTANCE.allFinite(rows[0], len)) return Double.NaN;
             return f.apply(rows[0], rows[1], len);
         });
+    }
+
+    /** f of every row of a 2-D host tensor to width values, as a new (N, width) float64 tensor. */
+    public static Tensor map(Tensor x, int width, RowMapper f) {
+        AlongDim.rowLength(x, 1);
+        Tensor out = Tensor.zeros(DType.FLOAT64, x.size(0), width);
+        if (x.size(0) == 0 || width == 0) return out;
+        MemorySegment xs = x.storage().segment(), os = out.storage().segment();
+        DType inType = x.dtype();
+        long stride = x.strides()[1];
+        try (Tensor outRows = out.slice(1, 0, 1)) {
+            StridedLoop loop = StridedLoop.overRows(x, outRows);
+            ThreadLocal<double[]> values = ThreadLocal.withInitial(() -> new double[width]);
+            loop.forEach(CpuReductions.WHOLE_ROW, 2, (base, len, buf) -> {
+                double[] row = values.get();
+                java.util.Arrays.fill(row, 0);
+                HostRows.load(xs, inType, base[0], stride, len, buf[0]);
+                f.apply(buf[0], buf[1], len, row);
+                MemorySegment.copy(row, 0, os, java.lang.foreign.ValueLayout.JAVA_DOUBLE_UNALIGNED, base[1] * Double.BYTES, width);
+            });
+        }
+        return out;
     }
 
     private static Tensor reduce(Tensor x, int doubleBuffers, RowValue value) {

@@ -46,6 +46,9 @@ interface MathKernels {
     /** Whether every v[i] (i < n) is finite. */
     boolean allFinite(float[] v, int n);
 
+    /** v[from + i] = min(max(v[from + i], lower[at + i]), upper[at + i]) for i < n, NaN kept (as Math.min/max). */
+    void clamp(float[] v, int from, float[] lower, float[] upper, int at, int n);
+
     /** sum of v[i], float64. */
     double sum(float[] v, int n);
 

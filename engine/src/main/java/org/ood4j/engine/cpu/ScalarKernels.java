@@ -91,6 +91,11 @@ final class ScalarKernels implements MathKernels {
     }
 
     @Override
+    public void clamp(float[] v, int from, float[] lower, float[] upper, int at, int n) {
+        for (int i = 0; i < n; i++) v[from + i] = Math.min(Math.max(v[from + i], lower[at + i]), upper[at + i]);
+    }
+
+    @Override
     public double sum(float[] v, int n) {
         double s = 0;
         for (int i = 0; i < n; i++) s += v[i];

@@ -155,6 +155,16 @@ final class VectorKernels implements MathKernels {
         return finite;
     }
 
+    @Override
+    public void clamp(float[] v, int from, float[] lower, float[] upper, int at, int n) {
+        int i = 0;
+        for (int bound = F.loopBound(n); i < bound; i += F.length()) {
+            FloatVector.fromArray(F, v, from + i).lanewise(VectorOperators.MAX, FloatVector.fromArray(F, lower, at + i))
+                    .lanewise(VectorOperators.MIN, FloatVector.fromArray(F, upper, at + i)).intoArray(v, from + i);
+        }
+        for (; i < n; i++) v[from + i] = Math.min(Math.max(v[from + i], lower[at + i]), upper[at + i]);
+    }
+
     /**
      * In float64: a float32 partial sum holding a row's 1 (the max's exp) and terms of 1e-6 would
      * round each of them to 6e-8, and the entropy of a confident row lives in those digits. Each
