@@ -5,11 +5,9 @@ import java.util.Comparator;
 import java.util.stream.IntStream;
 
 import org.ejml.data.DMatrixRMaj;
-import org.ejml.dense.row.decomposition.TriangularSolver_DDRM;
 import org.ejml.dense.row.decomposition.lu.LUDecompositionAlt_DDRM;
 import org.ejml.dense.row.factory.DecompositionFactory_DDRM;
 import org.ejml.dense.row.linsol.lu.LinearSolverLu_DDRM;
-import org.ejml.interfaces.decomposition.CholeskyDecomposition_F64;
 import org.ejml.interfaces.decomposition.EigenDecomposition_F64;
 import org.ejml.interfaces.decomposition.SingularValueDecomposition_F64;
 import org.ood4j.engine.DType;
@@ -35,21 +33,17 @@ final class CpuLinalg implements LinalgOps {
     @Override
     public Tensor cholesky(Tensor a) {
         DType type = floatType(a, "cholesky");
-        double[] lower = lowerFactor(a, "cholesky");
-        return Unpacking.tensor(lower, type, a.size(0), a.size(0));
+        try (Scope s = Scope.open()) {
+            return s.keep(factor(a, "cholesky")[0].to(type));
+        }
     }
 
-    /** L with A = L L^T, row-major n x n with zeros above the diagonal; refuses an A that is not positive definite. */
-    private static double[] lowerFactor(Tensor a, String op) {
-        DMatrixRMaj m = square(a, op);
-        int n = m.numRows;
-        CholeskyDecomposition_F64<DMatrixRMaj> chol = DecompositionFactory_DDRM.chol(n, true);
-        if (!chol.decompose(m)) {
-            throw new IllegalArgumentException(op + ": matrix " + Shape.toString(a.shape()) + " is not positive definite");
-        }
-        double[] lower = java.util.Arrays.copyOf(chol.getT(null).data, n * n);
-        for (int i = 0; i < n; i++) java.util.Arrays.fill(lower, i * n + i + 1, (i + 1) * n, 0);
-        return lower;
+    /** {L, L^-1} with A = L L^T ({@link BlockedCholesky}); refuses an A that is not positive definite. */
+    private static Tensor[] factor(Tensor a, String op) {
+        DMatrixRMaj m = square(a, op);                          // checks shape, emptiness and finiteness
+        Tensor[] f = BlockedCholesky.factor(Tensor.of(m.data, m.numRows, m.numRows));
+        if (f == null) throw new IllegalArgumentException(op + ": matrix " + Shape.toString(a.shape()) + " is not positive definite");
+        return f;
     }
 
     @Override
@@ -78,45 +72,14 @@ final class CpuLinalg implements LinalgOps {
     }
 
     /**
-     * A^-1 = W^T W with W = L^-1, L the Cholesky factor (EJML's, blocked beyond 1000 rows): the
-     * factor and the triangular inverse are D^3/3 each, and W^T W runs on the engine's parallel
-     * GEMM — about 4x EJML's LU inverse at D = 2048 here, where LU takes 9 s.
+     * A^-1 = W^T W with W = L^-1, L the Cholesky factor, all three by halves on the engine's
+     * parallel GEMM ({@link BlockedCholesky}).
      */
     @Override
     public Tensor inverseSpd(Tensor a) {
         DType type = floatType(a, "inverse");
-        double[] lower = lowerFactor(a, "inverse");
-        int n = (int) a.size(0);
         try (Scope s = Scope.open()) {
-            Tensor w = invertLower(Tensor.of(lower, n, n));
-            return s.keep(w.t().matmul(w).to(type));
-        }
-    }
-
-    /** Below this order a triangular inverse is EJML's loops; above, two halves and two products. */
-    private static final int TRIANGULAR_BLOCK = 128;
-
-    /**
-     * L^-1 of a lower-triangular float64 matrix by halves, so that the work is GEMM (EJML's
-     * invertLower walks columns and takes 9 s at 2048):
-     * <pre>  [[A, 0], [B, C]]^-1 = [[A^-1, 0], [-C^-1 B A^-1, C^-1]]</pre>
-     */
-    private static Tensor invertLower(Tensor l) {
-        int n = (int) l.size(0);
-        if (n <= TRIANGULAR_BLOCK) {
-            double[] d = l.toDoubleArray();
-            TriangularSolver_DDRM.invertLower(d, n);
-            return Tensor.of(d, n, n);
-        }
-        int h = n / 2;
-        try (Scope s = Scope.open()) {
-            Tensor top = l.slice(0, 0, h), bottom = l.slice(0, h, n);
-            Tensor aInv = invertLower(top.slice(1, 0, h).contiguous()), cInv = invertLower(bottom.slice(1, h, n).contiguous());
-            Tensor out = Tensor.zeros(DType.FLOAT64, n, n);
-            out.slice(0, 0, h).slice(1, 0, h).copyFrom(aInv);
-            out.slice(0, h, n).slice(1, 0, h).copyFrom(cInv.matmul(bottom.slice(1, 0, h)).matmul(aInv).neg());
-            out.slice(0, h, n).slice(1, h, n).copyFrom(cInv);
-            return s.keep(out);
+            return s.keep(BlockedCholesky.gram(factor(a, "inverse")[1]).to(type));
         }
     }
 
