@@ -16,39 +16,39 @@ final class VectorKernels implements MathKernels {
     /** As many float lanes as two vectors of S hold: each float vector widens into two double vectors. */
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
 
+    /** A per-thread double[] of at least n elements, for the passes that must not overwrite their input. */
+    private static final ThreadLocal<double[][]> SCRATCH = ThreadLocal.withInitial(() -> new double[1][1024]);
+
+    private static double[] scratch(int n) {
+        double[][] holder = SCRATCH.get();
+        if (holder[0].length < n) holder[0] = new double[Math.max(n, 2 * holder[0].length)];
+        return holder[0];
+    }
+
     @Override
     public void exp(double[] v, int n) {
-        int i = 0;
-        for (int bound = S.loopBound(n); i < bound; i += S.length()) {
-            VectorMath.exp(DoubleVector.fromArray(S, v, i)).intoArray(v, i);
-        }
-        for (; i < n; i++) v[i] = VectorMath.exp(v[i]);
+        VectorMath.exp(v, n, 0, 1, v);
     }
 
     @Override
     public void log(double[] v, int n) {
-        int i = 0;
-        for (int bound = S.loopBound(n); i < bound; i += S.length()) {
-            VectorMath.log(DoubleVector.fromArray(S, v, i)).intoArray(v, i);
-        }
-        for (; i < n; i++) v[i] = VectorMath.log(v[i]);
+        VectorMath.log(v, n, v);
     }
 
     @Override
     public double expShiftedSum(double[] v, int n, double shift, boolean store) {
+        double[] e = store ? v : scratch(n);
+        VectorMath.exp(v, n, shift, 1, e);
+        return sum(e, n);
+    }
+
+    /** The vectors' lanes added per lane, then in index order, then the tail: the order the fused loops had. */
+    private static double sum(double[] v, int n) {
         DoubleVector acc = DoubleVector.zero(S);
         int i = 0;
-        for (int bound = S.loopBound(n); i < bound; i += S.length()) {
-            DoubleVector e = VectorMath.exp(DoubleVector.fromArray(S, v, i).sub(shift));
-            if (store) e.intoArray(v, i);
-            acc = acc.add(e);
-        }
+        for (int bound = S.loopBound(n); i < bound; i += S.length()) acc = acc.add(DoubleVector.fromArray(S, v, i));
         double s = VectorMath.sum(acc);
-        for (; i < n; i++) {
-            double e = VectorMath.exp(v[i] - shift);
-            if (store) v[i] = e;
-            s += e;
-        }
+        for (; i < n; i++) s += v[i];
         return s;
     }
 
@@ -93,27 +93,17 @@ final class VectorKernels implements MathKernels {
 
     @Override
     public double sumXLogX(double[] v, int n) {
-        DoubleVector acc = DoubleVector.zero(S);
-        int i = 0;
-        for (int bound = S.loopBound(n); i < bound; i += S.length()) {
-            DoubleVector x = DoubleVector.fromArray(S, v, i);
-            acc = x.fma(VectorMath.log(x), acc);
-        }
-        double s = VectorMath.sum(acc);
-        for (; i < n; i++) s += v[i] * VectorMath.log(v[i]);
-        return s;
+        double[] logs = scratch(n);
+        VectorMath.log(v, n, logs);
+        return dot(v, logs, n);
     }
 
     @Override
     public double sumPow(double[] v, int n, double p) {
-        DoubleVector acc = DoubleVector.zero(S);
-        int i = 0;
-        for (int bound = S.loopBound(n); i < bound; i += S.length()) {
-            acc = acc.add(VectorMath.exp(VectorMath.log(DoubleVector.fromArray(S, v, i)).mul(p)));
-        }
-        double s = VectorMath.sum(acc);
-        for (; i < n; i++) s += VectorMath.exp(p * VectorMath.log(v[i]));
-        return s;
+        double[] terms = scratch(n);
+        VectorMath.log(v, n, terms);
+        VectorMath.exp(terms, n, 0, p, terms);
+        return sum(terms, n);
     }
 
     @Override

@@ -4,7 +4,6 @@ import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.LongVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -68,16 +67,38 @@ final class VectorMath {
 
     // ------------------------------------------------------------------ exp
 
-    static DoubleVector exp(DoubleVector x) {
-        boolean safe = x.abs().compare(VectorOperators.LE, EXP_SAFE).allTrue();   // false on NaN
-        if (!safe) x = x.max(EXP_MIN).min(EXP_MAX);                                // NaN stays NaN (as Math.max/min)
-        DoubleVector k = x.fma(INV_LN2, SHIFT), n = k.sub(SHIFT);
-        DoubleVector r = fma(n.neg(), EXP_LN2_LO, fma(n.neg(), EXP_LN2_HI, x));
-        DoubleVector p = expSeries(r);
-        if (safe) return p.mul(powerOfTwo(k));          // 2^n normal: the same bits as the two factors below
-        // 2^n as 2^n1 2^n2: both factors normal, so the result rounds once, also to a subnormal or infinity
-        DoubleVector k1 = n.fma(0.5, SHIFT), k2 = n.sub(k1.sub(SHIFT)).add(SHIFT);
-        return p.mul(powerOfTwo(k1)).mul(powerOfTwo(k2));
+    /**
+     * out[i] = exp((v[i] - shift) scale) for i < n ({@code out} may be v): a whole loop with every
+     * vector step written out (see the float32 form for why no helper takes or returns a vector).
+     */
+    static void exp(double[] v, int n, double shift, double scale, double[] out) {
+        VectorSpecies<Double> species = DoubleVector.SPECIES_PREFERRED;
+        double[] c = EXP_POLY;
+        int i = 0;
+        for (int bound = species.loopBound(n); i < bound; i += species.length()) {
+            DoubleVector x = DoubleVector.fromArray(species, v, i).sub(shift).mul(scale);
+            boolean safe = x.abs().compare(VectorOperators.LE, EXP_SAFE).allTrue();   // false on NaN
+            if (!safe) x = x.max(EXP_MIN).min(EXP_MAX);                                // NaN stays NaN (as Math.max/min)
+            DoubleVector k = x.lanewise(VectorOperators.FMA, INV_LN2, SHIFT), m = k.sub(SHIFT);
+            DoubleVector r = m.neg().lanewise(VectorOperators.FMA, EXP_LN2_LO, m.neg().lanewise(VectorOperators.FMA, EXP_LN2_HI, x));
+            // expSeries(double): 1 + (r + r^2 q(r)) by Estrin's scheme (pairs, then pairs of pairs in r^2, r^4, r^8)
+            DoubleVector r2 = r.mul(r), r4 = r2.mul(r2), r8 = r4.mul(r4);
+            DoubleVector p23 = r.lanewise(VectorOperators.FMA, c[3], c[2]), p45 = r.lanewise(VectorOperators.FMA, c[5], c[4]);
+            DoubleVector p67 = r.lanewise(VectorOperators.FMA, c[7], c[6]), p89 = r.lanewise(VectorOperators.FMA, c[9], c[8]);
+            DoubleVector p1011 = r.lanewise(VectorOperators.FMA, c[11], c[10]), p1213 = r.lanewise(VectorOperators.FMA, c[13], c[12]);
+            DoubleVector p25 = p45.fma(r2, p23), p69 = p89.fma(r2, p67), p1013 = p1213.fma(r2, p1011);
+            DoubleVector p = p1013.fma(r8, p69.fma(r4, p25)).fma(r2, r).add(1);
+            // 2^m for k = SHIFT + m: the exponent field m + 1023 from k's low bits (powerOfTwo(double))
+            if (safe) {
+                p = p.mul(k.reinterpretAsLongs().add(1023).lanewise(VectorOperators.LSHL, 52).reinterpretAsDoubles());
+            } else {   // 2^m as 2^m1 2^m2: both factors normal, so the result rounds once, also to a subnormal or infinity
+                DoubleVector k1 = m.lanewise(VectorOperators.FMA, 0.5, SHIFT), k2 = m.sub(k1.sub(SHIFT)).add(SHIFT);
+                p = p.mul(k1.reinterpretAsLongs().add(1023).lanewise(VectorOperators.LSHL, 52).reinterpretAsDoubles())
+                        .mul(k2.reinterpretAsLongs().add(1023).lanewise(VectorOperators.LSHL, 52).reinterpretAsDoubles());
+            }
+            p.intoArray(out, i);
+        }
+        for (; i < n; i++) out[i] = exp((v[i] - shift) * scale);
     }
 
     /** Always the two factors: where the vector form scales once (|x| <= 708) the bits are the same. */
@@ -95,17 +116,6 @@ final class VectorMath {
      * pairs in r^2, r^4, r^8): a short chain of dependent fmas, as fast as the JDK's SVML exp where
      * Horner's 13 in a row took twice its time; the 1 added last keeps the rounding within an ulp.
      */
-    private static DoubleVector expSeries(DoubleVector r) {
-        double[] c = EXP_POLY;
-        DoubleVector r2 = r.mul(r), r4 = r2.mul(r2), r8 = r4.mul(r4);
-        DoubleVector p23 = linear(r, c[3], c[2]), p45 = linear(r, c[5], c[4]), p67 = linear(r, c[7], c[6]);
-        DoubleVector p89 = linear(r, c[9], c[8]), p1011 = linear(r, c[11], c[10]), p1213 = linear(r, c[13], c[12]);
-        DoubleVector p25 = p45.fma(r2, p23), p69 = p89.fma(r2, p67), p1013 = p1213.fma(r2, p1011);
-        DoubleVector q = p1013.fma(r8, p69.fma(r4, p25));
-        return q.fma(r2, r).add(1);
-    }
-
-    /** The same operations in the same order as the vector form. */
     private static double expSeries(double r) {
         double[] c = EXP_POLY;
         double r2 = r * r, r4 = r2 * r2, r8 = r4 * r4;
@@ -116,35 +126,37 @@ final class VectorMath {
         return Math.fma(q, r2, r) + 1;
     }
 
-    /** r a + b, rounded once. */
-    private static DoubleVector linear(DoubleVector r, double a, double b) {
-        return r.lanewise(VectorOperators.FMA, a, b);
-    }
-
-    /** a b + c, rounded once. */
-    private static DoubleVector fma(DoubleVector a, double b, DoubleVector c) {
-        return a.lanewise(VectorOperators.FMA, b, c);
-    }
-
     /** 2^m for k = SHIFT + m (|m| <= 1022): the exponent field m + 1023 built from k's low bits. */
-    private static DoubleVector powerOfTwo(DoubleVector k) {
-        return k.reinterpretAsLongs().add(1023).lanewise(VectorOperators.LSHL, 52).reinterpretAsDoubles();
-    }
-
     private static double powerOfTwo(double k) {
         return Double.longBitsToDouble((Double.doubleToRawLongBits(k) + 1023) << 52);
     }
 
     // ------------------------------------------------------------------ log
 
-    /** Lanes that are not positive normal finite numbers (0, subnormals, negatives, infinities, NaN) take the scalar twin. */
-    static DoubleVector log(DoubleVector x) {
-        DoubleVector y = logNormal(x);
-        VectorMask<Double> special = x.compare(VectorOperators.GE, Double.MIN_NORMAL).and(x.compare(VectorOperators.LE, Double.MAX_VALUE)).not();
-        if (!special.anyTrue()) return y;
-        double[] in = x.toArray(), out = y.toArray();
-        for (int i = 0; i < in.length; i++) if (special.laneIsSet(i)) out[i] = log(in[i]);
-        return DoubleVector.fromArray(x.species(), out, 0);
+    /** out[i] = log v[i] for i < n ({@code out} may be v); a vector with a lane that is not a positive normal double takes the scalar twin. */
+    static void log(double[] v, int n, double[] out) {
+        VectorSpecies<Double> species = DoubleVector.SPECIES_PREFERRED;
+        int i = 0;
+        for (int bound = species.loopBound(n); i < bound; i += species.length()) {
+            DoubleVector x = DoubleVector.fromArray(species, v, i);
+            if (!x.compare(VectorOperators.GE, Double.MIN_NORMAL).and(x.compare(VectorOperators.LE, Double.MAX_VALUE)).allTrue()) {
+                for (int j = i; j < i + species.length(); j++) out[j] = log(v[j]);
+                continue;
+            }
+            // logNormal(double): x = 2^k m with m in [sqrt(1/2), sqrt(2)), f = m - 1
+            LongVector bits = x.reinterpretAsLongs();
+            LongVector t = bits.add(SQRT_HALF_OFFSET);
+            DoubleVector m = bits.sub(t.and(EXPONENT_MASK)).add(ONE_BITS).reinterpretAsDoubles();
+            DoubleVector k = t.lanewise(VectorOperators.LSHR, 52).add(TWO52_BITS).reinterpretAsDoubles().sub(0x1p52 + 1023);
+            DoubleVector f = m.sub(1), s = f.div(f.add(2)), z = s.mul(s);
+            DoubleVector poly = DoubleVector.broadcast(species, LOG_POLY[0]);
+            for (int j = 1; j < LOG_POLY.length; j++) poly = poly.lanewise(VectorOperators.FMA, z, LOG_POLY[j]);
+            DoubleVector r = poly.mul(z), hfsq = f.mul(f).mul(0.5);
+            // k ln2_hi - ((hfsq - (s (hfsq + R) + k ln2_lo)) - f), fdlibm's order: the small terms first, the exact f and k ln2_hi last
+            DoubleVector tail = hfsq.sub(s.mul(hfsq.add(r)).add(k.mul(LOG_LN2_LO))).sub(f);
+            k.mul(LOG_LN2_HI).sub(tail).intoArray(out, i);
+        }
+        for (; i < n; i++) out[i] = log(v[i]);
     }
 
     static double log(double x) {
@@ -155,20 +167,6 @@ final class VectorMath {
     }
 
     /** log x for positive normal x: x = 2^k m with m in [sqrt(1/2), sqrt(2)), f = m - 1. */
-    private static DoubleVector logNormal(DoubleVector x) {
-        LongVector bits = x.reinterpretAsLongs();
-        LongVector t = bits.add(SQRT_HALF_OFFSET);
-        DoubleVector m = bits.sub(t.and(EXPONENT_MASK)).add(ONE_BITS).reinterpretAsDoubles();
-        DoubleVector k = t.lanewise(VectorOperators.LSHR, 52).add(TWO52_BITS).reinterpretAsDoubles().sub(0x1p52 + 1023);
-        DoubleVector f = m.sub(1), s = f.div(f.add(2)), z = s.mul(s);
-        DoubleVector poly = DoubleVector.broadcast(x.species(), LOG_POLY[0]);
-        for (int i = 1; i < LOG_POLY.length; i++) poly = poly.lanewise(VectorOperators.FMA, z, LOG_POLY[i]);
-        DoubleVector r = poly.mul(z), hfsq = f.mul(f).mul(0.5);
-        // k ln2_hi - ((hfsq - (s (hfsq + R) + k ln2_lo)) - f), fdlibm's order: the small terms first, the exact f and k ln2_hi last
-        DoubleVector tail = hfsq.sub(s.mul(hfsq.add(r)).add(k.mul(LOG_LN2_LO))).sub(f);
-        return k.mul(LOG_LN2_HI).sub(tail);
-    }
-
     private static double logNormal(double x, int extraExponent) {
         long bits = Double.doubleToRawLongBits(x), t = bits + SQRT_HALF_OFFSET;
         double m = Double.longBitsToDouble(bits - (t & EXPONENT_MASK) + ONE_BITS);
