@@ -40,6 +40,7 @@ run() {
 run CopyBenchmark            "${avgt[@]}" -p n=20000000
 run ElementwiseBenchmark     "${avgt[@]}" -p n=10000000
 run ReductionsBenchmark      "${avgt[@]}" -p rows=20000 -p cols=1000
+run RowsBenchmark            "${avgt[@]}" -p rows=20000 -p cols=1000
 run MatmulBenchmark          "${avgt[@]}" -p n=512
 run LinalgBenchmark          "${avgt[@]}" -p n=256
 run ConvBenchmark            "${avgt[@]}" -p batch=8

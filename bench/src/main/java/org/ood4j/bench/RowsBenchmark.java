@@ -1,0 +1,65 @@
+package org.ood4j.bench;
+
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+
+import org.ood4j.engine.DType;
+import org.ood4j.engine.Tensor;
+import org.ood4j.engine.cpu.RowMath;
+import org.openjdk.jmh.annotations.*;
+
+/**
+ * The fused row kernels of the CPU backend on a (rows x cols) matrix: {@code Tensor.reduceRows}
+ * with a max-softmax body (one max pass and one exp pass per row, in L1) on float32 rows (the
+ * float32 path: FloatRowReducer, float32 exp, float64 sums) and on float64 rows (the float64
+ * path), and {@code Tensor.mapRows} summing each row into 16 column groups (the shape of ASH's
+ * per-channel kept sums). All read 4 (float32) or 8 (float64) rows cols bytes once from memory:
+ * GB/s = bytes / (time in s) / 1e9; the read bound is {@link CopyBenchmark}'s rate.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Warmup(iterations = 2, time = 2)
+@Measurement(iterations = 3, time = 3)
+@Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "--add-modules", "jdk.incubator.vector"})
+public class RowsBenchmark {
+    @Param({"softmax-float32", "softmax-float64", "maprows-float32"})
+    String kernel;
+
+    @Param("20000")
+    int rows;
+
+    @Param("1000")
+    int cols;
+
+    Tensor x;
+
+    @Setup
+    public void setup() {
+        DType dtype = kernel.endsWith("float64") ? DType.FLOAT64 : DType.FLOAT32;
+        try (Tensor host = Tensor.randn(new SplittableRandom(2), DType.FLOAT32, rows, cols)) {
+            x = host.to(dtype);
+        }
+    }
+
+    @TearDown
+    public void tearDown() {
+        x.close();
+    }
+
+    @Benchmark
+    public double run() {
+        int group = Math.max(1, cols / 16);
+        try (Tensor r = switch (kernel) {
+            case "softmax-float32", "softmax-float64" -> x.reduceRows(
+                    (z, scratch, n) -> -1 / RowMath.expShiftedSum(z, n, RowMath.max(z, n), false),
+                    (z, scratch, n) -> -1 / RowMath.expShiftedSum(z, n, RowMath.max(z, n), 1, z));
+            case "maprows-float32" -> x.mapRows(16, (z, scratch, n, out) -> {
+                for (int j = 0; j < n; j++) out[Math.min(15, j / group)] += z[j];
+            });
+            default -> throw new IllegalArgumentException(kernel);
+        }) {
+            return r.rank() == 2 ? r.getDouble(0, 0) : r.getDouble(0);
+        }
+    }
+}
