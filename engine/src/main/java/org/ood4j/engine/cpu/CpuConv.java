@@ -198,7 +198,7 @@ final class CpuConv implements ConvOps {
         int loads = (int) ((long) n * c / planesPerLoad + ((long) n * c % planesPerLoad == 0 ? 0 : 1));
         int chunks = (long) n * c * hw < (1 << 15) ? 1 : Math.min(loads, 4 * Runtime.getRuntime().availableProcessors());
         IntStream.range(0, chunks).parallel().forEach(ch -> {
-            double[] buf = asFloat ? null : new double[planesPerLoad * hw];
+            double[] buf = new double[planesPerLoad * hw];
             float[] bufF = asFloat ? new float[planesPerLoad * hw] : null;
             long l0 = (long) loads * ch / chunks, l1 = (long) loads * (ch + 1) / chunks;
             for (long l = l0; l < l1; l++) {
@@ -207,12 +207,12 @@ final class CpuConv implements ConvOps {
                 if (asFloat) {
                     HostRows.loadFloats(xs, offset + p0 * hw, 1, planes * hw, bufF);
                     if (lowerF != null) clamp(bufF, lowerF, upperF, (int) (p0 % c), c, planes, hw);
-                    planeMeans(bufF, planes, hw, os, type, p0);
+                    for (int i = 0; i < planes * hw; i++) buf[i] = bufF[i];     // widened in L2 for the float64 sums
                 } else {
                     HostRows.load(xs, inType, offset + p0 * hw, 1, planes * hw, buf);
                     if (lower != null) clamp(buf, lower, upper, (int) (p0 % c), c, planes, hw, type == DType.FLOAT32);
-                    planeMeans(buf, planes, hw, os, type, p0);
                 }
+                planeMeans(buf, planes, hw, os, type, p0);
             }
         });
         return out;
@@ -230,29 +230,6 @@ final class CpuConv implements ConvOps {
      * sum of small planes (16 values of a 4 x 4 map) — the add's latency, not memory.
      */
     private static void planeMeans(double[] buf, int planes, int hw, MemorySegment out, DType type, long first) {
-        int q = 0;
-        for (; q + 4 <= planes; q += 4) {
-            double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-            for (int i = q * hw, end = i + hw; i < end; i++) {
-                s0 += buf[i];
-                s1 += buf[i + hw];
-                s2 += buf[i + 2 * hw];
-                s3 += buf[i + 3 * hw];
-            }
-            HostRows.set(out, type, first + q, s0 / hw);
-            HostRows.set(out, type, first + q + 1, s1 / hw);
-            HostRows.set(out, type, first + q + 2, s2 / hw);
-            HostRows.set(out, type, first + q + 3, s3 / hw);
-        }
-        for (; q < planes; q++) {
-            double sum = 0;
-            for (int i = q * hw, end = i + hw; i < end; i++) sum += buf[i];
-            HostRows.set(out, type, first + q, sum / hw);
-        }
-    }
-
-    /** planeMeans(double[], ...) over float32 values: the same float64 sums in the same order. */
-    private static void planeMeans(float[] buf, int planes, int hw, MemorySegment out, DType type, long first) {
         int q = 0;
         for (; q + 4 <= planes; q += 4) {
             double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
