@@ -28,6 +28,9 @@ abstract class ChunkAccumulator<D extends AbstractDetector & StreamingFit> imple
         this.pass = pass;
     }
 
+    /** The shape of one fit row (e.g. {D}), or null before the first rows. */
+    protected long[] rowShape() { return rowShape == null ? null : rowShape.clone(); }
+
     /** The detector that made this accumulator (null after deserialisation). */
     protected D detector() { return detector; }
 
