@@ -122,23 +122,6 @@ public abstract class FeaturesDetector extends AbstractDetector {
         return this;
     }
 
-    /**
-     * Adds every batch, encoded, to a streaming fit's accumulator: one batch's features at a time
-     * (each pass of a two-pass fit iterates the data again).
-     */
-    void feed(FitAccumulator acc, Iterable<Batch> data, Function<Tensor, Tensor> encoder) {
-        int batches = 0, labelled = 0;
-        for (Batch b : data) {
-            batches++;
-            if (b.y() != null) labelled++;
-            if (labelled != 0 && labelled != batches) throw new IllegalArgumentException(name() + ": some batches have labels and some do not");
-            try (Scope s = Scope.open()) {
-                acc.add(encoder.apply(b.x()), b.y());
-            }
-        }
-        if (batches == 0) throw new IllegalArgumentException(name() + ": fit got no batches");
-    }
-
     @Override
     public Tensor predict(Tensor x) {
         Function<Tensor, Tensor> encoder = requireModel();
