@@ -151,8 +151,8 @@ public abstract class AbstractDetector implements Detector {
         throw new UnsupportedOperationException(name() + " has no streaming fit");
     }
 
-    /** The end of a streaming fit's last pass, whose rows had shape (N, rowShape...): marks the detector fitted. */
-    void fitCompleted(long[] rowShape) {
+    /** The end of a streaming fit's last pass over {@code rows} rows of shape rowShape (OOD ones included): marks the detector fitted. */
+    void fitCompleted(long rows, long[] rowShape) {
         markFitted();
     }
 

@@ -99,7 +99,7 @@ abstract class ChunkAccumulator<D extends AbstractDetector & StreamingFit> imple
         try (Scope s = Scope.open()) {
             install(d);
         }
-        if (pass == d.fitPasses() - 1) d.fitCompleted(rowShape);
+        if (pass == d.fitPasses() - 1) d.fitCompleted(rowsSeen, rowShape);
     }
 
     private D owner() {

@@ -73,9 +73,9 @@ public abstract class FeaturesDetector extends AbstractDetector {
     }
 
     @Override
-    void fitCompleted(long[] rowShape) {
+    void fitCompleted(long rows, long[] rowShape) {
         fittedDim = rowShape[0];
-        super.fitCompleted(rowShape);
+        super.fitCompleted(rows, rowShape);
     }
 
     @Override

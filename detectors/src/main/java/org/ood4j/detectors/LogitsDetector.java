@@ -79,9 +79,9 @@ public abstract class LogitsDetector extends AbstractDetector {
     }
 
     @Override
-    void fitCompleted(long[] rowShape) {
+    void fitCompleted(long rows, long[] rowShape) {
         fittedClasses = rowShape[0];
-        super.fitCompleted(rowShape);
+        super.fitCompleted(rows, rowShape);
     }
 
     @Override
