@@ -130,6 +130,37 @@ class StreamingFitTest {
         }
     }
 
+    /** MultiMahalanobis streams its layers side by side; each layer's block is that layer's own Mahalanobis fit. */
+    @Test
+    void multiMahalanobisLayersAreEachTheirOwnMahalanobisFit() {
+        try (Scope s = Scope.open()) {
+            Data d = data(6);
+            Tensor maps = d.x().reshape(N, 3, 2, 2).mul(Tensor.of(new float[] {1, 2, 3, 4}, 2, 2));   // pooled: 2.5 x the row's channel means
+            MultiMahalanobis multi = new MultiMahalanobis(null);
+            multi.fitStructured(List.of(d.x(), maps), d.y());
+            Tensor pooledMaps = MultiMahalanobis.pooled(maps);
+            for (int l = 0; l < 2; l++) {
+                Mahalanobis single = new Mahalanobis(null, 0, null);
+                single.fitFeatures(l == 0 ? d.x() : pooledMaps, d.y());
+                assertSame(single.state().get("mu").toDoubleArray(), multi.state().get("mu" + l).toDoubleArray(), "mu" + l);
+                assertSame(single.state().get("precision").toDoubleArray(), multi.state().get("precision" + l).toDoubleArray(), "precision" + l);
+                single.close();
+            }
+            // and from many small batches of layers, through the accumulator
+            MultiMahalanobis batched = new MultiMahalanobis(null);
+            batched.fitStreamed(acc -> {
+                for (long b = 0; b < N; b += 41) {
+                    long e = Math.min(N, b + 41);
+                    ((StructuredDetector.LayersAccumulator) acc).addLayers(List.of(d.x().slice(0, b, e), maps.slice(0, b, e)), d.y().slice(0, b, e));
+                }
+            });
+            assertSameFit(multi, batched, det -> ((MultiMahalanobis) det).predictStructured(List.of(d.x().slice(0, 0, 100), maps.slice(0, 0, 100)), null),
+                    "MultiMahalanobis batches");
+            multi.close();
+            batched.close();
+        }
+    }
+
     /** The two-pass float64 reference of the class Gaussians: means, then the centred rows' products. */
     @Test
     void classGaussiansAreTheTwoPassFloat64Statistics() {

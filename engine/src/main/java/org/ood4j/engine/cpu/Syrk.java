@@ -38,8 +38,8 @@ public final class Syrk {
         }
         for (int i0 = 0; i0 < n; i0 += TILE) {
             int i1 = Math.min(n, i0 + TILE), width = n - i0;
-            double[] left = java.util.Arrays.copyOfRange(at, i0 * rows, i1 * rows), right = new double[rows * width];
-            for (int r = 0; r < rows; r++) System.arraycopy(a, r * n + i0, right, r * width, width);
+            double[] left = java.util.Arrays.copyOfRange(at, i0 * rows, i1 * rows), right = i0 == 0 ? a : new double[rows * width];
+            if (i0 > 0) for (int r = 0; r < rows; r++) System.arraycopy(a, r * n + i0, right, r * width, width);
             double[] panel = Gemm.dgemm(left, right, i1 - i0, width, rows);
             addPanel(k -> panel[k], i0, i1, n, c);
         }
