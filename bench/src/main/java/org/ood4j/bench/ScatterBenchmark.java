@@ -14,8 +14,9 @@ import org.openjdk.jmh.annotations.*;
  * The scatter of a streaming fit (issue 18) against the engine's own float32 GEMM, on one block
  * of {@code rows} centred rows of dimension {@code dim} (CPU):
  * <ul>
- *   <li>{@code gemmFloat32}: the engine's float32 matmul (dim x rows)(rows x dim), the full
- *       product: 2 rows dim^2 FLOP, GFLOP/s = 2 rows dim^2 / t;</li>
+ *   <li>{@code gemmFloat32}: the engine's float32 matmul (dim x rows)(rows x dim) of contiguous
+ *       operands (A^T copied once at setup: the GEMM's own rate, no packing of a strided view),
+ *       the full product: 2 rows dim^2 FLOP, GFLOP/s = 2 rows dim^2 / t;</li>
  *   <li>{@code syrkFloat32}, {@code syrkFloat64}: {@link Syrk#accumulate}, the SYRK-shaped rank-k
  *       update of the upper triangle into a float64 accumulator (float32 or float64 products):
  *       rows dim (dim + 1) FLOP of useful work, GFLOP/s = rows dim (dim + 1) / t;</li>
@@ -59,7 +60,7 @@ public class ScatterBenchmark {
         for (int i = 0; i < a32.length; i++) a64[i] = a32[i] = (float) (rng.nextDouble() * 2 - 1);
         acc = new double[dim * dim];
         a = Tensor.of(a32, rows, dim);
-        at = a.t();
+        at = a.t().contiguous();
         chunk = a;
         long[] y = new long[rows];
         for (int i = 0; i < rows; i++) y[i] = i % classes;
@@ -73,6 +74,7 @@ public class ScatterBenchmark {
     @TearDown
     public void tearDown() {
         a.close();
+        at.close();
         labels.close();
         detector.close();
     }

@@ -125,9 +125,4 @@ abstract class ChunkAccumulator<D extends AbstractDetector & StreamingFit> imple
 
     /** Puts the fitted state into the detector (putState); inside a scope. */
     protected abstract void install(D detector);
-
-    /** The rows as float64, row-major on the heap (one chunk: bounded). */
-    static double[] hostRows(Tensor rows) {
-        return rows.toDoubleArray();
-    }
 }

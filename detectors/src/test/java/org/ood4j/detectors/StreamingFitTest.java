@@ -114,7 +114,7 @@ class StreamingFitTest {
                     for (long[] part : new long[][] {{0, 1000}, {1000, 5555}, {5555, N}}) {
                         FitAccumulator a = sf.fitAccumulator(pass);
                         a.add(d.x().slice(0, part[0], part[1]), d.y().slice(0, part[0], part[1]));
-                        total.merge(a);
+                        total.merge(roundTrip(a));   // as shipped between machines: plain arrays
                     }
                     total.finish();
                 }
@@ -159,6 +159,77 @@ class StreamingFitTest {
             multi.close();
             batched.close();
         }
+    }
+
+    /** An accumulator through Java serialisation. */
+    static FitAccumulator roundTrip(FitAccumulator a) {
+        try {
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+            try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
+                out.writeObject(a);
+            }
+            try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(bytes.toByteArray()))) {
+                return (FitAccumulator) in.readObject();
+            }
+        } catch (java.io.IOException | ClassNotFoundException e) {
+            throw new AssertionError(a.getClass().getName() + " does not serialise", e);
+        }
+    }
+
+    /** VRA's percentiles: exact while the maps fit the reservoir, whichever way the maps arrive. */
+    @Test
+    void vraBoundsFromBatchesAndMergedPartsAreTheWholeArrayPercentiles() {
+        try (Scope s = Scope.open()) {
+            Data d = data(7);
+            Tensor maps = d.x().reshape(N, 3, 2, 2);
+            java.util.function.Function<Tensor, Tensor> head = m -> m.reshape(m.size(0), D).to(DType.FLOAT32).matmul(d.w().t());
+            VRA whole = new VRA(null, head, 10, 90, null);
+            whole.fitFeatureMaps(maps, d.y());
+            Tensor[] id = Inputs.idRows(maps, d.y());
+            Tensor m64 = id[0].to(DType.FLOAT64);
+            assertSame(m64.quantile(0.1, 0, false).toDoubleArray(), whole.state().get("lower").toDoubleArray(), "lower");
+            assertSame(m64.quantile(0.9, 0, false).toDoubleArray(), whole.state().get("upper").toDoubleArray(), "upper");
+            VRA merged = new VRA(null, head, 10, 90, null);
+            FitAccumulator total = merged.fitAccumulator(0);
+            for (long[] part : new long[][] {{0, 3000}, {3000, N}}) {
+                FitAccumulator a = merged.fitAccumulator(0);
+                batches(maps.slice(0, part[0], part[1]), d.y().slice(0, part[0], part[1]), 33).forEach(b -> a.add(b.x(), b.y()));
+                total.merge(roundTrip(a));
+            }
+            total.finish();
+            assertSameFit(whole, merged, det -> ((VRA) det).predictFeatureMaps(maps.slice(0, 0, 200)), "VRA merged");
+        }
+    }
+
+    /** Beyond its capacity the reservoir is a uniform sample: its quantiles within the DKW bound, the same each run. */
+    @Test
+    void reservoirBeyondCapacityIsAReproducibleUniformSample() {
+        int n = 100_000, capacity = 2000;
+        double[] values = new double[n];
+        for (int i = 0; i < n; i++) values[i] = (i * 7919L) % n;   // 0..n-1 in a scrambled order
+        Reservoir a = new Reservoir(capacity, 1), b = new Reservoir(capacity, 1);
+        for (int s = 0; s < n; s += 1000) {
+            a.add(java.util.Arrays.copyOfRange(values, s, s + 1000), 1000);
+            b.add(java.util.Arrays.copyOfRange(values, s, s + 1000), 1000);
+        }
+        assertArrayEquals(a.rows(), b.rows());
+        double[] sample = a.rows();
+        java.util.Arrays.sort(sample);
+        double eps = Math.sqrt(Math.log(2 / 1e-6) / (2 * capacity));   // DKW at delta = 1e-6
+        for (double q : new double[] {0.1, 0.5, 0.9}) {
+            double rank = sample[(int) (q * (capacity - 1))] / n;
+            assertEquals(q, rank, eps, "quantile " + q);
+        }
+        // two halves merged: still capacity rows of the union, spread over both halves
+        Reservoir low = new Reservoir(capacity, 1), high = new Reservoir(capacity, 1);
+        double[] ramp = new double[n];
+        for (int i = 0; i < n; i++) ramp[i] = i;
+        low.add(java.util.Arrays.copyOfRange(ramp, 0, n / 2), n / 2);
+        high.add(java.util.Arrays.copyOfRange(ramp, n / 2, n), n / 2);
+        low.merge(high);
+        assertEquals(capacity, low.size());
+        long fromHigh = java.util.Arrays.stream(low.rows()).filter(v -> v >= n / 2).count();
+        assertEquals(capacity / 2.0, fromHigh, 5 * Math.sqrt(capacity / 4.0));
     }
 
     /** The two-pass float64 reference of the class Gaussians: means, then the centred rows' products. */
