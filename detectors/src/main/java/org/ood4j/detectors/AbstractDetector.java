@@ -143,6 +143,44 @@ public abstract class AbstractDetector implements Detector {
         fitted = true;
     }
 
+    /**
+     * Validates one chunk of a streaming fit's rows and labels as this family's array fit
+     * validates its whole input, numbering rows from {@code firstRow}.
+     */
+    void checkFitChunk(Tensor rows, Tensor labels, long firstRow) {
+        throw new UnsupportedOperationException(name() + " has no streaming fit");
+    }
+
+    /** The end of a streaming fit's last pass over {@code rows} rows of shape rowShape (OOD ones included): marks the detector fitted. */
+    void fitCompleted(long rows, long[] rowShape) {
+        markFitted();
+    }
+
+    /**
+     * Runs every pass of this detector's streaming fit: {@code feed} adds all the fit data to the
+     * pass's accumulator, which is then finished.
+     */
+    void fitStreamed(java.util.function.Consumer<FitAccumulator> feed) {
+        ((StreamingFit) this).fitStreaming(feed);
+    }
+
+    /**
+     * Adds every batch, through the model (encoder), to a streaming fit's accumulator: one batch's output at a time
+     * (each pass of a two-pass fit iterates the data again).
+     */
+    void feed(FitAccumulator acc, Iterable<Batch> data, java.util.function.Function<Tensor, Tensor> encoder) {
+        int batches = 0, labelled = 0;
+        for (Batch b : data) {
+            batches++;
+            if (b.y() != null) labelled++;
+            if (labelled != 0 && labelled != batches) throw new IllegalArgumentException(name() + ": some batches have labels and some do not");
+            try (Scope s = Scope.open()) {
+                acc.add(encoder.apply(b.x()), b.y());
+            }
+        }
+        if (batches == 0) throw new IllegalArgumentException(name() + ": fit got no batches");
+    }
+
     /** What a fit learned besides the state tensors (input sizes), for saving; empty by default. */
     Map<String, Object> fitInfo() {
         return Map.of();
