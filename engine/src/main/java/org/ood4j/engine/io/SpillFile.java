@@ -1,0 +1,158 @@
+package org.ood4j.engine.io;
+
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+import org.ood4j.engine.DType;
+import org.ood4j.engine.Shape;
+import org.ood4j.engine.Storage;
+import org.ood4j.engine.Tensor;
+
+/**
+ * Rows of a matrix (N, D) too large for memory, appended chunk by chunk to a temporary file and
+ * then memory-mapped back read-only ({@link Storage.Mapped}): writing and reading go through the
+ * page cache, so the matrix never costs heap or malloc'd memory, whatever N is.
+ *
+ * <p>The file holds the raw little-endian elements (no header) and is created in {@link #folder}
+ * with a fresh name, readable by its owner only. {@link #finish} maps it and at once unlinks it on
+ * POSIX systems, where the mapping keeps the data until it is closed: no file is left behind,
+ * even by a killed process, once the rows are complete. Before that, {@link #close} deletes it;
+ * only a process killed while appending leaves an {@code ood4j-spill-*.rows} file.
+ *
+ * <p>Where: the folder given, else the system property {@code ood4j.spill.dir}, else the
+ * environment variable {@code OOD4J_SPILL_DIR}, else {@code java.io.tmpdir}. Choose a disk with
+ * room for N x D x the element size: on many systems {@code /tmp} is a tmpfs, whose pages are
+ * memory, so a bank spilled there costs RAM (shared memory, not the process's anonymous memory).
+ */
+public final class SpillFile implements AutoCloseable {
+    private final Path file;
+    private final DType dtype;
+    private final long dim;
+    private final FileChannel channel;
+    private final OutputStream out;
+    private long rows;
+    private boolean done;
+
+    private SpillFile(Path file, DType dtype, long dim) throws IOException {
+        this.file = file;
+        this.dtype = dtype;
+        this.dim = dim;
+        this.channel = FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.READ);
+        this.out = new BufferedOutputStream(Channels.newOutputStream(channel), Encoding.CHUNK);
+    }
+
+    /** A new empty spill of rows of {@code dim} elements of {@code dtype} in {@code folder} (null: {@link #folder}). */
+    public static SpillFile create(Path folder, DType dtype, long dim) throws IOException {
+        if (dim < 1) throw new IllegalArgumentException("spilled rows need at least one column, got " + dim);
+        Path at = folder != null ? folder : folder();
+        if (!Files.isDirectory(at)) throw new IOException("cannot spill rows to " + at + ": no such folder");
+        Path file = Files.createTempFile(at, "ood4j-spill-", ".rows");
+        try {
+            return new SpillFile(file, dtype, dim);
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(file);
+            throw e;
+        }
+    }
+
+    /** The default folder: {@code -Dood4j.spill.dir}, else {@code $OOD4J_SPILL_DIR}, else {@code java.io.tmpdir}. */
+    public static Path folder() {
+        String dir = System.getProperty("ood4j.spill.dir");
+        if (dir == null || dir.isBlank()) dir = System.getenv("OOD4J_SPILL_DIR");
+        if (dir == null || dir.isBlank()) dir = System.getProperty("java.io.tmpdir");
+        return Path.of(dir);
+    }
+
+    public DType dtype() { return dtype; }
+
+    public long dim() { return dim; }
+
+    /** Rows appended so far. */
+    public long rows() { return rows; }
+
+    /** Appends the rows of {@code chunk} (n, D) of any dtype, device or strides, converted to this spill's dtype. */
+    public void append(Tensor chunk) throws IOException {
+        requireOpen();
+        if (chunk.rank() != 2 || chunk.size(1) != dim) {
+            throw new IllegalArgumentException("spilled rows are (n, " + dim + "), got " + Shape.toString(chunk.shape()));
+        }
+        try (Tensor typed = chunk.to(dtype)) {
+            Encoding.write(typed, out);
+        } catch (IOException e) {
+            throw failed(e);
+        }
+        rows += chunk.size(0);
+    }
+
+    /** Appends every row of another (unfinished) spill of the same dtype and width after these; closes it. */
+    public void appendAll(SpillFile other) throws IOException {
+        requireOpen();
+        other.requireOpen();
+        if (other.dtype != dtype || other.dim != dim) {
+            throw new IllegalArgumentException("cannot join spilled rows of " + other.dtype + " x " + other.dim + " to " + dtype + " x " + dim);
+        }
+        try (other) {
+            other.out.flush();
+            out.flush();
+            long size = other.channel.size();
+            for (long at = 0; at < size; ) at += other.channel.transferTo(at, size - at, channel);
+            rows += other.rows;
+        } catch (IOException e) {
+            throw failed(e);
+        }
+    }
+
+    /**
+     * The rows as a read-only (N, D) CPU tensor over the mapped file, which is unlinked (see the
+     * class comment); the spill is closed. Zero rows give an empty ordinary tensor.
+     */
+    public Tensor finish() throws IOException {
+        requireOpen();
+        try {
+            out.flush();
+            long bytes = channel.size();
+            if (bytes != Math.multiplyExact(rows * dim, (long) dtype.byteSize())) {
+                throw new IOException("spill file " + file + " holds " + bytes + " bytes, expected " + rows + " rows of " + dim + " " + dtype);
+            }
+            Tensor t = rows == 0 ? Tensor.zeros(dtype, 0, dim) : Tensor.wrap(Storage.Mapped.map(file, 0, bytes), dtype, rows, dim);
+            done = true;
+            close();
+            return t;
+        } catch (IOException e) {
+            throw failed(e);
+        }
+    }
+
+    /** Closes the file and deletes it (after {@link #finish}: unlinks it; the mapping stays valid on POSIX). */
+    @Override
+    public void close() throws IOException {
+        if (!channel.isOpen()) return;
+        try {
+            channel.close();
+        } finally {
+            try {
+                Files.deleteIfExists(file);
+            } catch (IOException e) {
+                // a system that cannot delete a mapped file (Windows): at the JVM's exit, then
+                if (!done) throw e;
+                file.toFile().deleteOnExit();
+            }
+        }
+    }
+
+    private void requireOpen() {
+        if (!channel.isOpen()) throw new IllegalStateException("spill file " + file + " is already finished or closed");
+    }
+
+    /** A write failure (a full disk, mostly) naming the file and where to spill instead. */
+    private IOException failed(IOException e) {
+        return new IOException("cannot spill " + dtype + " rows of " + dim + " to " + file + ": " + e.getMessage()
+                + " (choose a folder with room: -Dood4j.spill.dir=DIR or OOD4J_SPILL_DIR)", e);
+    }
+}
