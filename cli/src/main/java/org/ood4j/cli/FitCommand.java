@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 import org.ood4j.detectors.AbstractDetector;
+import org.ood4j.detectors.BankDetector;
 import org.ood4j.detectors.DetectorFiles;
 import org.ood4j.detectors.DetectorRegistry;
 import org.ood4j.detectors.FeaturesDetector;
@@ -17,6 +18,7 @@ import org.ood4j.engine.Scope;
 import org.ood4j.engine.Tensor;
 import org.ood4j.engine.io.Json;
 import org.ood4j.engine.io.Npy;
+import org.ood4j.engine.io.SpillFile;
 
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -49,6 +51,12 @@ final class FitCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Outputs.checkFile(output, "-o", inputFiles());
         try (Scope s = Scope.open(); AbstractDetector d = (AbstractDetector) DetectorRegistry.create(detector, parseParams(params), null)) {
+            // a kNN bank spills where the user says (-Dood4j.spill.dir, OOD4J_SPILL_DIR), else beside the state it will be
+            // saved into: a disk chosen for a file of that size (java.io.tmpdir may be a tmpfs, i.e. memory)
+            if (d instanceof BankDetector bank) {
+                Path configured = SpillFile.configuredFolder();
+                bank.spillFolder(configured != null ? configured : output.toAbsolutePath().getParent());
+            }
             Tensor y = labels == null ? null : InputArrays.labels(labels);
             switch (d) {
                 case LogitsDetector l -> l.fitLogits(InputArrays.floating(require(input.logits, "--logits"), "logits"), y);

@@ -375,16 +375,35 @@ public final class Npy {
      * naming both counts), the previous file stays as it was.
      */
     public static void write(Path path, DType dtype, long[] shape, Producer producer) throws IOException {
+        stream(path, headerBytes(dtype, shape), shape, producer, (part, out) -> {
+            try (Tensor typed = part.to(dtype)) {
+                Encoding.write(typed, out);
+            }
+        });
+    }
+
+    /** As {@link #write(Path, DType, long[], Producer)} for NumPy's bool ({@code |b1}): a part's nonzero elements are True. */
+    public static void writeBool(Path path, long[] shape, Producer producer) throws IOException {
+        stream(path, headerBytes("|b1", shape), shape, producer, (part, out) -> {
+            for (double v : part.toDoubleArray()) out.write(v != 0 ? 1 : 0);
+        });
+    }
+
+    /** How one part's elements become bytes. */
+    private interface PartEncoder {
+        void write(Tensor part, OutputStream out) throws IOException;
+    }
+
+    /** The header, then the producer's parts through {@code encoder}, counted against the shape; atomically. */
+    private static void stream(Path path, byte[] header, long[] shape, Producer producer, PartEncoder encoder) throws IOException {
         long expected = org.ood4j.engine.Shape.numel(org.ood4j.engine.Shape.check(shape));
         AtomicFile.write(path, out -> {
-            out.write(headerBytes(dtype, shape));
+            out.write(header);
             long[] written = {0};
             producer.produce(part -> {
                 written[0] += part.numel();
                 if (written[0] > expected) throw new IOException("more than the " + expected + " elements of shape " + shapeText(shape));
-                try (Tensor typed = part.to(dtype)) {
-                    Encoding.write(typed, out);
-                }
+                encoder.write(part, out);
             });
             if (written[0] != expected) {
                 throw new IOException("got " + written[0] + " of the " + expected + " elements of shape " + shapeText(shape));

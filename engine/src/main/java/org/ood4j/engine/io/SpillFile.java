@@ -61,12 +61,17 @@ public final class SpillFile implements AutoCloseable {
         }
     }
 
-    /** The default folder: {@code -Dood4j.spill.dir}, else {@code $OOD4J_SPILL_DIR}, else {@code java.io.tmpdir}. */
+    /** The default folder: {@link #configuredFolder()}, else {@code java.io.tmpdir}. */
     public static Path folder() {
+        Path configured = configuredFolder();
+        return configured != null ? configured : Path.of(System.getProperty("java.io.tmpdir"));
+    }
+
+    /** The folder the user named: {@code -Dood4j.spill.dir}, else {@code $OOD4J_SPILL_DIR}; null when neither is set. */
+    public static Path configuredFolder() {
         String dir = System.getProperty("ood4j.spill.dir");
         if (dir == null || dir.isBlank()) dir = System.getenv("OOD4J_SPILL_DIR");
-        if (dir == null || dir.isBlank()) dir = System.getProperty("java.io.tmpdir");
-        return Path.of(dir);
+        return dir == null || dir.isBlank() ? null : Path.of(dir);
     }
 
     public DType dtype() { return dtype; }
@@ -152,7 +157,7 @@ public final class SpillFile implements AutoCloseable {
 
     /** A write failure (a full disk, mostly) naming the file and where to spill instead. */
     private IOException failed(IOException e) {
-        return new IOException("cannot spill " + dtype + " rows of " + dim + " to " + file + ": " + e.getMessage()
+        return new IOException("cannot spill " + dtype.toString().toLowerCase(java.util.Locale.ROOT) + " rows of " + dim + " to " + file + ": " + e.getMessage()
                 + " (choose a folder with room: -Dood4j.spill.dir=DIR or OOD4J_SPILL_DIR)", e);
     }
 }
