@@ -143,6 +143,32 @@ public abstract class AbstractDetector implements Detector {
         fitted = true;
     }
 
+    /**
+     * Validates one chunk of a streaming fit's rows and labels as this family's array fit
+     * validates its whole input, numbering rows from {@code firstRow}.
+     */
+    void checkFitChunk(Tensor rows, Tensor labels, long firstRow) {
+        throw new UnsupportedOperationException(name() + " has no streaming fit");
+    }
+
+    /** The end of a streaming fit's last pass, whose rows had shape (N, rowShape...): marks the detector fitted. */
+    void fitCompleted(long[] rowShape) {
+        markFitted();
+    }
+
+    /**
+     * Runs every pass of this detector's streaming fit: {@code feed} adds all the fit data to the
+     * pass's accumulator, which is then finished.
+     */
+    void fitStreamed(java.util.function.Consumer<FitAccumulator> feed) {
+        StreamingFit fit = (StreamingFit) this;
+        for (int pass = 0; pass < fit.fitPasses(); pass++) {
+            FitAccumulator acc = fit.fitAccumulator(pass);
+            feed.accept(acc);
+            acc.finish();
+        }
+    }
+
     /** What a fit learned besides the state tensors (input sizes), for saving; empty by default. */
     Map<String, Object> fitInfo() {
         return Map.of();

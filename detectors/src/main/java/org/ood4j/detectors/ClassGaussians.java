@@ -35,13 +35,15 @@ final class ClassGaussians {
             if (v > below + 1) missing.add(below + 1, v - 1);
             below = v;
         }
-        if (!missing.isEmpty()) {
-            long rows = y.length - lowerBound(y, max);
-            throw new IllegalArgumentException("label " + max + " (" + Inputs.rows(rows) + ") implies " + (max + 1)
-                    + " classes, but classes " + missing + " have no fit samples; every class from 0 to the largest label needs one"
-                    + " to estimate its mean");
-        }
+        if (!missing.isEmpty()) throw missingClasses(max, y.length - lowerBound(y, max), missing);
         return (int) (max + 1);   // no gaps: max + 1 distinct labels, at most the number of rows
+    }
+
+    /** The error of a fit whose largest label {@code max} ({@code rows} rows) leaves the classes {@code missing} without rows. */
+    static IllegalArgumentException missingClasses(long max, long rows, ClassRanges missing) {
+        return new IllegalArgumentException("label " + max + " (" + Inputs.rows(rows) + ") implies " + (max + 1)
+                + " classes, but classes " + missing + " have no fit samples; every class from 0 to the largest label needs one"
+                + " to estimate its mean");
     }
 
     /** The first index of {@code v} in the sorted {@code y}. */
@@ -83,6 +85,56 @@ final class ClassGaussians {
             Tensor sc = centred.t().matmul(centred);
             return s.keep(sc.add(identity(sc.size(0), sc.device()).mul(eps)));
         }
+    }
+
+    /**
+     * The streaming fit of the pooled class scatter (Mahalanobis, RMD): class moments by label
+     * with one pooled scatter, and with {@code background} also the moments of all rows (RMD's
+     * background Gaussian) — one pass.
+     */
+    static final class PooledFit<D extends AbstractDetector & StreamingFit> extends MomentsAccumulator<D> {
+        private final transient java.util.function.BiConsumer<D, Moments[]> install;   // the detector's, as the detector is
+
+        private final int matrices;
+
+        /** @param matrices the D x D matrices the fit holds at once, for the memory check before the first rows */
+        PooledFit(D detector, boolean background, int matrices, java.util.function.BiConsumer<D, Moments[]> install) {
+            super(detector, 0, background ? new Moments[] {new Moments(Moments.Scatter.POOLED), new Moments(Moments.Scatter.POOLED)}
+                    : new Moments[] {new Moments(Moments.Scatter.POOLED)});
+            this.matrices = matrices;
+            this.install = install;
+        }
+
+        @Override
+        protected void addId(Tensor rows, long[] labels) {
+            if (moments[0].dim() < 0) {
+                // before the D x D accumulators exist; the classes of the first chunk (kept by label: as many means) stand for the fit's
+                int classes = (int) java.util.Arrays.stream(labels).distinct().count();
+                requireMemory(detector().name(), rows, classes, matrices);
+            }
+            double[] x = rows.toDoubleArray();
+            if (moments.length > 1) moments[1].add(x.clone(), (int) rows.size(0), null);
+            moments[0].add(x, (int) rows.size(0), labels);
+        }
+
+        @Override
+        protected void install(D detector) {
+            install.accept(detector, moments);
+        }
+    }
+
+    /** The class means (K, D) of the moments' groups 0..K-1, K = {@link Moments#classCount}, float64. */
+    static Tensor means(Moments m) {
+        int classes = m.classCount(), dim = m.dim();
+        double[] flat = new double[classes * dim];
+        for (int k = 0; k < classes; k++) System.arraycopy(m.mean(k), 0, flat, k * dim, dim);
+        return Tensor.of(flat, classes, dim);
+    }
+
+    /** A full scatter (dim x dim row-major) + eps I as a float64 tensor: regularised as the reference does. */
+    static Tensor scatter(double[] full, int dim, double eps) {
+        for (int i = 0; i < dim; i++) full[i * dim + i] += eps;
+        return Tensor.of(full, dim, dim);
     }
 
     /** The n x n float64 identity on {@code device}. */

@@ -26,6 +26,11 @@ public abstract class FeaturesDetector extends AbstractDetector {
      */
     public FeaturesDetector fitFeatures(Tensor features, Tensor labels) {
         if (!requiresFit()) return this;
+        if (this instanceof StreamingFit) {
+            // in chunks of bounded size, each pass over the (possibly memory-mapped) features in place
+            fitStreamed(acc -> acc.add(features, labels));
+            return this;
+        }
         Inputs.requireMatrix(features, "features");
         Inputs.requireFinite(features, "features");
         if (labels == null && requiresLabels()) throw new IllegalArgumentException(name() + " needs class labels to fit");
@@ -57,6 +62,23 @@ public abstract class FeaturesDetector extends AbstractDetector {
     }
 
     @Override
+    void checkFitChunk(Tensor rows, Tensor labels, long firstRow) {
+        Inputs.requireMatrix(rows, "features");
+        Inputs.requireFinite(rows, "features", firstRow);
+        if (labels == null && requiresLabels()) throw new IllegalArgumentException(name() + " needs class labels to fit");
+        if (labels != null) Inputs.requireLabels(labels, rows.size(0), -1);
+        if (expectedDim() >= 0 && rows.size(1) != expectedDim()) {
+            throw new IllegalArgumentException(name() + ": features have dimension " + rows.size(1) + ", expected " + expectedDim());
+        }
+    }
+
+    @Override
+    void fitCompleted(long[] rowShape) {
+        fittedDim = rowShape[0];
+        super.fitCompleted(rowShape);
+    }
+
+    @Override
     java.util.Map<String, Object> fitInfo() {
         return fittedDim < 0 ? java.util.Map.of() : java.util.Map.of("dim", fittedDim);
     }
@@ -81,6 +103,10 @@ public abstract class FeaturesDetector extends AbstractDetector {
     @Override
     public Detector fit(Iterable<Batch> data) {
         Function<Tensor, Tensor> encoder = requireModel();
+        if (this instanceof StreamingFit) {
+            fitStreamed(acc -> feed(acc, data, encoder));
+            return this;
+        }
         try (Scope s = Scope.open()) {
             List<Tensor> features = new ArrayList<>(), labels = new ArrayList<>();
             for (Batch b : data) {
@@ -94,6 +120,23 @@ public abstract class FeaturesDetector extends AbstractDetector {
             fitFeatures(Tensor.cat(features, 0), labels.isEmpty() ? null : Tensor.cat(labels, 0));
         }
         return this;
+    }
+
+    /**
+     * Adds every batch, encoded, to a streaming fit's accumulator: one batch's features at a time
+     * (each pass of a two-pass fit iterates the data again).
+     */
+    void feed(FitAccumulator acc, Iterable<Batch> data, Function<Tensor, Tensor> encoder) {
+        int batches = 0, labelled = 0;
+        for (Batch b : data) {
+            batches++;
+            if (b.y() != null) labelled++;
+            if (labelled != 0 && labelled != batches) throw new IllegalArgumentException(name() + ": some batches have labels and some do not");
+            try (Scope s = Scope.open()) {
+                acc.add(encoder.apply(b.x()), b.y());
+            }
+        }
+        if (batches == 0) throw new IllegalArgumentException(name() + ": fit got no batches");
     }
 
     @Override

@@ -36,10 +36,15 @@ final class Inputs {
 
     /** NaN or infinite inputs would give NaN scores: refuse them, naming the first bad row. */
     static void requireFinite(Tensor x, String what) {
+        requireFinite(x, what, 0);
+    }
+
+    /** As {@link #requireFinite(Tensor, String)} for rows numbered from {@code firstRow} (a chunk of a longer input). */
+    static void requireFinite(Tensor x, String what, long firstRow) {
         try (Scope s = Scope.open()) {
             Tensor perRow = x.reshape(x.size(0), -1).countNonFinite(1);
             if (perRow.sum().item() == 0) return;
-            long row = perRow.argmax(0).getLong();
+            long row = firstRow + perRow.argmax(0).getLong();
             throw new IllegalArgumentException(what + " contain NaN or infinite values (first in row " + row + ")");
         }
     }

@@ -26,7 +26,7 @@ import org.ood4j.models.Module;
  * {@link Module} (it is differentiated) and runs in float64, so that no gradient component changes
  * its sign by rounding; the batch is scored in chunks, each sample's step depending on itself only.
  */
-public final class Mahalanobis extends FeaturesDetector {
+public final class Mahalanobis extends FeaturesDetector implements StreamingFit {
     private final double eps;
     private final double[] normStd;
 
@@ -94,13 +94,17 @@ public final class Mahalanobis extends FeaturesDetector {
 
     @Override protected boolean requiresLabels() { return true; }
 
+    /** One pass: class counts, means and the pooled centred scatter (see {@link Moments}). */
     @Override
-    protected void fitOnId(Tensor features, Tensor labels) {
-        int classes = ClassGaussians.classCount(labels);
-        ClassGaussians.requireMemory("Mahalanobis", features, classes, 4);   // scatter + identity terms, then cov + inverse
-        Tensor z = features.to(DType.FLOAT64);
-        Tensor mu = ClassGaussians.means(z, labels, classes);
-        Tensor cov = ClassGaussians.scatter(ClassGaussians.centred(z, labels, mu), ClassGaussians.SCATTER_EPS);
+    public FitAccumulator fitAccumulator(int pass) {
+        return new ClassGaussians.PooledFit<>(this, false, 4, Mahalanobis::install);
+    }
+
+    private void install(Moments[] m) {
+        Moments classes = m[0];
+        int dim = classes.dim();
+        Tensor mu = ClassGaussians.means(classes);
+        Tensor cov = ClassGaussians.scatter(classes.pooledScatter(), dim, ClassGaussians.SCATTER_EPS);
         putState("mu", mu);
         putState("cov", cov);
         putState("precision", ClassGaussians.precision(cov));

@@ -13,7 +13,7 @@ import org.ood4j.engine.Tensor;
  * background Gaussian fitted to all ID features: mean mu_0, scatter sum_i (z_i - mu_0)(z_i - mu_0)^T
  * + 1e-6 I (undivided too). No factor 1/2, as pytorch-ood.
  */
-public final class RMD extends FeaturesDetector {
+public final class RMD extends FeaturesDetector implements StreamingFit {
     public RMD(Function<Tensor, Tensor> model) {
         super(model);
     }
@@ -22,15 +22,18 @@ public final class RMD extends FeaturesDetector {
 
     @Override protected boolean requiresLabels() { return true; }
 
+    /** One pass: the class moments with their pooled scatter, and the moments of all rows (the background). */
     @Override
-    protected void fitOnId(Tensor features, Tensor labels) {
-        int classes = ClassGaussians.classCount(labels);
-        ClassGaussians.requireMemory("RMD", features, classes, 6);   // two scatters and precisions, one inverse at a time
-        Tensor z = features.to(DType.FLOAT64);
-        Tensor mu = ClassGaussians.means(z, labels, classes);
-        Tensor cov = ClassGaussians.scatter(ClassGaussians.centred(z, labels, mu), ClassGaussians.SCATTER_EPS);
-        Tensor mu0 = z.mean(0, true);
-        Tensor cov0 = ClassGaussians.scatter(z.sub(mu0), ClassGaussians.SCATTER_EPS);
+    public FitAccumulator fitAccumulator(int pass) {
+        return new ClassGaussians.PooledFit<>(this, true, 6, RMD::install);
+    }
+
+    private void install(Moments[] m) {
+        int dim = m[0].dim();
+        Tensor mu = ClassGaussians.means(m[0]);
+        Tensor cov = ClassGaussians.scatter(m[0].pooledScatter(), dim, ClassGaussians.SCATTER_EPS);
+        Tensor mu0 = Tensor.of(m[1].mean(0), 1, dim);
+        Tensor cov0 = ClassGaussians.scatter(m[1].pooledScatter(), dim, ClassGaussians.SCATTER_EPS);
         putState("mu", mu);
         putState("cov", cov);
         putState("precision", ClassGaussians.precision(cov));

@@ -1,0 +1,21 @@
+package org.ood4j.detectors;
+
+/**
+ * A detector whose fit is a statistic of its fit rows, computed by {@link FitAccumulator}s in
+ * one or more passes over the data. Pass p > 0 reads what pass p - 1's {@link FitAccumulator#finish}
+ * installed (e.g. ViM's principal space before its alpha, OpenMax's class centres before the
+ * tails of the distances to them), so the passes run in order, each over all the data.
+ *
+ * <p>{@code fit(Iterable<Batch>)} and the array fits ({@code fitFeatures}, {@code fitLogits})
+ * of such a detector run through its accumulators in chunks of bounded size.
+ */
+public interface StreamingFit {
+    /** How many passes over the fit data the fit takes (1 or 2). */
+    default int fitPasses() { return 1; }
+
+    /**
+     * A fresh accumulator of pass {@code pass} (0-based). For pass p > 0, pass p - 1 must have
+     * finished on this detector.
+     */
+    FitAccumulator fitAccumulator(int pass);
+}

@@ -1,0 +1,48 @@
+package org.ood4j.detectors;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.Random;
+
+import org.junit.jupiter.api.Test;
+
+class MomentsTest {
+    /** The two-pass float64 reference: class means, then the pooled sum of centred outer products. */
+    private static double[] twoPassPooled(double[][] x, long[] y, int classes) {
+        int d = x[0].length;
+        double[][] mu = new double[classes][d];
+        long[] n = new long[classes];
+        for (int i = 0; i < x.length; i++) {
+            n[(int) y[i]]++;
+            for (int j = 0; j < d; j++) mu[(int) y[i]][j] += x[i][j];
+        }
+        for (int k = 0; k < classes; k++) for (int j = 0; j < d; j++) mu[k][j] /= n[k];
+        double[] s = new double[d * d];
+        for (int i = 0; i < x.length; i++) {
+            for (int a = 0; a < d; a++) for (int b = 0; b < d; b++) s[a * d + b] += (x[i][a] - mu[(int) y[i]][a]) * (x[i][b] - mu[(int) y[i]][b]);
+        }
+        return s;
+    }
+
+    @Test
+    void chunkedPooledScatterMatchesTwoPass() {
+        Random rng = new Random(1);
+        int rows = 1000, d = 7, classes = 3;
+        double[][] x = new double[rows][d];
+        long[] y = new long[rows];
+        for (int i = 0; i < rows; i++) {
+            y[i] = rng.nextInt(classes);
+            for (int j = 0; j < d; j++) x[i][j] = 100 + y[i] + rng.nextGaussian();
+        }
+        double[] want = twoPassPooled(x, y, classes);
+        Moments m = new Moments(Moments.Scatter.POOLED, false);
+        for (int start = 0; start < rows; start += 97) {
+            int end = Math.min(rows, start + 97);
+            double[] block = new double[(end - start) * d];
+            for (int i = start; i < end; i++) System.arraycopy(x[i], 0, block, (i - start) * d, d);
+            m.add(block, end - start, java.util.Arrays.copyOfRange(y, start, end));
+        }
+        double[] got = m.pooledScatter();
+        for (int i = 0; i < d * d; i++) assertEquals(want[i], got[i], 1e-9 * Math.abs(want[i]) + 1e-9, "entry " + i);
+    }
+}
