@@ -8,7 +8,6 @@ import java.util.function.Function;
 import org.ood4j.engine.DType;
 import org.ood4j.engine.Device;
 import org.ood4j.engine.Knn;
-import org.ood4j.engine.Scope;
 import org.ood4j.engine.Tensor;
 import org.ood4j.engine.backend.KnnOps;
 import org.ood4j.engine.io.SpillFile;
@@ -25,7 +24,7 @@ import org.ood4j.engine.io.SpillFile;
  * <p>The bank keeps the fit features' precision (float32 features, a float32 bank). It lives in the
  * spill folder until saved: {@link #spillFolder(Path)}, else {@link SpillFile#folder()}.
  */
-public abstract class BankDetector extends FeaturesDetector {
+public abstract class BankDetector extends FeaturesDetector implements StreamingFit {
     /** The state tensor of the bank. */
     static final String BANK = "bank";
     protected final int k;
@@ -51,15 +50,8 @@ public abstract class BankDetector extends FeaturesDetector {
     protected abstract KnnOps.Metric metric();
 
     @Override
-    protected void fitOnId(Tensor features, Tensor labels) {
-        try (Bank bank = new Bank(features.dtype(), features.size(1), features.device())) {
-            for (long start = 0; start < features.size(0); start += Inputs.CHUNK_ROWS) {
-                try (Scope s = Scope.open()) {
-                    bank.add(features.slice(0, start, Math.min(features.size(0), start + Inputs.CHUNK_ROWS)));
-                }
-            }
-            putState(BANK, bank.finish());
-        }
+    public FitAccumulator fitAccumulator(int pass) {
+        return new BankFit(this);
     }
 
     /** The k nearest bank rows of each feature row: values (n, k) and indices. */
@@ -69,60 +61,58 @@ public abstract class BankDetector extends FeaturesDetector {
     }
 
     /**
-     * A bank being built: ID rows appended in chunks to a spill file ({@link #add}), two banks
-     * joined ({@link #merge}: the other's rows after this one's, as a fit of the rows in that order
-     * would store them), and the mapped result ({@link #finish}). Closing an unfinished bank
-     * deletes its file.
+     * The fit's one pass: the bank rows of the in-distribution rows appended to a spill file as
+     * the chunks arrive ({@link #addId}); a merge appends the other accumulator's rows after these
+     * (as a fit of the rows in that order would store them); the end maps the file and installs it
+     * as the bank. Memory holds one chunk. The rows live in a file reached through its open
+     * channel, so unlike the statistic accumulators this one is not meant to be serialised: it
+     * merges within one process (e.g. per-thread accumulators of one fit).
      */
-    final class Bank implements AutoCloseable {
-        private final SpillFile spill;
-        private final Device device;
+    static final class BankFit extends ChunkAccumulator<BankDetector> {
+        private transient SpillFile spill;   // made by the first ID rows (their dtype and width) or merge
 
-        /** An empty bank of rows of {@code dim} elements of {@code dtype}, fitted from input on {@code device}. */
-        Bank(DType dtype, long dim, Device device) {
-            this.device = device;
-            try {
-                this.spill = SpillFile.create(spillFolder, dtype, dim);
-            } catch (IOException e) {
-                throw new UncheckedIOException(name() + ": " + e.getMessage(), e);
-            }
+        BankFit(BankDetector detector) {
+            super(detector, 0);
         }
 
-        /** Appends the bank rows of in-distribution feature rows (n, D). */
-        void add(Tensor features) {
-            try (Scope s = Scope.open()) {
-                spill.append(bankRows(features));
-            } catch (IOException e) {
-                throw new UncheckedIOException(name() + ": " + e.getMessage(), e);
-            }
-        }
-
-        /** Appends the other bank's rows after these and closes it. */
-        void merge(Bank other) {
+        @Override
+        protected void addId(Tensor rows, long[] labels) {
             try {
-                spill.appendAll(other.spill);
+                spill(rows.dtype(), rows.size(1)).append(detector().bankRows(rows));
             } catch (IOException e) {
-                throw new UncheckedIOException(name() + ": " + e.getMessage(), e);
-            }
-        }
-
-        /** The bank (N, D), mapped read-only; refused when it has fewer than k rows. */
-        Tensor finish() {
-            Inputs.requireNeighbours(name(), spill.rows(), device, k);
-            try {
-                return spill.finish();
-            } catch (IOException e) {
-                throw new UncheckedIOException(name() + ": " + e.getMessage(), e);
+                throw failed(e);
             }
         }
 
         @Override
-        public void close() {
+        protected void mergeFrom(ChunkAccumulator<BankDetector> other) {
+            SpillFile theirs = ((BankFit) other).spill;
+            if (theirs == null) return;
             try {
-                spill.close();
+                spill(theirs.dtype(), theirs.dim()).appendAll(theirs);
             } catch (IOException e) {
-                throw new UncheckedIOException(name() + ": " + e.getMessage(), e);
+                throw failed(e);
             }
+        }
+
+        /** The bank (N, D), mapped read-only, refused when it has fewer than k rows. */
+        @Override
+        protected void install(BankDetector d) {
+            try (SpillFile rows = spill) {   // closed (its rows gone) when refused; after finish, closing is a no-op
+                Inputs.requireNeighbours(d.name(), rows.rows(), Device.CPU, d.k);
+                d.putState(BANK, rows.finish());
+            } catch (IOException e) {
+                throw failed(e);
+            }
+        }
+
+        private SpillFile spill(DType dtype, long dim) throws IOException {
+            if (spill == null) spill = SpillFile.create(detector().spillFolder, dtype, dim);
+            return spill;
+        }
+
+        private UncheckedIOException failed(IOException e) {
+            return new UncheckedIOException(detector().name() + ": " + e.getMessage(), e);
         }
     }
 }

@@ -19,11 +19,12 @@ import org.ood4j.engine.Tensor;
  * then memory-mapped back read-only ({@link Storage.Mapped}): writing and reading go through the
  * page cache, so the matrix never costs heap or malloc'd memory, whatever N is.
  *
- * <p>The file holds the raw little-endian elements (no header) and is created in {@link #folder}
- * with a fresh name, readable by its owner only. {@link #finish} maps it and at once unlinks it on
- * POSIX systems, where the mapping keeps the data until it is closed: no file is left behind,
- * even by a killed process, once the rows are complete. Before that, {@link #close} deletes it;
- * only a process killed while appending leaves an {@code ood4j-spill-*.rows} file.
+ * <p>The file holds the raw little-endian elements (no header). It is created in {@link #folder}
+ * with a fresh name ({@code ood4j-spill-*.rows}), readable by its owner only, and unlinked at once
+ * on POSIX systems: it is reached through its open channel and then its mapping, and the system
+ * frees its blocks when both are gone — so no file is ever left behind, not by an abandoned spill
+ * (its channel's cleaner closes it), not by a killed process. Where a file cannot be deleted while
+ * open (Windows), it is deleted on {@link #close} or at the JVM's exit.
  *
  * <p>Where: the folder given, else the system property {@code ood4j.spill.dir}, else the
  * environment variable {@code OOD4J_SPILL_DIR}, else {@code java.io.tmpdir}. Choose a disk with
@@ -36,8 +37,8 @@ public final class SpillFile implements AutoCloseable {
     private final long dim;
     private final FileChannel channel;
     private final OutputStream out;
+    private final boolean unlinked;
     private long rows;
-    private boolean done;
 
     private SpillFile(Path file, DType dtype, long dim) throws IOException {
         this.file = file;
@@ -45,6 +46,18 @@ public final class SpillFile implements AutoCloseable {
         this.dim = dim;
         this.channel = FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.READ);
         this.out = new BufferedOutputStream(Channels.newOutputStream(channel), Encoding.CHUNK);
+        this.unlinked = unlink(file);
+    }
+
+    /** Deletes the name of an open file; false where the system refuses (the file is then deleted on close or exit). */
+    private static boolean unlink(Path file) {
+        try {
+            Files.delete(file);
+            return true;
+        } catch (IOException e) {
+            file.toFile().deleteOnExit();
+            return false;
+        }
     }
 
     /** A new empty spill of rows of {@code dim} elements of {@code dtype} in {@code folder} (null: {@link #folder}). */
@@ -95,14 +108,14 @@ public final class SpillFile implements AutoCloseable {
         rows += chunk.size(0);
     }
 
-    /** Appends every row of another (unfinished) spill of the same dtype and width after these; closes it. */
+    /** Appends every row of another (unfinished) spill of the same dtype and width after these; the other is unchanged. */
     public void appendAll(SpillFile other) throws IOException {
         requireOpen();
         other.requireOpen();
         if (other.dtype != dtype || other.dim != dim) {
             throw new IllegalArgumentException("cannot join spilled rows of " + other.dtype + " x " + other.dim + " to " + dtype + " x " + dim);
         }
-        try (other) {
+        try {
             other.out.flush();
             out.flush();
             long size = other.channel.size();
@@ -114,8 +127,8 @@ public final class SpillFile implements AutoCloseable {
     }
 
     /**
-     * The rows as a read-only (N, D) CPU tensor over the mapped file, which is unlinked (see the
-     * class comment); the spill is closed. Zero rows give an empty ordinary tensor.
+     * The rows as a read-only (N, D) CPU tensor over the mapped file (see the class comment); the
+     * spill is closed. Zero rows give an empty ordinary tensor.
      */
     public Tensor finish() throws IOException {
         requireOpen();
@@ -125,30 +138,20 @@ public final class SpillFile implements AutoCloseable {
             if (bytes != Math.multiplyExact(rows * dim, (long) dtype.byteSize())) {
                 throw new IOException("spill file " + file + " holds " + bytes + " bytes, expected " + rows + " rows of " + dim + " " + dtype);
             }
-            Tensor t = rows == 0 ? Tensor.zeros(dtype, 0, dim) : Tensor.wrap(Storage.Mapped.map(file, 0, bytes), dtype, rows, dim);
-            done = true;
-            close();
+            Tensor t = rows == 0 ? Tensor.zeros(dtype, 0, dim) : Tensor.wrap(Storage.Mapped.map(channel, file, 0, bytes), dtype, rows, dim);
+            channel.close();   // the mapping does not need it
             return t;
         } catch (IOException e) {
             throw failed(e);
         }
     }
 
-    /** Closes the file and deletes it (after {@link #finish}: unlinks it; the mapping stays valid on POSIX). */
+    /** Closes the spill: its rows are gone, unless {@link #finish} mapped them (a mapping outlives the channel). */
     @Override
     public void close() throws IOException {
         if (!channel.isOpen()) return;
-        try {
-            channel.close();
-        } finally {
-            try {
-                Files.deleteIfExists(file);
-            } catch (IOException e) {
-                // a system that cannot delete a mapped file (Windows): at the JVM's exit, then
-                if (!done) throw e;
-                file.toFile().deleteOnExit();
-            }
-        }
+        channel.close();
+        if (!unlinked) Files.deleteIfExists(file);
     }
 
     private void requireOpen() {
