@@ -127,7 +127,7 @@ final class Scoring {
     private static List<Path> files(AbstractDetector d, InputKind input) {
         List<Path> files = new ArrayList<>();
         if (d instanceof LogitsDetector) files.add(FitCommand.require(input.logits, "--logits"));
-        else if (d instanceof FeaturesDetector) files.add(FitCommand.require(input.features, "--features"));
+        else if (d instanceof FeaturesDetector) files.add(FitCommand.require(input.feature(), "--features"));
         else {
             files.addAll(FitCommand.require(input.layers, "--layers"));
             if (input.logits != null) files.add(input.logits);
@@ -139,7 +139,7 @@ final class Scoring {
     private static List<Tensor> read(List<Path> files, InputKind input) throws IOException {
         List<Tensor> arrays = new ArrayList<>();
         for (Path f : files) {
-            arrays.add(InputArrays.floating(f, f.equals(input.logits) ? "logits" : f.equals(input.features) ? "features" : "layer outputs"));
+            arrays.add(InputArrays.floating(f, f.equals(input.logits) ? "logits" : f.equals(input.feature()) ? "features" : "layer outputs"));
             long rows = arrays.getLast().size(0);
             if (rows != arrays.getFirst().size(0)) {
                 throw new IllegalArgumentException(f + " has " + rows + " rows, " + files.getFirst() + " has "
