@@ -21,6 +21,8 @@ import org.ood4j.engine.io.Npy;
  * class centres mu_c ~ N(0, I) and labels y uniform over the classes — non-negative like a
  * ResNet's pooled features, and class-structured. The query file holds as many in-distribution
  * rows (from the same centres) as rows around {@link #OOD_CENTRES} unseen centres (label -1).
+ * A linear head for the detectors that take one (ViM, NNGuide, ...): the nearest-centre classifier
+ * of the noise-free centres, logits_c(x) = mu_c . x - |mu_c|^2 / 2 (W = the centres, b_c = -|mu_c|^2 / 2).
  *
  * <p>Written in chunks of {@link #CHUNK} rows, so memory does not grow with the row count. Every
  * value depends only on the seed and its row: a block of {@link #BLOCK} rows draws from its own
@@ -35,7 +37,8 @@ final class ScaleData {
     static final int CHUNK = 4096;
     /** Centres of the out-of-distribution query rows. */
     static final int OOD_CENTRES = 100;
-    static final String FEATURES = "features.npy", LABELS = "labels.npy", QUERIES = "queries.npy", QUERY_LABELS = "query_labels.npy";
+    static final String FEATURES = "features.npy", LABELS = "labels.npy", QUERIES = "queries.npy", QUERY_LABELS = "query_labels.npy",
+            HEAD_W = "head_w.npy", HEAD_B = "head_b.npy";
 
     /** What to generate. */
     record Spec(long rows, int dim, int classes, int queries, long seed) {
@@ -67,6 +70,7 @@ final class ScaleData {
                 sink -> rows(s.queries(), s.dim(), r -> r < half ? centres : oodCentres, queryClass, querySeed, sink, r -> {}));
         Npy.write(dir.resolve(QUERY_LABELS), DType.INT64, new long[] {s.queries()},
                 sink -> labels(s.queries(), r -> r < half ? queryClass.applyAsInt(r) : -1, sink));
+        writeHead(dir, centres, s.classes(), s.dim());
         Map<String, Object> spec = new LinkedHashMap<>();
         spec.put("rows", s.rows());
         spec.put("dim", s.dim());
@@ -74,8 +78,22 @@ final class ScaleData {
         spec.put("queries", s.queries());
         spec.put("seed", s.seed());
         spec.put("model", "x = relu(mu_y + e), mu_c ~ N(0, I), e ~ N(0, I), y uniform; queries: first half ID, second half around "
-                + OOD_CENTRES + " unseen centres (label -1)");
+                + OOD_CENTRES + " unseen centres (label -1); head: W = mu, b_c = -|mu_c|^2 / 2");
         AtomicFile.writeString(dir.resolve("scale.json"), Json.writePretty(spec) + "\n");
+    }
+
+    /** W = the centres (C, D), b_c = -|mu_c|^2 / 2: argmax of z W^T + b is the nearest centre. */
+    private static void writeHead(Path dir, float[] centres, int classes, int dim) throws IOException {
+        double[] bias = new double[classes];
+        for (int c = 0; c < classes; c++) {
+            double sq = 0;
+            for (int d = 0; d < dim; d++) sq += (double) centres[c * dim + d] * centres[c * dim + d];
+            bias[c] = -sq / 2;
+        }
+        try (Tensor w = Tensor.of(centres, classes, dim); Tensor b = Tensor.of(bias)) {
+            Npy.write(dir.resolve(HEAD_W), w);
+            Npy.write(dir.resolve(HEAD_B), b);
+        }
     }
 
     /** The rows of a file, a chunk at a time, its blocks in parallel. */

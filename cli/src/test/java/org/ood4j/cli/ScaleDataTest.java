@@ -38,7 +38,8 @@ class ScaleDataTest {
         generate(a, 3);
         generate(b, 3);
         generate(c, 4);
-        for (String f : new String[] {ScaleData.FEATURES, ScaleData.LABELS, ScaleData.QUERIES, ScaleData.QUERY_LABELS}) {
+        for (String f : new String[] {ScaleData.FEATURES, ScaleData.LABELS, ScaleData.QUERIES, ScaleData.QUERY_LABELS, ScaleData.HEAD_W,
+                ScaleData.HEAD_B}) {
             assertArrayEquals(Files.readAllBytes(a.resolve(f)), Files.readAllBytes(b.resolve(f)), f + ": same seed, same bytes");
         }
         assertFalse(java.util.Arrays.equals(Files.readAllBytes(a.resolve(ScaleData.FEATURES)), Files.readAllBytes(c.resolve(ScaleData.FEATURES))));
@@ -70,6 +71,12 @@ class ScaleDataTest {
                 if (best == labels[i]) nearestOwn++;
             }
             assertTrue(nearestOwn > 0.9 * 5000, "class structure: " + nearestOwn + " of 5000 rows nearest their class mean");
+            // the head is the nearest-centre classifier: on the ID rows it mostly predicts the label
+            Tensor logits = x.to(DType.FLOAT64).matmul(Npy.read(a.resolve(ScaleData.HEAD_W)).to(DType.FLOAT64).t()).add(Npy.read(a.resolve(ScaleData.HEAD_B)));
+            long[] predicted = logits.argmax(1).toLongArray();
+            int right = 0;
+            for (int i = 0; i < 5000; i++) if (predicted[i] == labels[i]) right++;
+            assertTrue(right > 0.8 * 5000, "head accuracy: " + right + " of 5000");
             long[] ql = qy.toLongArray();
             for (int i = 0; i < 300; i++) assertEquals(i < 150, ql[i] >= 0, "first half ID, second half OOD (-1): row " + i);
         }
