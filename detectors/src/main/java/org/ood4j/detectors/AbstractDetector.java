@@ -151,8 +151,8 @@ public abstract class AbstractDetector implements Detector {
         throw new UnsupportedOperationException(name() + " has no streaming fit");
     }
 
-    /** The end of a streaming fit's last pass, whose rows had shape (N, rowShape...): marks the detector fitted. */
-    void fitCompleted(long[] rowShape) {
+    /** The end of a streaming fit's last pass over {@code rows} rows of shape rowShape (OOD ones included): marks the detector fitted. */
+    void fitCompleted(long rows, long[] rowShape) {
         markFitted();
     }
 
@@ -167,6 +167,23 @@ public abstract class AbstractDetector implements Detector {
             feed.accept(acc);
             acc.finish();
         }
+    }
+
+    /**
+     * Adds every batch, through the model (encoder), to a streaming fit's accumulator: one batch's output at a time
+     * (each pass of a two-pass fit iterates the data again).
+     */
+    void feed(FitAccumulator acc, Iterable<Batch> data, java.util.function.Function<Tensor, Tensor> encoder) {
+        int batches = 0, labelled = 0;
+        for (Batch b : data) {
+            batches++;
+            if (b.y() != null) labelled++;
+            if (labelled != 0 && labelled != batches) throw new IllegalArgumentException(name() + ": some batches have labels and some do not");
+            try (Scope s = Scope.open()) {
+                acc.add(encoder.apply(b.x()), b.y());
+            }
+        }
+        if (batches == 0) throw new IllegalArgumentException(name() + ": fit got no batches");
     }
 
     /** What a fit learned besides the state tensors (input sizes), for saving; empty by default. */

@@ -28,6 +28,9 @@ abstract class ChunkAccumulator<D extends AbstractDetector & StreamingFit> imple
         this.pass = pass;
     }
 
+    /** The shape of one fit row (e.g. {D}), or null before the first rows. */
+    protected long[] rowShape() { return rowShape == null ? null : rowShape.clone(); }
+
     /** The detector that made this accumulator (null after deserialisation). */
     protected D detector() { return detector; }
 
@@ -96,7 +99,7 @@ abstract class ChunkAccumulator<D extends AbstractDetector & StreamingFit> imple
         try (Scope s = Scope.open()) {
             install(d);
         }
-        if (pass == d.fitPasses() - 1) d.fitCompleted(rowShape);
+        if (pass == d.fitPasses() - 1) d.fitCompleted(rowsSeen, rowShape);
     }
 
     private D owner() {

@@ -88,19 +88,21 @@ final class ClassGaussians {
     }
 
     /**
-     * The streaming fit of the pooled class scatter (Mahalanobis, RMD): class moments by label
-     * with one pooled scatter, and with {@code background} also the moments of all rows (RMD's
-     * background Gaussian) — one pass.
+     * The streaming fit of class Gaussians, one pass: class moments by label with the pooled
+     * scatter (Mahalanobis, RMD) or one scatter per class (GMM), and with {@code background} also
+     * the moments of all rows (RMD's background Gaussian).
      */
-    static final class PooledFit<D extends AbstractDetector & StreamingFit> extends MomentsAccumulator<D> {
+    static final class GaussianFit<D extends AbstractDetector & StreamingFit> extends MomentsAccumulator<D> {
         private final transient java.util.function.BiConsumer<D, Moments[]> install;   // the detector's, as the detector is
+        private final long matrices;
 
-        private final int matrices;
-
-        /** @param matrices the D x D matrices the fit holds at once, for the memory check before the first rows */
-        PooledFit(D detector, boolean background, int matrices, java.util.function.BiConsumer<D, Moments[]> install) {
-            super(detector, 0, background ? new Moments[] {new Moments(Moments.Scatter.POOLED), new Moments(Moments.Scatter.POOLED)}
-                    : new Moments[] {new Moments(Moments.Scatter.POOLED)});
+        /**
+         * @param matrices the D x D matrices the fit holds at once beside the per-class ones (a
+         *                 scatter per class adds one per class), for the memory check before the first rows
+         */
+        GaussianFit(D detector, Moments.Scatter scatter, boolean background, long matrices, java.util.function.BiConsumer<D, Moments[]> install) {
+            super(detector, 0, background ? new Moments[] {new Moments(scatter), new Moments(Moments.Scatter.POOLED)}
+                    : new Moments[] {new Moments(scatter)});
             this.matrices = matrices;
             this.install = install;
         }
@@ -110,7 +112,8 @@ final class ClassGaussians {
             if (moments[0].dim() < 0) {
                 // before the D x D accumulators exist; the classes of the first chunk (kept by label: as many means) stand for the fit's
                 int classes = (int) java.util.Arrays.stream(labels).distinct().count();
-                requireMemory(detector().name(), rows, classes, matrices);
+                boolean perClass = moments[0].scatter() == Moments.Scatter.PER_GROUP;
+                requireMemory(detector().name(), rows, classes, matrices + (perClass ? classes : 0));
             }
             double[] x = rows.toDoubleArray();
             if (moments.length > 1) moments[1].add(x.clone(), (int) rows.size(0), null);

@@ -13,7 +13,7 @@ import org.ood4j.engine.cpu.RowMath;
  * of all C x D contributions are set to 0. Score: {@code detector(z W'^T + b)} (default
  * {@link EnergyBased#score}).
  */
-public final class DICE extends FeaturesDetector {
+public final class DICE extends FeaturesDetector implements StreamingFit {
     private final LinearHead head;
     private final double p;
     private final Function<Tensor, Tensor> detector;
@@ -30,10 +30,15 @@ public final class DICE extends FeaturesDetector {
 
     @Override protected long expectedDim() { return head.inputDim(); }
 
+    /** One pass: the mean ID feature m, then the sparsified head from it. */
     @Override
-    protected void fitOnId(Tensor features, Tensor labels) {
-        Tensor mean = features.to(DType.FLOAT64).mean(0, true);                 // (1, D)
-        Tensor contrib = head.weight().mul(mean);                                // (C, D)
+    public FitAccumulator fitAccumulator(int pass) {
+        return new MomentsAccumulator.MeanFit<>(this, DICE::sparsify);
+    }
+
+    /** The head with the weights whose contribution m_j W_cj is not above the p-th percentile set to 0; m (1, D). */
+    private void sparsify(Tensor mean) {
+        Tensor contrib = head.weight().mul(mean.movedTo(head.weight().device()));                                // (C, D)
         Tensor threshold = contrib.quantile(p / 100);
         Tensor keep = contrib.gt(threshold);
         putState("threshold", threshold);

@@ -61,6 +61,10 @@ public abstract class FeatureMapsDetector extends AbstractDetector {
     /** Fits on feature maps (N, C, H, W) and labels (N,) or null; rows with a label below 0 are ignored. */
     public FeatureMapsDetector fitFeatureMaps(Tensor maps, Tensor labels) {
         if (!requiresFit()) return this;
+        if (this instanceof StreamingFit) {
+            fitStreamed(acc -> acc.add(maps, labels));   // in chunks of bounded size, each pass over the maps in place
+            return this;
+        }
         Inputs.requireRank(maps, 4, "feature maps", "(N, C, H, W)");
         Inputs.requireFinite(maps, "feature maps");
         if (labels != null) Inputs.requireLabels(labels, maps.size(0), -1);
@@ -113,9 +117,26 @@ public abstract class FeatureMapsDetector extends AbstractDetector {
     }
 
     @Override
+    void checkFitChunk(Tensor rows, Tensor labels, long firstRow) {
+        Inputs.requireRank(rows, 4, "feature maps", "(N, C, H, W)");
+        Inputs.requireFinite(rows, "feature maps", firstRow);
+        if (labels != null) Inputs.requireLabels(labels, rows.size(0), -1);
+    }
+
+    @Override
+    void fitCompleted(long rows, long[] rowShape) {
+        fittedMapShape = new long[] {rows, rowShape[0], rowShape[1], rowShape[2]};
+        super.fitCompleted(rows, rowShape);
+    }
+
+    @Override
     public Detector fit(Iterable<Batch> data) {
         if (!requiresFit()) return this;
         Function<Tensor, Tensor> backbone = requireModel();
+        if (this instanceof StreamingFit) {
+            fitStreamed(acc -> feed(acc, data, backbone));
+            return this;
+        }
         try (Scope s = Scope.open()) {
             List<Tensor> maps = new ArrayList<>(), labels = new ArrayList<>();
             for (Batch b : data) {

@@ -73,9 +73,9 @@ public abstract class FeaturesDetector extends AbstractDetector {
     }
 
     @Override
-    void fitCompleted(long[] rowShape) {
+    void fitCompleted(long rows, long[] rowShape) {
         fittedDim = rowShape[0];
-        super.fitCompleted(rowShape);
+        super.fitCompleted(rows, rowShape);
     }
 
     @Override
@@ -134,23 +134,6 @@ public abstract class FeaturesDetector extends AbstractDetector {
             fitFeatures(Tensor.cat(features, 0), labels.isEmpty() ? null : Tensor.cat(labels, 0));
         }
         return this;
-    }
-
-    /**
-     * Adds every batch, encoded, to a streaming fit's accumulator: one batch's features at a time
-     * (each pass of a two-pass fit iterates the data again).
-     */
-    void feed(FitAccumulator acc, Iterable<Batch> data, Function<Tensor, Tensor> encoder) {
-        int batches = 0, labelled = 0;
-        for (Batch b : data) {
-            batches++;
-            if (b.y() != null) labelled++;
-            if (labelled != 0 && labelled != batches) throw new IllegalArgumentException(name() + ": some batches have labels and some do not");
-            try (Scope s = Scope.open()) {
-                acc.add(encoder.apply(b.x()), b.y());
-            }
-        }
-        if (batches == 0) throw new IllegalArgumentException(name() + ": fit got no batches");
     }
 
     @Override

@@ -16,7 +16,7 @@ import org.ood4j.engine.Tensor;
  * The reg on the diagonal keeps a class with fewer samples than dimensions (or a constant
  * feature) invertible; the mixture is summed by logsumexp so it never underflows.
  */
-public final class GMM extends FeaturesDetector {
+public final class GMM extends FeaturesDetector implements StreamingFit {
     private final double reg;
 
     public GMM(Function<Tensor, Tensor> model) {
@@ -33,37 +33,33 @@ public final class GMM extends FeaturesDetector {
 
     @Override protected boolean requiresLabels() { return true; }
 
+    /** One pass: class counts, means and one centred scatter per class (see {@link Moments}). */
     @Override
-    protected void fitOnId(Tensor features, Tensor labels) {
-        int classes = ClassGaussians.classCount(labels);
-        long dim = features.size(1);
-        ClassGaussians.requireMemory("GMM", features, classes, classes + 4L);   // one precision per class, one class's working set
-        Tensor z = features.to(DType.FLOAT64);
-        Tensor mu = ClassGaussians.means(z, labels, classes);
-        Tensor counts = Tensor.groupCount(labels, classes).to(DType.FLOAT64);
-        Tensor centred = ClassGaussians.centred(z, labels, mu);
-        long[] y = labels.toLongArray();
-        double[] classCounts = counts.toDoubleArray();
-        Tensor precisions = Tensor.zeros(DType.FLOAT64, z.device(), classes, dim, dim);
+    public FitAccumulator fitAccumulator(int pass) {
+        return new ClassGaussians.GaussianFit<>(this, Moments.Scatter.PER_GROUP, false, 4, GMM::install);
+    }
+
+    private void install(Moments[] m) {
+        Moments moments = m[0];
+        int classes = moments.classCount(), dim = moments.dim();
+        double n = moments.count();
+        Tensor precisions = Tensor.zeros(DType.FLOAT64, classes, dim, dim);
         double[] logNorm = new double[classes];   // log pi_k - (D log 2pi + log det Sigma_k) / 2
-        double n = features.size(0);
         for (int k = 0; k < classes; k++) {
             try (Scope s = Scope.open()) {
-                Tensor rows = centred.indexSelect(0, indicesOf(y, k).movedTo(z.device()));
-                double nk = classCounts[k];
-                Tensor cov = ClassGaussians.scatter(rows, 0).div(nk).add(ClassGaussians.identity(dim, rows.device()).mul(reg));
+                double nk = moments.count(k);
+                // Sigma_k = M2_k / n_k + reg I
+                double[] full = moments.scatter(k);
+                for (int i = 0; i < full.length; i++) full[i] /= nk;
+                Tensor cov = ClassGaussians.scatter(full, dim, reg);
                 Linalg.SlogDet det = Linalg.slogdet(cov);
                 precisions.select(0, k).copyFrom(ClassGaussians.precision(cov));
                 logNorm[k] = Math.log(nk / n) - 0.5 * (dim * Math.log(2 * Math.PI) + det.logAbsDet());
             }
         }
-        putState("mu", mu);
+        putState("mu", ClassGaussians.means(moments));
         putState("precisions", precisions);
-        putState("log_norm", Tensor.of(logNorm).movedTo(z.device()));
-    }
-
-    private static Tensor indicesOf(long[] y, int k) {
-        return Tensor.of(java.util.stream.IntStream.range(0, y.length).filter(i -> y[i] == k).asLongStream().toArray());
+        putState("log_norm", Tensor.of(logNorm));
     }
 
     @Override

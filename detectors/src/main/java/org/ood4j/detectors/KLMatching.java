@@ -17,26 +17,47 @@ import org.ood4j.engine.cpu.RowMath;
  * <p>A sample predicted as a class that no fit sample was predicted as has no typical posterior
  * to match; its score is +infinity (as far from every fitted posterior as can be), never NaN.
  */
-public final class KLMatching extends LogitsDetector {
+public final class KLMatching extends LogitsDetector implements StreamingFit {
     public KLMatching(Function<Tensor, Tensor> model) {
         super(model);
     }
 
     @Override public boolean requiresFit() { return true; }
 
+    /** One pass: the mean posterior per predicted class. */
     @Override
-    protected void fitOnId(Tensor logits, Tensor labels) {
-        // The group sums and the log table scoring reads on the heap; the sums, means and table as tensors.
-        Inputs.requireClassTables("KLMatching", logits, 2, 3);
-        int classes = Math.toIntExact(logits.size(1));
-        Tensor p = logits.to(DType.FLOAT64).softmax(1);
-        Tensor predicted = p.argmax(1);
-        Tensor counts = Tensor.groupCount(predicted, classes);
-        // Classes never predicted get a mean of 0/0; replace those rows by 1 (never read: scored +inf).
-        Tensor seen = counts.gt(Tensor.scalar(0, DType.INT64)).unsqueeze(1);
-        Tensor dists = Tensor.where(seen, p.groupMean(predicted, classes), Tensor.scalar(1, DType.FLOAT64));
-        putState("dists", dists);
-        putState("counts", counts);
+    public FitAccumulator fitAccumulator(int pass) {
+        return new PosteriorFit(this);
+    }
+
+    /** Means of softmax(logits) grouped by argmax, float64. */
+    private static final class PosteriorFit extends MomentsAccumulator<KLMatching> {
+        PosteriorFit(KLMatching detector) {
+            super(detector, 0, new Moments(Moments.Scatter.NONE));
+        }
+
+        @Override
+        protected void addId(Tensor logits, long[] labels) {
+            // The group sums and the log table scoring reads on the heap; the sums, means and table as tensors.
+            if (moments[0].dim() < 0) Inputs.requireClassTables("KLMatching", logits, 2, 3);
+            Tensor p = logits.to(DType.FLOAT64).softmax(1);
+            moments[0].add(p.toDoubleArray(), (int) logits.size(0), p.argmax(1).toLongArray());
+        }
+
+        @Override
+        protected void install(KLMatching detector) {
+            int classes = (int) rowShape()[0];
+            // Classes never predicted keep a row of 1 (never read: scored +inf).
+            double[] dists = new double[classes * classes];
+            java.util.Arrays.fill(dists, 1);
+            long[] counts = new long[classes];
+            for (long c : moments[0].labels()) {
+                counts[(int) c] = moments[0].count(c);
+                System.arraycopy(moments[0].mean(c), 0, dists, (int) c * classes, classes);
+            }
+            detector.putState("dists", Tensor.of(dists, classes, classes));
+            detector.putState("counts", Tensor.of(counts));
+        }
     }
 
     /** log d_c (C x C) and which classes have a typical posterior, read from the state once per fit. */

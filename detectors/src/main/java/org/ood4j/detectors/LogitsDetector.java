@@ -25,6 +25,10 @@ public abstract class LogitsDetector extends AbstractDetector {
      */
     public LogitsDetector fitLogits(Tensor logits, Tensor labels) {
         if (!requiresFit()) return this;
+        if (this instanceof StreamingFit) {
+            fitStreamed(acc -> acc.add(logits, labels));   // in chunks of bounded size, each pass over the logits in place
+            return this;
+        }
         Inputs.requireMatrix(logits, "logits");
         Inputs.requireFinite(logits, "logits");
         Inputs.requireLabels(labels, logits.size(0), logits.size(1));
@@ -68,6 +72,19 @@ public abstract class LogitsDetector extends AbstractDetector {
     }
 
     @Override
+    void checkFitChunk(Tensor rows, Tensor labels, long firstRow) {
+        Inputs.requireMatrix(rows, "logits");
+        Inputs.requireFinite(rows, "logits", firstRow);
+        Inputs.requireLabels(labels, rows.size(0), rows.size(1));
+    }
+
+    @Override
+    void fitCompleted(long rows, long[] rowShape) {
+        fittedClasses = rowShape[0];
+        super.fitCompleted(rows, rowShape);
+    }
+
+    @Override
     java.util.Map<String, Object> fitInfo() {
         return fittedClasses < 0 ? java.util.Map.of() : java.util.Map.of("classes", fittedClasses);
     }
@@ -89,6 +106,10 @@ public abstract class LogitsDetector extends AbstractDetector {
     @Override
     public Detector fit(Iterable<Batch> data) {
         Function<Tensor, Tensor> m = requireModel();
+        if (this instanceof StreamingFit) {
+            fitStreamed(acc -> feed(acc, data, m));
+            return this;
+        }
         try (Scope s = Scope.open()) {
             List<Tensor> logits = new ArrayList<>(), labels = new ArrayList<>();
             for (Batch b : data) {

@@ -71,6 +71,8 @@ final class Moments implements java.io.Serializable {
 
     int dim() { return dim; }
 
+    Scatter scatter() { return scatter; }
+
     /**
      * Adds {@code rows} rows of x (row-major rows x dim, float64; overwritten: it becomes the
      * centred block) with their groups (>= 0), or all in group 0 when {@code labels} is null.

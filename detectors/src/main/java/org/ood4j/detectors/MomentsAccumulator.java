@@ -1,5 +1,7 @@
 package org.ood4j.detectors;
 
+import org.ood4j.engine.Tensor;
+
 /**
  * A fit pass whose statistics are {@link Moments} (counts, means, scatters by group): the merge
  * is theirs, one by one; a detector's subclass says which rows go into which.
@@ -16,5 +18,25 @@ abstract class MomentsAccumulator<D extends AbstractDetector & StreamingFit> ext
     protected void mergeFrom(ChunkAccumulator<D> other) {
         Moments[] theirs = ((MomentsAccumulator<D>) other).moments;
         for (int i = 0; i < moments.length; i++) moments[i].merge(theirs[i]);
+    }
+
+    /** The mean (1, D) of all fit rows, float64, one pass (NCI, fDBD, DICE); the detector installs what it derives from it. */
+    static final class MeanFit<D extends AbstractDetector & StreamingFit> extends MomentsAccumulator<D> {
+        private final transient java.util.function.BiConsumer<D, Tensor> install;   // the detector's, as the detector is
+
+        MeanFit(D detector, java.util.function.BiConsumer<D, Tensor> install) {
+            super(detector, 0, new Moments(Moments.Scatter.NONE));
+            this.install = install;
+        }
+
+        @Override
+        protected void addId(Tensor rows, long[] labels) {
+            moments[0].add(rows.toDoubleArray(), (int) rows.size(0), null);
+        }
+
+        @Override
+        protected void install(D detector) {
+            install.accept(detector, Tensor.of(moments[0].mean(0), 1, moments[0].dim()));
+        }
     }
 }

@@ -13,7 +13,7 @@ import org.ood4j.engine.cpu.RowMath;
  * with mu_g the mean ID fit feature (the global centre), c = argmax(h W^T + b) and w_c its row of
  * the head. A feature equal to mu_g has no direction: its first term is taken as 0.
  */
-public final class NCI extends FeaturesDetector {
+public final class NCI extends FeaturesDetector implements StreamingFit {
     private final LinearHead head;
     private final double alpha;
 
@@ -30,9 +30,10 @@ public final class NCI extends FeaturesDetector {
 
     @Override protected long expectedDim() { return head.inputDim(); }
 
+    /** One pass: the mean ID fit feature mu. */
     @Override
-    protected void fitOnId(Tensor features, Tensor labels) {
-        putState("mean", features.to(DType.FLOAT64).mean(0, true));
+    public FitAccumulator fitAccumulator(int pass) {
+        return new MomentsAccumulator.MeanFit<>(this, (d, mean) -> d.putState("mean", mean));
     }
 
     /** One fused pass per row: the head's logits (C dot products), then the centred cosine, no (N, D) intermediates. */

@@ -27,7 +27,7 @@ import org.ood4j.engine.Tensor;
  * probability of the unknown class. All of it in float64: the Weibull shapes of translated
  * tails are in the thousands, so distances need full precision.
  */
-public final class OpenMax extends LogitsDetector {
+public final class OpenMax extends LogitsDetector implements StreamingFit {
     /** libMR's translation of the tail, which keeps the fitted values far from the location 0. */
     static final double TRANSLATE = 10000;
     private static final System.Logger LOG = System.getLogger(OpenMax.class.getName());
@@ -53,52 +53,111 @@ public final class OpenMax extends LogitsDetector {
     /** Class centres and Weibull parameters as plain arrays, built from the state once. */
     private record Fitted(int classes, double[][] mu, double[] muNorm, double[] shape, double[] scale, double[] shift) {}
 
+    /** Two passes: the class centres, then per class the tail of the distances to its centre. */
     @Override
-    protected void fitOnId(Tensor logits, Tensor labels) {
-        Inputs.requireClassTables("OpenMax", logits, 2, 1);   // the class centres as arrays, then as a tensor
-        int classes = (int) logits.size(1);
+    public int fitPasses() { return 2; }
+
+    @Override
+    public FitAccumulator fitAccumulator(int pass) {
+        return pass == 0 ? new CentreFit(this) : new TailFit(this);
+    }
+
+    /** The correctly classified rows (argmax = label) of each class, and their mean: the class centre. */
+    private static final class CentreFit extends MomentsAccumulator<OpenMax> {
+        CentreFit(OpenMax detector) {
+            super(detector, 0, new Moments(Moments.Scatter.NONE));
+        }
+
+        @Override
+        protected void addId(Tensor logits, long[] labels) {
+            if (moments[0].dim() < 0) Inputs.requireClassTables("OpenMax", logits, 2, 1);   // the class centres as arrays, then as a tensor
+            Correct c = correct(logits, labels);
+            if (c.rows().length > 0) moments[0].add(c.flat(), c.rows().length, c.labels());
+        }
+
+        @Override
+        protected void install(OpenMax detector) {
+            int classes = (int) rowShape()[0];
+            double[] mu = new double[classes * classes];   // a class without correct samples: centre 0 (never read, w_c = 1)
+            for (long c : moments[0].labels()) System.arraycopy(moments[0].mean(c), 0, mu, (int) c * classes, classes);
+            int withoutModel = classes - moments[0].labels().length;
+            if (withoutModel == classes) {
+                throw new IllegalArgumentException("OpenMax: no fit sample is correctly classified (argmax of its logits = its label); "
+                        + "the Weibull models need some");
+            }
+            if (withoutModel > 0) {
+                LOG.log(System.Logger.Level.WARNING, "OpenMax: {0} of {1} classes have no correctly classified fit samples and no "
+                        + "Weibull model; their outlier weight is 1 at prediction (as pytorch-ood)", withoutModel, classes);
+            }
+            detector.putState("mu", Tensor.of(mu, classes, classes));
+            detector.fitted = null;
+        }
+    }
+
+    /** The correctly classified rows of a chunk as float64 rows, and their labels. */
+    private record Correct(double[][] rows, long[] labels) {
+        double[] flat() {
+            int width = rows.length == 0 ? 0 : rows[0].length;
+            double[] f = new double[rows.length * width];
+            for (int i = 0; i < rows.length; i++) System.arraycopy(rows[i], 0, f, i * width, width);
+            return f;
+        }
+    }
+
+    private static Correct correct(Tensor logits, long[] labels) {
         double[][] rows = logits.to(DType.FLOAT64).toDoubleMatrix();
-        long[] y = labels.toLongArray();
-        double[][] mu = new double[classes][classes];
-        int[] counts = new int[classes];
-        for (int i = 0; i < rows.length; i++) {
-            if (argmax(rows[i]) != y[i]) continue;
-            counts[(int) y[i]]++;
-            for (int j = 0; j < classes; j++) mu[(int) y[i]][j] += rows[i][j];
+        int[] keep = IntStream.range(0, rows.length).filter(i -> argmax(rows[i]) == labels[i]).toArray();
+        return new Correct(java.util.Arrays.stream(keep).mapToObj(i -> rows[i]).toArray(double[][]::new),
+                java.util.Arrays.stream(keep).mapToLong(i -> labels[i]).toArray());
+    }
+
+    /**
+     * Per class, the {@code tailsize} largest distances of its correctly classified rows to its
+     * centre, kept in a bounded min-heap (the smallest kept value is the one to drop), then the
+     * Weibull fit of that tail.
+     */
+    private static final class TailFit extends ChunkAccumulator<OpenMax> {
+        private final java.util.TreeMap<Long, java.util.PriorityQueue<Double>> tails = new java.util.TreeMap<>();
+        private final int tailsize;
+        private transient double[][] mu;
+
+        TailFit(OpenMax detector) {
+            super(detector, 1);
+            tailsize = detector.tailsize;
         }
-        int withoutModel = 0;
-        for (int c = 0; c < classes; c++) {
-            if (counts[c] == 0) withoutModel++;
-            for (int j = 0; j < classes; j++) mu[c][j] /= Math.max(counts[c], 1);
-        }
-        if (withoutModel == classes) {
-            throw new IllegalArgumentException("OpenMax: no fit sample is correctly classified (argmax of its logits = its label); "
-                    + "the Weibull models need some");
-        }
-        if (withoutModel > 0) {
-            LOG.log(System.Logger.Level.WARNING, "OpenMax: {0} of {1} classes have no correctly classified fit samples and no "
-                    + "Weibull model; their outlier weight is 1 at prediction (as pytorch-ood)", withoutModel, classes);
-        }
-        double[][] weibull = new double[classes][];
-        for (int c = 0; c < classes; c++) {
-            if (counts[c] == 0) {
-                weibull[c] = new double[] {Double.NaN, Double.NaN, Double.NaN}; // no model: see reviseRow
-                continue;
+
+        @Override
+        protected void addId(Tensor logits, long[] labels) {
+            OpenMax d = detector();
+            if (mu == null) mu = d.state().get("mu").toDoubleMatrix();
+            Correct c = correct(logits, labels);
+            for (int i = 0; i < c.labels().length; i++) {
+                double[] centre = mu[(int) c.labels()[i]];
+                keep(c.labels()[i], d.distance(c.rows()[i], centre, norm(centre)));
             }
-            List<Double> dists = new ArrayList<>();
-            for (int i = 0; i < rows.length; i++) {
-                if (y[i] == c && argmax(rows[i]) == c) dists.add(distance(rows[i], mu[c], norm(mu[c])));
-            }
-            weibull[c] = fitTail(dists.stream().mapToDouble(Double::doubleValue).toArray(), tailsize);
         }
-        double[] flatMu = new double[classes * classes], params = new double[classes * 3];
-        for (int c = 0; c < classes; c++) {
-            System.arraycopy(mu[c], 0, flatMu, c * classes, classes);
-            System.arraycopy(weibull[c], 0, params, c * 3, 3);
+
+        private void keep(long label, double distance) {
+            java.util.PriorityQueue<Double> tail = tails.computeIfAbsent(label, l -> new java.util.PriorityQueue<>());
+            tail.add(distance);
+            if (tail.size() > tailsize) tail.poll();
         }
-        putState("mu", Tensor.of(flatMu, classes, classes));
-        putState("weibull", Tensor.of(params, classes, 3));
-        fitted = null;
+
+        @Override
+        protected void mergeFrom(ChunkAccumulator<OpenMax> other) {
+            ((TailFit) other).tails.forEach((label, tail) -> tail.forEach(v -> keep(label, v)));
+        }
+
+        @Override
+        protected void install(OpenMax detector) {
+            int classes = (int) rowShape()[0];
+            double[] params = new double[classes * 3];
+            java.util.Arrays.fill(params, Double.NaN);   // no model: see reviseRow
+            tails.forEach((c, tail) -> System.arraycopy(fitTail(tail.stream().mapToDouble(Double::doubleValue).toArray(), tailsize),
+                    0, params, (int) (c * 3), 3));
+            detector.putState("weibull", Tensor.of(params, classes, 3));
+            detector.fitted = null;
+        }
     }
 
     /** {shape k, scale lambda, shift = 10000 - min(tail)} of the tail of {@code dists}. */

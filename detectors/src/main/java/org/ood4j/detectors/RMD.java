@@ -25,7 +25,7 @@ public final class RMD extends FeaturesDetector implements StreamingFit {
     /** One pass: the class moments with their pooled scatter, and the moments of all rows (the background). */
     @Override
     public FitAccumulator fitAccumulator(int pass) {
-        return new ClassGaussians.PooledFit<>(this, true, 6, RMD::install);
+        return new ClassGaussians.GaussianFit<>(this, Moments.Scatter.POOLED, true, 6, RMD::install);
     }
 
     private void install(Moments[] m) {

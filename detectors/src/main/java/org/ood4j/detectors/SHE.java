@@ -14,7 +14,7 @@ import org.ood4j.engine.cpu.RowMath;
  * as c. A sample predicted as a class without a stored pattern (no fit sample of that class was
  * classified correctly) scores +infinity, never NaN.
  */
-public final class SHE extends FeaturesDetector {
+public final class SHE extends FeaturesDetector implements StreamingFit {
     private final Function<Tensor, Tensor> head;
 
     /**
@@ -31,18 +31,62 @@ public final class SHE extends FeaturesDetector {
 
     @Override protected boolean requiresLabels() { return true; }
 
+    /** One pass: per class, the mean of the fit rows of that class the head classifies correctly. */
     @Override
-    protected void fitOnId(Tensor features, Tensor labels) {
-        Tensor z = features.to(DType.FLOAT64);
-        Tensor predicted = head.apply(features).argmax(1);
-        int classes = (int) Math.max(head.apply(features.slice(0, 0, 1)).size(1), labels.max().item() + 1);
-        // Correctly classified rows keep their label; the others get -1 and are skipped by the grouping.
-        Tensor correct = predicted.eq(labels);
-        Tensor group = Tensor.where(correct, labels, Tensor.scalar(-1, DType.INT64));
-        Tensor counts = Tensor.groupCount(group, classes);
-        Tensor seen = counts.gt(Tensor.scalar(0, DType.INT64));
-        putState("patterns", Tensor.where(seen.unsqueeze(1), z.groupMean(group, classes), Tensor.scalar(0, DType.FLOAT64)));
-        putState("has_pattern", seen);
+    public FitAccumulator fitAccumulator(int pass) {
+        return new PatternFit(this);
+    }
+
+    /** Class means of the correctly classified rows, and the class count: the head's, or the largest label + 1 if above. */
+    private static final class PatternFit extends MomentsAccumulator<SHE> {
+        private long classes;
+
+        PatternFit(SHE detector) {
+            super(detector, 0, new Moments(Moments.Scatter.NONE));
+        }
+
+        @Override
+        protected void addId(Tensor rows, long[] labels) {
+            Tensor logits = detector().head.apply(rows);
+            long[] predicted = logits.argmax(1).toLongArray();
+            classes = Math.max(classes, logits.size(1));
+            int correct = 0;
+            for (int i = 0; i < labels.length; i++) {
+                classes = Math.max(classes, labels[i] + 1);
+                if (predicted[i] == labels[i]) correct++;
+            }
+            if (correct == 0) return;
+            long[] index = new long[correct], group = new long[correct];
+            for (int i = 0, k = 0; i < labels.length; i++) {
+                if (predicted[i] != labels[i]) continue;
+                index[k] = i;
+                group[k++] = labels[i];
+            }
+            Tensor kept = rows.indexSelect(0, Tensor.of(index).movedTo(rows.device()));
+            moments[0].add(kept.toDoubleArray(), correct, group);
+        }
+
+        @Override
+        protected void mergeFrom(ChunkAccumulator<SHE> other) {
+            super.mergeFrom(other);
+            classes = Math.max(classes, ((PatternFit) other).classes);
+        }
+
+        @Override
+        protected void install(SHE detector) {
+            int k = Math.toIntExact(classes);
+            long dim = rowShape()[0];
+            double[] patterns = new double[Math.toIntExact(k * dim)];
+            long[] counts = new long[k];
+            if (moments[0].dim() >= 0) {
+                for (long c : moments[0].labels()) {
+                    counts[(int) c] = moments[0].count(c);
+                    System.arraycopy(moments[0].mean(c), 0, patterns, (int) (c * dim), (int) dim);
+                }
+            }
+            detector.putState("patterns", Tensor.of(patterns, k, dim));
+            detector.putState("has_pattern", Tensor.of(counts).gt(Tensor.scalar(0, DType.INT64)));
+        }
     }
 
     @Override

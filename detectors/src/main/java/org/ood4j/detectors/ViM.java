@@ -18,7 +18,7 @@ import org.ood4j.engine.Tensor;
  * alpha = mean_i max_c logit_ic / mean_i ||(z_i - u) R|| over the fit samples, which puts the
  * virtual logit on the scale of the real ones (the paper's choice).
  */
-public final class ViM extends FeaturesDetector {
+public final class ViM extends FeaturesDetector implements StreamingFit {
     private final int d;
     private final LinearHead head;
 
@@ -36,22 +36,70 @@ public final class ViM extends FeaturesDetector {
 
     @Override protected long expectedDim() { return head.inputDim(); }
 
+    /** Two passes: the scatter about u, whose eigenvectors give the principal space; then alpha, which needs that space. */
     @Override
-    protected void fitOnId(Tensor features, Tensor labels) {
-        requireMemory(features);
-        Tensor w = head.weight(), b = head.bias();
-        Tensor u = Linalg.pinv(w).matmul(b.unsqueeze(1)).reshape(-1).neg();    // (D,)
-        Tensor x = features.to(DType.FLOAT64).sub(u);
-        Tensor cov = x.t().matmul(x).div(x.size(0));
-        long dim = cov.size(0);
-        try (Linalg.Eigh eig = Linalg.eigh(cov)) {
-            // eigenvalues ascending: the principal space is the last d columns, the residual space the others
-            Tensor principal = eig.vectors().slice(1, dim - d, dim).copy();
-            putState("u", u);
-            putState("principal_space", principal);
-            Tensor r = residualNorms(x, principal);
-            Tensor maxLogit = head.apply(features).max(1);
-            putState("alpha", maxLogit.mean().div(r.mean()));
+    public int fitPasses() { return 2; }
+
+    @Override
+    public FitAccumulator fitAccumulator(int pass) {
+        return pass == 0 ? new SpaceFit(this) : new AlphaFit(this);
+    }
+
+    /**
+     * Pass 1: the mean m and centred scatter M2 of the fit rows; then (z - u)^T (z - u) =
+     * M2 + n (m - u)(m - u)^T, C = that / n, and its eigenvectors.
+     */
+    private static final class SpaceFit extends MomentsAccumulator<ViM> {
+        SpaceFit(ViM detector) {
+            super(detector, 0, new Moments(Moments.Scatter.POOLED));
+        }
+
+        @Override
+        protected void addId(Tensor rows, long[] labels) {
+            if (moments[0].dim() < 0) requireMemory(rows);
+            moments[0].add(rows.toDoubleArray(), (int) rows.size(0), null);
+        }
+
+        @Override
+        protected void install(ViM detector) {
+            Tensor w = detector.head.weight(), b = detector.head.bias();
+            Tensor u = Linalg.pinv(w).matmul(b.unsqueeze(1)).reshape(-1).neg();    // (D,)
+            Moments m = moments[0];
+            int dim = m.dim();
+            double n = m.count();
+            double[] scatter = m.pooledScatter(), mean = m.mean(0), origin = u.toDoubleArray();
+            for (int i = 0; i < dim; i++) {
+                double di = mean[i] - origin[i];
+                for (int j = 0; j < dim; j++) scatter[i * dim + j] = (scatter[i * dim + j] + n * di * (mean[j] - origin[j])) / n;
+            }
+            try (Linalg.Eigh eig = Linalg.eigh(Tensor.of(scatter, dim, dim))) {
+                // eigenvalues ascending: the principal space is the last d columns, the residual space the others
+                detector.putState("u", u);
+                detector.putState("principal_space", eig.vectors().slice(1, dim - detector.d, dim).copy());
+            }
+        }
+    }
+
+    /** Pass 2: alpha = mean_i max_c logit_ic / mean_i ||(z_i - u) R||, both means over the fit rows. */
+    private static final class AlphaFit extends MomentsAccumulator<ViM> {
+        AlphaFit(ViM detector) {
+            super(detector, 1, new Moments(Moments.Scatter.NONE));
+        }
+
+        @Override
+        protected void addId(Tensor rows, long[] labels) {
+            ViM d = detector();
+            Tensor u = d.state().get("u"), principal = d.state().get("principal_space");
+            Tensor r = residualNorms(rows.to(DType.FLOAT64).sub(u), principal);
+            Tensor maxLogit = d.head.apply(rows).max(1).to(DType.FLOAT64);
+            Tensor pairs = Tensor.cat(java.util.List.of(maxLogit.unsqueeze(1), r.unsqueeze(1)), 1);   // (n, 2)
+            moments[0].add(pairs.toDoubleArray(), (int) rows.size(0), null);
+        }
+
+        @Override
+        protected void install(ViM detector) {
+            double[] means = moments[0].mean(0);
+            detector.putState("alpha", Tensor.scalar(means[0] / means[1], DType.FLOAT64));
         }
     }
 

@@ -16,7 +16,7 @@ import org.ood4j.engine.cpu.RowMath;
  * at mu is the limit of that ratio: -infinity (the most in-distribution score), or 0 when it also
  * lies on every boundary — never NaN.
  */
-public final class fDBD extends FeaturesDetector {
+public final class fDBD extends FeaturesDetector implements StreamingFit {
     private final LinearHead head;
     private final Tensor boundaryNorms;   // ||w_i - w_j|| (C, C)
 
@@ -40,9 +40,10 @@ public final class fDBD extends FeaturesDetector {
 
     @Override protected long expectedDim() { return head.inputDim(); }
 
+    /** One pass: the mean ID fit feature mu. */
     @Override
-    protected void fitOnId(Tensor features, Tensor labels) {
-        putState("mean", features.to(DType.FLOAT64).mean(0, true));
+    public FitAccumulator fitAccumulator(int pass) {
+        return new MomentsAccumulator.MeanFit<>(this, (d, mean) -> d.putState("mean", mean));
     }
 
     /** One fused pass per row: the C logits, the boundary ratios and the distance to the centre. */
