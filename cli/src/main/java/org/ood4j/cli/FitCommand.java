@@ -71,20 +71,23 @@ final class FitCommand implements Callable<Integer> {
         return 0;
     }
 
-    /**
-     * Fits the detector on the input files; returns the rows. Features stream from their shards a
-     * chunk at a time through the detector's passes, with a progress line; the other inputs are
-     * single arrays, memory-mapped where they can be.
-     */
+    /** Fits the detector on the input files; returns the rows. */
     private long fit(AbstractDetector d) throws java.io.IOException {
-        if (d instanceof FeaturesDetector f) {
-            FeatureShards shards = FeatureShards.of(require(input.features, "--features"), labels);
-            int passes = f instanceof StreamingFit streaming ? streaming.fitPasses() : 1;
-            try (Progress progress = new Progress(spec.commandLine().getErr(), "fitting " + d.name(), shards.rows() * passes, quiet)) {
-                f.fitFeatures(shards.onRows(progress::update));
-            }
-            return shards.rows();
+        return d instanceof FeaturesDetector f ? fitShards(f) : fitArrays(d);
+    }
+
+    /** Features stream from their shards a chunk at a time through the detector's passes, with a progress line. */
+    private long fitShards(FeaturesDetector f) throws java.io.IOException {
+        FeatureShards shards = FeatureShards.of(require(input.features, "--features"), labels);
+        int passes = f instanceof StreamingFit streaming ? streaming.fitPasses() : 1;
+        try (Progress progress = new Progress(spec.commandLine().getErr(), "fitting " + f.name(), shards.rows() * passes, quiet)) {
+            f.fitFeatures(shards.onRows(progress::update));
         }
+        return shards.rows();
+    }
+
+    /** Logits and layer outputs: single arrays (one labels file), memory-mapped where they can be. */
+    private long fitArrays(AbstractDetector d) throws java.io.IOException {
         if (labels.size() > 1) throw new IllegalArgumentException(d.name() + " takes one --labels file, got " + labels.size());
         Tensor y = labels.isEmpty() ? null : InputArrays.labels(labels.get(0));
         switch (d) {

@@ -47,7 +47,6 @@ final class ScaleData {
                 throw new IllegalArgumentException("--rows, --dim and --classes must be at least 1 and --queries at least 0, got rows "
                         + rows + ", dim " + dim + ", classes " + classes + ", queries " + queries);
             }
-            if (rows > Integer.MAX_VALUE) throw new IllegalArgumentException("--rows " + rows + " is more than an array of rows may hold");
         }
     }
 
