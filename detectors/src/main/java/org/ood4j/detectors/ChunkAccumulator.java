@@ -15,6 +15,7 @@ import org.ood4j.engine.Tensor;
 abstract class ChunkAccumulator<D extends AbstractDetector & StreamingFit> implements FitAccumulator {
     private final transient D detector;
     private final int pass;
+    private final String kind;   // the detector's class: accumulators of two kinds of detector never merge
     private long rowsSeen, idRows;
     private long[] rowShape;     // the shape of one row (e.g. {D}), fixed by the first chunk
     private Device device;       // of the first chunk: where the fitted state goes
@@ -26,6 +27,7 @@ abstract class ChunkAccumulator<D extends AbstractDetector & StreamingFit> imple
         }
         this.detector = detector;
         this.pass = pass;
+        this.kind = detector.getClass().getName();
     }
 
     /** The shape of one fit row (e.g. {D}), or null before the first rows. */
@@ -69,9 +71,9 @@ abstract class ChunkAccumulator<D extends AbstractDetector & StreamingFit> imple
     @Override
     public final void merge(FitAccumulator other) {
         if (other == this) throw new IllegalArgumentException("an accumulator cannot be merged into itself");
-        if (other == null || other.getClass() != getClass() || ((ChunkAccumulator<?>) other).pass != pass) {
-            throw new IllegalArgumentException(owner().name() + ": cannot merge " + (other == null ? "null" : other.getClass().getSimpleName())
-                    + " into " + getClass().getSimpleName() + " of pass " + pass);
+        if (other == null || other.getClass() != getClass() || ((ChunkAccumulator<?>) other).pass != pass
+                || !((ChunkAccumulator<?>) other).kind.equals(kind)) {
+            throw new IllegalArgumentException(owner().name() + ": cannot merge " + describe(other) + " into " + describe(this));
         }
         ChunkAccumulator<?> o = (ChunkAccumulator<?>) other;
         if (o.rowShape != null) {
@@ -102,6 +104,11 @@ abstract class ChunkAccumulator<D extends AbstractDetector & StreamingFit> imple
         if (pass == d.fitPasses() - 1) d.fitCompleted(rowsSeen, rowShape);
     }
 
+    private static String describe(FitAccumulator a) {
+        if (!(a instanceof ChunkAccumulator<?> c)) return a == null ? "null" : a.getClass().getName();
+        return "the fit pass " + c.pass + " of " + c.kind.substring(c.kind.lastIndexOf('.') + 1);
+    }
+
     private D owner() {
         if (detector == null) {
             throw new IllegalStateException("this accumulator was deserialised without its detector: merge it into one made by the"
@@ -118,9 +125,4 @@ abstract class ChunkAccumulator<D extends AbstractDetector & StreamingFit> imple
 
     /** Puts the fitted state into the detector (putState); inside a scope. */
     protected abstract void install(D detector);
-
-    /** The rows as float64, row-major on the heap (one chunk: bounded). */
-    static double[] hostRows(Tensor rows) {
-        return rows.toDoubleArray();
-    }
 }

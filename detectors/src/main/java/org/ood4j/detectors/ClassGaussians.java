@@ -92,7 +92,7 @@ final class ClassGaussians {
      * scatter (Mahalanobis, RMD) or one scatter per class (GMM), and with {@code background} also
      * the moments of all rows (RMD's background Gaussian).
      */
-    static final class GaussianFit<D extends AbstractDetector & StreamingFit> extends MomentsAccumulator<D> {
+    static class GaussianFit<D extends AbstractDetector & StreamingFit> extends MomentsAccumulator<D> {
         private final transient java.util.function.BiConsumer<D, Moments[]> install;   // the detector's, as the detector is
         private final long matrices;
 

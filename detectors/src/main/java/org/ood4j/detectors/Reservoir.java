@@ -1,6 +1,6 @@
 package org.ood4j.detectors;
 
-import java.util.SplittableRandom;
+import java.util.Random;
 
 /**
  * A uniform sample of at most {@code capacity} rows of a stream (Vitter's Algorithm R), every
@@ -15,7 +15,7 @@ final class Reservoir implements java.io.Serializable {
     private double[] rows = new double[0];   // grown as rows arrive, up to capacity x width
     private int size;
     private long seen;
-    private final SplittableRandom random = new SplittableRandom(SEED);
+    private final Random random = new Random(SEED);   // Serializable, as the reservoir is
 
     Reservoir(int capacity, int width) {
         this.capacity = capacity;

@@ -52,6 +52,10 @@ public abstract class StructuredDetector extends AbstractDetector {
         long n = checkLayers(layers);
         if (logits != null) checkLogits(n, logits);
         if (requiresLabels()) Inputs.requireLabels(labels, n, -1);
+        if (this instanceof StreamingFit) {
+            fitStreamed(acc -> ((LayersAccumulator) acc).addLayers(layers, labels));   // in row chunks, in place
+            return this;
+        }
         startFit(layers.get(0).device());
         try (Scope s = Scope.open()) {
             List<Tensor> id = new ArrayList<>();
@@ -161,7 +165,7 @@ public abstract class StructuredDetector extends AbstractDetector {
     /** Refuses logits of a class count the detector cannot score; any by default. */
     protected void checkLogitClasses(long classes) {}
 
-    private long checkLayers(List<Tensor> layers) {
+    long checkLayers(List<Tensor> layers) {
         if (layers == null || layers.isEmpty()) throw new IllegalArgumentException(name() + " needs at least one layer");
         long n = -1;
         for (int i = 0; i < layers.size(); i++) {
@@ -192,10 +196,47 @@ public abstract class StructuredDetector extends AbstractDetector {
     /** Scores one chunk of rows of every layer (and the logits, or null). */
     protected abstract Tensor scoreChunk(List<Tensor> layers, Tensor logits);
 
+    /**
+     * A streaming fit's accumulator over per-layer representations: {@link #addLayers} takes
+     * the layers of a batch; {@code add(rows, labels)} takes one layer's rows (a one-layer list).
+     */
+    interface LayersAccumulator extends FitAccumulator {
+        /** Adds the rows of every layer (validated as {@link #fitStructured} validates them) with their labels. */
+        void addLayers(List<Tensor> layers, Tensor labels);
+    }
+
+    /** The rows a layers accumulator adds, once made from the layers: a matrix, with labels. */
+    @Override
+    void checkFitChunk(Tensor rows, Tensor labels, long firstRow) {
+        Inputs.requireMatrix(rows, name() + ": layer rows");
+        Inputs.requireFinite(rows, "layer rows", firstRow);
+        Inputs.requireLabels(labels, rows.size(0), -1);
+    }
+
+    /** The shapes (N, ...) of the layers of the last fit, N its rows; for the checks at scoring and for saving. */
+    void fittedShapes(long[][] shapes) {
+        fittedShapes = shapes;
+    }
+
     /** Runs the network over the batches, collects the chosen layers' outputs, and fits on them. */
     @Override
     public Detector fit(Iterable<Batch> data) {
         requireModel();
+        if (this instanceof StreamingFit) {
+            fitStreamed(acc -> {
+                int batches = 0;
+                for (Batch b : data) {
+                    if (b.y() == null) throw new IllegalArgumentException(name() + ": fit got no labelled batches");
+                    batches++;
+                    try (Scope s = Scope.open()) {
+                        List<Tensor> outputs = network.forwardCollect(b.x(), layerIndices);
+                        ((LayersAccumulator) acc).addLayers(outputs.subList(0, layerIndices.length), b.y());
+                    }
+                }
+                if (batches == 0) throw new IllegalArgumentException(name() + ": fit got no labelled batches");
+            });
+            return this;
+        }
         try (Scope s = Scope.open()) {
             List<List<Tensor>> perLayer = new ArrayList<>();
             for (int i = 0; i < layerIndices.length; i++) perLayer.add(new ArrayList<>());

@@ -19,6 +19,11 @@ import org.ood4j.engine.Tensor;
  *
  * <p>When the fit logits are perfectly separable L keeps falling as T goes to 0, and when the
  * labels are worse than chance it keeps falling as T grows: T is then clamped to [1e-4, 1e4].
+ *
+ * <p>Unlike the detectors whose fit is a statistic ({@link StreamingFit}), this fit keeps the
+ * whole logits: each Newton step is a pass over all of them (L' and L'' at a new beta), so a
+ * streamed form would read the data once per step; the logits (N x C) are small next to the
+ * features the streaming fits read.
  */
 public final class TemperatureScaling extends LogitsDetector {
     static final double MIN_BETA = 1e-4, MAX_BETA = 1e4;

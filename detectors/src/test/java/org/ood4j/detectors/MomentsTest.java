@@ -25,6 +25,33 @@ class MomentsTest {
     }
 
     @Test
+    void float32ProductsStayWithinTheirBoundAndFloat64ProductsAtRoundOff() {
+        Random rng = new Random(3);
+        int rows = 20000, d = 9, classes = 5;
+        double[][] x = new double[rows][d];
+        long[] y = new long[rows];
+        for (int i = 0; i < rows; i++) {
+            y[i] = rng.nextInt(classes);
+            for (int j = 0; j < d; j++) x[i][j] = (float) (1000 + 10 * y[i] + rng.nextGaussian());
+        }
+        double[] want = twoPassPooled(x, y, classes);
+        for (boolean float32 : new boolean[] {false, true}) {
+            Moments m = new Moments(Moments.Scatter.POOLED, float32);
+            for (int start = 0; start < rows; start += 4096) {
+                int end = Math.min(rows, start + 4096);
+                double[] block = new double[(end - start) * d];
+                for (int i = start; i < end; i++) System.arraycopy(x[i], 0, block, (i - start) * d, d);
+                m.add(block, end - start, java.util.Arrays.copyOfRange(y, start, end));
+            }
+            double[] got = m.pooledScatter();
+            double scale = want[0];   // ~ rows * variance
+            // float32: FMA chains of 512 centred terms, about 2^-24 sqrt(512) of the entries; float64: round-off
+            double tol = float32 ? 1e-5 : 1e-12;
+            for (int i = 0; i < d * d; i++) assertEquals(want[i], got[i], tol * scale, (float32 ? "float32 " : "float64 ") + i);
+        }
+    }
+
+    @Test
     void chunkedPooledScatterMatchesTwoPass() {
         Random rng = new Random(1);
         int rows = 1000, d = 7, classes = 3;

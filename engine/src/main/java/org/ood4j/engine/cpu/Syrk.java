@@ -1,10 +1,12 @@
 package org.ood4j.engine.cpu;
 
 /**
- * Rank-k updates of a symmetric float64 accumulator, C += A^T A, SYRK-shaped: only the tiles on
- * and above the diagonal are computed (half the flops of a GEMM), each by the engine's blocked
- * GEMM ({@link Gemm}), and {@link #mirror} copies the upper half down once at the end. The
- * operand A (rows x n, row-major) is a block of centred rows; C is n x n row-major.
+ * Rank-k updates of a symmetric float64 accumulator, C += A^T A, SYRK-shaped: C is computed in
+ * panels of {@link #TILE} rows, each from its diagonal block rightwards (rows i0..i1, columns
+ * i0..n) by one call of the engine's blocked GEMM ({@link Gemm}) — about half the flops of the
+ * full product — and {@link #mirror} copies the upper half down once at the end. A (rows x n,
+ * row-major) is a block of centred rows, transposed once so that both GEMM operands are
+ * contiguous copies; C is n x n row-major.
  *
  * <p>Two precisions of the products, one precision of the sums: float64 products are exact to
  * float64 round-off; float32 products run at the float32 GEMM rate, each over at most
@@ -13,8 +15,10 @@ package org.ood4j.engine.cpu;
  * added to C in float64, so the error does not grow with the number of rows accumulated.
  */
 public final class Syrk {
-    /** Column tile width: a 256 x 256 float64 tile is 512 KiB, the GEMM's own panel scale. */
+    /** Rows of C per GEMM call: each call computes the panel of those rows right of the diagonal. */
     static final int TILE = 256;
+    /** Side of the square blocks of the transpose: its reads and writes stay within cache lines. */
+    private static final int BLOCK = 64;
     /** Rows per float32 partial product before it is added to the float64 accumulator. */
     public static final int FLOAT32_DEPTH = 512;
 
@@ -23,16 +27,22 @@ public final class Syrk {
     /** C (n x n, upper triangle) += A^T A for A (rows x n) in float64; products and sums in float64. */
     public static void accumulate(double[] a, int rows, int n, double[] c) {
         check(a.length, rows, n, c);
-        tiles(n).forEach(pair -> {
-            int i0 = pair[0], i1 = pair[1], j0 = pair[2], j1 = pair[3];
-            double[] at = new double[(i1 - i0) * rows], b = new double[rows * (j1 - j0)];
-            for (int i = i0; i < i1; i++) {
-                for (int r = 0; r < rows; r++) at[(i - i0) * rows + r] = a[r * n + i];
+        if (rows == 0) return;
+        double[] at = new double[rows * n];
+        for (int r0 = 0; r0 < rows; r0 += BLOCK) {
+            for (int i0 = 0; i0 < n; i0 += BLOCK) {
+                for (int r = r0; r < Math.min(rows, r0 + BLOCK); r++) {
+                    for (int i = i0; i < Math.min(n, i0 + BLOCK); i++) at[i * rows + r] = a[r * n + i];
+                }
             }
-            for (int r = 0; r < rows; r++) System.arraycopy(a, r * n + j0, b, r * (j1 - j0), j1 - j0);
-            double[] tile = Gemm.dgemm(at, b, i1 - i0, j1 - j0, rows);
-            addTile(i -> tile[i], i0, i1, j0, j1, n, c);
-        });
+        }
+        for (int i0 = 0; i0 < n; i0 += TILE) {
+            int i1 = Math.min(n, i0 + TILE), width = n - i0;
+            double[] left = java.util.Arrays.copyOfRange(at, i0 * rows, i1 * rows), right = i0 == 0 ? a : new double[rows * width];
+            if (i0 > 0) for (int r = 0; r < rows; r++) System.arraycopy(a, r * n + i0, right, r * width, width);
+            double[] panel = Gemm.dgemm(left, right, i1 - i0, width, rows);
+            addPanel(k -> panel[k], i0, i1, n, c);
+        }
     }
 
     /**
@@ -41,19 +51,26 @@ public final class Syrk {
      */
     public static void accumulate(float[] a, int rows, int n, double[] c) {
         check(a.length, rows, n, c);
-        tiles(n).forEach(pair -> {
-            int i0 = pair[0], i1 = pair[1], j0 = pair[2], j1 = pair[3];
-            for (int r0 = 0; r0 < rows; r0 += FLOAT32_DEPTH) {
-                int depth = Math.min(FLOAT32_DEPTH, rows - r0);
-                float[] at = new float[(i1 - i0) * depth], b = new float[depth * (j1 - j0)];
-                for (int i = i0; i < i1; i++) {
-                    for (int r = 0; r < depth; r++) at[(i - i0) * depth + r] = a[(r0 + r) * n + i];
+        if (rows == 0) return;
+        float[] at = new float[rows * n];
+        for (int r0 = 0; r0 < rows; r0 += BLOCK) {
+            for (int i0 = 0; i0 < n; i0 += BLOCK) {
+                for (int r = r0; r < Math.min(rows, r0 + BLOCK); r++) {
+                    for (int i = i0; i < Math.min(n, i0 + BLOCK); i++) at[i * rows + r] = a[r * n + i];
                 }
-                for (int r = 0; r < depth; r++) System.arraycopy(a, (r0 + r) * n + j0, b, r * (j1 - j0), j1 - j0);
-                float[] tile = Gemm.sgemm(at, b, i1 - i0, j1 - j0, depth);
-                addTile(i -> tile[i], i0, i1, j0, j1, n, c);
             }
-        });
+        }
+        for (int r0 = 0; r0 < rows; r0 += FLOAT32_DEPTH) {
+            int depth = Math.min(FLOAT32_DEPTH, rows - r0);
+            for (int i0 = 0; i0 < n; i0 += TILE) {
+                int i1 = Math.min(n, i0 + TILE), width = n - i0;
+                float[] left = new float[(i1 - i0) * depth], right = new float[depth * width];
+                for (int i = i0; i < i1; i++) System.arraycopy(at, i * rows + r0, left, (i - i0) * depth, depth);
+                for (int r = 0; r < depth; r++) System.arraycopy(a, (r0 + r) * n + i0, right, r * width, width);
+                float[] panel = Gemm.sgemm(left, right, i1 - i0, width, depth);
+                addPanel(k -> panel[k], i0, i1, n, c);
+            }
+        }
     }
 
     /** Copies the upper triangle of C (n x n) onto the lower one. */
@@ -75,20 +92,11 @@ public final class Syrk {
         if (c.length != (long) n * n) throw new IllegalArgumentException("syrk: accumulator of " + c.length + " elements is not " + n + " x " + n);
     }
 
-    /** The tile pairs {i0, i1, j0, j1} with i0 <= j0, in parallel: each writes its own tile of C. */
-    private static java.util.stream.Stream<int[]> tiles(int n) {
-        java.util.List<int[]> pairs = new java.util.ArrayList<>();
-        for (int i0 = 0; i0 < n; i0 += TILE) {
-            for (int j0 = i0; j0 < n; j0 += TILE) pairs.add(new int[] {i0, Math.min(n, i0 + TILE), j0, Math.min(n, j0 + TILE)});
-        }
-        return pairs.size() > 1 ? pairs.parallelStream() : pairs.stream();
-    }
-
-    /** C's upper-triangle part of tile (i0..i1) x (j0..j1) += the tile (row-major, j1 - j0 wide). */
-    private static void addTile(java.util.function.IntToDoubleFunction tile, int i0, int i1, int j0, int j1, int n, double[] c) {
+    /** C's upper triangle in rows i0..i1 += the panel (rows i0..i1, columns i0..n, row-major, n - i0 wide). */
+    private static void addPanel(java.util.function.IntToDoubleFunction panel, int i0, int i1, int n, double[] c) {
+        int width = n - i0;
         for (int i = i0; i < i1; i++) {
-            int from = Math.max(i, j0);   // upper triangle only
-            for (int j = from; j < j1; j++) c[i * n + j] += tile.applyAsDouble((i - i0) * (j1 - j0) + (j - j0));
+            for (int j = i; j < n; j++) c[i * n + j] += panel.applyAsDouble((i - i0) * width + (j - i0));
         }
     }
 }
