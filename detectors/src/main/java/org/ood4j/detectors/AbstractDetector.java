@@ -161,12 +161,7 @@ public abstract class AbstractDetector implements Detector {
      * pass's accumulator, which is then finished.
      */
     void fitStreamed(java.util.function.Consumer<FitAccumulator> feed) {
-        StreamingFit fit = (StreamingFit) this;
-        for (int pass = 0; pass < fit.fitPasses(); pass++) {
-            FitAccumulator acc = fit.fitAccumulator(pass);
-            feed.accept(acc);
-            acc.finish();
-        }
+        ((StreamingFit) this).fitStreaming(feed);
     }
 
     /**

@@ -105,9 +105,10 @@ public final class Mahalanobis extends FeaturesDetector implements StreamingFit 
         int dim = classes.dim();
         Tensor mu = ClassGaussians.means(classes);
         Tensor cov = ClassGaussians.scatter(classes.pooledScatter(), dim, ClassGaussians.SCATTER_EPS);
+        Tensor precision = ClassGaussians.precision(cov);   // before putState moves cov to the fit's device
         putState("mu", mu);
         putState("cov", cov);
-        putState("precision", ClassGaussians.precision(cov));
+        putState("precision", precision);
     }
 
     @Override

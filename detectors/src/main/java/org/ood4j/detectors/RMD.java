@@ -34,12 +34,13 @@ public final class RMD extends FeaturesDetector implements StreamingFit {
         Tensor cov = ClassGaussians.scatter(m[0].pooledScatter(), dim, ClassGaussians.SCATTER_EPS);
         Tensor mu0 = Tensor.of(m[1].mean(0), 1, dim);
         Tensor cov0 = ClassGaussians.scatter(m[1].pooledScatter(), dim, ClassGaussians.SCATTER_EPS);
+        Tensor precision = ClassGaussians.precision(cov), precision0 = ClassGaussians.precision(cov0);   // before putState moves them
         putState("mu", mu);
         putState("cov", cov);
-        putState("precision", ClassGaussians.precision(cov));
+        putState("precision", precision);
         putState("background_mu", mu0);
         putState("background_cov", cov0);
-        putState("background_precision", ClassGaussians.precision(cov0));
+        putState("background_precision", precision0);
     }
 
     @Override

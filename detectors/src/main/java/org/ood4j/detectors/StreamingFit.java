@@ -18,4 +18,17 @@ public interface StreamingFit {
      * finished on this detector.
      */
     FitAccumulator fitAccumulator(int pass);
+
+    /**
+     * The whole streaming fit: for each pass in order, {@code feed} adds all the fit data to a
+     * fresh accumulator of that pass (e.g. every chunk of a file, or every shard's merged
+     * accumulators), which is then finished.
+     */
+    default void fitStreaming(java.util.function.Consumer<FitAccumulator> feed) {
+        for (int pass = 0; pass < fitPasses(); pass++) {
+            FitAccumulator acc = fitAccumulator(pass);
+            feed.accept(acc);
+            acc.finish();
+        }
+    }
 }
