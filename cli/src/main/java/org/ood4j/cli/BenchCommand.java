@@ -32,7 +32,9 @@ import picocli.CommandLine.Spec;
  * whole scoring array).
  */
 @Command(name = "bench", description = {"Time every detector on the benchmark workload (WORKLOADS.md).",
-        "--generate DIR writes a workload folder (with --quick: the first dimension / 5); --data DIR --out FILE times it."})
+        "--generate DIR writes a workload folder (with --quick: the first dimension / 5); --data DIR --out FILE times it.",
+        "--generate-scale DIR writes ImageNet-size features (features.npy, labels.npy, queries.npy, query_labels.npy; "
+                + "--rows, --dim, --classes, --queries, --seed) for checking fits at scale (bench/scale-run.sh)."})
 final class BenchCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
@@ -41,6 +43,26 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--generate", paramLabel = "DIR", description = "write a generated workload folder (class-structured random data)")
     Path generate;
+
+    @Option(names = "--generate-scale", paramLabel = "DIR", description = "write ImageNet-size class-structured features "
+            + "(ReLU'd class-centred Gaussians, float32) and queries as .npy files, in bounded memory")
+    Path generateScale;
+
+    @Option(names = "--rows", defaultValue = "1281167", description = "with --generate-scale: fit rows (default: ${DEFAULT-VALUE}, ImageNet-1k's training set)")
+    long rows;
+
+    @Option(names = "--dim", defaultValue = "2048", description = "with --generate-scale: feature dimension (default: ${DEFAULT-VALUE}, a ResNet-50's)")
+    int dim;
+
+    @Option(names = "--classes", defaultValue = "1000", description = "with --generate-scale: classes (default: ${DEFAULT-VALUE})")
+    int classes;
+
+    @Option(names = "--queries", defaultValue = "10000", description = "with --generate-scale: query rows, half in-distribution, "
+            + "half around unseen centres (default: ${DEFAULT-VALUE})")
+    int queries;
+
+    @Option(names = "--quiet", description = "no progress line on stderr")
+    boolean quiet;
 
     @Option(names = "--quick", description = "with --generate: the quick sizes (first dimension / 5)")
     boolean quick;
@@ -79,6 +101,17 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter o = spec.commandLine().getOut();
+        if (generateScale != null) {
+            ScaleData.Spec scale = new ScaleData.Spec(rows, dim, classes, queries, seed);
+            long t0 = System.nanoTime();
+            try (Progress progress = new Progress(spec.commandLine().getErr(), "generating", rows, quiet)) {
+                ScaleData.generate(generateScale, scale, progress::update);
+            }
+            double s = (System.nanoTime() - t0) / 1e9;
+            o.printf(java.util.Locale.ROOT, "wrote %d x %d float32 features in %d classes and %d queries to %s in %.1f s (%.0f rows/s)%n",
+                    rows, dim, classes, queries, generateScale, s, rows / s);
+            if (generate == null && out == null) return 0;
+        }
         if (generate == null && out == null) throw new IllegalArgumentException("give --generate DIR, or --data DIR --out FILE.json, or both");
         if (repeats < 1 || warmup < 0) throw new IllegalArgumentException("--repeats must be >= 1 and --warmup >= 0");
         if (out != null) {   // the results' folder is made (and the name checked) before minutes of timing

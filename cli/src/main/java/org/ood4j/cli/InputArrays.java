@@ -19,6 +19,11 @@ final class InputArrays {
 
     /** Logits, features or layer outputs: a batch (N, ...) of rank >= 2 of float16/32/64. */
     static Tensor floating(Path file, String what) throws IOException {
+        return load(file, floatingInfo(file, what));
+    }
+
+    /** The header of a file {@link #floating} accepts, checked without reading the data. */
+    static Npy.Info floatingInfo(Path file, String what) throws IOException {
         Npy.Info info = Npy.info(file);
         if (!info.floating()) {
             throw new IllegalArgumentException(file + ": " + what + " must be float32 or float64, got " + info.typeName());
@@ -27,7 +32,7 @@ final class InputArrays {
             throw new IllegalArgumentException(file + ": " + what + " must be a batch of rank >= 2 (N, D, ...), got shape "
                     + Shape.toString(info.shape()));
         }
-        return load(file, info);
+        return info;
     }
 
     /** Memory-mapped when stored as the engine computes (no copy, page cache instead of heap), else read and converted. */
@@ -44,11 +49,18 @@ final class InputArrays {
 
     /** Class labels: integers (N,) or (N, 1); booleans are not labels. */
     static Tensor labels(Path file) throws IOException {
+        return column(load(file, labelsInfo(file)), file, "labels");
+    }
+
+    /** The header of a file {@link #labels} accepts (integers, (N,) or (N, 1)), checked without reading the data. */
+    static Npy.Info labelsInfo(Path file) throws IOException {
         Npy.Info info = Npy.info(file);
         if (!info.integer()) {
             throw new IllegalArgumentException(file + ": labels must be integers (int64 class indices, < 0 = OOD), got " + info.typeName());
         }
-        return column(load(file, info), file, "labels");
+        long[] shape = info.shape();
+        if (shape.length != 1 && !(shape.length == 2 && shape[1] == 1)) throw notColumn(shape, file, "labels");
+        return info;
     }
 
     /** Scores (N,) or (N, 1) as doubles, without NaN (the first NaN row is named). */
@@ -71,6 +83,10 @@ final class InputArrays {
     private static Tensor column(Tensor t, Path file, String what) {
         if (t.rank() == 1) return t;
         if (t.rank() == 2 && t.size(1) == 1) return t.reshape(-1);
-        throw new IllegalArgumentException(file + ": " + what + " must be 1-D (N,) or a column (N, 1), got shape " + Shape.toString(t.shape()));
+        throw notColumn(t.shape(), file, what);
+    }
+
+    private static IllegalArgumentException notColumn(long[] shape, Path file, String what) {
+        return new IllegalArgumentException(file + ": " + what + " must be 1-D (N,) or a column (N, 1), got shape " + Shape.toString(shape));
     }
 }

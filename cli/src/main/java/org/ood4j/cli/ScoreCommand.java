@@ -2,7 +2,6 @@ package org.ood4j.cli;
 
 import java.io.BufferedWriter;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.io.OutputStreamWriter;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
@@ -13,6 +12,7 @@ import java.util.concurrent.Callable;
 
 import org.ood4j.detectors.AbstractDetector;
 import org.ood4j.detectors.Calibration;
+import org.ood4j.engine.DType;
 import org.ood4j.engine.Scope;
 import org.ood4j.engine.Tensor;
 import org.ood4j.engine.io.AtomicFile;
@@ -53,9 +53,9 @@ final class ScoreCommand implements Callable<Integer> {
         inputFiles.add(scoring.state);
         for (Path out : outputs()) Outputs.checkFile(out, "-o", inputFiles);
         try (Scope s = Scope.open(); AbstractDetector d = scoring.load()) {
-            Tensor scores = scoring.scores(d, spec.commandLine().getErr());
-            write(scores, d.calibration());
-            spec.commandLine().getOut().println("scored " + scores.size(0) + " samples with " + d.name()
+            Scoring.Arrays in = scoring.open(d);
+            write(in.rows(), d.calibration(), sink -> scoring.score(d, in, spec.commandLine().getErr(), sink));
+            spec.commandLine().getOut().println("scored " + in.rows() + " samples with " + d.name()
                     + (d.calibration() == null ? "" : " (calibrated: threshold " + d.calibration().threshold() + ")") + ", wrote " + output);
         }
         return 0;
@@ -74,29 +74,54 @@ final class ScoreCommand implements Callable<Integer> {
         return output.resolveSibling(stem + "." + what + ".npy");
     }
 
-    private void write(Tensor scores, Calibration c) throws IOException {
-        double[] s = scores.toDoubleArray();
-        boolean[] isOod = c == null ? null : c.isOod(s);
-        double[] p = c == null ? null : c.pValues(s);
+    /** The scoring run, which hands each batch's scores to a sink as it goes. */
+    @FunctionalInterface
+    private interface Run {
+        void into(Scoring.Sink sink) throws IOException;
+    }
+
+    /**
+     * Writes the results as the batches are scored, so memory holds one batch whatever the row
+     * count; each file is atomic (see {@link AtomicFile}): an error or a killed run leaves the
+     * previous files whole. The npy files are written side by side, each finished only once every
+     * batch is in.
+     */
+    private void write(long n, Calibration c, Run run) throws IOException {
+        long[] shape = {n};
         switch (format) {
-            case npy -> {
-                Npy.write(output, scores);
-                if (c != null) {
-                    Npy.write(sibling("is_ood"), isOod);
-                    try (Tensor pv = Tensor.of(p)) {
-                        Npy.write(sibling("p_value"), pv);
-                    }
+            case npy -> Npy.write(output, DType.FLOAT64, shape, scores -> {
+                if (c == null) {
+                    run.into(scores::write);
+                    return;
                 }
-            }
-            case csv -> AtomicFile.write(output, out -> rows(out, s, isOod, p, false));
-            case jsonl -> AtomicFile.write(output, out -> rows(out, s, isOod, p, true));
+                Npy.write(sibling("p_value"), DType.FLOAT64, shape, pValues -> Npy.writeBool(sibling("is_ood"), shape, isOod -> run.into(batch -> {
+                    double[] s = batch.toDoubleArray();
+                    scores.write(batch);
+                    pValues.write(Tensor.of(c.pValues(s)));
+                    isOod.write(Tensor.of(booleans(c.isOod(s))));
+                })));
+            });
+            case csv, jsonl -> AtomicFile.write(output, out -> {
+                Writer w = new BufferedWriter(new OutputStreamWriter(out, StandardCharsets.UTF_8));
+                if (format == Format.csv) w.write(c == null ? "score\n" : "score,is_ood,p_value\n");
+                run.into(batch -> {
+                    double[] s = batch.toDoubleArray();
+                    rows(w, s, c == null ? null : c.isOod(s), c == null ? null : c.pValues(s), format == Format.jsonl);
+                });
+                w.flush();
+            });
         }
     }
 
-    /** csv (a header, then score[,is_ood,p_value]) or jsonl ({"score": ..., "is_ood": ..., "p_value": ...} per line). */
-    private static void rows(OutputStream stream, double[] s, boolean[] isOod, double[] p, boolean json) throws IOException {
-        Writer w = new BufferedWriter(new OutputStreamWriter(stream, StandardCharsets.UTF_8));
-        if (!json) w.write(isOod == null ? "score\n" : "score,is_ood,p_value\n");
+    /** 0/1 as int64 for the bool writer. */
+    private static long[] booleans(boolean[] b) {
+        long[] out = new long[b.length];
+        for (int i = 0; i < b.length; i++) out[i] = b[i] ? 1 : 0;
+        return out;
+    }
+
+    /** csv rows (score[,is_ood,p_value]) or jsonl lines ({"score": ..., "is_ood": ..., "p_value": ...}) of one batch. */
+    private static void rows(Writer w, double[] s, boolean[] isOod, double[] p, boolean json) throws IOException {
         for (int i = 0; i < s.length; i++) {
             String score = Json.write(s[i]);   // JSON's spelling of infinities, also in csv
             if (json) {
@@ -105,6 +130,5 @@ final class ScoreCommand implements Callable<Integer> {
                 w.write(score + (isOod == null ? "" : "," + isOod[i] + "," + p[i]) + "\n");
             }
         }
-        w.flush();
     }
 }

@@ -37,6 +37,9 @@ final class Scoring {
     @Option(names = "--batch", defaultValue = "8192", description = "rows scored at once (default: ${DEFAULT-VALUE})")
     int batch;
 
+    @Option(names = "--quiet", description = "no progress line on stderr (there is none either when stderr is not a terminal)")
+    boolean quiet;
+
     /** The device named by --device. */
     Device target() {
         return Devices.parse(device, "--device");
@@ -59,9 +62,17 @@ final class Scoring {
         }
     }
 
-    /** The scores (N,) float64 on the host, the rows moved to the --device a batch at a time. */
-    Tensor scores(AbstractDetector d, PrintWriter progressTo) throws IOException {
-        Device target = target();
+    /** The checked input arrays of a detector: one row per sample in each, at least one row. */
+    record Arrays(List<Tensor> tensors, long rows) {}
+
+    /** Receives each batch's scores (host, float64, in row order) as they are computed. */
+    @FunctionalInterface
+    interface Sink {
+        void accept(Tensor scores) throws IOException;
+    }
+
+    /** Opens (memory-maps where it can) and checks the arrays the detector scores, before any scoring. */
+    Arrays open(AbstractDetector d) throws IOException {
         if (batch < 1) throw new IllegalArgumentException("--batch must be at least 1, got " + batch);
         List<Path> files = files(d, input);
         List<Tensor> arrays = read(files, input);
@@ -73,19 +84,40 @@ final class Scoring {
         // the library refuses an empty batch; so does the command, rather than write 0 scores unchecked
         if (n == 0) throw new IllegalArgumentException(files.get(0) + " has 0 rows (shape " + Shape.toString(arrays.get(0).shape())
                 + "): nothing to score");
-        Tensor scores = Tensor.zeros(DType.FLOAT64, n);
-        try (Progress progress = new Progress(progressTo, "scoring", n)) {
-            for (long start = 0; start < n; start += batch) {
-                long end = Math.min(n, start + batch);
+        return new Arrays(arrays, n);
+    }
+
+    /**
+     * Scores the arrays a batch of --batch rows at a time, the rows moved to the --device, and hands
+     * each batch's scores to {@code sink} at once: memory holds one batch, whatever the row count.
+     */
+    void score(AbstractDetector d, Arrays in, PrintWriter progressTo, Sink sink) throws IOException {
+        Device target = target();
+        try (Progress progress = new Progress(progressTo, "scoring", in.rows(), quiet)) {
+            for (long start = 0; start < in.rows(); start += batch) {
+                long end = Math.min(in.rows(), start + batch);
                 try (Scope chunk = Scope.open()) {
                     List<Tensor> part = new ArrayList<>();
-                    for (Tensor a : arrays) part.add(a.slice(0, start, end).to(target));
-                    scores.slice(0, start, end).copyFrom(score(d, part, input).to(Device.CPU));
+                    for (Tensor a : in.tensors()) part.add(a.slice(0, start, end).to(target));
+                    sink.accept(score(d, part, input).to(Device.CPU));
                 }
                 progress.update(end);
             }
+        }
+    }
+
+    /** All the scores (N,) float64 on the host (for a calibration, which needs them together). */
+    Tensor scores(AbstractDetector d, PrintWriter progressTo) throws IOException {
+        Arrays in = open(d);
+        Tensor scores = Tensor.zeros(DType.FLOAT64, in.rows());
+        try {
+            long[] at = {0};
+            score(d, in, progressTo, batch -> {
+                scores.slice(0, at[0], at[0] + batch.size(0)).copyFrom(batch);
+                at[0] += batch.size(0);
+            });
             return scores;
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | IOException e) {
             scores.close();
             throw e;
         }
@@ -95,7 +127,7 @@ final class Scoring {
     private static List<Path> files(AbstractDetector d, InputKind input) {
         List<Path> files = new ArrayList<>();
         if (d instanceof LogitsDetector) files.add(FitCommand.require(input.logits, "--logits"));
-        else if (d instanceof FeaturesDetector) files.add(FitCommand.require(input.features, "--features"));
+        else if (d instanceof FeaturesDetector) files.add(FitCommand.require(input.feature(), "--features"));
         else {
             files.addAll(FitCommand.require(input.layers, "--layers"));
             if (input.logits != null) files.add(input.logits);
@@ -107,7 +139,7 @@ final class Scoring {
     private static List<Tensor> read(List<Path> files, InputKind input) throws IOException {
         List<Tensor> arrays = new ArrayList<>();
         for (Path f : files) {
-            arrays.add(InputArrays.floating(f, f.equals(input.logits) ? "logits" : f.equals(input.features) ? "features" : "layer outputs"));
+            arrays.add(InputArrays.floating(f, f.equals(input.logits) ? "logits" : f.equals(input.feature()) ? "features" : "layer outputs"));
             long rows = arrays.getLast().size(0);
             if (rows != arrays.getFirst().size(0)) {
                 throw new IllegalArgumentException(f + " has " + rows + " rows, " + files.getFirst() + " has "

@@ -103,11 +103,30 @@ class ProcessLimitsTest {
 
     @Test
     void aStateThatDoesNotFitLeavesThePreviousState() throws Exception {
-        Path small = logits("small.npy", 100), big = logits("big.npy", 20000), state = dir.resolve("knn.st");
+        // the bank (4090 x 4 float32 = 65,440 bytes) spills under the 64 KiB limit; the state file, the bank and its header, passes it
+        Path small = logits("small.npy", 100), big = logits("big.npy", 4090), state = dir.resolve("knn.st");
         assertEquals(0, CliBadInputTest.run("fit", "--detector", "KNN", "--features", small.toString(), "-o", state.toString()).code());
         byte[] before = Files.readAllBytes(state);
 
         Child child = underFileSizeLimit("fit", "--detector", "KNN", "--features", big.toString(), "-o", state.toString());
         assertKeptWhole(child, state, before);
+    }
+
+    @Test
+    void aBankThatDoesNotFitOnDiskLeavesThePreviousStateAndNoSpill() throws Exception {
+        Path small = logits("small.npy", 100), big = logits("big.npy", 20000), state = dir.resolve("knn.st");
+        assertEquals(0, CliBadInputTest.run("fit", "--detector", "KNN", "--features", small.toString(), "-o", state.toString()).code());
+        byte[] before = Files.readAllBytes(state);
+
+        Child child = underFileSizeLimit("fit", "--detector", "KNN", "--features", big.toString(), "-o", state.toString());
+        assertNotEquals(0, child.code(), child.err());
+        assertEquals(1, child.err().strip().lines().count(), "one line:\n" + child.err());
+        // the bank spills beside the state (ood4j fit puts it there): the message names that file and the remedy
+        assertTrue(child.err().contains("cannot spill float32 rows of 4 to " + dir.resolve("ood4j-spill-")) && child.err().contains("File too large")
+                && child.err().contains("ood4j.spill.dir"), child.err());
+        assertArrayEquals(before, Files.readAllBytes(state), "the previous state is intact");
+        try (Stream<Path> files = Files.list(dir)) {
+            assertEquals(List.of(), files.filter(f -> f.getFileName().toString().startsWith("ood4j-spill-")).toList(), "no spill left");
+        }
     }
 }

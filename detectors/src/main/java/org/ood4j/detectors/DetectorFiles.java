@@ -34,6 +34,11 @@ public final class DetectorFiles {
     public static final int VERSION = 1;
     /** The metadata key and tensor of a calibrated detector's decision rule (absent when it has none). */
     private static final String CALIBRATION = "calibration", CALIBRATION_SAMPLE = "calibration.id_sample";
+    /**
+     * Saved tensors of at least this many bytes are memory-mapped on loading, not copied: a kNN
+     * bank of any size then costs page cache, not heap or malloc'd memory (see {@link #load}).
+     */
+    static final long MAP_FROM = 1 << 20;
 
     private DetectorFiles() {}
 
@@ -63,7 +68,12 @@ public final class DetectorFiles {
         }
     }
 
-    /** Loads a saved detector; {@code network} (may be null) is attached for the model interface. */
+    /**
+     * Loads a saved detector; {@code network} (may be null) is attached for the model interface.
+     * State tensors of {@link #MAP_FROM} bytes or more stay in the file, memory-mapped read-only:
+     * the file must then not be truncated or written in place while the detector lives (replacing
+     * it, as {@link #save} does with a rename, is safe: the detector keeps the old bytes).
+     */
     public static AbstractDetector load(Path file, Network network) throws IOException {
         Map<String, String> meta = Safetensors.readMetadata(file);
         if (!FORMAT.equals(meta.get("format"))) {
@@ -73,7 +83,7 @@ public final class DetectorFiles {
             throw new ArrayFormatException(file.toString(), "saved with format version " + meta.get("version")
                     + ", this ood4j reads version " + VERSION);
         }
-        Map<String, Tensor> tensors = Safetensors.read(file);
+        Map<String, Tensor> tensors = Safetensors.read(file, MAP_FROM);
         try {
             if (!digest(meta, tensors).equals(meta.get("sha256"))) {
                 throw new ArrayFormatException(file.toString(), "checksum mismatch: the file was changed after it was saved");
@@ -173,7 +183,8 @@ public final class DetectorFiles {
             }
             for (String key : new java.util.TreeSet<>(tensors.keySet())) {
                 md.update(key.getBytes(java.nio.charset.StandardCharsets.UTF_8));
-                md.update(Npy.toBytes(tensors.get(key)));
+                // streamed through the digest in chunks: a tensor of any size (a memory-mapped kNN bank) is hashed without a copy
+                Npy.write(new java.security.DigestOutputStream(java.io.OutputStream.nullOutputStream(), md), tensors.get(key));
             }
             return HexFormat.of().formatHex(md.digest());
         } catch (NoSuchAlgorithmException e) {

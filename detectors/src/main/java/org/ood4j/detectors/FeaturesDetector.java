@@ -102,7 +102,21 @@ public abstract class FeaturesDetector extends AbstractDetector {
 
     @Override
     public Detector fit(Iterable<Batch> data) {
-        Function<Tensor, Tensor> encoder = requireModel();
+        return fitBatches(data, requireModel());
+    }
+
+    /**
+     * Fits on features given in chunks — a training set's shards, or a file read piece by piece:
+     * each {@link Batch} holds features (n, D) and int64 labels (n,) or null (in every chunk or
+     * none). A streaming fit ({@link StreamingFit}) adds them chunk by chunk and iterates them once
+     * per pass, so memory holds one chunk; any other fit gathers them first.
+     */
+    public FeaturesDetector fitFeatures(Iterable<Batch> chunks) {
+        return fitBatches(chunks, features -> features);
+    }
+
+    /** Fits on the batches' {@code encoder}ed inputs and labels. */
+    private FeaturesDetector fitBatches(Iterable<Batch> data, Function<Tensor, Tensor> encoder) {
         if (this instanceof StreamingFit) {
             fitStreamed(acc -> feed(acc, data, encoder));
             return this;

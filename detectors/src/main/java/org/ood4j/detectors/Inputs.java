@@ -102,13 +102,13 @@ final class Inputs {
      * A nearest-neighbour detector's k against its fit rows, and the per-chunk search results
      * (k distances and indices per scored row) against memory, before the fit stores anything.
      */
-    static void requireNeighbours(String detector, Tensor features, int k) {
-        if (features.size(0) < k) {
-            throw new IllegalArgumentException(detector + ": k = " + k + " but only " + features.size(0) + " ID fit samples");
+    static void requireNeighbours(String detector, long rows, org.ood4j.engine.Device device, int k) {
+        if (rows < k) {
+            throw new IllegalArgumentException(detector + ": k = " + k + " but only " + rows + " ID fit samples");
         }
         MemoryBudget.Need results = MemoryBudget.Need.float64(1, CHUNK_ROWS, k, "distances")
                 .and(MemoryBudget.Need.of(1, DType.INT64, CHUNK_ROWS, k, "indices"));
-        MemoryBudget.require(detector + ": scoring with k = " + k, features.device(), results, results, "use a smaller k");
+        MemoryBudget.require(detector + ": scoring with k = " + k, device, results, results, "use a smaller k");
     }
 
     /** "1 row", "5 rows". */

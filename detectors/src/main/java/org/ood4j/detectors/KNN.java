@@ -12,33 +12,33 @@ import org.ood4j.engine.backend.KnnOps;
  * Neighbors" (ICML 2022):
  * <pre>  score(z) = || z - z_(k) ||_2</pre>
  * the Euclidean distance to the k-th nearest in-distribution fit feature (k = 1: the nearest, as
- * pytorch-ood). The search is exact and blocked in the engine: no query x bank matrix.
+ * pytorch-ood). The bank is the ID fit features as given (pytorch-ood does not normalise them),
+ * spilled to disk and memory-mapped at any size ({@link BankDetector}); the search is exact and
+ * blocked in the engine: no query x bank matrix.
  */
-public final class KNN extends FeaturesDetector {
-    private final int k;
-
+public final class KNN extends BankDetector {
     public KNN(Function<Tensor, Tensor> model) {
         this(model, 1);
     }
 
     /** @param k which neighbour's distance is the score (>= 1) */
     public KNN(Function<Tensor, Tensor> model, int k) {
-        super(model);
-        this.k = Params.positive("k", k);
+        super(model, k);
     }
 
-    @Override public boolean requiresFit() { return true; }
+    @Override
+    protected Tensor bankRows(Tensor features) {
+        return features;
+    }
 
     @Override
-    protected void fitOnId(Tensor features, Tensor labels) {
-        Inputs.requireNeighbours("KNN", features, k);
-        putState("bank", features.copy());
+    protected KnnOps.Metric metric() {
+        return KnnOps.Metric.L2;
     }
 
     @Override
     protected Tensor scoreChunk(Tensor features) {
-        Tensor bank = state("bank");
-        try (Knn.Result r = Knn.search(features.to(bank.dtype()), bank, k, KnnOps.Metric.L2)) {
+        try (Knn.Result r = search(features)) {
             return r.values().select(1, k - 1).to(DType.FLOAT64);
         }
     }

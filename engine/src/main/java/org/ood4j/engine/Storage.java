@@ -98,8 +98,19 @@ public abstract class Storage {
 
         /** Maps {@code byteSize} bytes of {@code file} from {@code offset}, read-only. */
         public static Mapped map(java.nio.file.Path file, long offset, long byteSize) throws java.io.IOException {
-            Arena arena = Arena.ofShared();
             try (java.nio.channels.FileChannel channel = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.READ)) {
+                return map(channel, file, offset, byteSize);
+            }
+        }
+
+        /**
+         * Maps {@code byteSize} bytes from {@code offset} of an open channel (which may be closed
+         * afterwards: the mapping does not depend on it, and outlives an unlinked file), read-only;
+         * {@code file} names it in messages.
+         */
+        public static Mapped map(java.nio.channels.FileChannel channel, java.nio.file.Path file, long offset, long byteSize) throws java.io.IOException {
+            Arena arena = Arena.ofShared();
+            try {
                 return new Mapped(file, arena, channel.map(java.nio.channels.FileChannel.MapMode.READ_ONLY, offset, byteSize, arena));
             } catch (java.io.IOException | RuntimeException e) {
                 arena.close();

@@ -355,6 +355,62 @@ public final class Npy {
         Encoding.write(t, out);
     }
 
+    /** Receives the parts of an array written by {@link #write(Path, DType, long[], Producer)}. */
+    @FunctionalInterface
+    public interface Sink {
+        /** Appends the elements of {@code part} (any shape, strides or device), in C order, converted to the file's dtype. */
+        void write(Tensor part) throws IOException;
+    }
+
+    /** Produces an array's elements in parts, C order, into a {@link Sink}. */
+    @FunctionalInterface
+    public interface Producer {
+        void produce(Sink sink) throws IOException;
+    }
+
+    /**
+     * Writes a .npy file of {@code dtype} and {@code shape} whose data arrive in parts, so an array
+     * larger than the memory is written with one part's memory; atomically (see {@link AtomicFile}):
+     * when the producer fails, or gives more or fewer elements than the shape holds (refused,
+     * naming both counts), the previous file stays as it was.
+     */
+    public static void write(Path path, DType dtype, long[] shape, Producer producer) throws IOException {
+        stream(path, headerBytes(dtype, shape), shape, producer, (part, out) -> {
+            try (Tensor typed = part.to(dtype)) {
+                Encoding.write(typed, out);
+            }
+        });
+    }
+
+    /** As {@link #write(Path, DType, long[], Producer)} for NumPy's bool ({@code |b1}): a part's nonzero elements are True. */
+    public static void writeBool(Path path, long[] shape, Producer producer) throws IOException {
+        stream(path, headerBytes("|b1", shape), shape, producer, (part, out) -> {
+            for (double v : part.toDoubleArray()) out.write(v != 0 ? 1 : 0);
+        });
+    }
+
+    /** How one part's elements become bytes. */
+    private interface PartEncoder {
+        void write(Tensor part, OutputStream out) throws IOException;
+    }
+
+    /** The header, then the producer's parts through {@code encoder}, counted against the shape; atomically. */
+    private static void stream(Path path, byte[] header, long[] shape, Producer producer, PartEncoder encoder) throws IOException {
+        long expected = org.ood4j.engine.Shape.numel(org.ood4j.engine.Shape.check(shape));
+        AtomicFile.write(path, out -> {
+            out.write(header);
+            long[] written = {0};
+            producer.produce(part -> {
+                written[0] += part.numel();
+                if (written[0] > expected) throw new IOException("more than the " + expected + " elements of shape " + shapeText(shape));
+                encoder.write(part, out);
+            });
+            if (written[0] != expected) {
+                throw new IOException("got " + written[0] + " of the " + expected + " elements of shape " + shapeText(shape));
+            }
+        });
+    }
+
     /** Writes booleans as a 1-D {@code |b1} .npy file (NumPy's bool; the engine has no bool dtype), atomically. */
     public static void write(Path path, boolean[] values) throws IOException {
         byte[] data = new byte[values.length];

@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 
 import org.ood4j.engine.DType;
+import org.ood4j.engine.Storage;
 import org.ood4j.engine.Tensor;
 
 /**
@@ -46,19 +47,31 @@ public final class Safetensors {
     /** One validated tensor entry of the header. */
     private record Entry(String name, Encoding encoding, long[] shape, long begin, long end) {}
 
-    /** The parsed header: entries in header order and the metadata. */
-    private record Header(List<Entry> entries, Map<String, String> metadata) {}
+    /** The parsed header: entries in header order, the metadata, and where the data buffer starts in the file. */
+    private record Header(List<Entry> entries, Map<String, String> metadata, long dataStart) {}
 
     // ---------------------------------------------------------------- reading
 
     /** Reads all tensors, in header order. */
     public static Map<String, Tensor> read(Path path) throws IOException {
+        return read(path, Long.MAX_VALUE);
+    }
+
+    /**
+     * Reads all tensors, in header order, memory-mapping ({@link Storage.Mapped}: read-only, page
+     * cache instead of heap or malloc) each one of at least {@code mapFrom} bytes that is stored as
+     * the engine computes (F32, F64, I64) at an offset aligned to its element size — every tensor of
+     * a file this class wrote; the others are read and converted as {@link #read(Path)} does. A mapped
+     * tensor sees the file's bytes as long as it lives: the file must not be truncated or written in
+     * place meanwhile (replacing it by a rename, as {@link AtomicFile} does, is safe).
+     */
+    public static Map<String, Tensor> read(Path path, long mapFrom) throws IOException {
         InputFile.check(path);
         String file = path.toString();
         long fileSize = Files.size(path);
         try (InputStream in = new BufferedInputStream(Files.newInputStream(path), Encoding.CHUNK)) {
             Header h = readHeader(in, fileSize, file);
-            return readData(in, h, file);
+            return readData(in, h, path, mapFrom);
         }
     }
 
@@ -75,7 +88,8 @@ public final class Safetensors {
      * Reads the tensors in buffer order (so the stream only moves forward), skipping any gaps,
      * and returns them in header order. On failure every tensor made so far is closed.
      */
-    private static Map<String, Tensor> readData(InputStream in, Header h, String file) throws IOException {
+    private static Map<String, Tensor> readData(InputStream in, Header h, Path path, long mapFrom) throws IOException {
+        String file = path.toString();
         List<Entry> byOffset = new ArrayList<>(h.entries());
         byOffset.sort(Comparator.comparingLong(Entry::begin));
         Map<String, Tensor> loaded = new LinkedHashMap<>();
@@ -83,7 +97,14 @@ public final class Safetensors {
             long position = 0;
             for (Entry e : byOffset) {
                 if (e.begin() > position) in.skipNBytes(e.begin() - position);
-                loaded.put(e.name(), readTensor(in, e, file));
+                position = Math.max(position, e.begin());
+                if (mappable(e, h.dataStart(), mapFrom)) {
+                    loaded.put(e.name(), Tensor.wrap(Storage.Mapped.map(path, h.dataStart() + e.begin(), e.end() - e.begin()),
+                            e.encoding().dtype(), e.shape()));
+                    in.skipNBytes(e.end() - position);
+                } else {
+                    loaded.put(e.name(), readTensor(in, e, file));
+                }
                 position = Math.max(position, e.end()); // an empty tensor may sit inside another's range
             }
         } catch (Throwable ex) {
@@ -93,6 +114,16 @@ public final class Safetensors {
         Map<String, Tensor> inOrder = new LinkedHashMap<>();
         for (Entry e : h.entries()) inOrder.put(e.name(), loaded.get(e.name()));
         return inOrder;
+    }
+
+    /**
+     * Big enough, non-empty, stored as the engine computes, and aligned: a mapping's address has the
+     * file offset's alignment, and the CPU backend reads elements with aligned layouts.
+     */
+    private static boolean mappable(Entry e, long dataStart, long mapFrom) {
+        long bytes = e.end() - e.begin();
+        return bytes > 0 && bytes >= mapFrom && e.encoding().equals(Encoding.of(e.encoding().dtype()))
+                && (dataStart + e.begin()) % e.encoding().size() == 0;
     }
 
     private static Tensor readTensor(InputStream in, Entry e, String file) throws IOException {
@@ -123,7 +154,7 @@ public final class Safetensors {
         if (raw.length < n) throw new ArrayFormatException(file, "truncated header");
         Object json = parseJson(raw, file);
         if (!(json instanceof Map<?, ?> map)) throw new ArrayFormatException(file, "header JSON is not an object");
-        return parseEntries(map, fileSize - 8 - n, file);
+        return parseEntries(map, fileSize - 8 - n, 8 + n, file);
     }
 
     private static Object parseJson(byte[] raw, String file) throws ArrayFormatException {
@@ -143,7 +174,7 @@ public final class Safetensors {
         }
     }
 
-    private static Header parseEntries(Map<?, ?> json, long bufferSize, String file) throws ArrayFormatException {
+    private static Header parseEntries(Map<?, ?> json, long bufferSize, long dataStart, String file) throws ArrayFormatException {
         List<Entry> entries = new ArrayList<>();
         Map<String, String> metadata = new LinkedHashMap<>();
         for (Map.Entry<?, ?> e : json.entrySet()) {
@@ -155,7 +186,7 @@ public final class Safetensors {
             }
         }
         checkNoOverlap(entries, file);
-        return new Header(entries, metadata);
+        return new Header(entries, metadata, dataStart);
     }
 
     private static Map<String, String> parseMetadata(Object value, String file) throws ArrayFormatException {

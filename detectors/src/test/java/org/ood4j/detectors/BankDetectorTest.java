@@ -1,0 +1,142 @@
+package org.ood4j.detectors;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.ood4j.engine.DType;
+import org.ood4j.engine.Device;
+import org.ood4j.engine.MemoryStats;
+import org.ood4j.engine.Scope;
+import org.ood4j.engine.Tensor;
+
+/**
+ * The kNN bank on disk: KNN and NNGuide spill their bank while fitting and map it back, save it
+ * into the state file and map it from there, and score exactly as a brute-force search does.
+ */
+class BankDetectorTest {
+    @TempDir Path dir;
+
+    /** 3000 x 128 float32 = 1.5 MB: above DetectorFiles.MAP_FROM, so the saved bank is mapped on loading. */
+    private static final int N = 3000, D = 128;
+
+    private long filesIn(Path folder) throws IOException {
+        try (Stream<Path> s = Files.list(folder)) {
+            return s.count();
+        }
+    }
+
+    /** The k-th smallest Euclidean distance from each query to the bank, by brute force in float64. */
+    private static double[] bruteForceKnn(Tensor queries, Tensor bank, int k) {
+        double[][] q = queries.to(DType.FLOAT64).toDoubleMatrix(), b = bank.to(DType.FLOAT64).toDoubleMatrix();
+        double[] out = new double[q.length];
+        for (int i = 0; i < q.length; i++) {
+            double[] dist = new double[b.length];
+            for (int j = 0; j < b.length; j++) {
+                double s = 0;
+                for (int p = 0; p < q[i].length; p++) s += (q[i][p] - b[j][p]) * (q[i][p] - b[j][p]);
+                dist[j] = Math.sqrt(s);
+            }
+            java.util.Arrays.sort(dist);
+            out[i] = dist[k - 1];
+        }
+        return out;
+    }
+
+    @Test
+    void knnBankIsSpilledMappedSavedAndMappedBackWithExactScores() throws IOException {
+        Path spill = Files.createDirectories(dir.resolve("spill")), state = dir.resolve("knn.safetensors");
+        long blocks = MemoryStats.liveBlocks();
+        try (Scope s = Scope.open()) {
+            SplittableRandom rng = new SplittableRandom(7);
+            Tensor fit = Tensor.randn(rng, DType.FLOAT32, N, D).relu();
+            Tensor labels = Tensor.zeros(DType.INT64, N);
+            labels.slice(0, 0, 10).copyFrom(Tensor.full(-1, DType.INT64, 10));     // 10 OOD rows: not in the bank
+            Tensor queries = Tensor.randn(rng, DType.FLOAT32, 50, D).relu();
+            double[] expected = bruteForceKnn(queries, fit.slice(0, 10, N), 3);
+            try (KNN knn = new KNN(null, 3)) {
+                knn.spillFolder(spill).fitFeatures(fit, labels);
+                assertEquals(0, filesIn(spill), "the spill file is unlinked once mapped");
+                Tensor bank = knn.state().get("bank");
+                assertTrue(bank.storage().readOnly(), "the bank is the mapped spill, not a heap or malloc copy");
+                assertArrayEquals(new long[] {N - 10, D}, bank.shape());
+                assertEquals(DType.FLOAT32, bank.dtype(), "float32 features, a float32 bank");
+                double[] scores = knn.predictFeatures(queries).toDoubleArray();
+                for (int i = 0; i < expected.length; i++) assertEquals(expected[i], scores[i], 1e-7 * expected[i], "query " + i);   // the float32 search returns float32 distances
+                DetectorFiles.save(knn, state);
+                try (KNN loaded = DetectorFiles.load(state, null, KNN.class)) {
+                    assertTrue(loaded.state().get("bank").storage().readOnly(), "loading maps the bank from the state file");
+                    assertArrayEquals(scores, loaded.predictFeatures(queries).toDoubleArray(), "bit-identical after a round trip");
+                }
+            }
+        }
+        assertEquals(blocks, MemoryStats.liveBlocks(), "the mappings end with the detectors");
+    }
+
+    @Test
+    void nnGuideBankIsTheEnergyScaledRowsAndRoundTrips() throws IOException {
+        Path state = dir.resolve("nng.safetensors");
+        try (Scope s = Scope.open()) {
+            SplittableRandom rng = new SplittableRandom(11);
+            Tensor fit = Tensor.randn(rng, DType.FLOAT32, N, D).relu(), queries = Tensor.randn(rng, DType.FLOAT32, 40, D).relu();
+            Tensor w = Tensor.randn(rng, DType.FLOAT64, 5, D).mul(0.1), b = Tensor.randn(rng, DType.FLOAT64, 5);
+            try (NNGuide nng = new NNGuide(null, w, b, 4)) {
+                nng.spillFolder(dir).fitFeatures(fit, null);
+                Tensor bank = nng.state().get("bank");
+                assertTrue(bank.storage().readOnly());
+                // row i of the bank is E(z_i) z_i, E = logsumexp of the head's logits, computed in float64 and stored as float32
+                Tensor z = fit.slice(0, 100, 101).to(DType.FLOAT64);
+                double energy = z.matmul(w.t()).add(b).logsumexp(1).item();
+                assertArrayEquals(z.mul(energy).to(DType.FLOAT32).toDoubleArray(), bank.slice(0, 100, 101).toDoubleArray());
+                double[] scores = nng.predictFeatures(queries).toDoubleArray();
+                DetectorFiles.save(nng, state);
+                try (NNGuide loaded = DetectorFiles.load(state, null, NNGuide.class)) {
+                    assertArrayEquals(scores, loaded.predictFeatures(queries).toDoubleArray());
+                }
+            }
+        }
+    }
+
+    @Test
+    void accumulatorsMergeInOrderAndSkipOodRows() throws IOException {
+        try (Scope s = Scope.open(); KNN knn = new KNN(null, 1)) {
+            knn.spillFolder(dir);
+            Tensor x = Tensor.randn(new SplittableRandom(3), DType.FLOAT64, 500, 6);
+            Tensor y = Tensor.zeros(DType.INT64, 500);
+            y.slice(0, 300, 310).copyFrom(Tensor.full(-1, DType.INT64, 10));
+            FitAccumulator first = knn.fitAccumulator(0), second = knn.fitAccumulator(0);
+            first.add(x.slice(0, 0, 200), y.slice(0, 0, 200));
+            second.add(x.slice(0, 200, 500), y.slice(0, 200, 500));
+            first.merge(second);
+            first.finish();
+            assertEquals(0, filesIn(dir), "spills are never visible in the folder");
+            Tensor expected = Tensor.cat(java.util.List.of(x.slice(0, 0, 300), x.slice(0, 310, 500)), 0);
+            assertArrayEquals(expected.toDoubleArray(), knn.state().get("bank").toDoubleArray(), "the ID rows in order, merged after");
+            // the same rows streamed as batches through the model interface give the same bank
+            try (KNN viaBatches = new KNN(t -> t.mul(1.0), 1)) {
+                java.util.List<Batch> batches = new java.util.ArrayList<>();
+                for (int i = 0; i < 500; i += 70) batches.add(new Batch(x.slice(0, i, Math.min(500, i + 70)), y.slice(0, i, Math.min(500, i + 70))));
+                viaBatches.spillFolder(dir).fit(batches);
+                assertArrayEquals(expected.toDoubleArray(), viaBatches.state().get("bank").toDoubleArray());
+            }
+        }
+    }
+
+    @Test
+    void errorsNameTheProblem() {
+        try (Scope s = Scope.open(); KNN knn = new KNN(null, 5)) {
+            Tensor x = Tensor.randn(new SplittableRandom(1), DType.FLOAT32, 4, 3);
+            IllegalArgumentException few = assertThrows(IllegalArgumentException.class, () -> knn.spillFolder(dir).fitFeatures(x, null));
+            assertEquals("KNN: k = 5 but only 4 ID fit samples", few.getMessage());
+            UncheckedIOException nowhere = assertThrows(UncheckedIOException.class, () -> knn.spillFolder(dir.resolve("missing")).fitFeatures(x, null));
+            assertTrue(nowhere.getMessage().startsWith("KNN: cannot spill rows to ") && nowhere.getMessage().contains("missing"), nowhere.getMessage());
+        }
+    }
+}
