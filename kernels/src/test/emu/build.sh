@@ -8,7 +8,13 @@
 # With OUT_DIR on LD_LIBRARY_PATH and CUDA_LIB_DIR, JCuda loads this libcuda.so.1 and the CUDA
 # backend runs on it (the engine's and detectors' "cuda-emulator" test executions do so). Without
 # g++ it prints why and exits 0: those executions then skip their tests with that reason.
-# Rebuilds only when a source is newer than the libraries; each build runs selftest.cpp first.
+# Rebuilds only when a source is newer than the libraries or the build flags changed; each build
+# runs selftest.cpp first.
+#
+# OOD4J_CUDA_EMU_CONTRACT=1 compiles the kernels with floating-point contraction on
+# (-ffp-contract=fast -mfma: a*b+c becomes one fused multiply-add, as nvcc's default --fmad=true
+# does on a GPU), so that the tolerance contract of the package doc is exercised; by default
+# the kernels are compiled without contraction (the CPU backend's Java arithmetic has none).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 kernels=$(cd "$here/../../.." && pwd)
@@ -25,10 +31,16 @@ if [ "$(uname -m)" != x86_64 ]; then
 fi
 mkdir -p "$out"
 libs=("$out/libcuda.so.1" "$out/libcublas.so.13" "$out/libcusolver.so.12")
+kernel_flags=(-ffp-contract=off)
+if [ "${OOD4J_CUDA_EMU_CONTRACT:-0}" = 1 ]; then
+  grep -qw fma /proc/cpuinfo || { echo "cuda-emu: OOD4J_CUDA_EMU_CONTRACT=1 needs a CPU with FMA" >&2; exit 1; }
+  kernel_flags=(-ffp-contract=fast -mfma)
+fi
 stale=0
 for lib in "${libs[@]}"; do
   [ -f "$lib" ] || stale=1
 done
+[ "$(cat "$out/flags" 2>/dev/null)" = "${kernel_flags[*]}" ] || stale=1
 if [ $stale = 0 ] && [ -z "$(find "$here" "$cuda" -type f -newer "$out/libcuda.so.1" | head -1)" ]; then
   echo "cuda-emu: up to date in $out"
   exit 0
@@ -67,7 +79,7 @@ compile() { "$cxx" "${flags[@]}" -c "$1" -o "$2"; }
 pids=()
 for cu in "$cuda"/*.cu; do
   name=$(basename "$cu" .cu)
-  compile "$tmp/$name.emu.cpp" "$tmp/$name.o" & pids+=($!)
+  "$cxx" "${flags[@]}" "${kernel_flags[@]}" -c "$tmp/$name.emu.cpp" -o "$tmp/$name.o" & pids+=($!)
 done
 compile "$here/runtime.cpp" "$tmp/runtime.o" & pids+=($!)
 compile "$here/driver.cpp" "$tmp/driver.o" & pids+=($!)
@@ -76,7 +88,9 @@ for p in "${pids[@]}"; do wait "$p"; done
 "$cxx" "${flags[@]}" -o "$out/selftest" "$here/selftest.cpp" "$tmp/runtime.o"   # in OUT_DIR: /tmp may be noexec
 "$out/selftest" || { echo "cuda-emu: the emulator's selftest failed; nothing installed" >&2; exit 1; }
 "$cxx" -shared -Wl,-soname,libcuda.so.1 -o "$out/libcuda.so.1.tmp" "${objects[@]}" "$tmp/runtime.o" "$tmp/driver.o" "$tmp/stubs.o"
-"$cxx" "${flags[@]}" -shared -Wl,-soname,libcublas.so.13 -o "$out/libcublas.so.13.tmp" "$here/cublas.cpp"
-"$cxx" "${flags[@]}" -shared -Wl,-soname,libcusolver.so.12 -o "$out/libcusolver.so.12.tmp" "$here/cusolver.cpp"
+# cuBLAS and cuSOLVER run their work in stream order through libcuda.so.1 (submit.h)
+"$cxx" "${flags[@]}" -shared -Wl,-soname,libcublas.so.13 -o "$out/libcublas.so.13.tmp" "$here/cublas.cpp" "$out/libcuda.so.1.tmp"
+"$cxx" "${flags[@]}" -shared -Wl,-soname,libcusolver.so.12 -o "$out/libcusolver.so.12.tmp" "$here/cusolver.cpp" "$out/libcuda.so.1.tmp"
 for lib in "${libs[@]}"; do mv "$lib.tmp" "$lib"; done
-echo "cuda-emu: built $(ls "$cuda"/*.cu | wc -l) kernel files, libcuda.so.1, libcublas.so.13, libcusolver.so.12 in $out"
+echo "${kernel_flags[*]}" > "$out/flags"
+echo "cuda-emu: built $(ls "$cuda"/*.cu | wc -l) kernel files (${kernel_flags[*]}), libcuda.so.1, libcublas.so.13, libcusolver.so.12 in $out"

@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <vector>
 
+#include "submit.h"
+
 #define EXPORT extern "C" __attribute__((visibility("default")))
 
 enum { OK = 0, NOT_INITIALIZED = 1, INVALID_VALUE = 3 };
@@ -58,9 +60,10 @@ EXPORT int cusolverDnDpotrf_bufferSize(void* h, int uplo, int n, double*, int ld
     return OK;
 }
 
-EXPORT int cusolverDnDpotrf(void* h, int uplo, int n, double* a, int lda, double*, int lwork, int* info) {
+static int potrf(bool dry, void* h, int uplo, int n, double* a, int lda, double*, int lwork, int* info) {
     if (!h) return NOT_INITIALIZED;
     if ((uplo != FILL_LOWER && uplo != FILL_UPPER) || !square_ok(n, lda) || lwork < workspace(n)) return INVALID_VALUE;
+    if (dry) return OK;
     bool lower = uplo == FILL_LOWER;
     // element (i, j), i >= j, of the lower factor, stored in the triangle that uplo names
     auto l = [&](int i, int j) -> double& { return lower ? at(a, lda, i, j) : at(a, lda, j, i); };
@@ -90,9 +93,10 @@ EXPORT int cusolverDnDgetrf_bufferSize(void* h, int m, int n, double*, int lda, 
     return OK;
 }
 
-EXPORT int cusolverDnDgetrf(void* h, int m, int n, double* a, int lda, double*, int* ipiv, int* info) {
+static int getrf(bool dry, void* h, int m, int n, double* a, int lda, double*, int* ipiv, int* info) {
     if (!h) return NOT_INITIALIZED;
     if (m < 0 || n < 0 || lda < std::max(1, m)) return INVALID_VALUE;
+    if (dry) return OK;
     *info = 0;
     for (int j = 0; j < std::min(m, n); j++) {
         int p = j;
@@ -116,10 +120,11 @@ EXPORT int cusolverDnDgetrf(void* h, int m, int n, double* a, int lda, double*, 
     return OK;
 }
 
-EXPORT int cusolverDnDgetrs(void* h, int trans, int n, int nrhs, const double* ac, int lda, const int* ipiv,
+static int getrs(bool dry, void* h, int trans, int n, int nrhs, const double* ac, int lda, const int* ipiv,
                             double* b, int ldb, int* info) {
     if (!h) return NOT_INITIALIZED;
     if (trans < 0 || trans > 2 || !square_ok(n, lda) || nrhs < 0 || ldb < std::max(1, n)) return INVALID_VALUE;
+    if (dry) return OK;
     double* a = const_cast<double*>(ac);
     *info = 0;
     for (int r = 0; r < nrhs; r++) {
@@ -156,11 +161,12 @@ EXPORT int cusolverDnDsyevd_bufferSize(void* h, int jobz, int uplo, int n, const
 
 // Cyclic Jacobi on the symmetric matrix read from the uplo triangle (the other is ignored, as
 // LAPACK does), then eigenpairs sorted ascending.
-EXPORT int cusolverDnDsyevd(void* h, int jobz, int uplo, int n, double* a, int lda, double* w, double*, int lwork, int* info) {
+static int syevd(bool dry, void* h, int jobz, int uplo, int n, double* a, int lda, double* w, double*, int lwork, int* info) {
     if (!h) return NOT_INITIALIZED;
     if ((jobz != 0 && jobz != 1) || (uplo != FILL_LOWER && uplo != FILL_UPPER) || !square_ok(n, lda) || lwork < workspace(n)) {
         return INVALID_VALUE;
     }
+    if (dry) return OK;
     std::vector<double> s((size_t) n * n), v((size_t) n * n, 0.0);
     for (int j = 0; j < n; j++) {
         for (int i = 0; i < n; i++) {
@@ -240,7 +246,7 @@ EXPORT int cusolverDnDgesvd_bufferSize(void* h, int m, int n, int* lwork) {
     return OK;
 }
 
-EXPORT int cusolverDnDgesvd(void* h, signed char jobu, signed char jobvt, int m, int n, double* a, int lda, double* s,
+static int gesvd(bool dry, void* h, signed char jobu, signed char jobvt, int m, int n, double* a, int lda, double* s,
                             double* u, int ldu, double* vt, int ldvt, double* work, int lwork, double*, int* info) {
     if (!h) return NOT_INITIALIZED;
     if (!job_ok(jobu) || !job_ok(jobvt) || (jobu == 'O' && jobvt == 'O')) return INVALID_VALUE;
@@ -248,6 +254,7 @@ EXPORT int cusolverDnDgesvd(void* h, signed char jobu, signed char jobvt, int m,
     bool wantU = jobu == 'A' || jobu == 'S', wantVT = jobvt == 'A' || jobvt == 'S';
     if (ldu < (wantU ? std::max(1, m) : 1) || ldvt < (wantVT ? std::max(1, n) : 1)) return INVALID_VALUE;
     if (lwork < gesvd_workspace(m, n) || !work || !info) return INVALID_VALUE;
+    if (dry) return OK;
     *info = 0;
     if (n == 0) return OK;
     double* W = work;                     // m x n, column-major, ld m
@@ -368,4 +375,35 @@ EXPORT int cusolverDnDgesvd(void* h, signed char jobu, signed char jobvt, int m,
         }
     }
     return OK;
+}
+
+// The exported calls: arguments checked now, the factorisation run in the order of the handle's
+// stream (submit.h), devInfo written then.
+namespace {
+
+template <typename... A>
+int call(int (*f)(bool, void*, A...), void* h, A... args) {
+    if (int status = f(true, h, args...)) return status;
+    return emu_lib::submit(static_cast<Handle*>(h)->stream, [=] { f(false, h, args...); });
+}
+
+}  // namespace
+
+EXPORT int cusolverDnDpotrf(void* h, int uplo, int n, double* a, int lda, double* work, int lwork, int* info) {
+    return call(potrf, h, uplo, n, a, lda, work, lwork, info);
+}
+EXPORT int cusolverDnDgetrf(void* h, int m, int n, double* a, int lda, double* work, int* ipiv, int* info) {
+    return call(getrf, h, m, n, a, lda, work, ipiv, info);
+}
+EXPORT int cusolverDnDgetrs(void* h, int trans, int n, int nrhs, const double* a, int lda, const int* ipiv, double* b,
+                            int ldb, int* info) {
+    return call(getrs, h, trans, n, nrhs, a, lda, ipiv, b, ldb, info);
+}
+EXPORT int cusolverDnDsyevd(void* h, int jobz, int uplo, int n, double* a, int lda, double* w, double* work, int lwork,
+                            int* info) {
+    return call(syevd, h, jobz, uplo, n, a, lda, w, work, lwork, info);
+}
+EXPORT int cusolverDnDgesvd(void* h, signed char jobu, signed char jobvt, int m, int n, double* a, int lda, double* s,
+                            double* u, int ldu, double* vt, int ldvt, double* work, int lwork, double* rwork, int* info) {
+    return call(gesvd, h, jobu, jobvt, m, n, a, lda, s, u, ldu, vt, ldvt, work, lwork, rwork, info);
 }
