@@ -112,7 +112,8 @@ final class CudaElementwise implements ElementwiseOps {
             throw new IllegalArgumentException("copy from " + Shape.toString(src.shape()) + " into " + Shape.toString(dst.shape()));
         }
         if (dst.numel() == 0) return;
-        DeviceTensors.use(src, dst);
+        DeviceTensors.use(src);
+        DeviceTensors.write(dst);
         if (src.dtype() == dst.dtype() && src.isContiguous() && dst.isContiguous()) {
             long bytes = src.numel() * src.dtype().byteSize();
             CudaStorage s = DeviceTensors.storage(src), d = DeviceTensors.storage(dst);
