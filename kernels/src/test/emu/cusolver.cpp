@@ -24,7 +24,12 @@ struct Handle {
     void* stream = nullptr;
 };
 
-int workspace(int n) { return std::max(1, n * n); }
+// The workspace in doubles, computed as 64-bit and handed back as the legacy API's int: beyond
+// 2^31 - 1 it wraps (negative), as a 32-bit size would, so the caller's check is exercised.
+int as_lwork(long long elements) { return (int) (unsigned) (unsigned long long) std::max(1LL, elements); }
+int workspace(int n) { return as_lwork((long long) n * n); }
+// LAPACK dsyevd's with eigenvectors: 1 + 6n + 2n^2 (more than the Jacobi here needs).
+int syevd_workspace(int n) { return as_lwork(1 + 6LL * n + 2LL * n * n); }
 
 bool square_ok(int n, int lda) { return n >= 0 && lda >= std::max(1, n); }
 
@@ -155,7 +160,7 @@ static int getrs(bool dry, void* h, int trans, int n, int nrhs, const double* ac
 EXPORT int cusolverDnDsyevd_bufferSize(void* h, int jobz, int uplo, int n, const double*, int lda, const double*, int* lwork) {
     if (!h) return NOT_INITIALIZED;
     if ((jobz != 0 && jobz != 1) || (uplo != FILL_LOWER && uplo != FILL_UPPER) || !square_ok(n, lda)) return INVALID_VALUE;
-    *lwork = workspace(n);
+    *lwork = syevd_workspace(n);
     return OK;
 }
 
@@ -163,7 +168,7 @@ EXPORT int cusolverDnDsyevd_bufferSize(void* h, int jobz, int uplo, int n, const
 // LAPACK does), then eigenpairs sorted ascending.
 static int syevd(bool dry, void* h, int jobz, int uplo, int n, double* a, int lda, double* w, double*, int lwork, int* info) {
     if (!h) return NOT_INITIALIZED;
-    if ((jobz != 0 && jobz != 1) || (uplo != FILL_LOWER && uplo != FILL_UPPER) || !square_ok(n, lda) || lwork < workspace(n)) {
+    if ((jobz != 0 && jobz != 1) || (uplo != FILL_LOWER && uplo != FILL_UPPER) || !square_ok(n, lda) || lwork < syevd_workspace(n)) {
         return INVALID_VALUE;
     }
     if (dry) return OK;
@@ -233,7 +238,7 @@ static int syevd(bool dry, void* h, int jobz, int uplo, int n, double* a, int ld
 // A is destroyed (NaN) unless it receives U or VT, as LAPACK allows. rwork is not used.
 namespace {
 
-int gesvd_workspace(int m, int n) { return std::max(1, m * n + n * n); }
+int gesvd_workspace(int m, int n) { return as_lwork((long long) m * n + (long long) n * n); }
 
 bool job_ok(signed char j) { return j == 'A' || j == 'S' || j == 'O' || j == 'N'; }
 

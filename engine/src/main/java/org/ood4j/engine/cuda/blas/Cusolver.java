@@ -132,7 +132,11 @@ public final class Cusolver {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment out = arena.allocate(ValueLayout.JAVA_INT);
             call(name, stream, h -> c.invoke(h, out));
-            return Math.max(1, out.get(ValueLayout.JAVA_INT, 0));
+            int lwork = out.get(ValueLayout.JAVA_INT, 0);
+            if (lwork < 0) {  // the 32-bit API's size wrapped: a buffer of that "size" would be overrun
+                throw new CudaException(name + ": workspace size " + lwork + " overflows cuSOLVER's 32-bit lwork");
+            }
+            return Math.max(1, lwork);
         }
     }
 
