@@ -1,6 +1,8 @@
 // index.cu - gathering by index, masked selection, and grouping rows by label.
 // Indices and labels are int64. A bad index or label is not written: the first one found is
 // recorded in err[0..1] (flag, value) and the host throws with that value after the launch.
+//
+// nvcc-flags: (none: nvcc's default --fmad=true; gathers, copies and ordered adds, no multiply-add)
 #include "common.cuh"
 
 #define BLOCK 256

@@ -11,10 +11,11 @@
 # Rebuilds only when a source is newer than the libraries or the build flags changed; each build
 # runs selftest.cpp first.
 #
-# OOD4J_CUDA_EMU_CONTRACT=1 compiles the kernels with floating-point contraction on
-# (-ffp-contract=fast -mfma: a*b+c becomes one fused multiply-add, as nvcc's default --fmad=true
-# does on a GPU), so that the tolerance contract of the package doc is exercised; by default
-# the kernels are compiled without contraction (the CPU backend's Java arithmetic has none).
+# Floating-point contraction (a*b+c as one fused multiply-add) follows nvcc: a .cu whose
+# "// nvcc-flags:" line has -fmad=false is compiled with -ffp-contract=off, the others with
+# -ffp-contract=fast -mfma (nvcc's default --fmad=true), where the CPU has FMA.
+# OOD4J_CUDA_EMU_CONTRACT=1 contracts every file (the tolerance contract of the cuda package doc
+# exercised on all kernels), =0 none (the exact host arithmetic).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 kernels=$(cd "$here/../../.." && pwd)
@@ -31,11 +32,27 @@ if [ "$(uname -m)" != x86_64 ]; then
 fi
 mkdir -p "$out"
 libs=("$out/libcuda.so.1" "$out/libcublas.so.13" "$out/libcusolver.so.12")
-kernel_flags=(-ffp-contract=off)
-if [ "${OOD4J_CUDA_EMU_CONTRACT:-0}" = 1 ]; then
-  grep -qw fma /proc/cpuinfo || { echo "cuda-emu: OOD4J_CUDA_EMU_CONTRACT=1 needs a CPU with FMA" >&2; exit 1; }
-  kernel_flags=(-ffp-contract=fast -mfma)
+contract=${OOD4J_CUDA_EMU_CONTRACT:-auto}
+has_fma=0
+grep -qw fma /proc/cpuinfo 2>/dev/null && has_fma=1
+if [ "$contract" = 1 ] && [ $has_fma = 0 ]; then
+  echo "cuda-emu: OOD4J_CUDA_EMU_CONTRACT=1 needs a CPU with FMA" >&2
+  exit 1
 fi
+# The contraction flags for one .cu (see above).
+contraction() {
+  local fmad=1
+  grep -qE '^// nvcc-flags:.*-fmad=false' "$1" && fmad=0
+  case "$contract" in
+    1) fmad=1 ;;
+    0) fmad=0 ;;
+  esac
+  if [ $fmad = 1 ] && [ $has_fma = 1 ]; then echo "-ffp-contract=fast -mfma"; else echo "-ffp-contract=off"; fi
+}
+kernel_flags=()
+for cu in "$cuda"/*.cu; do
+  kernel_flags+=("$(basename "$cu" .cu):$(contraction "$cu" | tr ' ' ',')")
+done
 stale=0
 for lib in "${libs[@]}"; do
   [ -f "$lib" ] || stale=1
@@ -79,7 +96,8 @@ compile() { "$cxx" "${flags[@]}" -c "$1" -o "$2"; }
 pids=()
 for cu in "$cuda"/*.cu; do
   name=$(basename "$cu" .cu)
-  "$cxx" "${flags[@]}" "${kernel_flags[@]}" -c "$tmp/$name.emu.cpp" -o "$tmp/$name.o" & pids+=($!)
+  read -r -a contract_flags <<< "$(contraction "$cu")"
+  "$cxx" "${flags[@]}" "${contract_flags[@]}" -c "$tmp/$name.emu.cpp" -o "$tmp/$name.o" & pids+=($!)
 done
 compile "$here/runtime.cpp" "$tmp/runtime.o" & pids+=($!)
 compile "$here/driver.cpp" "$tmp/driver.o" & pids+=($!)
