@@ -479,8 +479,13 @@ final class CudaLinalg implements LinalgOps {
         return (int) a.size(0);
     }
 
+    /**
+     * Counts per row first (a block per row), then sums the counts: one count over all n^2
+     * elements would be one row, so one block for the whole matrix.
+     */
     private static void requireFinite(Tensor t, String op) {
-        try (Tensor flat = t.reshape(-1); Tensor count = flat.countNonFinite(0); Tensor host = count.to(Device.CPU)) {
+        try (Tensor rows = t.reshape(t.rank() == 0 ? 1 : t.size(0), -1); Tensor perRow = rows.countNonFinite(1);
+             Tensor count = perRow.sum(); Tensor host = count.to(Device.CPU)) {
             if (host.item() > 0) {
                 throw new IllegalArgumentException(op + ": matrix contains NaN or Inf " + Shape.toString(t.shape()));
             }
