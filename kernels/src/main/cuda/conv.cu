@@ -3,6 +3,8 @@
 // the host side; its input gradient is a GEMM followed by col2im. Every backward kernel here is a
 // gather (each thread owns one input element and sums what reaches it in a fixed order): no
 // atomics, and the same result on every run.
+//
+// nvcc-flags: (none: nvcc's default --fmad=true; these kernels copy, add, compare and divide, no multiply-add)
 #include "common.cuh"
 
 // cols[s][(c, i, j)][(oh, ow)] = x[s, c, oh*stride - pad + i*dil, ow*stride - pad + j*dil], 0 outside

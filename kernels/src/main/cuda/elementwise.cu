@@ -7,6 +7,9 @@
 //
 // Launch (all): 1-D grid-stride, 256 threads, blocks = min(ceil(n/256), 32 x SMs).
 // Traffic: n x (sum of operand element sizes) bytes, one pass; FLOPs: O(1) per element.
+//
+// nvcc-flags: -fmad=false (affine, pow and the activations round as the CPU backend's Java arithmetic, which never
+// fuses; the kernels are memory-bound, so contraction would buy nothing)
 #include "common.cuh"
 
 // UnaryOp ordinals

@@ -1,6 +1,8 @@
 // index.cu - gathering by index, masked selection, and grouping rows by label.
 // Indices and labels are int64. A bad index or label is not written: the first one found is
 // recorded in err[0..1] (flag, value) and the host throws with that value after the launch.
+//
+// nvcc-flags: (none: nvcc's default --fmad=true; gathers, copies and ordered adds, no multiply-add)
 #include "common.cuh"
 
 #define BLOCK 256
@@ -76,19 +78,25 @@ extern "C" __global__ void mask_scatter(Strided g, i64 chunk, const void* x, int
     }
 }
 
-// sums[label[r] * cols + c] += x[r, c] in float64 with atomics, for rows with a label >= 0
-// (negative labels mark OOD samples and are skipped). x is a strided (rows, cols) view.
-// Launch: 1-D grid-stride over rows x cols, 256 threads. Traffic: rows x cols x elem read,
-// one float64 atomic add per element (into groups x cols sums, L2-resident for small groups).
-extern "C" __global__ void group_sum(i64 rows, i64 cols, const void* x, int x_type, i64 row_stride,
-                                     i64 col_stride, const i64* labels, i64 label_stride, i64 groups,
-                                     double* sums, unsigned long long* err) {
-    GRID_LOOP(i, rows * cols) {
-        i64 r = i / cols, c = i % cols;
-        i64 l = labels[r * label_stride];
-        if (l < 0) continue;
-        if (l >= groups) { report_error(err, l); continue; }
-        atomicAdd(&sums[l * cols + c], load_as<double>(x, r * row_stride + c * col_stride, x_type));
+// sums[g, c] = the sum of x[r, c] over the rows r of group g, in float64, added in increasing r
+// from 0: the CPU backend's order, so the same bits on every run and on both backends (float64
+// atomics would add in whatever order the blocks run). order[start[g] .. start[g + 1]) lists the
+// rows of group g in increasing order (a stable counting sort of the labels, made on the host).
+// x is a strided (rows, cols) view. Launch: grid-stride over groups x col_tiles blocks
+// (group-major), 256 threads; thread t of block (g, tile) owns column tile * 256 + t and walks
+// the group's rows (the same row for the whole block: reads coalesced along the columns when
+// col_stride is 1). Traffic: each labelled element read once, groups x cols sums written.
+extern "C" __global__ void group_sum(i64 cols, i64 col_tiles, const void* x, int x_type, i64 row_stride,
+                                     i64 col_stride, const i64* order, const i64* start, i64 groups,
+                                     double* sums) {
+    for (i64 b = blockIdx.x; b < groups * col_tiles; b += gridDim.x) {
+        i64 g = b / col_tiles, c = (b % col_tiles) * blockDim.x + threadIdx.x;
+        if (c >= cols) continue;
+        double sum = 0;
+        for (i64 k = start[g]; k < start[g + 1]; k++) {
+            sum += load_as<double>(x, order[k] * row_stride + c * col_stride, x_type);
+        }
+        sums[g * cols + c] = sum;
     }
 }
 

@@ -15,6 +15,9 @@
 // the final values (L2: sqrt of the score; inner product: the dot product) and int64 indices.
 // Ties keep the lower bank index: candidates arrive in increasing bank order and enter after
 // equal keys. Rows are row-major with unit column stride (the host makes them so).
+//
+// nvcc-flags: -fmad=false (distances round as the CPU backend's, so near-ties pick the same neighbours; costs
+// some of the tiles' arithmetic throughput)
 #include "common.cuh"
 
 #define QT 32          // queries per block

@@ -33,6 +33,9 @@
 // Traffic: B x R x C x elem read twice (Gram, subtraction; the second mostly from L2), written once;
 // scratch 8 k^2 bytes per block. FLOPs per matrix: 2 R C k (Gram, full k x k) + 4 R C (removal)
 // + sweeps x k (k - 1) / 2 x 18 k (three rotations of k pairs); sweeps is typically 5 to 10.
+//
+// nvcc-flags: -fmad=false (the Gram matrix and the Jacobi rotations round as the CPU backend's, so near-equal
+// singular values give the same top singular vector)
 #include "common.cuh"
 
 #define TS_BLOCK 256

@@ -14,6 +14,8 @@
 // Traffic: rows x n x elem bytes read once (twice for softmax: the second pass mostly hits L2),
 // rows x elem written (rows x n for softmax); FLOPs ~ n per row (one exp per element for the
 // softmax family).
+//
+// nvcc-flags: -fmad=false (sums of squares, variances, norms and softmax round as the CPU backend's; memory-bound)
 #include "common.cuh"
 
 // ReduceOp ordinals

@@ -14,6 +14,8 @@
 // Longer rows with larger k go to the CPU backend (the host decides).
 // Traffic: rows x n x elem read once; rows x k x (elem + 8) written.
 // Operands of g (the outer dimensions): 0 x, 1 values, 2 indices.
+//
+// nvcc-flags: (none: nvcc's default --fmad=true; compares only)
 #include "common.cuh"
 
 #define BLOCK 256

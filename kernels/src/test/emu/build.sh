@@ -8,7 +8,14 @@
 # With OUT_DIR on LD_LIBRARY_PATH and CUDA_LIB_DIR, JCuda loads this libcuda.so.1 and the CUDA
 # backend runs on it (the engine's and detectors' "cuda-emulator" test executions do so). Without
 # g++ it prints why and exits 0: those executions then skip their tests with that reason.
-# Rebuilds only when a source is newer than the libraries; each build runs selftest.cpp first.
+# Rebuilds only when a source is newer than the libraries or the build flags changed; each build
+# runs selftest.cpp first.
+#
+# Floating-point contraction (a*b+c as one fused multiply-add) follows nvcc: a .cu whose
+# "// nvcc-flags:" line has -fmad=false is compiled with -ffp-contract=off, the others with
+# -ffp-contract=fast -mfma (nvcc's default --fmad=true), where the CPU has FMA.
+# OOD4J_CUDA_EMU_CONTRACT=1 contracts every file (the tolerance contract of the cuda package doc
+# exercised on all kernels), =0 none (the exact host arithmetic).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 kernels=$(cd "$here/../../.." && pwd)
@@ -25,10 +32,32 @@ if [ "$(uname -m)" != x86_64 ]; then
 fi
 mkdir -p "$out"
 libs=("$out/libcuda.so.1" "$out/libcublas.so.13" "$out/libcusolver.so.12")
+contract=${OOD4J_CUDA_EMU_CONTRACT:-auto}
+has_fma=0
+grep -qw fma /proc/cpuinfo 2>/dev/null && has_fma=1
+if [ "$contract" = 1 ] && [ $has_fma = 0 ]; then
+  echo "cuda-emu: OOD4J_CUDA_EMU_CONTRACT=1 needs a CPU with FMA" >&2
+  exit 1
+fi
+# The contraction flags for one .cu (see above).
+contraction() {
+  local fmad=1
+  grep -qE '^// nvcc-flags:.*-fmad=false' "$1" && fmad=0
+  case "$contract" in
+    1) fmad=1 ;;
+    0) fmad=0 ;;
+  esac
+  if [ $fmad = 1 ] && [ $has_fma = 1 ]; then echo "-ffp-contract=fast -mfma"; else echo "-ffp-contract=off"; fi
+}
+kernel_flags=()
+for cu in "$cuda"/*.cu; do
+  kernel_flags+=("$(basename "$cu" .cu):$(contraction "$cu" | tr ' ' ',')")
+done
 stale=0
 for lib in "${libs[@]}"; do
   [ -f "$lib" ] || stale=1
 done
+[ "$(cat "$out/flags" 2>/dev/null)" = "${kernel_flags[*]}" ] || stale=1
 if [ $stale = 0 ] && [ -z "$(find "$here" "$cuda" -type f -newer "$out/libcuda.so.1" | head -1)" ]; then
   echo "cuda-emu: up to date in $out"
   exit 0
@@ -67,7 +96,8 @@ compile() { "$cxx" "${flags[@]}" -c "$1" -o "$2"; }
 pids=()
 for cu in "$cuda"/*.cu; do
   name=$(basename "$cu" .cu)
-  compile "$tmp/$name.emu.cpp" "$tmp/$name.o" & pids+=($!)
+  read -r -a contract_flags <<< "$(contraction "$cu")"
+  "$cxx" "${flags[@]}" "${contract_flags[@]}" -c "$tmp/$name.emu.cpp" -o "$tmp/$name.o" & pids+=($!)
 done
 compile "$here/runtime.cpp" "$tmp/runtime.o" & pids+=($!)
 compile "$here/driver.cpp" "$tmp/driver.o" & pids+=($!)
@@ -76,7 +106,9 @@ for p in "${pids[@]}"; do wait "$p"; done
 "$cxx" "${flags[@]}" -o "$out/selftest" "$here/selftest.cpp" "$tmp/runtime.o"   # in OUT_DIR: /tmp may be noexec
 "$out/selftest" || { echo "cuda-emu: the emulator's selftest failed; nothing installed" >&2; exit 1; }
 "$cxx" -shared -Wl,-soname,libcuda.so.1 -o "$out/libcuda.so.1.tmp" "${objects[@]}" "$tmp/runtime.o" "$tmp/driver.o" "$tmp/stubs.o"
-"$cxx" "${flags[@]}" -shared -Wl,-soname,libcublas.so.13 -o "$out/libcublas.so.13.tmp" "$here/cublas.cpp"
-"$cxx" "${flags[@]}" -shared -Wl,-soname,libcusolver.so.12 -o "$out/libcusolver.so.12.tmp" "$here/cusolver.cpp"
+# cuBLAS and cuSOLVER run their work in stream order through libcuda.so.1 (submit.h)
+"$cxx" "${flags[@]}" -shared -Wl,-soname,libcublas.so.13 -o "$out/libcublas.so.13.tmp" "$here/cublas.cpp" "$out/libcuda.so.1.tmp"
+"$cxx" "${flags[@]}" -shared -Wl,-soname,libcusolver.so.12 -o "$out/libcusolver.so.12.tmp" "$here/cusolver.cpp" "$out/libcuda.so.1.tmp"
 for lib in "${libs[@]}"; do mv "$lib.tmp" "$lib"; done
-echo "cuda-emu: built $(ls "$cuda"/*.cu | wc -l) kernel files, libcuda.so.1, libcublas.so.13, libcusolver.so.12 in $out"
+echo "${kernel_flags[*]}" > "$out/flags"
+echo "cuda-emu: built $(ls "$cuda"/*.cu | wc -l) kernel files (${kernel_flags[*]}), libcuda.so.1, libcublas.so.13, libcusolver.so.12 in $out"

@@ -4,7 +4,10 @@
 // cuBLAS makes (CUBLAS_STATUS_INVALID_VALUE for a leading dimension below the rows it stores),
 // so a wrong transpose or leading dimension in the binding fails here as it would on a GPU.
 // Device pointers are host addresses (see driver.cpp). Sums are in double for both precisions.
+// The products run in the order of the handle's stream (submit.h).
 #include <stdint.h>
+
+#include "submit.h"
 
 #define EXPORT extern "C" __attribute__((visibility("default")))
 
@@ -18,12 +21,23 @@ struct Handle {
 };
 
 template <typename T>
+void product(int ta, int tb, int m, int n, int k, T alpha, const T* a, int lda, long long sa, const T* b, int ldb,
+             long long sb, T beta, T* c, int ldc, long long sc, int batch);
+
+template <typename T>
 int gemm(Handle* h, int ta, int tb, int m, int n, int k, const T* alpha, const T* a, int lda, long long sa,
          const T* b, int ldb, long long sb, const T* beta, T* c, int ldc, long long sc, int batch) {
     if (!h) return NOT_INITIALIZED;
     if (ta < OP_N || ta > OP_C || tb < OP_N || tb > OP_C || m < 0 || n < 0 || k < 0 || batch < 0) return INVALID_VALUE;
     int a_rows = ta == OP_N ? m : k, b_rows = tb == OP_N ? k : n;  // rows of the matrices as stored
     if (lda < (a_rows > 1 ? a_rows : 1) || ldb < (b_rows > 1 ? b_rows : 1) || ldc < (m > 1 ? m : 1)) return INVALID_VALUE;
+    T alpha_v = *alpha, beta_v = *beta;  // host scalars: read now, as cuBLAS does in host pointer mode
+    return emu_lib::submit(h->stream, [=] { product(ta, tb, m, n, k, alpha_v, a, lda, sa, b, ldb, sb, beta_v, c, ldc, sc, batch); });
+}
+
+template <typename T>
+void product(int ta, int tb, int m, int n, int k, T alpha, const T* a, int lda, long long sa, const T* b, int ldb,
+             long long sb, T beta, T* c, int ldc, long long sc, int batch) {
     for (int s = 0; s < batch; s++) {
         const T* as = a + s * sa;
         const T* bs = b + s * sb;
@@ -38,11 +52,10 @@ int gemm(Handle* h, int ta, int tb, int m, int n, int k, const T* alpha, const T
                 }
                 T& out = cs[i + (long long) j * ldc];
                 // beta = 0 must not read C (it may hold NaN garbage), as BLAS specifies
-                out = (T) (*alpha * sum + (*beta == (T) 0 ? 0.0 : (double) *beta * out));
+                out = (T) (alpha * sum + (beta == (T) 0 ? 0.0 : (double) beta * out));
             }
         }
     }
-    return OK;
 }
 
 }  // namespace

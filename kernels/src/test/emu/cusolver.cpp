@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <vector>
 
+#include "submit.h"
+
 #define EXPORT extern "C" __attribute__((visibility("default")))
 
 enum { OK = 0, NOT_INITIALIZED = 1, INVALID_VALUE = 3 };
@@ -22,7 +24,12 @@ struct Handle {
     void* stream = nullptr;
 };
 
-int workspace(int n) { return std::max(1, n * n); }
+// The workspace in doubles, computed as 64-bit and handed back as the legacy API's int: beyond
+// 2^31 - 1 it wraps (negative), as a 32-bit size would, so the caller's check is exercised.
+int as_lwork(long long elements) { return (int) (unsigned) (unsigned long long) std::max(1LL, elements); }
+int workspace(int n) { return as_lwork((long long) n * n); }
+// LAPACK dsyevd's with eigenvectors: 1 + 6n + 2n^2 (more than the Jacobi here needs).
+int syevd_workspace(int n) { return as_lwork(1 + 6LL * n + 2LL * n * n); }
 
 bool square_ok(int n, int lda) { return n >= 0 && lda >= std::max(1, n); }
 
@@ -58,9 +65,10 @@ EXPORT int cusolverDnDpotrf_bufferSize(void* h, int uplo, int n, double*, int ld
     return OK;
 }
 
-EXPORT int cusolverDnDpotrf(void* h, int uplo, int n, double* a, int lda, double*, int lwork, int* info) {
+static int potrf(bool dry, void* h, int uplo, int n, double* a, int lda, double*, int lwork, int* info) {
     if (!h) return NOT_INITIALIZED;
     if ((uplo != FILL_LOWER && uplo != FILL_UPPER) || !square_ok(n, lda) || lwork < workspace(n)) return INVALID_VALUE;
+    if (dry) return OK;
     bool lower = uplo == FILL_LOWER;
     // element (i, j), i >= j, of the lower factor, stored in the triangle that uplo names
     auto l = [&](int i, int j) -> double& { return lower ? at(a, lda, i, j) : at(a, lda, j, i); };
@@ -90,9 +98,10 @@ EXPORT int cusolverDnDgetrf_bufferSize(void* h, int m, int n, double*, int lda, 
     return OK;
 }
 
-EXPORT int cusolverDnDgetrf(void* h, int m, int n, double* a, int lda, double*, int* ipiv, int* info) {
+static int getrf(bool dry, void* h, int m, int n, double* a, int lda, double*, int* ipiv, int* info) {
     if (!h) return NOT_INITIALIZED;
     if (m < 0 || n < 0 || lda < std::max(1, m)) return INVALID_VALUE;
+    if (dry) return OK;
     *info = 0;
     for (int j = 0; j < std::min(m, n); j++) {
         int p = j;
@@ -116,10 +125,11 @@ EXPORT int cusolverDnDgetrf(void* h, int m, int n, double* a, int lda, double*, 
     return OK;
 }
 
-EXPORT int cusolverDnDgetrs(void* h, int trans, int n, int nrhs, const double* ac, int lda, const int* ipiv,
+static int getrs(bool dry, void* h, int trans, int n, int nrhs, const double* ac, int lda, const int* ipiv,
                             double* b, int ldb, int* info) {
     if (!h) return NOT_INITIALIZED;
     if (trans < 0 || trans > 2 || !square_ok(n, lda) || nrhs < 0 || ldb < std::max(1, n)) return INVALID_VALUE;
+    if (dry) return OK;
     double* a = const_cast<double*>(ac);
     *info = 0;
     for (int r = 0; r < nrhs; r++) {
@@ -150,17 +160,18 @@ EXPORT int cusolverDnDgetrs(void* h, int trans, int n, int nrhs, const double* a
 EXPORT int cusolverDnDsyevd_bufferSize(void* h, int jobz, int uplo, int n, const double*, int lda, const double*, int* lwork) {
     if (!h) return NOT_INITIALIZED;
     if ((jobz != 0 && jobz != 1) || (uplo != FILL_LOWER && uplo != FILL_UPPER) || !square_ok(n, lda)) return INVALID_VALUE;
-    *lwork = workspace(n);
+    *lwork = syevd_workspace(n);
     return OK;
 }
 
 // Cyclic Jacobi on the symmetric matrix read from the uplo triangle (the other is ignored, as
 // LAPACK does), then eigenpairs sorted ascending.
-EXPORT int cusolverDnDsyevd(void* h, int jobz, int uplo, int n, double* a, int lda, double* w, double*, int lwork, int* info) {
+static int syevd(bool dry, void* h, int jobz, int uplo, int n, double* a, int lda, double* w, double*, int lwork, int* info) {
     if (!h) return NOT_INITIALIZED;
-    if ((jobz != 0 && jobz != 1) || (uplo != FILL_LOWER && uplo != FILL_UPPER) || !square_ok(n, lda) || lwork < workspace(n)) {
+    if ((jobz != 0 && jobz != 1) || (uplo != FILL_LOWER && uplo != FILL_UPPER) || !square_ok(n, lda) || lwork < syevd_workspace(n)) {
         return INVALID_VALUE;
     }
+    if (dry) return OK;
     std::vector<double> s((size_t) n * n), v((size_t) n * n, 0.0);
     for (int j = 0; j < n; j++) {
         for (int i = 0; i < n; i++) {
@@ -227,7 +238,7 @@ EXPORT int cusolverDnDsyevd(void* h, int jobz, int uplo, int n, double* a, int l
 // A is destroyed (NaN) unless it receives U or VT, as LAPACK allows. rwork is not used.
 namespace {
 
-int gesvd_workspace(int m, int n) { return std::max(1, m * n + n * n); }
+int gesvd_workspace(int m, int n) { return as_lwork((long long) m * n + (long long) n * n); }
 
 bool job_ok(signed char j) { return j == 'A' || j == 'S' || j == 'O' || j == 'N'; }
 
@@ -240,7 +251,7 @@ EXPORT int cusolverDnDgesvd_bufferSize(void* h, int m, int n, int* lwork) {
     return OK;
 }
 
-EXPORT int cusolverDnDgesvd(void* h, signed char jobu, signed char jobvt, int m, int n, double* a, int lda, double* s,
+static int gesvd(bool dry, void* h, signed char jobu, signed char jobvt, int m, int n, double* a, int lda, double* s,
                             double* u, int ldu, double* vt, int ldvt, double* work, int lwork, double*, int* info) {
     if (!h) return NOT_INITIALIZED;
     if (!job_ok(jobu) || !job_ok(jobvt) || (jobu == 'O' && jobvt == 'O')) return INVALID_VALUE;
@@ -248,6 +259,7 @@ EXPORT int cusolverDnDgesvd(void* h, signed char jobu, signed char jobvt, int m,
     bool wantU = jobu == 'A' || jobu == 'S', wantVT = jobvt == 'A' || jobvt == 'S';
     if (ldu < (wantU ? std::max(1, m) : 1) || ldvt < (wantVT ? std::max(1, n) : 1)) return INVALID_VALUE;
     if (lwork < gesvd_workspace(m, n) || !work || !info) return INVALID_VALUE;
+    if (dry) return OK;
     *info = 0;
     if (n == 0) return OK;
     double* W = work;                     // m x n, column-major, ld m
@@ -368,4 +380,35 @@ EXPORT int cusolverDnDgesvd(void* h, signed char jobu, signed char jobvt, int m,
         }
     }
     return OK;
+}
+
+// The exported calls: arguments checked now, the factorisation run in the order of the handle's
+// stream (submit.h), devInfo written then.
+namespace {
+
+template <typename... A>
+int call(int (*f)(bool, void*, A...), void* h, A... args) {
+    if (int status = f(true, h, args...)) return status;
+    return emu_lib::submit(static_cast<Handle*>(h)->stream, [=] { f(false, h, args...); });
+}
+
+}  // namespace
+
+EXPORT int cusolverDnDpotrf(void* h, int uplo, int n, double* a, int lda, double* work, int lwork, int* info) {
+    return call(potrf, h, uplo, n, a, lda, work, lwork, info);
+}
+EXPORT int cusolverDnDgetrf(void* h, int m, int n, double* a, int lda, double* work, int* ipiv, int* info) {
+    return call(getrf, h, m, n, a, lda, work, ipiv, info);
+}
+EXPORT int cusolverDnDgetrs(void* h, int trans, int n, int nrhs, const double* a, int lda, const int* ipiv, double* b,
+                            int ldb, int* info) {
+    return call(getrs, h, trans, n, nrhs, a, lda, ipiv, b, ldb, info);
+}
+EXPORT int cusolverDnDsyevd(void* h, int jobz, int uplo, int n, double* a, int lda, double* w, double* work, int lwork,
+                            int* info) {
+    return call(syevd, h, jobz, uplo, n, a, lda, w, work, lwork, info);
+}
+EXPORT int cusolverDnDgesvd(void* h, signed char jobu, signed char jobvt, int m, int n, double* a, int lda, double* s,
+                            double* u, int ldu, double* vt, int ldvt, double* work, int lwork, double* rwork, int* info) {
+    return call(gesvd, h, jobu, jobvt, m, n, a, lda, s, u, ldu, vt, ldvt, work, lwork, rwork, info);
 }

@@ -21,6 +21,33 @@
 //  - launches are serialised (one at a time in the process); __shared__ variables are static
 //    thread_local: the shared memory of the block running on that worker (uninitialised at
 //    block start, as on a GPU).
+//
+// Adversarial behaviours, so that what a GPU would expose shows here as a wrong result or an
+// error. Each is on unless switched off: OOD4J_CUDA_EMU_ADVERSARIAL=0 switches all off (the old
+// synchronous, forgiving emulator), and OOD4J_CUDA_EMU_<NAME>=0|1 each one (over ADVERSARIAL):
+//  - ASYNC: every stream is a host worker thread running its launches, copies, memsets and the
+//    emulated cuBLAS/cuSOLVER calls in order, concurrently with the calling thread and with
+//    the other streams; events, cuStreamWaitEvent, cuStreamSynchronize, cuEventSynchronize and
+//    cuCtxSynchronize are honoured, the synchronous copies run at once without waiting for any
+//    (non-blocking) stream, async copies to or from pageable memory are synchronous, and
+//    kernel arguments are copied at cuLaunchKernel (driver.cpp). A missing wait shows as a
+//    wrong result;
+//  - LIMITS: sm_90's shared-memory limits on top of the shape limits (always checked: block
+//    at most 1024 threads, grid y/z at most 65535, x at most 2^31-1): dynamic shared memory
+//    over 48 KB refused unless cuFuncSetAttribute(MAX_DYNAMIC_SHARED_SIZE_BYTES) allows it,
+//    static (read from the PTX) + dynamic at most 227 KB;
+//  - OVERLAP: device-to-device copies whose ranges overlap are refused (CUDA_ERROR_INVALID_VALUE;
+//    undefined on a GPU);
+//  - SHUFFLE: a launch's blocks run in a random order (a random permutation per launch) and
+//    each block's fibers start forward or reverse at random, so float atomicAdd sums and any
+//    other order-dependent result change from run to run as on a GPU (OOD4J_CUDA_EMU_SEED=N
+//    repeats a run's order);
+//  - POISON: fresh device memory is all 0xff bytes (NaN as float32/float64, -1 as int64) and
+//    freed device memory is refilled with them and quarantined (the last 64 MiB freed are not
+//    handed out again), so a read after cuMemFree sees NaN and a copy touching freed memory is
+//    refused.
+// Not an adversarial switch but a build one: OOD4J_CUDA_EMU_CONTRACT=1 build.sh compiles the
+// kernels with FMA contraction, as nvcc's default --fmad=true does (see build.sh).
 #pragma once
 
 #if !defined(__x86_64__)

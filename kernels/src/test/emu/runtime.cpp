@@ -2,7 +2,9 @@
 // See emu.h for how CUDA's execution model maps onto this.
 #include "runtime.h"
 
+#include <stdlib.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #include <algorithm>
 #include <atomic>
@@ -11,6 +13,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <random>
 #include <thread>
 #include <vector>
 
@@ -373,6 +376,32 @@ uint64_t shuffle(unsigned mask, uint64_t bits, ShuffleMode mode, int arg, int wi
 
 unsigned ballot(unsigned mask, int predicate) { return (unsigned) warp_op(mask, BALLOT, predicate != 0, 0, 32); }
 
+namespace {
+
+// OOD4J_CUDA_EMU_<NAME>=0|1, defaulting to OOD4J_CUDA_EMU_ADVERSARIAL (default 1).
+bool flag(const char* name, bool fallback) {
+    const char* v = getenv(name);
+    return v && *v ? strcmp(v, "0") != 0 : fallback;
+}
+
+}  // namespace
+
+const Adversarial& adversarial() {
+    static const Adversarial a = [] {
+        bool all = flag("OOD4J_CUDA_EMU_ADVERSARIAL", true);
+        Adversarial r;
+        r.async = flag("OOD4J_CUDA_EMU_ASYNC", all);
+        r.limits = flag("OOD4J_CUDA_EMU_LIMITS", all);
+        r.overlap = flag("OOD4J_CUDA_EMU_OVERLAP", all);
+        r.shuffle = flag("OOD4J_CUDA_EMU_SHUFFLE", all);
+        r.poison = flag("OOD4J_CUDA_EMU_POISON", all);
+        const char* seed = getenv("OOD4J_CUDA_EMU_SEED");
+        r.seed = seed && *seed ? strtoull(seed, nullptr, 10) : (unsigned long long) time(nullptr) ^ (unsigned long long) clock();
+        return r;
+    }();
+    return a;
+}
+
 void register_kernel(const Kernel& k) { registry()[k.name] = k; }
 
 const Kernel* find_kernel(const char* name) {
@@ -392,6 +421,16 @@ std::string launch(const Kernel& k, dim3 grid, dim3 block, unsigned shared_bytes
     if (!params && k.arity > 0) return "no kernel parameters for " + std::string(k.name);
     std::lock_guard<std::mutex> serialised(launch_lock);
     long blocks = (long) grid.x * grid.y * grid.z;
+    // Shuffled: block i runs as block (stride * i + shift) mod blocks, stride coprime to blocks
+    // (a permutation), and each block's fibers start forward or reverse at random, so the order
+    // in which atomics land changes from launch to launch as it does on a GPU.
+    static std::mt19937_64 random(adversarial().seed);
+    unsigned long long stride = 1, shift = 0, reverse_bits = 0xaaaaaaaaaaaaaaaaULL;
+    if (adversarial().shuffle && blocks > 1) {
+        do stride = random() % (unsigned long long) blocks; while (std::__gcd(stride, (unsigned long long) blocks) != 1);
+        shift = random() % (unsigned long long) blocks;
+        reverse_bits = random();
+    }
     std::atomic<long> next(0);
     std::atomic<bool> failed(false);
     std::mutex error_lock;
@@ -409,12 +448,14 @@ std::string launch(const Kernel& k, dim3 grid, dim3 block, unsigned shared_bytes
         block_dim = block;
         grid_dim = grid;
         dynamic_shared = dynamic.data();
-        for (long i; !failed.load() && (i = next.fetch_add(1)) < blocks;) {
+        for (long n; !failed.load() && (n = next.fetch_add(1)) < blocks;) {
+            long i = (long) (((unsigned __int128) stride * (unsigned long long) n + shift) % (unsigned long long) blocks);
+            bool reverse = (reverse_bits >> (n & 63) & 1) != 0;
             block_idx.x = (unsigned) (i % grid.x);
             block_idx.y = (unsigned) (i / grid.x % grid.y);
             block_idx.z = (unsigned) (i / ((long) grid.x * grid.y));
             b.error.clear();
-            run_block(b, (int) threads, (i & 1) != 0);
+            run_block(b, (int) threads, reverse);
             if (!b.error.empty()) {
                 std::lock_guard<std::mutex> g(error_lock);
                 if (!failed.exchange(true)) first_error = b.error;

@@ -1,5 +1,7 @@
 package org.ood4j.engine.backend;
 
+import org.ood4j.engine.MemoryBudget;
+import org.ood4j.engine.Shape;
 import org.ood4j.engine.Tensor;
 
 /** Sorting and order statistics along one dimension. */
@@ -18,6 +20,22 @@ public interface SortOps {
      * the result has a leading dimension of {@code qs.length}.
      */
     Tensor quantile(Tensor x, double[] qs, int dim, boolean keepdim);
+
+    /** The longest row an op along one dimension takes: the CPU loads a row into one Java array. */
+    long MAX_ROW = MemoryBudget.MAX_ARRAY;
+
+    /**
+     * The size of dimension {@code d} as a row length, refusing rows longer than {@link #MAX_ROW}
+     * (every backend refuses the same rows; CUDA's kernels keep positions in a row as int).
+     */
+    static int rowLength(Tensor x, int d) {
+        long n = x.size(d);
+        if (n > MAX_ROW) {
+            throw new IllegalArgumentException("dimension " + d + " of " + Shape.toString(x.shape())
+                    + " is too long to process as one row (" + n + " > " + MAX_ROW + ")");
+        }
+        return (int) n;
+    }
 
     /** The check every backend's quantile makes first: each q in [0, 1]. */
     static void checkQuantiles(double[] qs) {

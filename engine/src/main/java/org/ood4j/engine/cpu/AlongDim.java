@@ -1,7 +1,7 @@
 package org.ood4j.engine.cpu;
 
-import org.ood4j.engine.Shape;
 import org.ood4j.engine.Tensor;
+import org.ood4j.engine.backend.SortOps;
 
 /**
  * The row limit of ops that work along one dimension (reductions, softmax, sorting). Such an op
@@ -10,17 +10,12 @@ import org.ood4j.engine.Tensor;
  */
 final class AlongDim {
     /** Rows are loaded into double[], so one row can hold at most this many elements. */
-    static final long MAX_ROW = org.ood4j.engine.MemoryBudget.MAX_ARRAY;
+    static final long MAX_ROW = SortOps.MAX_ROW;
 
     private AlongDim() {}
 
     /** The size of dimension {@code d} as a row length, refusing rows too long for a Java array. */
     static int rowLength(Tensor x, int d) {
-        long n = x.size(d);
-        if (n > MAX_ROW) {
-            throw new IllegalArgumentException("dimension " + d + " of " + Shape.toString(x.shape())
-                    + " is too long to process as one row (" + n + " > " + MAX_ROW + ")");
-        }
-        return (int) n;
+        return SortOps.rowLength(x, d);
     }
 }

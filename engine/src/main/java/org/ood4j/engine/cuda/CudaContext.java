@@ -16,8 +16,17 @@ import org.ood4j.kernels.Kernels;
 /**
  * The process's CUDA state: device 0, its primary context (retained once, shared with cuBLAS and
  * cuSOLVER, which use the same primary context through the runtime), our PTX modules (loaded once
- * from the kernels jar), and one stream per calling thread. Every entry point makes the context
+ * from the kernels jar), and the streams that threads lease. Every entry point makes the context
  * current on the calling thread first, so any thread may run ops.
+ *
+ * <p>Streams are pooled, not made per thread: a thread leases one on its first op and keeps it
+ * while it lives; when it has ended, the next lease takes its stream back (work already on the
+ * stream stays ordered before the next lessee's). What hangs off a stream is pooled with it: the
+ * allocator's free list, the cuBLAS and cuSOLVER handles bound to it, the pinned staging buffers
+ * (see {@link Transfers}). So thread churn (a server's pool, virtual threads) reuses a fixed set of
+ * resources, as many as threads ever ran CUDA ops at once, instead of leaking one set per thread.
+ * A virtual thread may run on another carrier after any blocking call, and a CUDA context is
+ * current per OS thread: it is made current at every entry point there, not once.
  */
 public final class CudaContext {
     private static volatile CudaContext instance;
@@ -32,6 +41,9 @@ public final class CudaContext {
     private final Map<String, CUfunction> functions = new ConcurrentHashMap<>();
     private final ThreadLocal<Boolean> current = ThreadLocal.withInitial(() -> false);
     private final ThreadLocal<Stream> streams = new ThreadLocal<>();
+    private final Map<Stream, Thread> leased = new java.util.IdentityHashMap<>();  // guarded by itself
+    private final java.util.ArrayDeque<Stream> idle = new java.util.ArrayDeque<>();  // guarded by leased
+    private int streamsCreated;                                                      // guarded by leased
     private final DeviceAllocator allocator;
 
     private CudaContext() {
@@ -61,6 +73,7 @@ public final class CudaContext {
             modules.put(m, module);
         }
         allocator = new DeviceAllocator(this);
+        org.ood4j.engine.cuda.blas.Cublas.onOutOfMemory(allocator::releaseCache);
     }
 
     /** The context, created on first use; throws (CudaException or a linkage error) when CUDA cannot start. */
@@ -82,24 +95,57 @@ public final class CudaContext {
         return v[0];
     }
 
-    /** Makes the primary context current on the calling thread (once per thread). */
+    /**
+     * Makes the primary context current on the calling thread: once per platform thread, at every
+     * call on a virtual thread (its carrier may have changed since; the call is a thread-local store).
+     */
     void makeCurrent() {
-        if (!current.get()) {
+        if (Thread.currentThread().isVirtual()) {
+            check(JCudaDriver.cuCtxSetCurrent(context), "cuCtxSetCurrent");
+        } else if (!current.get()) {
             check(JCudaDriver.cuCtxSetCurrent(context), "cuCtxSetCurrent");
             current.set(true);
         }
     }
 
-    /** The calling thread's stream (created on first use; non-blocking, so it never waits for the legacy stream). */
+    /** The calling thread's stream, leased on first use (see the class comment). */
     Stream stream() {
         makeCurrent();
         Stream s = streams.get();
         if (s == null) {
-            s = new Stream();
-            check(JCudaDriver.cuStreamCreate(s, jcuda.driver.CUstream_flags.CU_STREAM_NON_BLOCKING), "cuStreamCreate");
+            s = lease();
             streams.set(s);
         }
         return s;
+    }
+
+    /** A stream for the calling thread: one an ended thread held, else a new non-blocking one. */
+    private Stream lease() {
+        synchronized (leased) {
+            for (var it = leased.entrySet().iterator(); it.hasNext(); ) {
+                var e = it.next();
+                if (!e.getValue().isAlive()) {
+                    idle.push(e.getKey());
+                    it.remove();
+                }
+            }
+            Stream s = idle.poll();
+            if (s == null) {
+                s = new Stream();
+                // non-blocking: it never waits for the legacy stream
+                check(JCudaDriver.cuStreamCreate(s, jcuda.driver.CUstream_flags.CU_STREAM_NON_BLOCKING), "cuStreamCreate");
+                streamsCreated++;
+            }
+            leased.put(s, Thread.currentThread());
+            return s;
+        }
+    }
+
+    /** Streams created so far: at most the number of threads that ran CUDA ops at one time. */
+    int streamsCreated() {
+        synchronized (leased) {
+            return streamsCreated;
+        }
     }
 
     /** Waits for the calling thread's stream. */

@@ -106,13 +106,42 @@ final class CudaElementwise implements ElementwiseOps {
         return out;
     }
 
+    /** Whether the bytes spanned by two views of one storage intersect (by their extents: a cheap, safe test). */
+    static boolean overlap(Tensor a, Tensor b) {
+        if (DeviceTensors.storage(a) != DeviceTensors.storage(b)) return false;
+        long[] ea = extent(a), eb = extent(b);
+        return ea[0] < eb[1] && eb[0] < ea[1];
+    }
+
+    /** [first byte, last byte + 1) of a non-empty view, relative to its storage. */
+    private static long[] extent(Tensor t) {
+        long lo = t.offset(), hi = t.offset();
+        for (int d = 0; d < t.shape().length; d++) {
+            long span = (t.shape()[d] - 1) * t.strides()[d];
+            if (span < 0) lo += span; else hi += span;
+        }
+        long size = t.dtype().byteSize();
+        return new long[] {lo * size, (hi + 1) * size};
+    }
+
     @Override
     public void copy(Tensor src, Tensor dst) {
         if (!Arrays.equals(src.shape(), dst.shape())) {
             throw new IllegalArgumentException("copy from " + Shape.toString(src.shape()) + " into " + Shape.toString(dst.shape()));
         }
         if (dst.numel() == 0) return;
-        DeviceTensors.use(src, dst);
+        if (overlap(src, dst)) {
+            // A DMA copy or a kernel between overlapping ranges has no defined result on a GPU
+            // (cuMemcpyDtoD is not memmove; the kernel's threads race): stage src first, so the
+            // result is the CPU's, as if src were read whole before dst is written.
+            try (Tensor staged = DeviceTensors.empty(src.dtype(), src.shape())) {
+                copy(src, staged);
+                copy(staged, dst);
+            }
+            return;
+        }
+        DeviceTensors.use(src);
+        DeviceTensors.write(dst);
         if (src.dtype() == dst.dtype() && src.isContiguous() && dst.isContiguous()) {
             long bytes = src.numel() * src.dtype().byteSize();
             CudaStorage s = DeviceTensors.storage(src), d = DeviceTensors.storage(dst);

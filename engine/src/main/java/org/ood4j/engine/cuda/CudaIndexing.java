@@ -3,6 +3,7 @@ package org.ood4j.engine.cuda;
 import java.util.Arrays;
 
 import org.ood4j.engine.DType;
+import org.ood4j.engine.Device;
 import org.ood4j.engine.Shape;
 import org.ood4j.engine.Tensor;
 import org.ood4j.engine.backend.IndexOps;
@@ -145,21 +146,46 @@ final class CudaIndexing implements IndexOps {
         DType outType = x.dtype().isFloating() ? x.dtype() : DType.FLOAT64;
         try (Tensor sums = DeviceTensors.zeros(DType.FLOAT64, groups, cols)) {
             if (rows > 0 && cols > 0 && groups > 0) {
-                try (Tensor rowsView = x.reshape(rows, cols); ErrorFlag err = new ErrorFlag()) {
-                    DeviceTensors.use(rowsView, labels);
-                    Launch.of(M, "group_sum").i64(rows).i64(cols)
+                long[][] grouped = groupRows(labels, groups);
+                long colTiles = (cols + Launch.BLOCK - 1) / Launch.BLOCK;
+                try (Tensor rowsView = x.reshape(rows, cols); Tensor hostOrder = Tensor.of(grouped[0]);
+                     Tensor order = hostOrder.to(Device.CUDA); Tensor hostStart = Tensor.of(grouped[1]);
+                     Tensor start = hostStart.to(Device.CUDA)) {
+                    DeviceTensors.use(rowsView);
+                    Launch.of(M, "group_sum").i64(cols).i64(colTiles)
                             .ptr(DeviceTensors.address(rowsView)).i32(DeviceTensors.code(x.dtype()))
                             .i64(rowsView.strides()[0]).i64(rowsView.strides()[1])
-                            .ptr(DeviceTensors.address(labels)).i64(labels.strides()[0]).i64(groups)
-                            .ptr(DeviceTensors.address(sums)).ptr(err.address())
-                            .run1d(rows * cols, "groupSum");
-                    throwBadLabel(err.check(), groups, "groupSum");
+                            .ptr(DeviceTensors.address(order)).ptr(DeviceTensors.address(start)).i64(groups)
+                            .ptr(DeviceTensors.address(sums))
+                            .run((int) Math.min(groups * colTiles, Integer.MAX_VALUE), 1, Launch.BLOCK, 0, "groupSum");
                 }
             }
             try (Tensor typed = sums.to(outType)) {
                 return typed.reshape(outShape);
             }
         }
+    }
+
+    /**
+     * {order, start}: the rows with a label >= 0 grouped by label, each group's rows in
+     * increasing order (a stable counting sort), group g at order[start[g] .. start[g + 1]).
+     * The labels come to the host for it (N int64): a fit-time cost that buys sums in the CPU's
+     * order. A label >= groups is refused here.
+     */
+    private static long[][] groupRows(Tensor labels, int groups) {
+        long[] label = labels.toLongArray();
+        long[] start = new long[groups + 1];
+        for (long l : label) {
+            if (l >= groups) throwBadLabel(l, groups, "groupSum");
+            if (l >= 0) start[(int) l + 1]++;
+        }
+        for (int g = 0; g < groups; g++) start[g + 1] += start[g];
+        long[] order = new long[Math.max(1, (int) start[groups])];
+        long[] next = Arrays.copyOf(start, groups);
+        for (int r = 0; r < label.length; r++) {
+            if (label[r] >= 0) order[(int) next[(int) label[r]]++] = r;
+        }
+        return new long[][] {order, start};
     }
 
     @Override

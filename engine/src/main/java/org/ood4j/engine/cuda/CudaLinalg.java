@@ -32,8 +32,9 @@ final class CudaLinalg implements LinalgOps {
 
     @Override
     public Tensor cholesky(Tensor a) {
-        if (solver() == null || a.numel() == 0) {
-            return CpuFallback.run1("cholesky", why(a), h -> CpuFallback.cpu().linalg().cholesky(h[0]), a);
+        String cpu = cpuReason(a, "cholesky");
+        if (cpu != null) {
+            return CpuFallback.run1("cholesky", cpu, h -> CpuFallback.cpu().linalg().cholesky(h[0]), a);
         }
         int n = square(a, "cholesky");
         try (Work w = new Work(); Tensor m = w.add(float64Copy(a, "cholesky"))) {
@@ -44,9 +45,7 @@ final class CudaLinalg implements LinalgOps {
             Tensor info = w.add(DeviceTensors.zeros(DType.INT64, 1));
             solver().potrf(Cusolver.FILL_UPPER, n, DeviceTensors.address(m), n, DeviceTensors.address(work), lwork,
                     DeviceTensors.address(info), stream);
-            if (readInts(info, 1)[0] > 0) {
-                throw new IllegalArgumentException("cholesky: matrix " + Shape.toString(a.shape()) + " is not positive definite");
-            }
+            checkInfo(readInts(info, 1), "cholesky", "cusolverDnDpotrf", a.shape(), "is not positive definite");
             Tensor lower = w.add(lowerMask(n, w));
             Tensor zero = w.add(scalar(0));
             Tensor l = w.add(Tensor.where(lower, m, zero));
@@ -56,8 +55,11 @@ final class CudaLinalg implements LinalgOps {
 
     @Override
     public Tensor solve(Tensor a, Tensor b) {
-        if (solver() == null || a.numel() == 0 || b.numel() == 0) {
-            return CpuFallback.run1("solve", why(a), h -> CpuFallback.cpu().linalg().solve(h[0], h[1]), a, b);
+        String cpu = b.numel() == 0 ? "empty right-hand side " + Shape.toString(b.shape())
+                : b.numel() > Integer.MAX_VALUE ? "right-hand side " + Shape.toString(b.shape()) + " beyond cuSOLVER's 32-bit sizes"
+                : cpuReason(a, "solve");
+        if (cpu != null) {
+            return CpuFallback.run1("solve", cpu, h -> CpuFallback.cpu().linalg().solve(h[0], h[1]), a, b);
         }
         int n = square(a, "solve");
         if (!b.dtype().isFloating()) throw new IllegalArgumentException("solve needs a floating tensor, got " + b.dtype() + Shape.toString(b.shape()));
@@ -80,8 +82,9 @@ final class CudaLinalg implements LinalgOps {
 
     @Override
     public Tensor inverse(Tensor a) {
-        if (solver() == null || a.numel() == 0) {
-            return CpuFallback.run1("inverse", why(a), h -> CpuFallback.cpu().linalg().inverse(h[0]), a);
+        String cpu = cpuReason(a, "inverse");
+        if (cpu != null) {
+            return CpuFallback.run1("inverse", cpu, h -> CpuFallback.cpu().linalg().inverse(h[0]), a);
         }
         int n = square(a, "inverse");
         try (Work w = new Work()) {
@@ -113,6 +116,7 @@ final class CudaLinalg implements LinalgOps {
         Tensor info = w.add(DeviceTensors.zeros(DType.INT64, 1));
         solver().getrs(Cusolver.OP_T, n, nrhs, DeviceTensors.address(m), n, DeviceTensors.address(lu.ipiv),
                 DeviceTensors.address(b), n, DeviceTensors.address(info), stream);
+        checkInfo(readInts(info, 1), op, "cusolverDnDgetrs", a.shape(), null);
         return b.copy();
     }
 
@@ -128,6 +132,7 @@ final class CudaLinalg implements LinalgOps {
         Tensor info = w.add(DeviceTensors.zeros(DType.INT64, 1));
         solver().getrf(n, n, am, n, DeviceTensors.address(work), DeviceTensors.address(ipiv), DeviceTensors.address(info), stream);
         int status = readInts(info, 1)[0];
+        if (status < 0) checkInfo(new int[] {status}, "LU factorisation", "cusolverDnDgetrf", m.shape(), null);
         int[] pivots = readInts(ipiv, n);
         Tensor flat = w.add(m.reshape(-1));
         long[] at = new long[n];
@@ -144,8 +149,9 @@ final class CudaLinalg implements LinalgOps {
      */
     @Override
     public Tensor[] slogdet(Tensor a) {
-        if (solver() == null || a.numel() == 0) {
-            return CpuFallback.run("slogdet", why(a), h -> CpuFallback.cpu().linalg().slogdet(h[0]), a);
+        String cpu = cpuReason(a, "slogdet");
+        if (cpu != null) {
+            return CpuFallback.run("slogdet", cpu, h -> CpuFallback.cpu().linalg().slogdet(h[0]), a);
         }
         int n = square(a, "slogdet");
         double sign = 1, logAbs = 0;
@@ -173,8 +179,9 @@ final class CudaLinalg implements LinalgOps {
     /** Reads only the lower triangle (row-major), as the CPU backend: that is syevd's UPPER in column-major. */
     @Override
     public Tensor[] eigh(Tensor a) {
-        if (solver() == null || a.numel() == 0) {
-            return CpuFallback.run("eigh", why(a), h -> CpuFallback.cpu().linalg().eigh(h[0]), a);
+        String cpu = cpuReason(a, "eigh");
+        if (cpu != null) {
+            return CpuFallback.run("eigh", cpu, h -> CpuFallback.cpu().linalg().eigh(h[0]), a);
         }
         int n = square(a, "eigh");
         try (Work w = new Work()) {
@@ -187,9 +194,7 @@ final class CudaLinalg implements LinalgOps {
             Tensor info = w.add(DeviceTensors.zeros(DType.INT64, 1));
             solver().syevd(Cusolver.EIG_VECTORS, Cusolver.FILL_UPPER, n, DeviceTensors.address(m), n,
                     DeviceTensors.address(values), DeviceTensors.address(work), lwork, DeviceTensors.address(info), stream);
-            if (readInts(info, 1)[0] != 0) {
-                throw new IllegalArgumentException("eigh did not converge for " + Shape.toString(a.shape()));
-            }
+            checkInfo(readInts(info, 1), "eigh", "cusolverDnDsyevd", a.shape(), "did not converge");
             // The buffer holds the eigenvectors as columns, column-major: row-major it is V^T.
             Tensor v = w.add(m.t());
             Tensor abs = w.add(v.abs());
@@ -329,15 +334,26 @@ final class CudaLinalg implements LinalgOps {
 
     /** Refuses a matrix whose gesvd did not converge (devInfo > 0); a negative devInfo is a bad argument (a bug here). */
     static void checkInfo(int[] info, String op, long[] shape) {
+        checkInfo(info, op, "cusolverDnDgesvd", shape,
+                "did not converge (superdiagonals of the bidiagonal form left unconverged)");
+    }
+
+    /**
+     * Checks every devInfo of a cuSOLVER routine (one per matrix of a batch): 0 is success; a
+     * positive value is the matrix's failure, refused as {@code op} + {@code positive}
+     * (IllegalArgumentException), or, where the routine defines none (positive null), a bug; a
+     * negative value -i is parameter i refused, a bug here (IllegalStateException).
+     */
+    static void checkInfo(int[] info, String op, String routine, long[] shape, String positive) {
         for (int b = 0; b < info.length; b++) {
             if (info[b] == 0) continue;
             String which = info.length == 1 ? "the matrix" : "matrix " + b + " of";
-            if (info[b] > 0) {
-                throw new IllegalArgumentException(op + " did not converge for " + which + " " + Shape.toString(shape)
-                        + " (cusolverDnDgesvd devInfo = " + info[b] + ": superdiagonals of the bidiagonal form left unconverged)");
+            if (info[b] > 0 && positive != null) {
+                throw new IllegalArgumentException(op + ": " + which + " " + Shape.toString(shape) + " " + positive
+                        + " (" + routine + " devInfo = " + info[b] + ")");
             }
-            throw new IllegalStateException(op + ": cusolverDnDgesvd refused parameter " + -info[b] + " for " + which + " "
-                    + Shape.toString(shape));
+            throw new IllegalStateException(op + ": " + routine + (info[b] < 0 ? " refused parameter " + -info[b]
+                    : " returned devInfo = " + info[b]) + " for " + which + " " + Shape.toString(shape));
         }
     }
 
@@ -421,6 +437,31 @@ final class CudaLinalg implements LinalgOps {
         return solver() == null ? missing() : "empty matrix " + Shape.toString(a.shape());
     }
 
+    /**
+     * Why cuSOLVER cannot take this matrix, so that op runs on the CPU backend (which takes it or
+     * refuses it with its own limits), or null: no cuSOLVER, an empty matrix, or a size beyond
+     * the legacy 32-bit API (int n, lda and lwork; CUDA 13 removed the 64-bit generic calls our
+     * binding would need on both majors).
+     */
+    private static String cpuReason(Tensor a, String op) {
+        if (solver() == null || a.numel() == 0) return why(a);
+        long n = a.rank() == 2 ? Math.max(a.size(0), a.size(1)) : 0;
+        if (legacyElements(op, n) > Integer.MAX_VALUE) {
+            return "n = " + n + " is beyond cuSOLVER's 32-bit sizes (" + legacyElements(op, n) + " elements > 2^31 - 1)";
+        }
+        return null;
+    }
+
+    /**
+     * The most elements a legacy cuSOLVER routine of op indexes or asks workspace for with an
+     * int: the n x n matrix, and for eigh syevd's workspace, 1 + 6n + 2n^2 doubles (LAPACK dsyevd
+     * with eigenvectors), which passes 2^31 - 1 from n = 32767.
+     */
+    static long legacyElements(String op, long n) {
+        long matrix = n * n;
+        return op.equals("eigh") ? Math.max(matrix, 1 + 6 * n + 2 * matrix) : matrix;
+    }
+
     private static void floating(Tensor a, String op) {
         if (!a.dtype().isFloating()) {
             throw new IllegalArgumentException(op + " needs a floating tensor, got " + a.dtype() + Shape.toString(a.shape()));
@@ -438,8 +479,13 @@ final class CudaLinalg implements LinalgOps {
         return (int) a.size(0);
     }
 
+    /**
+     * Counts per row first (a block per row), then sums the counts: one count over all n^2
+     * elements would be one row, so one block for the whole matrix.
+     */
     private static void requireFinite(Tensor t, String op) {
-        try (Tensor flat = t.reshape(-1); Tensor count = flat.countNonFinite(0); Tensor host = count.to(Device.CPU)) {
+        try (Tensor rows = t.reshape(t.rank() == 0 ? 1 : t.size(0), -1); Tensor perRow = rows.countNonFinite(1);
+             Tensor count = perRow.sum(); Tensor host = count.to(Device.CPU)) {
             if (host.item() > 0) {
                 throw new IllegalArgumentException(op + ": matrix contains NaN or Inf " + Shape.toString(t.shape()));
             }

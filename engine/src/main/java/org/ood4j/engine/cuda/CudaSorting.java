@@ -24,7 +24,7 @@ final class CudaSorting implements SortOps {
     public Tensor[] sort(Tensor x, int dim, boolean descending) {
         x.checkOpen();
         int d = Shape.dim(dim, x.rank());
-        long n = x.size(d);
+        long n = SortOps.rowLength(x, d);
         if (n > MAX_SORT_ROW) {
             return CpuFallback.run("sort", "rows longer than " + MAX_SORT_ROW,
                     h -> CpuFallback.cpu().sorting().sort(h[0], dim, descending), x);
@@ -36,7 +36,7 @@ final class CudaSorting implements SortOps {
     public Tensor[] topk(Tensor x, int k, int dim, boolean largest) {
         x.checkOpen();
         int d = Shape.dim(dim, x.rank());
-        long n = x.size(d);
+        long n = SortOps.rowLength(x, d);  // longer rows would wrap topk.cu's int positions
         if (k < 0 || k > n) {
             throw new IllegalArgumentException("topk k = " + k + " out of range for dimension " + d
                     + " of size " + n + " (shape " + Shape.toString(x.shape()) + ")");
@@ -82,7 +82,7 @@ final class CudaSorting implements SortOps {
     public Tensor kthvalue(Tensor x, int k, int dim, boolean keepdim) {
         x.checkOpen();
         int d = Shape.dim(dim, x.rank());
-        long n = x.size(d);
+        long n = SortOps.rowLength(x, d);
         if (k < 1 || k > n) {
             throw new IllegalArgumentException("kthvalue k = " + k + " out of range [1, " + n + "] for dimension "
                     + d + " of shape " + Shape.toString(x.shape()));
@@ -103,7 +103,7 @@ final class CudaSorting implements SortOps {
         x.checkOpen();
         SortOps.checkQuantiles(qs);
         int d = Shape.dim(dim, x.rank());
-        long n = x.size(d);
+        long n = SortOps.rowLength(x, d);
         if (n == 0) {
             throw new IllegalArgumentException("quantile over dimension " + d + " of shape "
                     + Shape.toString(x.shape()) + ", which is empty (size 0)");

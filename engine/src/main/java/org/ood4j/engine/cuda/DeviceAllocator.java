@@ -15,8 +15,8 @@ import jcuda.driver.JCudaDriver;
  * and to one of four steps per power of two above (at most 25% slack).
  *
  * <p>A block is reused only by work on the stream it was freed from, so stream order alone makes
- * the reuse safe; a block that another thread's stream has used is freed only after a device-wide
- * synchronisation (see {@link CudaStorage#useOn}). On CUDA_ERROR_OUT_OF_MEMORY the cache is
+ * the reuse safe; when other streams have used a block, that stream is first made to wait for
+ * them (see {@link CudaStorage}). On CUDA_ERROR_OUT_OF_MEMORY the cache is
  * released and the allocation tried once more; then an exception names the request and the
  * device's free and total memory.
  */

@@ -23,14 +23,22 @@ final class DeviceTensors {
     }
 
     /**
-     * Registers the operands of an op with the calling thread's stream: a tensor made by another
-     * thread is waited for once (see CudaStorage). Call before launching on them.
+     * Registers the operands an op reads with the calling thread's stream: the stream waits for
+     * their last writes on other streams (see CudaStorage). Call before launching on them.
      */
     static void use(Tensor... operands) {
         Stream stream = CudaContext.get().stream();
         for (Tensor t : operands) {
-            if (t != null) storage(t).useOn(stream);
+            if (t != null) storage(t).readOn(stream);
         }
+    }
+
+    /**
+     * Registers a tensor an op writes in place (not a fresh output) with the calling thread's
+     * stream: the stream waits for its last write and every read since on other streams.
+     */
+    static void write(Tensor target) {
+        storage(target).writeOn(CudaContext.get().stream());
     }
 
     /** A new contiguous CUDA tensor whose contents a kernel will overwrite. */

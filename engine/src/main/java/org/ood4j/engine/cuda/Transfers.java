@@ -11,7 +11,7 @@ import org.ood4j.engine.Tensor;
 
 /**
  * Host to device and back through pinned staging buffers: two 8 MiB page-locked buffers per
- * thread, used alternately, so copying chunk i between the tensor's memory and one buffer overlaps
+ * stream (so per thread, and pooled with the stream when the thread ends), used alternately, so copying chunk i between the tensor's memory and one buffer overlaps
  * the DMA of chunk i-1 from the other (pageable memory would make the driver stage it anyway, one
  * synchronous chunk at a time). Non-contiguous tensors are made contiguous first, on their own
  * device; the result is a new contiguous tensor.
@@ -19,7 +19,8 @@ import org.ood4j.engine.Tensor;
 public final class Transfers {
     static final long CHUNK = 8L << 20;
 
-    private static final ThreadLocal<Staging> STAGING = new ThreadLocal<>();
+    /** Per stream, so leased with it (CudaContext): one thread at a time uses a stream's buffers. */
+    private static final java.util.Map<Stream, Staging> STAGING = new java.util.concurrent.ConcurrentHashMap<>();
 
     private Transfers() {}
 
@@ -52,13 +53,8 @@ public final class Transfers {
         }
     }
 
-    private static Staging staging() {
-        Staging s = STAGING.get();
-        if (s == null) {
-            s = new Staging();
-            STAGING.set(s);
-        }
-        return s;
+    private static Staging staging(Stream stream) {
+        return STAGING.computeIfAbsent(stream, s -> new Staging());
     }
 
     /** A contiguous CUDA copy of a CPU tensor. */
@@ -71,7 +67,7 @@ public final class Transfers {
             MemorySegment from = src.storage().segment().asSlice(src.offset() * src.dtype().byteSize(), bytes);
             DevicePointer to = DeviceTensors.storage(out).pointer();
             Stream stream = context.stream();
-            Staging st = staging();
+            Staging st = staging(stream);
             int chunk = 0;
             for (long at = 0; at < bytes; at += CHUNK, chunk++) {
                 int b = chunk & 1;
@@ -100,7 +96,7 @@ public final class Transfers {
             long base = DeviceTensors.address(src) - DeviceTensors.storage(src).address();
             DevicePointer from = DeviceTensors.storage(src).pointer();
             Stream stream = context.stream();
-            Staging st = staging();
+            Staging st = staging(stream);
             long previousAt = -1, previousLen = 0;
             int chunk = 0;
             for (long at = 0; at < bytes; at += CHUNK, chunk++) {

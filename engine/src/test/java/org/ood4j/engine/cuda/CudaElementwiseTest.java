@@ -114,6 +114,34 @@ class CudaElementwiseTest {
         }
     }
 
+    /**
+     * x[1:] = x[:-1] and the like: source and destination overlap in one storage. The CPU's
+     * contiguous copy reads the source whole first (memmove); a GPU's DtoD copy or kernel has no
+     * defined result there (the emulator refuses overlapping DtoD copies), so CUDA must stage it.
+     */
+    @Test
+    void overlappingCopiesGiveTheCpusResult() {
+        int n = 1000;
+        for (int shift : new int[] {1, -1, 7}) {
+            try (Tensor host = Tensor.rand(new SplittableRandom(shift + 10), DType.FLOAT32, -1, 1, n);
+                 Tensor dev = host.to(Device.CUDA)) {
+                for (Tensor x : new Tensor[] {host, dev}) {
+                    long from = Math.max(0, -shift), to = Math.max(0, shift);
+                    x.slice(0, to, to + n - Math.abs(shift)).copyFrom(x.slice(0, from, from + n - Math.abs(shift)));
+                }
+                assertArrayEquals(host.toFloatArray(), dev.toFloatArray(), "contiguous, shift " + shift);
+            }
+        }
+        // strided (the kernel path): the source as it was before the copy, as the CPU's
+        // contiguous copy gives (its strided loop's result on an overlap depends on its order)
+        try (Tensor host = Tensor.rand(new SplittableRandom(3), DType.FLOAT64, -1, 1, 40, 40);
+             Tensor dev = host.to(Device.CUDA); Tensor before = host.t().slice(0, 0, 39).contiguous()) {
+            host.slice(0, 1, 40).copyFrom(before);
+            dev.slice(0, 1, 40).copyFrom(dev.t().slice(0, 0, 39));
+            assertArrayEquals(host.toDoubleArray(), dev.toDoubleArray(), "transposed onto itself");
+        }
+    }
+
     @Test
     void transfersRoundTripAcrossStagingChunks() {
         for (long n : new long[] {0, 1, 7, 1_000_003, 5_000_000}) {

@@ -90,6 +90,36 @@ class CudaIndexingTest {
         }
         try (Tensor l = Tensor.of(new long[] {0, 12}); Tensor d = l.to(Device.CUDA)) {
             assertThrows(IllegalArgumentException.class, () -> Tensor.groupCount(d, 3));
+            try (Tensor x = Tensor.zeros(DType.FLOAT32, Device.CUDA, 2, 3)) {
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> x.groupSum(d, 3));
+                assertTrue(e.getMessage().contains("label 12"), e.getMessage());
+            }
+        }
+    }
+
+    /**
+     * Class sums are the same bits on CUDA as on the CPU (rows added in order, in float64), run
+     * after run: values spread over many magnitudes make any other order show in the last bits
+     * (float64 atomics in the emulator's shuffled block order did).
+     */
+    @Test
+    void groupSumsAreTheCpusBitsEveryRun() {
+        SplittableRandom rng = new SplittableRandom(11);
+        int n = 3000, cols = 300;
+        double[] values = new double[n * cols];
+        for (int i = 0; i < values.length; i++) values[i] = rng.nextGaussian() * Math.pow(10, rng.nextInt(-6, 7));
+        long[] label = new long[n];
+        for (int i = 0; i < n; i++) label[i] = rng.nextInt(-1, 4);
+        for (DType dtype : new DType[] {DType.FLOAT64, DType.FLOAT32}) {
+            try (Tensor v = Tensor.of(values); Tensor flat = v.to(dtype); Tensor x = flat.reshape(n, cols);
+                 Tensor l = Tensor.of(label); Tensor expected = x.groupSum(l, 4);
+                 Tensor dx = x.to(Device.CUDA); Tensor dl = l.to(Device.CUDA)) {
+                for (int run = 0; run < 3; run++) {
+                    try (Tensor a = dx.groupSum(dl, 4)) {
+                        assertArrayEquals(expected.toDoubleArray(), a.toDoubleArray(), 0, "groupSum " + dtype + ", run " + run);
+                    }
+                }
+            }
         }
     }
 }

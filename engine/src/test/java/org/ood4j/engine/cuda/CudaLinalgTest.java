@@ -1,6 +1,7 @@
 package org.ood4j.engine.cuda;
 
 import static org.junit.jupiter.api.Assertions.*;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import static org.ood4j.engine.cuda.CudaTesting.*;
 
 import java.util.Arrays;
@@ -14,6 +15,7 @@ import org.ood4j.engine.Device;
 import org.ood4j.engine.Linalg;
 import org.ood4j.engine.Scope;
 import org.ood4j.engine.Tensor;
+import org.ood4j.engine.cuda.blas.Cusolver;
 
 /**
  * linalg.cu's remove_top_singular through Linalg.removeTopSingular, and cuSOLVER's gesvd through
@@ -319,12 +321,44 @@ class CudaLinalgTest {
     void svdDevInfoIsChecked() {
         CudaLinalg.checkInfo(new int[] {0, 0, 0}, "svd", new long[] {3, 4, 5});
         var notConverged = assertThrows(IllegalArgumentException.class, () -> CudaLinalg.checkInfo(new int[] {0, 2, 1}, "svd", new long[] {3, 4, 5}));
-        assertTrue(notConverged.getMessage().contains("svd did not converge for matrix 1 of [3, 4, 5]")
+        assertTrue(notConverged.getMessage().contains("svd: matrix 1 of [3, 4, 5] did not converge")
                 && notConverged.getMessage().contains("devInfo = 2"), notConverged.getMessage());
         var single = assertThrows(IllegalArgumentException.class, () -> CudaLinalg.checkInfo(new int[] {3}, "pinv", new long[] {1, 4, 5}));
-        assertTrue(single.getMessage().contains("pinv did not converge for the matrix"), single.getMessage());
+        assertTrue(single.getMessage().contains("pinv: the matrix [1, 4, 5] did not converge"), single.getMessage());
         var bad = assertThrows(IllegalStateException.class, () -> CudaLinalg.checkInfo(new int[] {-6}, "svd", new long[] {1, 4, 5}));
         assertTrue(bad.getMessage().contains("parameter 6"), bad.getMessage());
+        // every routine's devInfo: potrf's negative one is a refused parameter, not a success,
+        // and getrs (no positive meaning) fails on any non-zero value
+        long[] shape = {3, 3};
+        CudaLinalg.checkInfo(new int[] {0}, "cholesky", "cusolverDnDpotrf", shape, "is not positive definite");
+        var notPd = assertThrows(IllegalArgumentException.class,
+                () -> CudaLinalg.checkInfo(new int[] {2}, "cholesky", "cusolverDnDpotrf", shape, "is not positive definite"));
+        assertTrue(notPd.getMessage().contains("cholesky: the matrix [3, 3] is not positive definite"), notPd.getMessage());
+        var potrfBad = assertThrows(IllegalStateException.class,
+                () -> CudaLinalg.checkInfo(new int[] {-4}, "cholesky", "cusolverDnDpotrf", shape, "is not positive definite"));
+        assertTrue(potrfBad.getMessage().contains("cusolverDnDpotrf refused parameter 4"), potrfBad.getMessage());
+        var getrs = assertThrows(IllegalStateException.class,
+                () -> CudaLinalg.checkInfo(new int[] {1}, "solve", "cusolverDnDgetrs", shape, null));
+        assertTrue(getrs.getMessage().contains("cusolverDnDgetrs returned devInfo = 1"), getrs.getMessage());
+    }
+
+    /**
+     * The legacy 32-bit cuSOLVER API: a workspace size it cannot express comes back wrapped
+     * (negative), which must be refused, not rounded up to one double; sizes beyond it go to the
+     * CPU backend before any call (syevd's 1 + 6n + 2n^2 passes 2^31 - 1 from n = 32767).
+     */
+    @Test
+    void sizesBeyondTheLegacy32BitApiAreNeverPassedOn() {
+        assertTrue(CudaLinalg.legacyElements("eigh", 32766) <= Integer.MAX_VALUE);
+        assertTrue(CudaLinalg.legacyElements("eigh", 32767) > Integer.MAX_VALUE);
+        assertTrue(CudaLinalg.legacyElements("cholesky", 46340) <= Integer.MAX_VALUE);
+        assertTrue(CudaLinalg.legacyElements("solve", 46341) > Integer.MAX_VALUE);
+        Cusolver solver = Cusolver.get();
+        assumeTrue(solver != null, "no cuSOLVER");
+        long stream = CudaContext.get().stream().handle();
+        var e = assertThrows(CudaException.class, () -> solver.syevdBufferSize(Cusolver.EIG_VECTORS, Cusolver.FILL_UPPER,
+                40000, 0, 40000, 0, stream));
+        assertTrue(e.getMessage().contains("workspace"), e.getMessage());
     }
 
     // ---------------------------------------------------------------- helpers

@@ -1,5 +1,6 @@
 package org.ood4j.engine.cuda;
 
+import static org.junit.jupiter.api.Assertions.*;
 import static org.ood4j.engine.cuda.CudaTesting.*;
 
 import org.junit.jupiter.api.BeforeEach;
@@ -7,6 +8,7 @@ import org.junit.jupiter.api.Test;
 import org.ood4j.engine.DType;
 import org.ood4j.engine.Device;
 import org.ood4j.engine.Tensor;
+import org.ood4j.engine.backend.SortOps;
 
 class CudaSortingTest {
     @BeforeEach
@@ -77,6 +79,23 @@ class CudaSortingTest {
             same(x, t -> t.quantile(0.9, 1, false), 1e-6, "quantile of 100000 (CPU path)");
         } finally {
             closeAll(x);
+        }
+    }
+
+    /**
+     * A row of 2^31 or more elements (an expanded view costs no memory) would wrap topk.cu's int
+     * positions (a negative index, and on a real row a read before the buffer, a sticky
+     * CUDA_ERROR_ILLEGAL_ADDRESS): CUDA refuses it as the CPU does, before any copy or launch.
+     */
+    @Test
+    void rowsLongerThanTheCpusLimitAreRefusedAlike() {
+        long n = SortOps.MAX_ROW + 1;
+        try (Tensor one = Tensor.zeros(DType.FLOAT32, Device.CUDA, 1); Tensor row = one.expand(n);
+             Tensor hostOne = Tensor.zeros(DType.FLOAT32, 1); Tensor hostRow = hostOne.expand(n)) {
+            String cpu = assertThrows(IllegalArgumentException.class, () -> hostRow.topk(1, 0, true)).getMessage();
+            assertEquals(cpu, assertThrows(IllegalArgumentException.class, () -> row.topk(1, 0, true)).getMessage());
+            assertEquals(cpu, assertThrows(IllegalArgumentException.class, () -> row.kthvalue(2, 0, false)).getMessage());
+            assertEquals(cpu, assertThrows(IllegalArgumentException.class, () -> row.sort(0, false)).getMessage());
         }
     }
 }

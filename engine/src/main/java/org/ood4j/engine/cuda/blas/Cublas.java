@@ -16,16 +16,20 @@ import org.ood4j.engine.cuda.CudaException;
  * cuBLAS through FFM, for whichever of libcublas.so.13 / .so.12 is installed: handle creation,
  * stream binding, and the four GEMMs (S/D, plain and strided batched), all present in both
  * majors under these names. Matrices are column-major, as cuBLAS wants; {@code CudaMatmul} maps
- * row-major tensors onto them. One handle per thread, bound to that thread's stream.
+ * row-major tensors onto them. One handle per stream, bound to it (streams are leased by one
+ * thread at a time and pooled, so the handles are too: see CudaContext). A call that fails
+ * allocating device memory (CUBLAS_STATUS_ALLOC_FAILED) is tried once more after the device
+ * allocator's cache is released.
  */
 public final class Cublas {
     public static final int OP_N = 0, OP_T = 1;
+    private static final int ALLOC_FAILED = 3;
 
     private static volatile Object loaded; // a Cublas, or the reason (String) it is missing
 
     private final String version;
     private final MethodHandle create, setStream, sgemm, dgemm, sgemmBatched, dgemmBatched;
-    private final ThreadLocal<MemorySegment> handles = new ThreadLocal<>();
+    private final java.util.Map<Long, MemorySegment> handles = new java.util.concurrent.ConcurrentHashMap<>();
 
     private Cublas(NativeLibraries.Library lib) {
         String n = lib.name();
@@ -82,20 +86,23 @@ public final class Cublas {
         return c != null ? c.version : (String) loaded;
     }
 
-    /** The calling thread's handle, created on first use and bound to {@code stream}. */
+    /** The handle of {@code stream}, created on first use and bound to it. */
     private MemorySegment handle(long stream) throws Throwable {
-        MemorySegment h = handles.get();
+        MemorySegment h = handles.get(stream);
         if (h == null) {
             try (Arena arena = Arena.ofConfined()) {
                 MemorySegment out = arena.allocate(PTR);
-                check((int) create.invoke(out), "cublasCreate_v2");
+                check(Ffm.retryOnOutOfMemory(ALLOC_FAILED, () -> (int) create.invoke(out)), "cublasCreate_v2");
                 h = out.get(PTR, 0);
             }
             check((int) setStream.invoke(h, Ffm.ptr(stream)), "cublasSetStream_v2");
-            handles.set(h);
+            handles.put(stream, h);
         }
         return h;
     }
+
+    /** Sets what releases the device allocator's cache when cuBLAS or cuSOLVER cannot allocate (the CUDA context does). */
+    public static void onOutOfMemory(Runnable release) { Ffm.onOutOfMemory(release); }
 
     /**
      * C = op(A) op(B) (column-major, alpha 1, beta 0) for {@code batch} matrices at the given
@@ -123,12 +130,13 @@ public final class Cublas {
             String name;
             if (batch == 1) {
                 name = doubles ? "cublasDgemm_v2" : "cublasSgemm_v2";
-                status = (int) (doubles ? dgemm : sgemm).invoke(h, transA, transB, m, n, k, one, Ffm.ptr(a), lda,
-                        Ffm.ptr(b), ldb, betaArg, Ffm.ptr(c), ldc);
+                status = Ffm.retryOnOutOfMemory(ALLOC_FAILED, () -> (int) (doubles ? dgemm : sgemm).invoke(h, transA, transB,
+                        m, n, k, one, Ffm.ptr(a), lda, Ffm.ptr(b), ldb, betaArg, Ffm.ptr(c), ldc));
             } else {
                 name = doubles ? "cublasDgemmStridedBatched" : "cublasSgemmStridedBatched";
-                status = (int) (doubles ? dgemmBatched : sgemmBatched).invoke(h, transA, transB, m, n, k, one,
-                        Ffm.ptr(a), lda, strideA, Ffm.ptr(b), ldb, strideB, betaArg, Ffm.ptr(c), ldc, strideC, batch);
+                status = Ffm.retryOnOutOfMemory(ALLOC_FAILED, () -> (int) (doubles ? dgemmBatched : sgemmBatched).invoke(h,
+                        transA, transB, m, n, k, one, Ffm.ptr(a), lda, strideA, Ffm.ptr(b), ldb, strideB, betaArg,
+                        Ffm.ptr(c), ldc, strideC, batch));
             }
             check(status, name + " (m=" + m + ", n=" + n + ", k=" + k + ", batch=" + batch + ")");
         } catch (CudaException e) {

@@ -16,7 +16,8 @@ import org.ood4j.engine.cuda.CudaException;
  * installed. Only routines present in both majors are bound: the classic cusolverDnD* calls
  * (CUDA 13 removed the generic cusolverDnPotrf/Syevd/Getrf...). Matrices are column-major;
  * device addresses are passed as longs; devInfo is a device int the caller reads. One handle per
- * thread, bound to that thread's stream.
+ * stream, bound to it (pooled with the stream: see Cublas). A call that fails allocating device
+ * memory (CUSOLVER_STATUS_ALLOC_FAILED) is tried once more after the allocator's cache is released.
  */
 public final class Cusolver {
     public static final int FILL_LOWER = 0, FILL_UPPER = 1;
@@ -31,7 +32,8 @@ public final class Cusolver {
     private final String version;
     private final MethodHandle create, setStream;
     private final MethodHandle potrfSize, potrf, getrfSize, getrf, getrs, syevdSize, syevd, gesvdSize, gesvd;
-    private final ThreadLocal<MemorySegment> handles = new ThreadLocal<>();
+    private final java.util.Map<Long, MemorySegment> handles = new java.util.concurrent.ConcurrentHashMap<>();
+    private static final int ALLOC_FAILED = 2;
 
     private Cusolver(NativeLibraries.Library lib) {
         var s = lib.symbols();
@@ -132,14 +134,19 @@ public final class Cusolver {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment out = arena.allocate(ValueLayout.JAVA_INT);
             call(name, stream, h -> c.invoke(h, out));
-            return Math.max(1, out.get(ValueLayout.JAVA_INT, 0));
+            int lwork = out.get(ValueLayout.JAVA_INT, 0);
+            if (lwork < 0) {  // the 32-bit API's size wrapped: a buffer of that "size" would be overrun
+                throw new CudaException(name + ": workspace size " + lwork + " overflows cuSOLVER's 32-bit lwork");
+            }
+            return Math.max(1, lwork);
         }
     }
 
     private void call(String name, long stream, Call c) {
         int status;
         try {
-            status = (int) c.invoke(handle(stream));
+            MemorySegment h = handle(stream);
+            status = Ffm.retryOnOutOfMemory(ALLOC_FAILED, () -> (int) c.invoke(h));
         } catch (CudaException e) {
             throw e;
         } catch (Throwable t) {
@@ -149,17 +156,17 @@ public final class Cusolver {
     }
 
     private MemorySegment handle(long stream) throws Throwable {
-        MemorySegment h = handles.get();
+        MemorySegment h = handles.get(stream);
         if (h == null) {
             try (Arena arena = Arena.ofConfined()) {
                 MemorySegment out = arena.allocate(PTR);
-                int status = (int) create.invoke(out);
+                int status = Ffm.retryOnOutOfMemory(ALLOC_FAILED, () -> (int) create.invoke(out));
                 if (status != 0) throw new CudaException("cusolverDnCreate failed: cusolverStatus_t " + status);
                 h = out.get(PTR, 0);
             }
             int status = (int) setStream.invoke(h, Ffm.ptr(stream));
             if (status != 0) throw new CudaException("cusolverDnSetStream failed: cusolverStatus_t " + status);
-            handles.set(h);
+            handles.put(stream, h);
         }
         return h;
     }

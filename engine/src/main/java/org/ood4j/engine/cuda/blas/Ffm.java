@@ -23,6 +23,28 @@ final class Ffm {
         return Linker.nativeLinker().downcallHandle(symbol, FunctionDescriptor.of(INT, args));
     }
 
+    /** A native call answering a status. */
+    interface StatusCall { int call() throws Throwable; }
+
+    private static volatile Runnable releaseCache = () -> { };
+
+    /**
+     * What frees the device allocator's cached blocks (set by the CUDA context): cuBLAS and
+     * cuSOLVER allocate device memory of their own (handles, workspaces), outside the allocator's
+     * out-of-memory retry, so they get the same retry here.
+     */
+    static void onOutOfMemory(Runnable release) { releaseCache = release; }
+
+    /** Calls c; when it answers {@code allocFailed}, releases the allocator's cache and calls it once more. */
+    static int retryOnOutOfMemory(int allocFailed, StatusCall c) throws Throwable {
+        int status = c.call();
+        if (status == allocFailed) {
+            releaseCache.run();
+            status = c.call();
+        }
+        return status;
+    }
+
     /** A device or host address as the pointer argument of a downcall. */
     static MemorySegment ptr(long address) {
         return MemorySegment.ofAddress(address);
