@@ -291,7 +291,9 @@ class NetworkDetectorsTest {
             double[] var = new MCD(noisy, 6, "var", true).predict(x).toDoubleArray();
             assertTrue(Arrays.stream(var).allMatch(v -> v > 0), "dropout makes the passes differ: " + Arrays.toString(var));
             assertTrue(Arrays.stream(new MCD(plain, 3, "var", true).predict(x).toDoubleArray()).allMatch(v -> v == 0));
-            assertArrayEquals(MaxSoftmax.score(plain.apply(x)).toDoubleArray(), new MCD(plain, 3, "mean", true).predict(x).toDoubleArray(), 1e-15);
+            // MCD averages float64 softmaxes: against MaxSoftmax's float64 path (float32 logits take the float32 rows)
+            assertArrayEquals(MaxSoftmax.score(plain.apply(x).to(DType.FLOAT64)).toDoubleArray(),
+                    new MCD(plain, 3, "mean", true).predict(x).toDoubleArray(), 1e-15);
             // batch statistics: the scores of a sample depend on the rest of the batch, which is run whole
             double[] whole = new MCD(plain, 2, "mean", false).predict(x).toDoubleArray();
             double[] half = new MCD(plain, 2, "mean", false).predict(x.slice(0, 0, 4)).toDoubleArray();
