@@ -117,9 +117,8 @@ final class CpuReductions implements ReductionOps {
         if (inType == DType.FLOAT32 && (op == ReduceOp.COUNT_NONFINITE || op == ReduceOp.MAX)) {
             // exact in float32 (a count, a max): the rows as stored, no float64 copy — the input
             // checks (countNonFinite) read every feature map once per predict
-            ThreadLocal<float[]> rows = ThreadLocal.withInitial(() -> new float[(int) Math.min(WHOLE_ROW, loop.rowLength())]);
             loop.forEach(WHOLE_ROW, 0, (base, n, unused) -> {
-                float[] row = rows.get();
+                float[] row = CpuRows.floatRows(n)[0];
                 HostRows.loadFloats(xs, base[0], xStride, n, row);
                 HostRows.set(os, outType, base[1], op == ReduceOp.MAX ? MathKernels.INSTANCE.max(row, n) : countNonFinite(row, n));
             });

@@ -92,7 +92,8 @@ public final class CpuRows {
         return out;
     }
 
-    private static float[][] floatRows(int n) {
+    /** The calling thread's two float rows of at least n elements (the row and a scratch row). */
+    static float[][] floatRows(int n) {
         float[][] rows = FLOAT_ROWS.get();
         if (rows[0].length < n) {
             rows[0] = new float[n];
