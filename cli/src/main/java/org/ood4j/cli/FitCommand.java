@@ -2,14 +2,13 @@ package org.ood4j.cli;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 
 import org.ood4j.detectors.AbstractDetector;
 import org.ood4j.detectors.BankDetector;
 import org.ood4j.detectors.DetectorFiles;
+import org.ood4j.detectors.DetectorParams;
 import org.ood4j.detectors.DetectorRegistry;
 import org.ood4j.detectors.FeaturesDetector;
 import org.ood4j.detectors.LogitsDetector;
@@ -17,8 +16,6 @@ import org.ood4j.detectors.StreamingFit;
 import org.ood4j.detectors.StructuredDetector;
 import org.ood4j.engine.Scope;
 import org.ood4j.engine.Tensor;
-import org.ood4j.engine.io.Json;
-import org.ood4j.engine.io.Npy;
 import org.ood4j.engine.io.SpillFile;
 
 import picocli.CommandLine.ArgGroup;
@@ -55,7 +52,7 @@ final class FitCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Outputs.checkFile(output, "-o", inputFiles());
-        try (Scope s = Scope.open(); AbstractDetector d = (AbstractDetector) DetectorRegistry.create(detector, parseParams(params), null)) {
+        try (Scope s = Scope.open(); AbstractDetector d = (AbstractDetector) DetectorRegistry.create(detector, DetectorParams.parsePairs(params, "--param"), null)) {
             // a kNN bank spills where the user says (-Dood4j.spill.dir, OOD4J_SPILL_DIR), else beside the state it will be
             // saved into: a disk chosen for a file of that size (java.io.tmpdir may be a tmpfs, i.e. memory)
             if (d instanceof BankDetector bank) {
@@ -121,41 +118,5 @@ final class FitCommand implements Callable<Integer> {
     static <T> T require(T value, String option) {
         if (value == null) throw new IllegalArgumentException("this detector needs " + option);
         return value;
-    }
-
-    /** k=v pairs to the nested parameter map the registry takes; a name given twice is refused. */
-    static Map<String, Object> parseParams(List<String> pairs) throws java.io.IOException {
-        Map<String, Object> out = new LinkedHashMap<>();
-        for (String pair : pairs) {
-            int eq = pair.indexOf('=');
-            if (eq <= 0) throw new IllegalArgumentException("--param needs name=value, got '" + pair + "'");
-            String name = pair.substring(0, eq);
-            String[] path = name.split("\\.");
-            Map<String, Object> at = out;
-            for (int i = 0; i < path.length - 1; i++) {
-                Object next = at.computeIfAbsent(path[i], k -> new LinkedHashMap<String, Object>());
-                if (!(next instanceof Map<?, ?>)) throw repeated(name, String.join(".", java.util.Arrays.copyOf(path, i + 1)));
-                @SuppressWarnings("unchecked")
-                Map<String, Object> nested = (Map<String, Object>) next;
-                at = nested;
-            }
-            if (at.containsKey(path[path.length - 1])) throw repeated(name, name);
-            at.put(path[path.length - 1], value(pair.substring(eq + 1)));
-        }
-        return out;
-    }
-
-    private static IllegalArgumentException repeated(String name, String clash) {
-        return new IllegalArgumentException("--param '" + name + "' is given more than once"
-                + (clash.equals(name) ? "" : " (it clashes with '" + clash + "')") + ": give each parameter once");
-    }
-
-    private static Object value(String text) throws java.io.IOException {
-        if (text.startsWith("@")) return Npy.read(Path.of(text.substring(1)));
-        try {
-            return Json.parse(text);
-        } catch (RuntimeException notJson) {
-            return text; // a bare word, e.g. a scoring function name
-        }
     }
 }

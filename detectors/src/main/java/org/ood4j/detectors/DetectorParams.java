@@ -170,6 +170,47 @@ public final class DetectorParams {
         }
     }
 
+    /**
+     * {@code name=value} pairs (the command line's --param, a Spark stage's detector parameters) to
+     * the nested parameter map the registry takes: a value is a number, JSON (list, string, ...),
+     * {@code @FILE.npy} for an array, or else a bare word; dotted names nest (head.weight=@w.npy).
+     * A name given twice is refused; {@code option} names the option in messages.
+     */
+    public static Map<String, Object> parsePairs(List<String> pairs, String option) throws java.io.IOException {
+        Map<String, Object> out = new LinkedHashMap<>();
+        for (String pair : pairs) {
+            int eq = pair.indexOf('=');
+            if (eq <= 0) throw new IllegalArgumentException(option + " needs name=value, got '" + pair + "'");
+            String name = pair.substring(0, eq);
+            String[] path = name.split("\\.");
+            Map<String, Object> at = out;
+            for (int i = 0; i < path.length - 1; i++) {
+                Object next = at.computeIfAbsent(path[i], k -> new LinkedHashMap<String, Object>());
+                if (!(next instanceof Map<?, ?>)) throw repeated(option, name, String.join(".", java.util.Arrays.copyOf(path, i + 1)));
+                @SuppressWarnings("unchecked")
+                Map<String, Object> nested = (Map<String, Object>) next;
+                at = nested;
+            }
+            if (at.containsKey(path[path.length - 1])) throw repeated(option, name, name);
+            at.put(path[path.length - 1], pairValue(pair.substring(eq + 1)));
+        }
+        return out;
+    }
+
+    private static IllegalArgumentException repeated(String option, String name, String clash) {
+        return new IllegalArgumentException(option + " '" + name + "' is given more than once"
+                + (clash.equals(name) ? "" : " (it clashes with '" + clash + "')") + ": give each parameter once");
+    }
+
+    private static Object pairValue(String text) throws java.io.IOException {
+        if (text.startsWith("@")) return org.ood4j.engine.io.Npy.read(java.nio.file.Path.of(text.substring(1)));
+        try {
+            return org.ood4j.engine.io.Json.parse(text);
+        } catch (RuntimeException notJson) {
+            return text; // a bare word, e.g. a scoring function name
+        }
+    }
+
     private IllegalArgumentException bad(String name, Object v, String expected) {
         return new IllegalArgumentException(detector + ": parameter '" + name + "' must be " + expected + ", got " + v);
     }

@@ -3,6 +3,7 @@ package org.ood4j.detectors;
 import java.util.function.Function;
 
 import org.ood4j.engine.DType;
+import org.ood4j.engine.Device;
 import org.ood4j.engine.Scope;
 import org.ood4j.engine.Tensor;
 
@@ -41,8 +42,7 @@ public final class TemperatureScaling extends LogitsDetector {
 
     @Override
     protected void fitOnId(Tensor logits, Tensor labels) {
-        NllPass nll = new NllPass(logits, labels);
-        double beta = solve(nll);
+        double beta = solve(new NllPass(logits, labels)::derivatives);
         putState("temperature", Tensor.scalar(1 / beta, DType.FLOAT64));
     }
 
@@ -52,13 +52,13 @@ public final class TemperatureScaling extends LogitsDetector {
     }
 
     /** Root of L'(beta) in [MIN_BETA, MAX_BETA]: bracket, then Newton with bisection fallback. */
-    private static double solve(NllPass nll) {
+    private static double solve(java.util.function.DoubleFunction<double[]> derivatives) {
         double lo = MIN_BETA, hi = MAX_BETA;
-        if (nll.derivatives(lo)[0] >= 0) return lo;   // loss rises from the start: T as large as allowed
-        if (nll.derivatives(hi)[0] <= 0) return hi;   // separable: T as small as allowed
+        if (derivatives.apply(lo)[0] >= 0) return lo;   // loss rises from the start: T as large as allowed
+        if (derivatives.apply(hi)[0] <= 0) return hi;   // separable: T as small as allowed
         double beta = 1;
         for (int iter = 0; iter < 200; iter++) {
-            double[] d = nll.derivatives(beta);
+            double[] d = derivatives.apply(beta);
             if (d[0] == 0) return beta;
             if (d[0] < 0) lo = beta; else hi = beta;
             double next = d[1] > 0 ? beta - d[0] / d[1] : Double.NaN;
@@ -67,6 +67,52 @@ public final class TemperatureScaling extends LogitsDetector {
             beta = next;
         }
         return beta;
+    }
+
+    /**
+     * The fit with the loss's derivatives gathered elsewhere, e.g. over a cluster's partitions:
+     * {@code sums} gives, for a beta, the sums over all {@code idRows} in-distribution fit rows of
+     * the terms of L' and L'' ({@link #addDerivativeTerms}, each partition's sum added up). The
+     * Newton iteration is this class's, so the temperature is the single-JVM fit's up to the
+     * float64 round-off of the order of those sums. {@code rows} counts the fit rows (OOD ones
+     * included) and {@code classes} the logits' width, as the array fit records them.
+     */
+    public TemperatureScaling fitFromSums(Device device, long rows, long idRows, long classes, java.util.function.DoubleFunction<double[]> sums) {
+        if (idRows <= 0) throw new IllegalArgumentException(name() + ": every fit sample has a label < 0 (OOD); nothing to fit");
+        startFit(device);
+        double beta = solve(b -> {
+            double[] s = sums.apply(b);
+            return new double[] {s[0] / idRows, s[1] / idRows};
+        });
+        putState("temperature", Tensor.scalar(1 / beta, DType.FLOAT64));
+        fitCompleted(rows, new long[] {classes});
+        return this;
+    }
+
+    /**
+     * Adds to {@code sums} {sum of E_p[z] - z_y, sum of Var_p[z]} (p = softmax(beta z)) over the
+     * rows of z (n, classes) row-major float64, whose labels in [0, classes) are labels[from..from+n).
+     */
+    public static void addDerivativeTerms(double beta, double[] z, int classes, long[] labels, int from, double[] sums) {
+        int n = z.length / classes;
+        for (int r = 0; r < n; r++) {
+            int o = r * classes;
+            double max = Double.NEGATIVE_INFINITY;
+            for (int c = 0; c < classes; c++) max = Math.max(max, beta * z[o + c]);
+            double sum = 0, mean = 0, second = 0;
+            for (int c = 0; c < classes; c++) {
+                double w = Math.exp(beta * z[o + c] - max);
+                sum += w;
+                mean += w * z[o + c];
+            }
+            mean /= sum;
+            for (int c = 0; c < classes; c++) {
+                double dz = z[o + c] - mean;
+                second += Math.exp(beta * z[o + c] - max) * dz * dz;
+            }
+            sums[0] += mean - z[o + (int) labels[from + r]];
+            sums[1] += second / sum;
+        }
     }
 
     /** One pass over the fit logits computes L'(beta) and L''(beta) in float64. */
@@ -81,35 +127,16 @@ public final class TemperatureScaling extends LogitsDetector {
 
         /** {L'(beta), L''(beta)}: mean of E_p[z] - z_y, and mean of Var_p[z], p = softmax(beta z). */
         double[] derivatives(double beta) {
-            double d1 = 0, d2 = 0;
+            double[] sums = new double[2];
             long n = logits.size(0);
             int classes = (int) logits.size(1);
             for (long start = 0; start < n; start += Inputs.CHUNK_ROWS) {
                 long end = Math.min(n, start + Inputs.CHUNK_ROWS);
-                double[] z;
                 try (Tensor chunk = logits.slice(0, start, end)) {
-                    z = chunk.toDoubleArray();
-                }
-                for (int r = 0; r < end - start; r++) {
-                    int o = r * classes;
-                    double max = Double.NEGATIVE_INFINITY;
-                    for (int c = 0; c < classes; c++) max = Math.max(max, beta * z[o + c]);
-                    double sum = 0, mean = 0, second = 0;
-                    for (int c = 0; c < classes; c++) {
-                        double w = Math.exp(beta * z[o + c] - max);
-                        sum += w;
-                        mean += w * z[o + c];
-                    }
-                    mean /= sum;
-                    for (int c = 0; c < classes; c++) {
-                        double dz = z[o + c] - mean;
-                        second += Math.exp(beta * z[o + c] - max) * dz * dz;
-                    }
-                    d1 += mean - z[o + (int) labels[(int) (start + r)]];
-                    d2 += second / sum;
+                    addDerivativeTerms(beta, chunk.toDoubleArray(), classes, labels, (int) start, sums);
                 }
             }
-            return new double[] {d1 / n, d2 / n};
+            return new double[] {sums[0] / n, sums[1] / n};
         }
     }
 

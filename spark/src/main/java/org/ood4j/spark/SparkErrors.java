@@ -1,0 +1,28 @@
+package org.ood4j.spark;
+
+/**
+ * Spark reports a task's exception wrapped in a SparkException (with the stage and task in its
+ * message); a bad row is the user's error, so the IllegalArgumentException that named it is
+ * rethrown on the driver as it was.
+ */
+final class SparkErrors {
+    private SparkErrors() {}
+
+    static void unwrapped(Runnable job) {
+        try {
+            job.run();
+        } catch (RuntimeException e) {
+            IllegalArgumentException cause = badInput(e);
+            if (cause != null && cause != e) throw new IllegalArgumentException(cause.getMessage(), e);
+            throw e;
+        }
+    }
+
+    /** The first IllegalArgumentException in the cause chain, or null. */
+    static IllegalArgumentException badInput(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof IllegalArgumentException iae) return iae;
+        }
+        return null;
+    }
+}
