@@ -11,11 +11,17 @@ final class SparkErrors {
     static void unwrapped(Runnable job) {
         try {
             job.run();
-        } catch (RuntimeException e) {
+        } catch (Exception e) {   // SparkException is checked, though Scala code throws it from methods that do not declare it
             IllegalArgumentException cause = badInput(e);
             if (cause != null && cause != e) throw new IllegalArgumentException(cause.getMessage(), e);
-            throw e;
+            throw SparkErrors.<RuntimeException>rethrow(e);
         }
+    }
+
+    /** Throws {@code e} as it is (checked or not), as the Spark call that threw it did. */
+    @SuppressWarnings("unchecked")
+    private static <T extends Exception> T rethrow(Exception e) throws T {
+        throw (T) e;
     }
 
     /** The first IllegalArgumentException in the cause chain, or null. */

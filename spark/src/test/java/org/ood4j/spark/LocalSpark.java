@@ -38,10 +38,7 @@ final class LocalSpark {
      * and labels, split into partitions of the given sizes in row order.
      */
     static Dataset<Row> floatRows(SparkSession spark, float[] x, int dim, long[] labels, int[] sizes) {
-        StructType schema = new StructType().add("features", DataTypes.createArrayType(DataTypes.FloatType, false), false)
-                .add("label", DataTypes.LongType, false).add("id", DataTypes.LongType, false);
-        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-        Dataset<Row> all = null;
+        List<List<Row>> parts = new ArrayList<>();
         int row = 0;
         for (int size : sizes) {
             List<Row> part = new ArrayList<>();
@@ -50,6 +47,20 @@ final class LocalSpark {
                 for (int j = 0; j < dim; j++) f[j] = x[row * dim + j];
                 part.add(RowFactory.create(f, labels[row], (long) row));
             }
+            parts.add(part);
+        }
+        return partitioned(spark, parts, FLOAT_ROWS);
+    }
+
+    /** features array<float> (nullable, with nullable elements: the bad-input tests put nulls there), label long, id long. */
+    static final StructType FLOAT_ROWS = new StructType().add("features", DataTypes.createArrayType(DataTypes.FloatType, true), true)
+            .add("label", DataTypes.LongType, true).add("id", DataTypes.LongType, false);
+
+    /** A dataset whose partition i holds exactly {@code parts.get(i)}, in order. */
+    static Dataset<Row> partitioned(SparkSession spark, List<List<Row>> parts, StructType schema) {
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        Dataset<Row> all = null;
+        for (List<Row> part : parts) {
             Dataset<Row> d = spark.createDataFrame(jsc.parallelize(part, 1), schema);
             all = all == null ? d : all.union(d);
         }
