@@ -60,6 +60,43 @@ public abstract class BankDetector extends FeaturesDetector implements Streaming
         return Knn.search(features.to(bank.dtype()), bank, k, metric());
     }
 
+    /** Scores one chunk: the search, then {@link #scoreNeighbours}. */
+    @Override
+    protected Tensor scoreChunk(Tensor features) {
+        try (Knn.Result r = search(features)) {
+            return scoreNeighbours(features, r.values());
+        }
+    }
+
+    /**
+     * The scores (n,) float64 of feature rows (n, D) from the values of their k nearest bank rows
+     * (n, k), nearest first (L2 distances ascending, inner products descending) in the bank's
+     * precision or float64 — what a search of the whole bank gives, or the best k of the
+     * candidates of several banks that together hold its rows (a bank sharded over a cluster).
+     */
+    public abstract Tensor scoreNeighbours(Tensor features, Tensor values);
+
+    /**
+     * The values of each feature row's {@code count} nearest bank rows (n, min(count, bank rows)),
+     * nearest first, in the bank's precision: one shard's candidates for {@link #scoreNeighbours}
+     * (count = the k of the detector that scores them). The features are validated as
+     * {@link #predictFeatures} validates them.
+     */
+    public Tensor neighbourValues(Tensor features, int count) {
+        checkFeatures(features);
+        try (org.ood4j.engine.Scope s = org.ood4j.engine.Scope.open()) {
+            Tensor bank = state(BANK);
+            Knn.Result r = Knn.search(features.to(bank.dtype()), bank, (int) Math.min(Params.positive("count", count), bank.size(0)), metric());
+            return s.keep(r.values());
+        }
+    }
+
+    /** The number of neighbours the score reads. */
+    public int k() { return k; }
+
+    /** Whether nearer means a smaller value (a distance) rather than a larger one (a similarity). */
+    public boolean smallerIsNearer() { return metric() == KnnOps.Metric.L2; }
+
     /**
      * The fit's one pass: the bank rows of the in-distribution rows appended to a spill file as
      * the chunks arrive ({@link #addId}); a merge appends the other accumulator's rows after these

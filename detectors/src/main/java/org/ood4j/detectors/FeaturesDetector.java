@@ -51,6 +51,12 @@ public abstract class FeaturesDetector extends AbstractDetector {
 
     /** Outlier scores (N,) float64 for features (N, D). */
     public Tensor predictFeatures(Tensor features) {
+        checkFeatures(features);
+        return Inputs.scoreRows(features, this::scoreChunk);
+    }
+
+    /** Checks features to score: a fitted detector, a finite matrix (N, D) of the fitted dimension. */
+    protected void checkFeatures(Tensor features) {
         requireFitted(features);
         Inputs.requireMatrix(features, "features");
         long dim = fittedDim >= 0 ? fittedDim : expectedDim();
@@ -58,7 +64,6 @@ public abstract class FeaturesDetector extends AbstractDetector {
             throw new IllegalArgumentException(name() + ": features have dimension " + features.size(1) + ", expected " + dim);
         }
         Inputs.requireFinite(features, "features");
-        return Inputs.scoreRows(features, this::scoreChunk);
     }
 
     @Override

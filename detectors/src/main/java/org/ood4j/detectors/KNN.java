@@ -3,7 +3,6 @@ package org.ood4j.detectors;
 import java.util.function.Function;
 
 import org.ood4j.engine.DType;
-import org.ood4j.engine.Knn;
 import org.ood4j.engine.Tensor;
 import org.ood4j.engine.backend.KnnOps;
 
@@ -37,10 +36,8 @@ public final class KNN extends BankDetector {
     }
 
     @Override
-    protected Tensor scoreChunk(Tensor features) {
-        try (Knn.Result r = search(features)) {
-            return r.values().select(1, k - 1).to(DType.FLOAT64);
-        }
+    public Tensor scoreNeighbours(Tensor features, Tensor values) {
+        return values.select(1, k - 1).to(DType.FLOAT64);
     }
 
     @Override

@@ -3,7 +3,6 @@ package org.ood4j.detectors;
 import java.util.function.Function;
 
 import org.ood4j.engine.DType;
-import org.ood4j.engine.Knn;
 import org.ood4j.engine.Tensor;
 import org.ood4j.engine.backend.KnnOps;
 
@@ -46,10 +45,8 @@ public final class NNGuide extends BankDetector {
     }
 
     @Override
-    protected Tensor scoreChunk(Tensor features) {
-        try (Knn.Result r = search(features)) {
-            return r.values().to(DType.FLOAT64).mean(1).mul(head.apply(features).logsumexp(1)).neg();
-        }
+    public Tensor scoreNeighbours(Tensor features, Tensor values) {
+        return values.to(DType.FLOAT64).mean(1).mul(head.apply(features).logsumexp(1)).neg();
     }
 
     @Override

@@ -35,6 +35,13 @@ record DetectorSpec(String name, Map<String, Object> params) implements Serializ
      * Builds the detector; its tensor parameters are freed once it is built (detectors copy what
      * they keep, as {@link org.ood4j.detectors.DetectorFiles#load} relies on).
      */
+    /** The same detector with parameter {@code name} set to {@code value}. */
+    DetectorSpec with(String name, Object value) {
+        Map<String, Object> p = new LinkedHashMap<>(params);
+        p.put(name, value);
+        return new DetectorSpec(this.name, p);
+    }
+
     AbstractDetector create() {
         try (Scope s = Scope.open()) {
             if (!(DetectorRegistry.create(name, decode(params), null) instanceof AbstractDetector d)) {

@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 
 import org.apache.spark.ml.Estimator;
+import org.apache.spark.ml.param.LongParam;
 import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamMap;
 import org.apache.spark.ml.param.StringArrayParam;
@@ -40,14 +41,17 @@ import org.ood4j.engine.Tensor;
  * partition order into one bank file on the driver: the search is then exact and the model is
  * an ordinary ood4j state that {@code ood4j score}/{@code serve} read; the model then broadcasts
  * that state to the executors once per {@code transform}, and each executor memory-maps it (page
- * cache, not heap). A bank that does not fit one machine's disk and page cache — or a state
- * file over 2 GB, the largest broadcast byte array — is beyond this stage (see the README's
- * "On Spark" for the sharded search this would take).
+ * cache, not heap). That is the cheap way while the bank fits: each query is searched where it
+ * lies, nothing is shuffled. A bank of more than {@code maxBroadcastBankBytes} (default 1 GiB;
+ * a broadcast byte array ends at 2 GB, and a bank beyond an executor's memory should not be copied
+ * to each) stays where its rows are, one shard per fit partition, and queries meet every shard
+ * ({@link ShardedBank}): same scores, paid for with a shuffle of query blocks and candidates.
  */
 public final class OodDetector extends Estimator<OodDetectorModel> implements OodColumns, DefaultParamsWritable {
     private final String uid;
     private final Param<String> detector, labelCol;
     private final StringArrayParam detectorParams;
+    private final LongParam maxBroadcastBankBytes;
     private final OodColumns.Declared columns;
 
     public OodDetector() {
@@ -59,8 +63,11 @@ public final class OodDetector extends Estimator<OodDetectorModel> implements Oo
         detector = new Param<>(this, "detector", "the detector's registered name (pytorch-ood's class name), e.g. Mahalanobis");
         detectorParams = new StringArrayParam(this, "detectorParams", "detector parameters as name=value pairs (the CLI's --param)");
         labelCol = new Param<>(this, "labelCol", "integer class labels (< 0: an OOD row, skipped by the fit); unset: no labels");
+        maxBroadcastBankBytes = new LongParam(this, "maxBroadcastBankBytes", "a kNN bank (KNN, NNGuide) of at most this many bytes"
+                + " is gathered and broadcast; a larger one stays sharded over the fit partitions");
         columns = OodColumns.Declared.of(this);
         setDefault(detectorParams, new String[0]);
+        setDefault(maxBroadcastBankBytes, 1L << 30);
         setColumnDefaults();
     }
 
@@ -68,6 +75,7 @@ public final class OodDetector extends Estimator<OodDetectorModel> implements Oo
     public Param<String> detector() { return detector; }
     public StringArrayParam detectorParams() { return detectorParams; }
     public Param<String> labelCol() { return labelCol; }
+    public LongParam maxBroadcastBankBytes() { return maxBroadcastBankBytes; }
     @Override public Param<String> featuresCol() { return columns.featuresCol(); }
     @Override public Param<String> outputCol() { return columns.outputCol(); }
     @Override public Param<String> isOodCol() { return columns.isOodCol(); }
@@ -81,6 +89,8 @@ public final class OodDetector extends Estimator<OodDetectorModel> implements Oo
     public OodDetector setOutputCol(String col) { set(outputCol(), col); return this; }
     public OodDetector setIsOodCol(String col) { set(isOodCol(), col); return this; }
     public OodDetector setPValueCol(String col) { set(pValueCol(), col); return this; }
+    /** The largest kNN bank that is broadcast (default 1 GiB, below the 2 GB of one broadcast byte array). */
+    public OodDetector setMaxBroadcastBankBytes(long bytes) { set(maxBroadcastBankBytes, bytes); return this; }
 
     public String getDetector() {
         if (!isDefined(detector)) throw new IllegalArgumentException("OodDetector: set the detector (e.g. setDetector(\"Mahalanobis\"))");
@@ -102,8 +112,7 @@ public final class OodDetector extends Estimator<OodDetectorModel> implements Oo
         DetectorSpec spec = spec();
         try (AbstractDetector d = spec.create()) {
             OodDetectorModel.requireColumnInput(d);
-            if (d.requiresFit()) fit(d, spec, dataset);
-            OodDetectorModel model = new OodDetectorModel(uid, StateBytes.of(d));
+            OodDetectorModel model = d.requiresFit() ? fit(d, spec, dataset) : new OodDetectorModel(uid, StateBytes.of(d));
             return copyValues(model, ParamMap.empty()).setParent(this);
         }
     }
@@ -118,14 +127,19 @@ public final class OodDetector extends Estimator<OodDetectorModel> implements Oo
         }
     }
 
-    private void fit(AbstractDetector d, DetectorSpec spec, Dataset<?> dataset) {
+    private OodDetectorModel fit(AbstractDetector d, DetectorSpec spec, Dataset<?> dataset) {
         List<String> cols = new ArrayList<>(List.of(getFeaturesCol()));
         if (getLabelCol() != null) cols.add(getLabelCol());
         Dataset<Row> rows = dataset.toDF().select(cols.stream().map(org.apache.spark.sql.functions::col).toArray(org.apache.spark.sql.Column[]::new));
         FeatureColumn features = FeatureColumn.of(dataset.schema(), getFeaturesCol());
         int dim = RowBlocks.firstWidth(rows, features, d.name());
         if (getLabelCol() == null) requireNoLabels(d, features, dim);
-        SparkErrors.unwrapped(() -> SparkFit.fit(d, spec, new SparkFit.Input(rows.toJavaRDD(), features, getLabelCol(), dim)));
+        SparkFit.Input in = new SparkFit.Input(rows.toJavaRDD(), features, getLabelCol(), dim);
+        if (d instanceof BankDetector bank && rows.count() * dim * features.dtype().byteSize() > (Long) getOrDefault(maxBroadcastBankBytes)) {
+            return new OodDetectorModel(uid, SparkErrors.unwrapped(() -> ShardedBank.fit(spec, bank.k(), in)));
+        }
+        SparkErrors.unwrapped(() -> SparkFit.fit(d, spec, in));
+        return new OodDetectorModel(uid, StateBytes.of(d));
     }
 
     /**

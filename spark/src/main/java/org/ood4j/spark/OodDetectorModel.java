@@ -8,6 +8,7 @@ import java.util.Map;
 import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.hadoop.fs.FileSystem;
+import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.broadcast.Broadcast;
@@ -25,6 +26,7 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.types.StructType;
+import org.apache.spark.storage.StorageLevel;
 import org.ood4j.detectors.AbstractDetector;
 import org.ood4j.detectors.DetectorFiles;
 import org.ood4j.detectors.FeaturesDetector;
@@ -49,9 +51,12 @@ import org.ood4j.engine.io.Safetensors;
 public final class OodDetectorModel extends Model<OodDetectorModel> implements OodColumns, MLWritable {
     /** The state file's name inside a saved model's folder. */
     public static final String STATE_FILE = "state/detector.ood4j";
+    /** A sharded bank's description and its shards (Spark's object file of state files) inside a saved model's folder. */
+    static final String SHARDED_FILE = "state/sharded-bank.bin", SHARDS = "state/shards";
 
     private final String uid;
-    private final byte[] state;
+    private final byte[] state;          // the state file's bytes; null for a sharded bank
+    private final ShardedBank bank;      // a kNN bank left on the cluster; null otherwise
     private final OodColumns.Declared columns;
     private transient Info info;
 
@@ -59,8 +64,17 @@ public final class OodDetectorModel extends Model<OodDetectorModel> implements O
     private record Info(String detector, int width, boolean calibrated) {}
 
     OodDetectorModel(String uid, byte[] state) {
+        this(uid, state, null);
+    }
+
+    OodDetectorModel(String uid, ShardedBank bank) {
+        this(uid, null, bank);
+    }
+
+    private OodDetectorModel(String uid, byte[] state, ShardedBank bank) {
         this.uid = uid;
         this.state = state;
+        this.bank = bank;
         columns = OodColumns.Declared.of(this);
         setColumnDefaults();
     }
@@ -107,13 +121,25 @@ public final class OodDetectorModel extends Model<OodDetectorModel> implements O
     /** Whether the detector carries a decision rule (threshold, p-values). */
     public boolean isCalibrated() { return info().calibrated(); }
 
+    /** Whether the model is a kNN bank left sharded over the cluster (see {@link OodDetector}). */
+    public boolean isSharded() { return bank != null; }
+
     /** The detector, loaded from the state on this JVM; the caller closes it. */
-    public AbstractDetector detector() { return StateBytes.load(state); }
+    public AbstractDetector detector() { return StateBytes.load(requireState("detector()")); }
 
     /** The state file's bytes (what {@code ood4j score --state} reads). */
-    public byte[] stateBytes() { return state.clone(); }
+    public byte[] stateBytes() { return requireState("stateBytes()").clone(); }
+
+    private byte[] requireState(String what) {
+        if (bank != null) {
+            throw new IllegalArgumentException(what + ": this " + bank.detector() + " bank is sharded over the cluster, not one state"
+                    + " (raise maxBroadcastBankBytes to gather it)");
+        }
+        return state;
+    }
 
     private Info info() {
+        if (info == null && bank != null) info = new Info(bank.detector(), bank.width(), false);
         if (info == null) {
             try {
                 Map<String, String> meta = Safetensors.readMetadata(StateBytes.file(state));
@@ -135,6 +161,9 @@ public final class OodDetectorModel extends Model<OodDetectorModel> implements O
     @Override
     public Dataset<Row> transform(Dataset<?> dataset) {
         StructType out = transformSchema(dataset.schema());
+        if (bank != null) {
+            return bank.transform(dataset, FeatureColumn.of(dataset.schema(), getFeaturesCol()), dataset.schema().fieldIndex(getFeaturesCol()), out);
+        }
         Broadcast<byte[]> broadcast = JavaSparkContext.fromSparkContext(dataset.sparkSession().sparkContext()).broadcast(state);
         boolean calibrated = isCalibrated();
         Scorer scorer = new Scorer(FeatureColumn.of(dataset.schema(), getFeaturesCol()), dataset.schema().fieldIndex(getFeaturesCol()),
@@ -148,6 +177,7 @@ public final class OodDetectorModel extends Model<OodDetectorModel> implements O
      * scores are collected on the driver (8 bytes a row).
      */
     public OodDetectorModel calibrate(Dataset<?> idData, double tpr) {
+        requireState("calibrate");
         String score = getOutputCol();
         double[] scores = transform(idData).select(score).as(Encoders.DOUBLE()).collectAsList().stream().mapToDouble(Double::doubleValue).toArray();
         try (AbstractDetector d = detector(); Tensor t = Tensor.of(scores, scores.length)) {
@@ -158,7 +188,7 @@ public final class OodDetectorModel extends Model<OodDetectorModel> implements O
 
     @Override
     public OodDetectorModel copy(ParamMap extra) {
-        OodDetectorModel copy = new OodDetectorModel(uid, state);
+        OodDetectorModel copy = new OodDetectorModel(uid, state, bank);
         return copyValues(copy, extra).setParent(parent());
     }
 
@@ -186,9 +216,18 @@ public final class OodDetectorModel extends Model<OodDetectorModel> implements O
         @Override
         public void saveImpl(String path) {
             DefaultParamsWriter$.MODULE$.saveMetadata(model, path, sparkSession());
-            org.apache.hadoop.fs.Path file = new org.apache.hadoop.fs.Path(path, STATE_FILE);
+            if (model.bank == null) {
+                write(new org.apache.hadoop.fs.Path(path, STATE_FILE), model.state);
+                return;
+            }
+            // a sharded bank: its description, and the shards (each an ood4j state) as Spark's object file
+            write(new org.apache.hadoop.fs.Path(path, SHARDED_FILE), SparkFit.serialise(model.bank));
+            model.bank.shards().saveAsObjectFile(new org.apache.hadoop.fs.Path(path, SHARDS).toString());
+        }
+
+        private void write(org.apache.hadoop.fs.Path file, byte[] bytes) {
             try (FSDataOutputStream out = file.getFileSystem(sc().hadoopConfiguration()).create(file, true)) {
-                out.write(model.state);
+                out.write(bytes);
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
             }
@@ -199,21 +238,33 @@ public final class OodDetectorModel extends Model<OodDetectorModel> implements O
         @Override
         public OodDetectorModel load(String path) {
             DefaultParamsReader.Metadata meta = DefaultParamsReader$.MODULE$.loadMetadata(path, sparkSession(), OodDetectorModel.class.getName());
-            org.apache.hadoop.fs.Path file = new org.apache.hadoop.fs.Path(path, STATE_FILE);
-            byte[] bytes;
+            OodDetectorModel model;
+            byte[] sharded = read(new org.apache.hadoop.fs.Path(path, SHARDED_FILE), true);
+            if (sharded != null) {
+                ShardedBank bank = (ShardedBank) SparkFit.deserialiseObject(sharded);
+                JavaRDD<byte[]> shards = JavaSparkContext.fromSparkContext(sc()).objectFile(new org.apache.hadoop.fs.Path(path, SHARDS).toString());
+                model = new OodDetectorModel(meta.uid(), bank.withShards(shards.persist(StorageLevel.MEMORY_AND_DISK())));
+            } else {
+                model = new OodDetectorModel(meta.uid(), read(new org.apache.hadoop.fs.Path(path, STATE_FILE), false));
+                model.info();   // a state that is not ood4j's is refused here, not in a task
+            }
+            meta.getAndSetParams(model, scala.Option.empty());
+            return model;
+        }
+
+        /** The file's bytes; null when it is absent and {@code optional}. */
+        private byte[] read(org.apache.hadoop.fs.Path file, boolean optional) {
             try {
                 FileSystem fs = file.getFileSystem(sc().hadoopConfiguration());
-                bytes = new byte[Math.toIntExact(fs.getFileStatus(file).getLen())];
+                if (optional && !fs.exists(file)) return null;
+                byte[] bytes = new byte[Math.toIntExact(fs.getFileStatus(file).getLen())];
                 try (FSDataInputStream in = fs.open(file)) {
                     in.readFully(bytes);
                 }
+                return bytes;
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
             }
-            OodDetectorModel model = new OodDetectorModel(meta.uid(), bytes);
-            model.info();   // a state that is not ood4j's is refused here, not in a task
-            meta.getAndSetParams(model, scala.Option.empty());
-            return model;
         }
     }
 }

@@ -116,7 +116,7 @@ record Scorer(FeatureColumn features, int featureIndex, int width, boolean isOod
         }
     }
 
-    private static Row withScores(Row row, double score, Boolean ood, Double p) {
+    static Row withScores(Row row, double score, Boolean ood, Double p) {
         int n = row.length();
         Object[] values = new Object[n + 1 + (ood == null ? 0 : 1) + (p == null ? 0 : 1)];
         for (int i = 0; i < n; i++) values[i] = row.get(i);

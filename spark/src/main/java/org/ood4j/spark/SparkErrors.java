@@ -9,8 +9,15 @@ final class SparkErrors {
     private SparkErrors() {}
 
     static void unwrapped(Runnable job) {
-        try {
+        unwrapped(() -> {
             job.run();
+            return null;
+        });
+    }
+
+    static <T> T unwrapped(java.util.function.Supplier<T> job) {
+        try {
+            return job.get();
         } catch (Exception e) {   // SparkException is checked, though Scala code throws it from methods that do not declare it
             IllegalArgumentException cause = badInput(e);
             if (cause != null && cause != e) throw new IllegalArgumentException(cause.getMessage(), e);

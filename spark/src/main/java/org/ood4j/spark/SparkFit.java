@@ -217,21 +217,26 @@ final class SparkFit {
         return new RowBlocks.Block(id, labels, n, classes, b.partition(), b.firstRow());
     }
 
-    static byte[] serialise(FitAccumulator acc) {
+    /** Java serialisation: accumulators travel as bytes whatever serialiser Spark is configured with. */
+    static byte[] serialise(java.io.Serializable object) {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
-            out.writeObject(acc);
+            out.writeObject(object);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot serialise a fit accumulator: " + e.getMessage(), e);
+            throw new UncheckedIOException("cannot serialise a " + object.getClass().getSimpleName() + ": " + e.getMessage(), e);
         }
         return bytes.toByteArray();
     }
 
     static FitAccumulator deserialise(byte[] bytes) {
+        return (FitAccumulator) deserialiseObject(bytes);
+    }
+
+    static Object deserialiseObject(byte[] bytes) {
         try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(bytes))) {
-            return (FitAccumulator) in.readObject();
+            return in.readObject();
         } catch (IOException | ClassNotFoundException e) {
-            throw new IllegalStateException("cannot read a fit accumulator: " + e.getMessage(), e);
+            throw new IllegalStateException("cannot read serialised ood4j state: " + e.getMessage(), e);
         }
     }
 }

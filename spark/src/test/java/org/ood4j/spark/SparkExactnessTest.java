@@ -97,6 +97,34 @@ class SparkExactnessTest {
         assertArrayEquals(spark, LocalSpark.column(loaded.transform(held), "ood_score"), detector + ": scores after save/load");
     }
 
+    static Stream<Arguments> banks() {
+        return Stream.of(Arguments.of("KNN", List.of("k=5")), Arguments.of("NNGuide", with(TestData.headParams(head, "w", "b"), "k=7")));
+    }
+
+    /**
+     * A bank over maxBroadcastBankBytes stays sharded (one shard per non-empty fit partition, the
+     * one of 3 rows holding fewer than k): the candidates merged from every shard give the
+     * single-JVM scores; saved (shards as Spark's object file) and loaded, the same again.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("banks")
+    void aShardedBankScoresAsTheWholeBank(String detector, List<String> params) throws Exception {
+        Dataset<Row> fit = LocalSpark.floatRows(spark, data.rows(false, 0, FIT), DIM, data.labels(0, FIT), LocalSpark.UNEVEN);
+        Dataset<Row> held = LocalSpark.floatRows(spark, data.rows(false, FIT, FIT + HELD), DIM, data.labels(FIT, FIT + HELD), new int[] {150, 250});
+        OodDetectorModel model = new OodDetector().setDetector(detector).setDetectorParams(params.toArray(String[]::new))
+                .setLabelCol("label").setMaxBroadcastBankBytes(1000).fit(fit);
+        assertTrue(model.isSharded());
+        double[] spark = LocalSpark.column(model.transform(held), "ood_score");
+        double[] single = singleJvm(detector, params, data.rows(false, 0, FIT), data.labels(0, FIT), data.rows(false, FIT, FIT + HELD), DIM);
+        assertClose(single, spark, 1e-9, detector + " sharded");
+
+        String saved = dir.resolve(detector + "-sharded").toString();
+        model.write().overwrite().save(saved);
+        OodDetectorModel loaded = OodDetectorModel.load(saved);
+        assertTrue(loaded.isSharded());
+        assertArrayEquals(spark, LocalSpark.column(loaded.transform(held), "ood_score"), detector + ": sharded scores after save/load");
+    }
+
     /** The single-JVM fit of the same rows and its scores of the held-out rows. */
     static double[] singleJvm(String detector, List<String> params, float[] fitRows, long[] labels, float[] heldRows, int width) throws Exception {
         try (Scope s = Scope.open();
