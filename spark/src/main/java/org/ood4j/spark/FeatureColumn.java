@@ -5,13 +5,15 @@ import java.util.Arrays;
 
 import org.apache.spark.ml.linalg.SQLDataTypes;
 import org.apache.spark.ml.linalg.Vector;
-import org.apache.spark.sql.Row;
+import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.catalyst.util.ArrayData;
 import org.apache.spark.sql.types.ArrayType;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.NumericType;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
+import org.apache.spark.sql.types.UserDefinedType;
 import org.ood4j.engine.DType;
 
 /**
@@ -20,28 +22,36 @@ import org.ood4j.engine.DType;
  * rows). Checked against the schema before any job runs; each row is checked as it is read
  * (null, width, NaN or infinity), the message naming the column, the row's position in its
  * partition and the expected value.
+ *
+ * <p>Rows are read in Spark's internal form (the query's {@code InternalRow}s): an array column is
+ * then one copy of its packed values ({@code ArrayData.toFloatArray}), where the public
+ * {@code Row} would first convert every array to a Scala collection and, on the way out, back.
+ *
+ * @param vector        an ML Vector column (else an array)
+ * @param containsNull  whether the array type admits null elements (then each is checked)
  */
-record FeatureColumn(String name, boolean float32) implements Serializable {
+record FeatureColumn(String name, boolean float32, boolean vector, boolean containsNull) implements Serializable {
     /** The column {@code name} of {@code schema}, refused when absent or of another type. */
     static FeatureColumn of(StructType schema, String name) {
         DataType t = field(schema, name, "featuresCol").dataType();
         if (t instanceof ArrayType a && (a.elementType() == DataTypes.FloatType || a.elementType() == DataTypes.DoubleType)) {
-            return new FeatureColumn(name, a.elementType() == DataTypes.FloatType);
+            return new FeatureColumn(name, a.elementType() == DataTypes.FloatType, false, a.containsNull());
         }
-        if (t.equals(SQLDataTypes.VectorType())) return new FeatureColumn(name, false);
+        if (t.equals(SQLDataTypes.VectorType())) return new FeatureColumn(name, false, true, false);
         throw new IllegalArgumentException("column '" + name + "' has type " + t.simpleString()
                 + ", expected array<float>, array<double> or vector");
     }
 
-    /** The labels column: an integral type; the row's position and the value are checked as rows are read. */
-    static void requireLabels(StructType schema, String name) {
+    /** The labels column's type: an integral type, or a floating one whose values are checked to be whole as rows are read. */
+    static DataType labelType(StructType schema, String name) {
         DataType t = field(schema, name, "labelCol").dataType();
         boolean integral = t == DataTypes.LongType || t == DataTypes.IntegerType || t == DataTypes.ShortType || t == DataTypes.ByteType;
-        boolean whole = t == DataTypes.DoubleType || t == DataTypes.FloatType;   // Spark ML's usual label type: checked to be whole per row
+        boolean whole = t == DataTypes.DoubleType || t == DataTypes.FloatType;   // Spark ML's usual label type
         if (!integral && !whole) {
             throw new IllegalArgumentException("column '" + name + "' has type " + t.simpleString() + ", expected an integer class label"
                     + (t instanceof NumericType ? "" : " (int, long, or a whole double)"));
         }
+        return t;
     }
 
     static StructField field(StructType schema, String name, String param) {
@@ -55,38 +65,48 @@ record FeatureColumn(String name, boolean float32) implements Serializable {
         return float32 ? DType.FLOAT32 : DType.FLOAT64;
     }
 
-    /** How many values row {@code row}'s column holds (null refused). */
-    int width(Row row, int index, Position at) {
+    /** How many values the row's column holds (null refused). */
+    int width(InternalRow row, int index, Position at) {
         if (row.isNullAt(index)) throw at.bad(name, "is null", "an array of numbers");
-        Object v = row.get(index);
-        return v instanceof Vector vec ? vec.size() : ((scala.collection.Seq<?>) v).length();
+        return vector ? vector(row, index).size() : row.getArray(index).numElements();
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Vector vector(InternalRow row, int index) {
+        return ((UserDefinedType<Vector>) SQLDataTypes.VectorType()).deserialize(row.getStruct(index, 4));
     }
 
     /**
      * Copies the row's values into {@code out} at {@code offset} (float[] or double[] as the
      * column's precision), refusing a width other than {@code dim} and non-finite values.
      */
-    void copy(Row row, int index, int dim, Object out, int offset, Position at) {
+    void copy(InternalRow row, int index, int dim, Object out, int offset, Position at) {
         int width = width(row, index, at);
         if (width != dim) throw at.bad(name, "has " + width + " values", dim + " values");
-        Object v = row.get(index);
-        if (v instanceof Vector vec) {
-            double[] d = vec.toArray();
-            for (int j = 0; j < dim; j++) put(out, offset + j, d[j], j, at);
+        if (vector) {
+            copy(vector(row, index).toArray(), out, offset, at);
             return;
         }
-        scala.collection.Seq<?> seq = (scala.collection.Seq<?>) v;
-        for (int j = 0; j < dim; j++) {
-            Object x = seq.apply(j);
-            if (x == null) throw at.bad(name, "holds null at index " + j, "finite numbers");
-            put(out, offset + j, ((Number) x).doubleValue(), j, at);
+        ArrayData a = row.getArray(index);
+        if (containsNull) {
+            for (int j = 0; j < dim; j++) if (a.isNullAt(j)) throw at.bad(name, "holds null at index " + j, "finite numbers");
+        }
+        if (float32) {
+            float[] f = a.toFloatArray();
+            for (int j = 0; j < dim; j++) {
+                if (!Float.isFinite(f[j])) throw at.bad(name, "holds " + f[j] + " at index " + j, "finite numbers");
+            }
+            System.arraycopy(f, 0, (float[]) out, offset, dim);
+        } else {
+            copy(a.toDoubleArray(), out, offset, at);
         }
     }
 
-    private void put(Object out, int i, double value, int j, Position at) {
-        if (!Double.isFinite(value)) throw at.bad(name, "holds " + value + " at index " + j, "finite numbers");
-        if (out instanceof float[] f) f[i] = (float) value;
-        else ((double[]) out)[i] = value;
+    private void copy(double[] d, Object out, int offset, Position at) {
+        for (int j = 0; j < d.length; j++) {
+            if (!Double.isFinite(d[j])) throw at.bad(name, "holds " + d[j] + " at index " + j, "finite numbers");
+        }
+        System.arraycopy(d, 0, (double[]) out, offset, d.length);
     }
 
     /** A row's place for messages: its partition and its index there (Spark gives rows no global number without a job). */

@@ -102,7 +102,7 @@ public final class OodDetector extends Estimator<OodDetectorModel> implements Oo
 
     @Override
     public StructType transformSchema(StructType schema) {
-        if (getLabelCol() != null) FeatureColumn.requireLabels(schema, getLabelCol());
+        if (getLabelCol() != null) FeatureColumn.labelType(schema, getLabelCol());
         return outputSchema(schema, false);
     }
 
@@ -134,7 +134,9 @@ public final class OodDetector extends Estimator<OodDetectorModel> implements Oo
         FeatureColumn features = FeatureColumn.of(dataset.schema(), getFeaturesCol());
         int dim = RowBlocks.firstWidth(rows, features, d.name());
         if (getLabelCol() == null) requireNoLabels(d, features, dim);
-        SparkFit.Input in = new SparkFit.Input(rows.toJavaRDD(), features, getLabelCol(), dim);
+        RowBlocks.Labels labels = getLabelCol() == null ? null
+                : new RowBlocks.Labels(getLabelCol(), FeatureColumn.labelType(dataset.schema(), getLabelCol()), 1);
+        SparkFit.Input in = new SparkFit.Input(RowBlocks.internalRows(rows), features, labels, dim);
         if (d instanceof BankDetector bank && rows.count() * dim * features.dtype().byteSize() > (Long) getOrDefault(maxBroadcastBankBytes)) {
             return new OodDetectorModel(uid, SparkErrors.unwrapped(() -> ShardedBank.fit(spec, bank.k(), in)));
         }

@@ -10,7 +10,6 @@ import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.ml.Model;
 import org.apache.spark.ml.param.Param;
@@ -168,7 +167,7 @@ public final class OodDetectorModel extends Model<OodDetectorModel> implements O
         boolean calibrated = isCalibrated();
         Scorer scorer = new Scorer(FeatureColumn.of(dataset.schema(), getFeaturesCol()), dataset.schema().fieldIndex(getFeaturesCol()),
                 info().width(), calibrated && !getIsOodCol().isEmpty(), calibrated && !getPValueCol().isEmpty());
-        return dataset.toDF().mapPartitions((MapPartitionsFunction<Row, Row>) rows -> scorer.score(broadcast.value(), rows), Encoders.row(out));
+        return Scorer.dataFrame(dataset, RowBlocks.internalRows(dataset).mapPartitions(rows -> scorer.score(broadcast.value(), rows)), out);
     }
 
     /**

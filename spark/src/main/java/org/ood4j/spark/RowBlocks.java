@@ -5,7 +5,8 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.NoSuchElementException;
 
-import org.apache.spark.sql.Row;
+import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.types.DataType;
 import org.ood4j.engine.Tensor;
 
 /**
@@ -40,25 +41,27 @@ final class RowBlocks implements Iterator<RowBlocks.Block> {
         }
     }
 
-    private final Iterator<Row> rows;
+    private final Iterator<InternalRow> rows;
     private final FeatureColumn features;
     private final String labelName;
+    private final DataType labelType;
     private final int featureIndex, labelIndex, dim, partition;
-    private final List<Row> keep;
+    private final List<InternalRow> keep;
     private long read;
 
     /**
-     * @param labelIndex the label's field in each row, or -1 for no labels
-     * @param keep       where the rows go as they are read (to write them out with their scores), or null
+     * @param labels     the labels' column, or null for no labels
+     * @param keep       where the rows go (copied: Spark reuses a row object) as they are read, to write them out with their scores; or null
      */
-    RowBlocks(Iterator<Row> rows, int partition, FeatureColumn features, int featureIndex, String labelName, int labelIndex, int dim,
-              List<Row> keep) {
+    RowBlocks(Iterator<InternalRow> rows, int partition, FeatureColumn features, int featureIndex, Labels labels, int dim,
+              List<InternalRow> keep) {
         this.rows = rows;
         this.partition = partition;
         this.features = features;
         this.featureIndex = featureIndex;
-        this.labelName = labelName;
-        this.labelIndex = labelIndex;
+        this.labelName = labels == null ? null : labels.name();
+        this.labelType = labels == null ? null : labels.type();
+        this.labelIndex = labels == null ? -1 : labels.index();
         this.dim = dim;
         this.keep = keep;
     }
@@ -76,8 +79,8 @@ final class RowBlocks implements Iterator<RowBlocks.Block> {
         long[] labels = labelIndex < 0 ? null : new long[ROWS];
         int n = 0;
         for (; n < ROWS && rows.hasNext(); n++, read++) {
-            Row row = rows.next();
-            if (keep != null) keep.add(row);
+            InternalRow row = rows.next();
+            if (keep != null) keep.add(row.copy());
             FeatureColumn.Position at = new FeatureColumn.Position(partition, read);
             features.copy(row, featureIndex, dim, values, n * dim, at);
             if (labels != null) labels[n] = label(row, at);
@@ -89,17 +92,25 @@ final class RowBlocks implements Iterator<RowBlocks.Block> {
         return new Block(values, labels, n, dim, partition, first);
     }
 
-    private long label(Row row, FeatureColumn.Position at) {
+    /** The labels' column: its name (for messages), type and index in the rows. */
+    record Labels(String name, DataType type, int index) implements Serializable {}
+
+    private long label(InternalRow row, FeatureColumn.Position at) {
         if (row.isNullAt(labelIndex)) throw at.bad(labelName, "is null", "an integer class label (< 0 for an OOD row)");
-        double v = ((Number) row.get(labelIndex)).doubleValue();
+        double v = ((Number) row.get(labelIndex, labelType)).doubleValue();
         if (v != Math.rint(v) || Math.abs(v) > 1L << 53) throw at.bad(labelName, "is " + v, "an integer class label (< 0 for an OOD row)");
         return (long) v;
     }
 
     /** The width of the first row of the column (the fit's dimension), refusing a dataset without rows. */
-    static int firstWidth(org.apache.spark.sql.Dataset<Row> rows, FeatureColumn column, String detector) {
-        List<Row> first = rows.limit(1).collectAsList();
+    static int firstWidth(org.apache.spark.sql.Dataset<org.apache.spark.sql.Row> rows, FeatureColumn column, String detector) {
+        List<InternalRow> first = internalRows(rows.limit(1)).map(InternalRow::copy).collect();
         if (first.isEmpty()) throw new IllegalArgumentException(detector + ": the fit dataset has no rows");
         return column.width(first.get(0), 0, new FeatureColumn.Position(0, 0));
+    }
+
+    /** The dataset's rows in Spark's internal form, as its query produces them. */
+    static org.apache.spark.api.java.JavaRDD<InternalRow> internalRows(org.apache.spark.sql.Dataset<?> rows) {
+        return rows.queryExecution().toRdd().toJavaRDD();
     }
 }

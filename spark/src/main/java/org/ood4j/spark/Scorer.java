@@ -8,8 +8,13 @@ import java.util.List;
 import java.util.NoSuchElementException;
 
 import org.apache.spark.TaskContext;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.catalyst.expressions.GenericInternalRow;
+import org.apache.spark.sql.catalyst.expressions.JoinedRow;
+import org.apache.spark.sql.types.StructType;
 import org.apache.spark.util.TaskCompletionListener;
 import org.ood4j.detectors.AbstractDetector;
 import org.ood4j.detectors.Calibration;
@@ -30,17 +35,17 @@ import org.ood4j.engine.Tensor;
  * @param isOod, pValue whether a calibrated detector's decision and p-value columns are added
  */
 record Scorer(FeatureColumn features, int featureIndex, int width, boolean isOod, boolean pValue) implements Serializable {
-    Iterator<Row> score(byte[] state, Iterator<Row> rows) {
+    Iterator<InternalRow> score(byte[] state, Iterator<InternalRow> rows) {
         if (!rows.hasNext()) return Collections.emptyIterator();
         int partition = TaskContext.getPartitionId();
-        Row first = rows.next();
+        InternalRow first = rows.next().copy();
         int dim = width >= 0 ? width : features.width(first, featureIndex, new FeatureColumn.Position(partition, 0));
-        Iterator<Row> all = new Iterator<>() {
-            private Row head = first;
+        Iterator<InternalRow> all = new Iterator<>() {
+            private InternalRow head = first;
             @Override public boolean hasNext() { return head != null || rows.hasNext(); }
-            @Override public Row next() {
+            @Override public InternalRow next() {
                 if (head == null) return rows.next();
-                Row r = head;
+                InternalRow r = head;
                 head = null;
                 return r;
             }
@@ -58,17 +63,17 @@ record Scorer(FeatureColumn features, int featureIndex, int width, boolean isOod
         };
     }
 
-    private final class Scored implements Iterator<Row> {
+    private final class Scored implements Iterator<InternalRow> {
         private final AbstractDetector detector;
         private final RowBlocks blocks;
-        private final List<Row> kept = new ArrayList<>();
-        private final List<Row> out = new ArrayList<>();
+        private final List<InternalRow> kept = new ArrayList<>();
+        private final List<InternalRow> out = new ArrayList<>();
         private int next;
         private boolean closed;
 
-        Scored(AbstractDetector detector, Iterator<Row> rows, int partition, int dim) {
+        Scored(AbstractDetector detector, Iterator<InternalRow> rows, int partition, int dim) {
             this.detector = detector;
-            this.blocks = new RowBlocks(rows, partition, features, featureIndex, null, -1, dim, kept);
+            this.blocks = new RowBlocks(rows, partition, features, featureIndex, null, dim, kept);
             TaskContext task = TaskContext.get();
             if (task != null) task.addTaskCompletionListener((TaskCompletionListener) context -> close());
         }
@@ -85,7 +90,7 @@ record Scorer(FeatureColumn features, int featureIndex, int width, boolean isOod
         }
 
         @Override
-        public Row next() {
+        public InternalRow next() {
             if (!hasNext()) throw new NoSuchElementException();
             return out.get(next++);
         }
@@ -116,14 +121,23 @@ record Scorer(FeatureColumn features, int featureIndex, int width, boolean isOod
         }
     }
 
-    static Row withScores(Row row, double score, Boolean ood, Double p) {
-        int n = row.length();
-        Object[] values = new Object[n + 1 + (ood == null ? 0 : 1) + (p == null ? 0 : 1)];
-        for (int i = 0; i < n; i++) values[i] = row.get(i);
-        int at = n;
+    /** The row followed by its score (and decision, p-value): the row's bytes are not converted, Spark copies them once. */
+    static InternalRow withScores(InternalRow row, double score, Boolean ood, Double p) {
+        Object[] values = new Object[1 + (ood == null ? 0 : 1) + (p == null ? 0 : 1)];
+        int at = 0;
         values[at++] = score;
         if (ood != null) values[at++] = ood;
         if (p != null) values[at] = p;
-        return RowFactory.create(values);
+        return new JoinedRow(row, new GenericInternalRow(values));
+    }
+
+    /**
+     * Internal rows of {@code schema} as a DataFrame of {@code like}'s session. Spark's public API
+     * makes DataFrames of external {@code Row}s only, converting every array on the way in; the
+     * classic session's internalCreateDataFrame (Spark SQL's own way, public in the bytecode,
+     * not in Spark Connect) takes the rows as they are.
+     */
+    static Dataset<Row> dataFrame(Dataset<?> like, JavaRDD<InternalRow> rows, StructType schema) {
+        return ((org.apache.spark.sql.classic.SparkSession) like.sparkSession()).internalCreateDataFrame(rows.rdd(), schema, false);
     }
 }

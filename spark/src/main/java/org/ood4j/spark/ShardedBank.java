@@ -9,6 +9,7 @@ import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.storage.StorageLevel;
 import org.ood4j.detectors.AbstractDetector;
@@ -98,22 +99,22 @@ final class ShardedBank implements Serializable {
     Dataset<Row> transform(Dataset<?> dataset, FeatureColumn features, int featureIndex, StructType out) {
         DetectorSpec scoring = spec;
         int dim = width, count = k;
-        JavaPairRDD<Long, Query> queries = dataset.toDF().toJavaRDD()
+        JavaPairRDD<Long, Query> queries = RowBlocks.internalRows(dataset)
                 .mapPartitionsWithIndex((p, rows) -> queryBlocks(p, rows, features, featureIndex, dim), true)
                 .mapToPair(q -> q)
                 .persist(StorageLevel.MEMORY_AND_DISK());
         JavaPairRDD<Long, Candidates> best = queries.cartesian(shards).mapPartitionsToPair(pairs -> candidates(pairs, count))
                 .reduceByKey(Candidates::merge);
-        JavaRDD<Row> scored = queries.join(best).mapPartitions(blocks -> scores(scoring, blocks));
-        return dataset.sparkSession().createDataFrame(scored, out);
+        JavaRDD<InternalRow> scored = queries.join(best).mapPartitions(blocks -> scores(scoring, blocks));
+        return Scorer.dataFrame(dataset, scored, out);
     }
 
     /** A block of query rows: the rows themselves (to write them out) and their features. */
-    record Query(List<Row> rows, RowBlocks.Block block) implements Serializable {}
+    record Query(List<InternalRow> rows, RowBlocks.Block block) implements Serializable {}
 
-    private static Iterator<Tuple2<Long, Query>> queryBlocks(int partition, Iterator<Row> rows, FeatureColumn features, int index, int dim) {
-        List<Row> kept = new ArrayList<>();
-        RowBlocks blocks = new RowBlocks(rows, partition, features, index, null, -1, dim, kept);
+    private static Iterator<Tuple2<Long, Query>> queryBlocks(int partition, Iterator<InternalRow> rows, FeatureColumn features, int index, int dim) {
+        List<InternalRow> kept = new ArrayList<>();
+        RowBlocks blocks = new RowBlocks(rows, partition, features, index, null, dim, kept);
         List<Tuple2<Long, Query>> out = new ArrayList<>();
         for (long n = 0; blocks.hasNext(); n++) {
             RowBlocks.Block b = blocks.next();
@@ -144,8 +145,8 @@ final class ShardedBank implements Serializable {
         }
     }
 
-    private static Iterator<Row> scores(DetectorSpec spec, Iterator<Tuple2<Long, Tuple2<Query, Candidates>>> blocks) {
-        List<Row> out = new ArrayList<>();
+    private static Iterator<InternalRow> scores(DetectorSpec spec, Iterator<Tuple2<Long, Tuple2<Query, Candidates>>> blocks) {
+        List<InternalRow> out = new ArrayList<>();
         try (AbstractDetector d = spec.create()) {
             BankDetector bank = (BankDetector) d;
             while (blocks.hasNext()) {

@@ -15,7 +15,7 @@ import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
-import org.apache.spark.sql.Row;
+import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.storage.StorageLevel;
 import org.ood4j.detectors.AbstractDetector;
 import org.ood4j.detectors.BankDetector;
@@ -54,17 +54,13 @@ final class SparkFit {
     private SparkFit() {}
 
     /** Where the fit's rows are: the selected (features[, label]) dataset and how to read it. */
-    record Input(JavaRDD<Row> rows, FeatureColumn features, String labelName, int dim) {
-        int labelIndex() {
-            return labelName == null ? -1 : 1;
-        }
-
+    record Input(JavaRDD<InternalRow> rows, FeatureColumn features, RowBlocks.Labels labels, int dim) {
         /** The partitions' rows as blocks, each block validated (with the row's position) on its executor. */
         JavaRDD<RowBlocks.Block> blocks() {
             FeatureColumn column = features;   // locals: the closure must not capture this record's RDD
-            String label = labelName;
-            int labelAt = labelIndex(), width = dim;
-            return rows.mapPartitionsWithIndex((i, it) -> new RowBlocks(it, i, column, 0, label, labelAt, width, null), true);
+            RowBlocks.Labels y = labels;
+            int width = dim;
+            return rows.mapPartitionsWithIndex((i, it) -> new RowBlocks(it, i, column, 0, y, width, null), true);
         }
     }
 
@@ -166,9 +162,9 @@ final class SparkFit {
 
     /** Temperature scaling: the cached ID logits, each Newton step's derivative sums gathered per partition. */
     private static void fitTemperature(TemperatureScaling t, Input in) {
-        if (in.labelName() == null) throw new IllegalArgumentException(t.name() + " needs class labels to fit: set labelCol");
+        if (in.labels() == null) throw new IllegalArgumentException(t.name() + " needs class labels to fit: set labelCol");
         int classes = in.dim();
-        String labelName = in.labelName();
+        String labelName = in.labels().name();
         JavaRDD<RowBlocks.Block> blocks = in.blocks().map(b -> idRows(b, classes, labelName)).persist(StorageLevel.MEMORY_AND_DISK());
         try {
             long idRows = blocks.map(b -> (long) b.rows()).fold(0L, Long::sum), rows = in.rows().count();
