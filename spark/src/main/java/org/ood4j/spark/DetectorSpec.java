@@ -53,43 +53,36 @@ record DetectorSpec(String name, Map<String, Object> params) implements Serializ
         }
     }
 
-    private static Map<String, Object> encode(Map<String, ?> params) throws IOException {
-        Map<String, Object> out = new LinkedHashMap<>();
-        for (Map.Entry<String, ?> e : params.entrySet()) out.put(e.getKey(), encodeValue(e.getValue()));
-        return out;
+    /** A leaf value's conversion (tensor to bytes or back). */
+    private interface Leaf {
+        Object apply(Object v) throws IOException;
     }
 
-    private static Object encodeValue(Object v) throws IOException {
-        if (v instanceof Tensor t) return new NpyBytes(Npy.toBytes(t));
-        if (v instanceof Map<?, ?> m) {
-            @SuppressWarnings("unchecked") Map<String, ?> nested = (Map<String, ?>) m;
-            return encode(nested);
-        }
-        if (v instanceof List<?> l) {
-            List<Object> out = new ArrayList<>();
-            for (Object o : l) out.add(encodeValue(o));
-            return out;
-        }
-        return v;
+    private static Map<String, Object> encode(Map<String, ?> params) throws IOException {
+        return walk(params, v -> v instanceof Tensor t ? new NpyBytes(Npy.toBytes(t)) : v);
     }
 
     private static Map<String, Object> decode(Map<String, ?> params) throws IOException {
+        return walk(params, v -> v instanceof NpyBytes b ? Npy.readBytes(b.bytes()) : v);
+    }
+
+    /** The parameters with every leaf (inside nested maps and lists too) converted. */
+    private static Map<String, Object> walk(Map<String, ?> params, Leaf leaf) throws IOException {
         Map<String, Object> out = new LinkedHashMap<>();
-        for (Map.Entry<String, ?> e : params.entrySet()) out.put(e.getKey(), decodeValue(e.getValue()));
+        for (Map.Entry<String, ?> e : params.entrySet()) out.put(e.getKey(), walkValue(e.getValue(), leaf));
         return out;
     }
 
-    private static Object decodeValue(Object v) throws IOException {
-        if (v instanceof NpyBytes b) return Npy.readBytes(b.bytes());
+    private static Object walkValue(Object v, Leaf leaf) throws IOException {
         if (v instanceof Map<?, ?> m) {
             @SuppressWarnings("unchecked") Map<String, ?> nested = (Map<String, ?>) m;
-            return decode(nested);
+            return walk(nested, leaf);
         }
         if (v instanceof List<?> l) {
             List<Object> out = new ArrayList<>();
-            for (Object o : l) out.add(decodeValue(o));
+            for (Object o : l) out.add(walkValue(o, leaf));
             return out;
         }
-        return v;
+        return leaf.apply(v);
     }
 }

@@ -75,15 +75,16 @@ final class ShardedBank implements Serializable {
         try (AbstractDetector d = spec.create()) {
             BankDetector bank = (BankDetector) d;
             var acc = bank.fitAccumulator(0);
-            boolean any = false;
-            while (blocks.hasNext()) {
-                RowBlocks.Block b = blocks.next();
-                try (Scope s = Scope.open()) {
-                    acc.add(b.features(), b.labelTensor());
+            boolean[] any = {false};
+            SparkFit.addAll(acc, new Iterator<>() {   // noting whether any block holds an in-distribution row
+                @Override public boolean hasNext() { return blocks.hasNext(); }
+                @Override public RowBlocks.Block next() {
+                    RowBlocks.Block b = blocks.next();
+                    any[0] |= b.labels() == null || java.util.Arrays.stream(b.labels()).anyMatch(y -> y >= 0);
+                    return b;
                 }
-                any |= b.labels() == null || java.util.Arrays.stream(b.labels()).anyMatch(y -> y >= 0);
-            }
-            if (!any) return java.util.Collections.emptyIterator();
+            });
+            if (!any[0]) return java.util.Collections.emptyIterator();
             acc.finish();
             return List.of(StateBytes.of(d)).iterator();
         }

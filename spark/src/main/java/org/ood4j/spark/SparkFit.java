@@ -77,23 +77,21 @@ final class SparkFit {
 
     private static void fitStreaming(StreamingFit s, DetectorSpec spec, Input in) {
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(in.rows().context());
-        JavaRDD<RowBlocks.Block> blocks = in.blocks().persist(StorageLevel.MEMORY_AND_DISK());   // read once per pass
+        // each pass reads the input again, as the single-JVM streaming fit rereads its file: caching the rows would hold the
+        // whole dataset (a user who wants that caches the Dataset)
+        JavaRDD<RowBlocks.Block> blocks = in.blocks();
         List<byte[]> finished = new ArrayList<>();
-        try {
-            for (int pass = 0; pass < s.fitPasses(); pass++) {
-                Broadcast<List<byte[]>> earlier = jsc.broadcast(List.copyOf(finished));
-                int p = pass;
-                JavaPairRDD<Integer, byte[]> leaves = blocks.mapPartitionsWithIndex(
-                        (i, it) -> List.of(new Tuple2<>(i, accumulate(spec, earlier.value(), p, it))).iterator(), true)
-                        .mapToPair(t -> t);
-                FitAccumulator acc = s.fitAccumulator(pass);
-                acc.merge(deserialise(treeMerge(leaves, blocks.getNumPartitions())));
-                acc.finish();
-                finished.add(serialise(acc));
-                earlier.destroy();
-            }
-        } finally {
-            blocks.unpersist(false);
+        for (int pass = 0; pass < s.fitPasses(); pass++) {
+            Broadcast<List<byte[]>> earlier = jsc.broadcast(List.copyOf(finished));
+            int p = pass;
+            JavaPairRDD<Integer, byte[]> leaves = blocks.mapPartitionsWithIndex(
+                    (i, it) -> List.of(new Tuple2<>(i, accumulate(spec, earlier.value(), p, it))).iterator(), true)
+                    .mapToPair(t -> t);
+            FitAccumulator acc = s.fitAccumulator(pass);
+            acc.merge(deserialise(treeMerge(leaves, blocks.getNumPartitions())));
+            acc.finish();
+            finished.add(serialise(acc));
+            earlier.destroy();
         }
     }
 
@@ -107,14 +105,7 @@ final class SparkFit {
                 replay.finish();
             }
             FitAccumulator acc = s.fitAccumulator(pass);
-            while (blocks.hasNext()) {
-                RowBlocks.Block b = blocks.next();
-                try (Scope scope = Scope.open()) {
-                    acc.add(b.features(), b.labelTensor());
-                } catch (IllegalArgumentException e) {
-                    throw new IllegalArgumentException("partition " + b.partition() + ", rows from " + b.firstRow() + ": " + e.getMessage(), e);
-                }
-            }
+            addAll(acc, blocks);
             return serialise(acc);
         }
     }
@@ -148,7 +139,12 @@ final class SparkFit {
      */
     private static void fitBank(BankDetector bank, Input in) {
         FitAccumulator acc = bank.fitAccumulator(0);
-        Iterator<RowBlocks.Block> blocks = in.blocks().toLocalIterator();
+        addAll(acc, in.blocks().toLocalIterator());
+        acc.finish();
+    }
+
+    /** Adds every block (a tensor each, freed after), a refusal naming the block's partition and first row. */
+    static void addAll(FitAccumulator acc, Iterator<RowBlocks.Block> blocks) {
         while (blocks.hasNext()) {
             RowBlocks.Block b = blocks.next();
             try (Scope scope = Scope.open()) {
@@ -157,7 +153,6 @@ final class SparkFit {
                 throw new IllegalArgumentException("partition " + b.partition() + ", rows from " + b.firstRow() + ": " + e.getMessage(), e);
             }
         }
-        acc.finish();
     }
 
     /** Temperature scaling: the cached ID logits, each Newton step's derivative sums gathered per partition. */
