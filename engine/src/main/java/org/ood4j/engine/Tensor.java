@@ -936,6 +936,13 @@ public final class Tensor implements AutoCloseable {
         return backend().indexing().groupSum(this, labels, groups);
     }
 
+    /** {@link #groupSum(Tensor, int)} in {@code dtype}: float64 sums of float32 rows without a float64 copy of the rows. */
+    public Tensor groupSum(Tensor labels, int groups, DType dtype) {
+        Backends.sameDevice(this, labels);
+        if (!dtype.isFloating()) throw new IllegalArgumentException("groupSum sums in a floating dtype, not " + dtype);
+        return backend().indexing().groupSum(this, labels, groups, dtype);
+    }
+
     /** Per-group means of rows by label (negative labels skipped); an empty group gives NaN rows. */
     public Tensor groupMean(Tensor labels, int groups) {
         try (Scope s = Scope.open()) {

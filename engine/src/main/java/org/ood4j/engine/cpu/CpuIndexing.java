@@ -147,6 +147,11 @@ final class CpuIndexing implements IndexOps {
 
     @Override
     public Tensor groupSum(Tensor x, Tensor labels, int groups) {
+        return groupSum(x, labels, groups, x.dtype().isFloating() ? x.dtype() : DType.FLOAT64);
+    }
+
+    @Override
+    public Tensor groupSum(Tensor x, Tensor labels, int groups, DType outType) {
         x.checkOpen();
         if (x.rank() < 1) throw new IllegalArgumentException("groupSum needs x of shape (N, ...), got a scalar");
         long[] label = labels(labels, groups, "groupSum");
@@ -160,7 +165,6 @@ final class CpuIndexing implements IndexOps {
         if (groups * rowSize > AlongDim.MAX_ROW) {
             throw new IllegalArgumentException("groupSum result " + Shape.toString(outShape) + " is too large");
         }
-        DType outType = x.dtype().isFloating() ? x.dtype() : DType.FLOAT64;
         Tensor out = Tensor.zeros(outType, outShape);
         if (label.length == 0 || out.numel() == 0) return out;
         double[] sums = new double[(int) (groups * rowSize)];

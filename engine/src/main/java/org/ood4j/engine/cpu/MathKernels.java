@@ -29,6 +29,13 @@ interface MathKernels {
     /** sum of a[i] * b[i]. */
     double dot(double[] a, double[] b, int n);
 
+    /**
+     * out[c] = dot(z, rows[c], n) for every row c, the same bits as {@link #dot}, with z read
+     * once per group of rows: a row times a small matrix (a linear head's logits) without the
+     * latency of one dot after another.
+     */
+    void dots(double[] z, double[][] rows, int n, double[] out);
+
     /** sum of v[i] log v[i] for v[i] > 0 (the row's entropy terms); v is left unchanged. */
     double sumXLogX(double[] v, int n);
 

@@ -35,6 +35,9 @@ public final class RowMath {
     /** sum of a[i] * b[i]. */
     public static double dot(double[] a, double[] b, int n) { return K.dot(a, b, n); }
 
+    /** out[c] = dot(z, rows[c], n) for each row c (a row times a small matrix; the bits of {@link #dot}). */
+    public static void dots(double[] z, double[][] rows, int n, double[] out) { K.dots(z, rows, n, out); }
+
     /** sum of v[i] log v[i] (every v[i] > 0). */
     public static double sumXLogX(double[] v, int n) { return K.sumXLogX(v, n); }
 

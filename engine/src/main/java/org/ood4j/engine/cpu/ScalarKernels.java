@@ -47,6 +47,11 @@ final class ScalarKernels implements MathKernels {
     }
 
     @Override
+    public void dots(double[] z, double[][] rows, int n, double[] out) {
+        for (int c = 0; c < rows.length; c++) out[c] = dot(z, rows[c], n);
+    }
+
+    @Override
     public double sumXLogX(double[] v, int n) {
         double s = 0;
         for (int i = 0; i < n; i++) s += v[i] * Math.log(v[i]);

@@ -86,8 +86,35 @@ final class VectorKernels implements MathKernels {
         for (int bound = S.loopBound(n); i < bound; i += S.length()) {
             acc = DoubleVector.fromArray(S, a, i).fma(DoubleVector.fromArray(S, b, i), acc);
         }
-        double s = VectorMath.sum(acc);
-        for (; i < n; i++) s += a[i] * b[i];
+        return tail(VectorMath.sum(acc), a, b, i, n);
+    }
+
+    @Override
+    public void dots(double[] z, double[][] rows, int n, double[] out) {
+        // four rows at a time: four independent FMA chains hide the FMA latency that bounds one
+        // dot; a last group of fewer repeats its rows in the spare chains rather than fall back to it
+        for (int c = 0; c < rows.length; c += 4) {
+            int last = Math.min(rows.length, c + 4) - 1;
+            double[] r0 = rows[c], r1 = rows[Math.min(c + 1, last)], r2 = rows[Math.min(c + 2, last)], r3 = rows[last];
+            DoubleVector a0 = DoubleVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+            int i = 0;
+            for (int bound = S.loopBound(n); i < bound; i += S.length()) {
+                DoubleVector x = DoubleVector.fromArray(S, z, i);
+                a0 = x.fma(DoubleVector.fromArray(S, r0, i), a0);
+                a1 = x.fma(DoubleVector.fromArray(S, r1, i), a1);
+                a2 = x.fma(DoubleVector.fromArray(S, r2, i), a2);
+                a3 = x.fma(DoubleVector.fromArray(S, r3, i), a3);
+            }
+            out[c] = tail(VectorMath.sum(a0), z, r0, i, n);
+            if (c + 1 <= last) out[c + 1] = tail(VectorMath.sum(a1), z, r1, i, n);
+            if (c + 2 <= last) out[c + 2] = tail(VectorMath.sum(a2), z, r2, i, n);
+            if (c + 3 <= last) out[c + 3] = tail(VectorMath.sum(a3), z, r3, i, n);
+        }
+    }
+
+    /** s + the products a[i] b[i] of the lanes past the vectors, in order (as {@link #dot} ends). */
+    private static double tail(double s, double[] a, double[] b, int from, int n) {
+        for (int i = from; i < n; i++) s += a[i] * b[i];
         return s;
     }
 
