@@ -26,6 +26,9 @@ interface MathKernels {
     /** Whether every v[i] (i < n) is finite: no NaN, no infinity. */
     boolean allFinite(double[] v, int n);
 
+    /** Whether the {@code bytes} bytes at {@code offset} of {@code seg} are finite float32 (or, when {@code f64}, float64) values. */
+    boolean allFinite(java.lang.foreign.MemorySegment seg, long offset, long bytes, boolean f64);
+
     /** sum of a[i] * b[i]. */
     double dot(double[] a, double[] b, int n);
 

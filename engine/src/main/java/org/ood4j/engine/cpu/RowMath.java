@@ -15,6 +15,9 @@ public final class RowMath {
     /** Index of the first maximum, or of the first NaN (as torch.argmax and the engine's argmax). */
     public static int argmax(double[] v, int n) { return CpuReductions.argmax(v, n); }
 
+    /** v = softmax(v) in place over v[0..n), max-shifted: the bits of {@code Tensor.softmax} on the CPU. */
+    public static void softmax(double[] v, int n) { CpuReductions.softmaxRow(v, n); }
+
     /** sum of exp(v[i] - shift); with {@code store}, v[i] becomes exp(v[i] - shift). */
     public static double expShiftedSum(double[] v, int n, double shift, boolean store) {
         return K.expShiftedSum(v, n, shift, store);

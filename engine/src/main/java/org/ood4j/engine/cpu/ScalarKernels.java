@@ -40,6 +40,15 @@ final class ScalarKernels implements MathKernels {
     }
 
     @Override
+    public boolean allFinite(java.lang.foreign.MemorySegment seg, long offset, long bytes, boolean f64) {
+        for (long i = offset, end = offset + bytes; i < end; i += f64 ? 8 : 4) {
+            double v = f64 ? seg.get(java.lang.foreign.ValueLayout.JAVA_DOUBLE_UNALIGNED, i) : seg.get(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, i);
+            if (!Double.isFinite(v)) return false;
+        }
+        return true;
+    }
+
+    @Override
     public double dot(double[] a, double[] b, int n) {
         double s = 0;
         for (int i = 0; i < n; i++) s += a[i] * b[i];
