@@ -187,13 +187,18 @@ final class CpuIndexing implements IndexOps {
         long work = (long) label.length * rowSize;
         int blocks = work < StridedLoop.PARALLEL_THRESHOLD ? 1
                 : Math.min((rowSize + 255) / 256, 4 * Runtime.getRuntime().availableProcessors());
+        boolean floatRows = dtype == DType.FLOAT32 && colStride == 1;   // added straight from memory, vectorised
         IntStream.range(0, blocks).parallel().forEach(b -> {
             int from = (int) ((long) rowSize * b / blocks), to = (int) ((long) rowSize * (b + 1) / blocks);
             double[] buf = new double[to - from];
             for (int i = 0; i < label.length; i++) {
                 if (label[i] < 0) continue;
-                HostRows.load(xs, dtype, offset + i * rowStride + from * colStride, colStride, to - from, buf);
                 int at = (int) (label[i] * rowSize) + from;
+                if (floatRows) {
+                    MathKernels.INSTANCE.addFloats(xs, 4 * (offset + i * rowStride + from), to - from, sums, at);
+                    continue;
+                }
+                HostRows.load(xs, dtype, offset + i * rowStride + from * colStride, colStride, to - from, buf);
                 for (int j = 0; j < buf.length; j++) sums[at + j] += buf[j];
             }
         });

@@ -29,6 +29,9 @@ interface MathKernels {
     /** Whether the {@code bytes} bytes at {@code offset} of {@code seg} are finite float32 (or, when {@code f64}, float64) values. */
     boolean allFinite(java.lang.foreign.MemorySegment seg, long offset, long bytes, boolean f64);
 
+    /** into[at + j] += the float32 value j at {@code offset} of {@code seg}, for j < n: a float32 row added to float64 sums. */
+    void addFloats(java.lang.foreign.MemorySegment seg, long offset, int n, double[] into, int at);
+
     /** sum of a[i] * b[i]. */
     double dot(double[] a, double[] b, int n);
 

@@ -49,6 +49,11 @@ final class ScalarKernels implements MathKernels {
     }
 
     @Override
+    public void addFloats(java.lang.foreign.MemorySegment seg, long offset, int n, double[] into, int at) {
+        for (int j = 0; j < n; j++) into[at + j] += seg.get(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, offset + 4L * j);
+    }
+
+    @Override
     public double dot(double[] a, double[] b, int n) {
         double s = 0;
         for (int i = 0; i < n; i++) s += a[i] * b[i];

@@ -112,6 +112,24 @@ final class VectorKernels implements MathKernels {
         return true;
     }
 
+    /**
+     * Each lane's sum is its own element's, in row order, so the bits are the scalar loop's. A float
+     * vector widens to two double vectors (the preferred species have one width); the two parts are
+     * written out, as a loop over them measured 2.5x slower.
+     */
+    @Override
+    public void addFloats(java.lang.foreign.MemorySegment seg, long offset, int n, double[] into, int at) {
+        int half = S.length(), j = 0;
+        for (int bound = F.loopBound(n); j < bound; j += F.length()) {
+            FloatVector x = FloatVector.fromMemorySegment(F, seg, offset + 4L * j, java.nio.ByteOrder.LITTLE_ENDIAN);
+            DoubleVector low = (DoubleVector) x.convertShape(VectorOperators.F2D, S, 0);
+            DoubleVector high = (DoubleVector) x.convertShape(VectorOperators.F2D, S, 1);
+            low.add(DoubleVector.fromArray(S, into, at + j)).intoArray(into, at + j);
+            high.add(DoubleVector.fromArray(S, into, at + j + half)).intoArray(into, at + j + half);
+        }
+        for (; j < n; j++) into[at + j] += seg.get(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, offset + 4L * j);
+    }
+
     @Override
     public double dot(double[] a, double[] b, int n) {
         DoubleVector acc = DoubleVector.zero(S);

@@ -71,6 +71,19 @@ class MathKernelsTest {
                 }
             }
         }
+        // float32 rows added to float64 sums: the scalar loop's bits, any length and start
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            java.lang.foreign.MemorySegment seg = arena.allocate(4L * 103, 4);
+            SplittableRandom values = new SplittableRandom(9);
+            for (int i = 0; i < 103; i++) seg.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i, (float) values.nextGaussian());
+            for (int n : new int[] {0, 5, 8, 102}) {
+                double[] a = new double[n + 3], b = new double[n + 3];
+                for (int i = 0; i < a.length; i++) a[i] = b[i] = values.nextGaussian() * 1e8;
+                vector.addFloats(seg, 4, n, a, 2);
+                scalar.addFloats(seg, 4, n, b, 2);
+                assertArrayEquals(b, a, "n = " + n);
+            }
+        }
         // a row times a few rows: the bits of one dot per row, any row count (whole groups of four and not)
         SplittableRandom rng = new SplittableRandom(4);
         for (int rows : new int[] {1, 3, 4, 10}) {
