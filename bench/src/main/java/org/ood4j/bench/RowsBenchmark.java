@@ -13,8 +13,12 @@ import org.openjdk.jmh.annotations.*;
  * with a max-softmax body (one max pass and one exp pass per row, in L1) on float32 rows (the
  * float32 path: FloatRowReducer, float32 exp, float64 sums) and on float64 rows (the float64
  * path), and {@code Tensor.mapRows} summing each row into 16 column groups (the shape of ASH's
- * per-channel kept sums). All read 4 (float32) or 8 (float64) rows cols bytes once from memory:
- * GB/s = bytes / (time in s) / 1e9; the read bound is {@link CopyBenchmark}'s rate.
+ * per-channel kept sums); and the single-pass helpers of the fused detectors: {@code allFinite}
+ * (the input check, straight from memory), {@code groupSum} into float64 sums of float32 rows (16
+ * groups: class means without a float64 copy), and a 10-class linear head's argmax per row by
+ * {@code RowMath.dots} (four FMA chains; SHE, NCI, fDBD). All read 4 (float32) or 8 (float64) rows
+ * cols bytes once from memory: GB/s = bytes / (time in s) / 1e9; the read bound is
+ * {@link CopyBenchmark}'s rate.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -23,7 +27,7 @@ import org.openjdk.jmh.annotations.*;
 @Measurement(iterations = 3, time = 3)
 @Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "--add-modules", "jdk.incubator.vector"})
 public class RowsBenchmark {
-    @Param({"softmax-float32", "softmax-float64", "maprows-float32"})
+    @Param({"softmax-float32", "softmax-float64", "maprows-float32", "allfinite-float32", "groupsum-float32", "headargmax-float32"})
     String kernel;
 
     @Param("20000")
@@ -32,23 +36,30 @@ public class RowsBenchmark {
     @Param("1000")
     int cols;
 
-    Tensor x;
+    Tensor x, groups;
+    double[][] head;
 
     @Setup
     public void setup() {
         DType dtype = kernel.endsWith("float64") ? DType.FLOAT64 : DType.FLOAT32;
-        try (Tensor host = Tensor.randn(new SplittableRandom(2), DType.FLOAT32, rows, cols)) {
+        SplittableRandom rng = new SplittableRandom(2);
+        try (Tensor host = Tensor.randn(rng, DType.FLOAT32, rows, cols)) {
             x = host.to(dtype);
         }
+        groups = Tensor.rand(rng, DType.INT64, 0, 16, rows);
+        head = new double[10][cols];
+        for (double[] w : head) for (int j = 0; j < cols; j++) w[j] = rng.nextGaussian();
     }
 
     @TearDown
     public void tearDown() {
         x.close();
+        groups.close();
     }
 
     @Benchmark
     public double run() {
+        if (kernel.startsWith("allfinite")) return x.allFinite() ? 1 : 0;
         int group = Math.max(1, cols / 16);
         try (Tensor r = switch (kernel) {
             case "softmax-float32", "softmax-float64" -> x.reduceRows(
@@ -56,6 +67,11 @@ public class RowsBenchmark {
                     (z, scratch, n) -> -1 / RowMath.expShiftedSum(z, n, RowMath.max(z, n), 1, z));
             case "maprows-float32" -> x.mapRows(16, (z, scratch, n, out) -> {
                 for (int j = 0; j < n; j++) out[Math.min(15, j / group)] += z[j];
+            });
+            case "groupsum-float32" -> x.groupSum(groups, 16, DType.FLOAT64);
+            case "headargmax-float32" -> x.reduceRows((z, scratch, n) -> {
+                RowMath.dots(z, head, n, scratch);
+                return RowMath.argmax(scratch, head.length);
             });
             default -> throw new IllegalArgumentException(kernel);
         }) {

@@ -57,11 +57,12 @@ public final class GEN extends LogitsDetector {
         }, (z, cq, n) -> {
             float m = RowMath.max(z, n);
             if (!Float.isFinite(m)) return Double.NaN;
-            double sum = RowMath.expShiftedSum(z, n, m, 1, cq);
-            float inverseSum = (float) (1 / sum);
+            double sum = RowMath.expShiftedSum(z, n, m, 1, cq), inverse = 1 / sum;
+            float inverseSum = (float) inverse;
             for (int j = 0; j < n; j++) {
-                // 1 - p as (sum - e) / sum in float64: near p = 1, 1 - p in float32 would keep ~1 digit
-                float e = cq[j], c = clamp(e * inverseSum), q = clamp((float) ((sum - e) / sum));
+                // 1 - p as (sum - e) / sum in float64: near p = 1, 1 - p in float32 would keep ~1 digit;
+                // times 1 / sum, not divided by sum: a float64 division per element bounded the loop
+                float e = cq[j], c = clamp(e * inverseSum), q = clamp((float) ((sum - e) * inverse));
                 cq[j] = c * q;
             }
             return RowMath.sumPow(cq, n, (float) gamma);

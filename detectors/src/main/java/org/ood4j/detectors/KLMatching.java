@@ -40,8 +40,14 @@ public final class KLMatching extends LogitsDetector implements StreamingFit {
         protected void addId(Tensor logits, long[] labels) {
             // The group sums and the log table scoring reads on the heap; the sums, means and table as tensors.
             if (moments[0].dim() < 0) Inputs.requireClassTables("KLMatching", logits, 2, 3);
-            Tensor p = logits.to(DType.FLOAT64).softmax(1);
-            moments[0].add(p.toDoubleArray(), (int) logits.size(0), p.argmax(1).toLongArray());
+            // softmax in float64 row by row from the logits' own dtype (no float64 copy of the logits), then
+            // the posteriors' float64 sums grouped by their argmax (no copy of the posteriors to the heap)
+            int classes = (int) logits.size(1);
+            Tensor p = logits.mapRows(classes, (z, scratch, n, out) -> {
+                RowMath.softmax(z, n);
+                System.arraycopy(z, 0, out, 0, n);
+            });
+            addMeans(moments[0], p, p.argmax(1).toLongArray());
         }
 
         @Override

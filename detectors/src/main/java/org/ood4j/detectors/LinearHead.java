@@ -88,11 +88,41 @@ public final class LinearHead implements Function<Tensor, Tensor>, AutoCloseable
     /** logits[c] = z . w_c + b_c for one row z of n values; returns argmax (the first maximum). */
     static int rowLogits(double[][] w, double[] b, double[] z, int n, double[] logits) {
         int best = 0;
+        org.ood4j.engine.cpu.RowMath.dots(z, w, n, logits);
         for (int c = 0; c < w.length; c++) {
-            logits[c] = org.ood4j.engine.cpu.RowMath.dot(z, w[c], n) + b[c];
+            logits[c] += b[c];
             if (logits[c] > logits[best] || Double.isNaN(logits[c]) && !Double.isNaN(logits[best])) best = c;
         }
         return best;
+    }
+
+    /**
+     * The predicted class of each row of {@code features} (N, D): argmax of z W^T + b (the first
+     * maximum), in one fused float64 pass over the rows in their own dtype, with no logits matrix.
+     */
+    public long[] predictedClasses(Tensor features) {
+        double[][] w = weightRows();
+        double[] b = biasValues();
+        int classes = w.length;
+        try (Tensor predicted = features.reduceRows((z, scratch, n) ->
+                rowLogits(w, b, z, n, classes <= scratch.length ? scratch : new double[classes]))) {
+            double[] c = predicted.toDoubleArray();
+            long[] out = new long[c.length];
+            for (int i = 0; i < c.length; i++) out[i] = (long) c[i];
+            return out;
+        }
+    }
+
+    /** logsumexp(z W^T + b) of each row of {@code features} (N, D), as (N,) float64: one fused pass, no logits matrix. */
+    public Tensor logSumExps(Tensor features) {
+        double[][] w = weightRows();
+        double[] b = biasValues();
+        int classes = w.length;
+        return features.reduceRows((z, scratch, n) -> {
+            double[] logits = classes <= scratch.length ? scratch : new double[classes];
+            rowLogits(w, b, z, n, logits);
+            return org.ood4j.engine.cpu.RowMath.logSumExp(logits, classes);
+        });
     }
 
     /** z W^T + b in float64. */

@@ -94,19 +94,7 @@ final class Moments implements java.io.Serializable {
             for (int j = 0, o = r * dim; j < dim; j++) sum[j] += x[o + j];
             sum[dim]++;
         }
-        for (Map.Entry<Long, double[]> e : sums.entrySet()) {
-            double[] chunkMean = e.getValue();
-            double nb = chunkMean[dim];
-            for (int j = 0; j < dim; j++) chunkMean[j] /= nb;
-            Group g = group(e.getKey());
-            if (g.n == 0) {
-                g.mean = java.util.Arrays.copyOf(chunkMean, dim);
-                g.centre = g.mean.clone();
-            } else {
-                for (int j = 0; j < dim; j++) g.mean[j] += (chunkMean[j] - g.mean[j]) * nb / (g.n + nb);
-            }
-            g.n += (long) nb;
-        }
+        for (Map.Entry<Long, double[]> e : sums.entrySet()) foldSum(e.getKey(), e.getValue(), (long) e.getValue()[dim]);
         if (scatter == Scatter.NONE) return;
         for (int r = 0; r < rows; r++) {
             double[] centre = groups.get(labels == null ? 0 : labels[r]).centre;
@@ -114,6 +102,34 @@ final class Moments implements java.io.Serializable {
         }
         if (scatter == Scatter.POOLED) syrk(pooled, x, rows);
         else for (long label : sums.keySet()) syrk(groups.get(label).scatter, rowsOf(x, rows, labels, label), (int) sums.get(label)[dim]);
+    }
+
+    /**
+     * Adds a chunk given by its per-group float64 row sums ({@code groups x dim}, row-major, row g
+     * for label g) and row counts — what an engine's grouped sum gives without a float64 copy of
+     * the rows. Means only: a scatter needs the rows themselves.
+     */
+    void addSums(double[] sums, long[] counts) {
+        if (scatter != Scatter.NONE) throw new IllegalStateException("row sums update the means only; a " + scatter + " scatter needs the rows");
+        if (counts.length == 0) return;
+        requireDim(sums.length / counts.length);
+        for (int label = 0; label < counts.length; label++) {
+            if (counts[label] > 0) foldSum(label, java.util.Arrays.copyOfRange(sums, label * dim, (label + 1) * dim), counts[label]);
+        }
+    }
+
+    /** Chan's update of group {@code label}'s mean by a chunk of {@code nb} rows whose sum is {@code sum} (overwritten). */
+    private void foldSum(long label, double[] sum, long nb) {
+        double[] chunkMean = sum;
+        for (int j = 0; j < dim; j++) chunkMean[j] /= nb;
+        Group g = group(label);
+        if (g.n == 0) {
+            g.mean = java.util.Arrays.copyOf(chunkMean, dim);
+            g.centre = g.mean.clone();
+        } else {
+            for (int j = 0; j < dim; j++) g.mean[j] += (chunkMean[j] - g.mean[j]) * nb / (g.n + nb);
+        }
+        g.n += nb;
     }
 
     /** The rows of group {@code label} (all rows when labels is null), as one block. */

@@ -14,6 +14,23 @@ abstract class MomentsAccumulator<D extends AbstractDetector & StreamingFit> ext
         this.moments = moments;
     }
 
+    /**
+     * Adds the group means of {@code rows} (n, D) by {@code labels} (< 0: left out; null: one group) to
+     * {@code m} (means only) through the engine's float64 grouped sum: the rows are read once in
+     * their own dtype, never copied to float64.
+     */
+    static void addMeans(Moments m, Tensor rows, long[] labels) {
+        long[] group = labels != null ? labels : new long[(int) rows.size(0)];
+        int groups = 1;
+        for (long g : group) groups = (int) Math.max(groups, g + 1);
+        long[] counts = new long[groups];
+        for (long g : group) if (g >= 0) counts[(int) g]++;   // a negative label: a row left out
+        try (Tensor index = Tensor.of(group).movedTo(rows.device());
+             Tensor sums = rows.groupSum(index, groups, org.ood4j.engine.DType.FLOAT64)) {
+            m.addSums(sums.toDoubleArray(), counts);
+        }
+    }
+
     @Override
     protected void mergeFrom(ChunkAccumulator<D> other) {
         Moments[] theirs = ((MomentsAccumulator<D>) other).moments;
@@ -31,7 +48,7 @@ abstract class MomentsAccumulator<D extends AbstractDetector & StreamingFit> ext
 
         @Override
         protected void addId(Tensor rows, long[] labels) {
-            moments[0].add(rows.toDoubleArray(), (int) rows.size(0), null);
+            addMeans(moments[0], rows, null);
         }
 
         @Override

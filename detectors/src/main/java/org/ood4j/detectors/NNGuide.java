@@ -29,14 +29,16 @@ public final class NNGuide extends BankDetector {
     @Override protected long expectedDim() { return head.inputDim(); }
 
     /**
-     * E(z) z, computed in float64 and stored in the features' precision: float32 features search a
-     * float32 bank (the GEMM of the search at twice the float64 rate); the k inner products found
-     * are then recomputed exactly (in float64) from the stored rows by the search.
+     * E(z) z in the features' precision, E(z) from one fused float64 pass over the rows (no logits
+     * matrix) and rounded to that precision first: float32 features search a float32 bank (the
+     * GEMM of the search at twice the float64 rate); the k inner products found are then
+     * recomputed exactly (in float64) from the stored rows by the search.
      */
     @Override
     protected Tensor bankRows(Tensor features) {
-        Tensor z = features.to(DType.FLOAT64);
-        return z.mul(head.apply(z).logsumexp(1, true)).to(features.dtype());
+        try (Tensor energy = head.logSumExps(features); Tensor scale = energy.to(features.dtype())) {
+            return features.mul(scale.reshape(-1, 1));
+        }
     }
 
     @Override
@@ -46,7 +48,7 @@ public final class NNGuide extends BankDetector {
 
     @Override
     public Tensor scoreNeighbours(Tensor features, Tensor values) {
-        return values.to(DType.FLOAT64).mean(1).mul(head.apply(features).logsumexp(1)).neg();
+        return values.to(DType.FLOAT64).mean(1).mul(head.logSumExps(features)).neg();
     }
 
     @Override

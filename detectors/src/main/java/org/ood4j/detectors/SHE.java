@@ -47,23 +47,15 @@ public final class SHE extends FeaturesDetector implements StreamingFit {
 
         @Override
         protected void addId(Tensor rows, long[] labels) {
-            Tensor logits = detector().head.apply(rows);
-            long[] predicted = logits.argmax(1).toLongArray();
-            classes = Math.max(classes, logits.size(1));
-            int correct = 0;
+            long[] predicted = detector().predictedClasses(rows);
+            classes = Math.max(classes, detector().headClasses);
+            long[] kept = labels.clone();   // the rows the head classifies correctly keep their label; the others are dropped (-1)
             for (int i = 0; i < labels.length; i++) {
                 classes = Math.max(classes, labels[i] + 1);
-                if (predicted[i] == labels[i]) correct++;
+                if (predicted[i] != labels[i]) kept[i] = -1;
             }
-            if (correct == 0) return;
-            long[] index = new long[correct], group = new long[correct];
-            for (int i = 0, k = 0; i < labels.length; i++) {
-                if (predicted[i] != labels[i]) continue;
-                index[k] = i;
-                group[k++] = labels[i];
-            }
-            Tensor kept = rows.indexSelect(0, Tensor.of(index).movedTo(rows.device()));
-            moments[0].add(kept.toDoubleArray(), correct, group);
+            if (java.util.Arrays.stream(kept).allMatch(l -> l < 0)) return;
+            addMeans(moments[0], rows, kept);
         }
 
         @Override
@@ -86,6 +78,20 @@ public final class SHE extends FeaturesDetector implements StreamingFit {
             }
             detector.putState("patterns", Tensor.of(patterns, k, dim));
             detector.putState("has_pattern", Tensor.of(counts).gt(Tensor.scalar(0, DType.INT64)));
+        }
+    }
+
+    private long headClasses;   // the head's logits per row, known once it has run
+
+    /** The head's argmax of each row (fused for a linear head); notes the head's class count. */
+    private long[] predictedClasses(Tensor rows) {
+        if (head instanceof LinearHead linear) {
+            headClasses = linear.classes();
+            return linear.predictedClasses(rows);
+        }
+        try (Tensor logits = head.apply(rows); Tensor argmax = logits.argmax(1)) {
+            headClasses = logits.size(1);
+            return argmax.toLongArray();
         }
     }
 

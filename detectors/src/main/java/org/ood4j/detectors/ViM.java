@@ -7,6 +7,7 @@ import org.ood4j.engine.Linalg;
 import org.ood4j.engine.MemoryBudget;
 import org.ood4j.engine.Scope;
 import org.ood4j.engine.Tensor;
+import org.ood4j.engine.cpu.RowMath;
 
 /**
  * Virtual-logit matching, from Wang et al., "ViM: Out-Of-Distribution with Virtual-logit
@@ -90,7 +91,7 @@ public final class ViM extends FeaturesDetector implements StreamingFit {
         protected void addId(Tensor rows, long[] labels) {
             ViM d = detector();
             Tensor u = d.state().get("u"), principal = d.state().get("principal_space");
-            Tensor r = residualNorms(rows.to(DType.FLOAT64).sub(u), principal);
+            Tensor r = residualNorms(rows, u, principal);
             Tensor maxLogit = d.head.apply(rows).max(1).to(DType.FLOAT64);
             Tensor pairs = Tensor.cat(java.util.List.of(maxLogit.unsqueeze(1), r.unsqueeze(1)), 1);   // (n, 2)
             moments[0].add(pairs.toDoubleArray(), (int) rows.size(0), null);
@@ -104,22 +105,30 @@ public final class ViM extends FeaturesDetector implements StreamingFit {
     }
 
     /**
-     * ||x R|| for rows x = z - u, through the principal space V (D x d): R R^T + V V^T = I, so
-     * ||x R||^2 = ||x||^2 - ||x V||^2, a product d columns wide instead of D - d (64 against 448 at
-     * D = 512). Float64 keeps the difference exact to ~1e-16 ||x||^2.
+     * ||(z - u) R|| for feature rows z, through the principal space V (D x d): R R^T + V V^T = I, so
+     * with x = z - u, ||x R||^2 = ||x||^2 - ||x V||^2, a product d columns wide instead of D - d (64
+     * against 448 at D = 512). x V = z V - u V and ||x||^2 comes from one fused pass over the rows,
+     * so no centred copy of them is made. Float64 keeps the differences exact to ~1e-16 ||x||^2.
      */
-    private static Tensor residualNorms(Tensor x, Tensor principal) {
+    private static Tensor residualNorms(Tensor z, Tensor u, Tensor principal) {
+        double[] origin = u.toDoubleArray();
         try (Scope s = Scope.open()) {
-            Tensor inPrincipal = x.matmul(principal);
-            Tensor squares = x.mul(x).sum(1, false).sub(inPrincipal.mul(inPrincipal).sum(1, false));
-            return s.keep(squares.clampMin(0).sqrt());
+            Tensor squares = z.reduceRows((row, scratch, n) -> {
+                for (int j = 0; j < n; j++) row[j] -= origin[j];
+                return RowMath.dot(row, row, n);
+            });
+            Tensor inPrincipal = z.to(DType.FLOAT64).matmul(principal).sub(u.unsqueeze(0).matmul(principal));
+            return s.keep(squares.sub(inPrincipal.mul(inPrincipal).sum(1, false)).clampMin(0).sqrt());
         }
     }
 
-    /** ||x R||: through the principal space, or the residual space R itself in a detector saved before it was kept. */
-    private Tensor residualNorms(Tensor x) {
+    /** ||(z - u) R||: through the principal space, or the residual space R itself in a detector saved before it was kept. */
+    private Tensor residualNorms(Tensor z) {
         Tensor principal = state().get("principal_space");
-        return principal != null ? residualNorms(x, principal) : x.matmul(state("residual_space")).normL2(1, false);
+        if (principal != null) return residualNorms(z, state("u"), principal);
+        try (Scope s = Scope.open()) {
+            return s.keep(z.to(DType.FLOAT64).sub(state("u")).matmul(state("residual_space")).normL2(1, false));
+        }
     }
 
     /** The covariance and its eigenvectors: three D x D arrays in EJML's eigen solver, three tensors (cov, scaled, vectors). */
@@ -132,9 +141,8 @@ public final class ViM extends FeaturesDetector implements StreamingFit {
 
     @Override
     protected Tensor scoreChunk(Tensor features) {
-        Tensor z = features.to(DType.FLOAT64);
-        Tensor virtual = residualNorms(z.sub(state("u"))).mul(state("alpha"));
-        return virtual.sub(head.apply(z).logsumexp(1));
+        Tensor virtual = residualNorms(features).mul(state("alpha"));
+        return virtual.sub(head.logSumExps(features));
     }
 
     @Override

@@ -814,6 +814,12 @@ public final class Tensor implements AutoCloseable {
     /** How many elements along dim are NaN or infinite (int64). */
     public Tensor countNonFinite(int dim) { return reduce(ReduceOp.COUNT_NONFINITE, dim, false); }
 
+    /** Whether every element is finite (no NaN, no infinity; true for integer tensors): one fast pass where the backend has one. */
+    public boolean allFinite() {
+        checkOpen();
+        return backend().reductions().allFinite(this);
+    }
+
     /**
      * {@code f} of each row of this 2-D tensor (N, C), as a new (N,) float64 tensor: one pass over
      * the rows, each loaded as float64 whatever the dtype, rows in parallel. For fused row scores
@@ -934,6 +940,13 @@ public final class Tensor implements AutoCloseable {
     public Tensor groupSum(Tensor labels, int groups) {
         Backends.sameDevice(this, labels);
         return backend().indexing().groupSum(this, labels, groups);
+    }
+
+    /** {@link #groupSum(Tensor, int)} in {@code dtype}: float64 sums of float32 rows without a float64 copy of the rows. */
+    public Tensor groupSum(Tensor labels, int groups, DType dtype) {
+        Backends.sameDevice(this, labels);
+        if (!dtype.isFloating()) throw new IllegalArgumentException("groupSum sums in a floating dtype, not " + dtype);
+        return backend().indexing().groupSum(this, labels, groups, dtype);
     }
 
     /** Per-group means of rows by label (negative labels skipped); an empty group gives NaN rows. */

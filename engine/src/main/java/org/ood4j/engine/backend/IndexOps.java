@@ -19,6 +19,18 @@ public interface IndexOps {
      */
     Tensor groupSum(Tensor x, Tensor labels, int groups);
 
+    /**
+     * {@link #groupSum} returned in {@code out} (e.g. float64 sums of float32 rows, kept to float64
+     * round-off). This default converts x first; a backend that accumulates in float64 anyway
+     * stores its sums in {@code out} without the copy.
+     */
+    default Tensor groupSum(Tensor x, Tensor labels, int groups, org.ood4j.engine.DType out) {
+        if (out == x.dtype()) return groupSum(x, labels, groups);
+        try (Tensor converted = x.to(out)) {
+            return groupSum(converted, labels, groups);
+        }
+    }
+
     /** Number of rows per group (int64, shape (groups,)); negative labels are skipped. */
     Tensor groupCount(Tensor labels, int groups);
 }

@@ -10,6 +10,17 @@ public interface ReductionOps {
      */
     Tensor reduce(ReduceOp op, Tensor x, int dim, boolean keepdim);
 
+    /**
+     * Whether every element of x is finite (no NaN, no infinity): the input check that most calls
+     * pass, so a backend may answer it faster than counting per row, which then names the row.
+     */
+    default boolean allFinite(Tensor x) {
+        if (!x.dtype().isFloating() || x.numel() == 0) return true;
+        try (Tensor flat = x.reshape(-1); Tensor count = flat.countNonFinite(0)) {
+            return count.item() == 0;
+        }
+    }
+
     /** softmax (or log_softmax when {@code log}) along {@code dim}, max-shifted for stability. */
     Tensor softmax(Tensor x, int dim, boolean log);
 }

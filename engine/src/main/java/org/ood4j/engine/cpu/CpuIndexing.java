@@ -147,6 +147,11 @@ final class CpuIndexing implements IndexOps {
 
     @Override
     public Tensor groupSum(Tensor x, Tensor labels, int groups) {
+        return groupSum(x, labels, groups, x.dtype().isFloating() ? x.dtype() : DType.FLOAT64);
+    }
+
+    @Override
+    public Tensor groupSum(Tensor x, Tensor labels, int groups, DType outType) {
         x.checkOpen();
         if (x.rank() < 1) throw new IllegalArgumentException("groupSum needs x of shape (N, ...), got a scalar");
         long[] label = labels(labels, groups, "groupSum");
@@ -160,7 +165,6 @@ final class CpuIndexing implements IndexOps {
         if (groups * rowSize > AlongDim.MAX_ROW) {
             throw new IllegalArgumentException("groupSum result " + Shape.toString(outShape) + " is too large");
         }
-        DType outType = x.dtype().isFloating() ? x.dtype() : DType.FLOAT64;
         Tensor out = Tensor.zeros(outType, outShape);
         if (label.length == 0 || out.numel() == 0) return out;
         double[] sums = new double[(int) (groups * rowSize)];
@@ -183,13 +187,18 @@ final class CpuIndexing implements IndexOps {
         long work = (long) label.length * rowSize;
         int blocks = work < StridedLoop.PARALLEL_THRESHOLD ? 1
                 : Math.min((rowSize + 255) / 256, 4 * Runtime.getRuntime().availableProcessors());
+        boolean floatRows = dtype == DType.FLOAT32 && colStride == 1;   // added straight from memory, vectorised
         IntStream.range(0, blocks).parallel().forEach(b -> {
             int from = (int) ((long) rowSize * b / blocks), to = (int) ((long) rowSize * (b + 1) / blocks);
             double[] buf = new double[to - from];
             for (int i = 0; i < label.length; i++) {
                 if (label[i] < 0) continue;
-                HostRows.load(xs, dtype, offset + i * rowStride + from * colStride, colStride, to - from, buf);
                 int at = (int) (label[i] * rowSize) + from;
+                if (floatRows) {
+                    MathKernels.INSTANCE.addFloats(xs, 4 * (offset + i * rowStride + from), to - from, sums, at);
+                    continue;
+                }
+                HostRows.load(xs, dtype, offset + i * rowStride + from * colStride, colStride, to - from, buf);
                 for (int j = 0; j < buf.length; j++) sums[at + j] += buf[j];
             }
         });

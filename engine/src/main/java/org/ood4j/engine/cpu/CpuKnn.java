@@ -46,12 +46,18 @@ final class CpuKnn implements KnnOps {
 
         int queryBlock = blockRows(QUERY_BLOCK, d), bankBlock = blockRows(BANK_BLOCK, d);
         int queryBlocks = (q + queryBlock - 1) / queryBlock;
+        Object[] packedQueries = new Object[queryBlocks];   // each block packed once, for every bank tile
+        IntStream.range(0, queryBlocks).parallel().forEach(blk -> {
+            try (Tensor block = queries.slice(0, blk * queryBlock, Math.min(q, (blk + 1) * queryBlock))) {
+                packedQueries[blk] = type == DType.FLOAT32 ? Packing.floats(block) : Packing.doubles(block);
+            }
+        });
         for (int n0 = 0; n0 < n; n0 += bankBlock) {
             int nb = Math.min(bankBlock, n - n0);
             Tile tile = Tile.of(bank, n0, nb, d, type);
             IntStream.range(0, queryBlocks).parallel().forEach(blk -> {
                 int q0 = blk * queryBlock, q1 = Math.min(q, q0 + queryBlock);
-                score(queries, q0, q1, tile, queryNorms, metric, best);
+                score(packedQueries[blk], q0, q1, tile, queryNorms, metric, best);
             });
         }
 
@@ -100,8 +106,11 @@ final class CpuKnn implements KnnOps {
         return new IllegalArgumentException("knn " + what + " " + Shape.toString(t.shape()) + " contain NaN or Inf (row " + row + ")");
     }
 
-    /** A bank block packed transposed, (D, nb) row-major, with its rows' squared norms. */
-    private record Tile(int n0, int nb, int d, float[] floats, double[] doubles, double[] norms) {
+    /**
+     * A bank block transposed, (D, nb): float32 packed once for the GEMM kernels (every query block
+     * multiplies the same tile), float64 row-major; with its rows' squared norms.
+     */
+    private record Tile(int n0, int nb, int d, Gemm.PackedFloats floats, double[] doubles, double[] norms) {
         static Tile of(Tensor bank, int n0, int nb, int d, DType type) {
             float[] f = null;
             double[] g = null;
@@ -118,32 +127,40 @@ final class CpuKnn implements KnnOps {
             for (int j = 0; j < nb; j++) {
                 if (!Double.isFinite(norms[j])) throw nonFinite(bank, "bank", n0 + j);
             }
-            return new Tile(n0, nb, d, f, g, norms);
+            return new Tile(n0, nb, d, f == null ? null : Gemm.pack(f, nb, d), g, norms);
         }
     }
 
+    /** Each worker thread's float32 score tile (QUERY_BLOCK x BANK_BLOCK, padded: ~4 MiB), reused for every product. */
+    private static final ThreadLocal<float[]> SCORES = new ThreadLocal<>();
+
     /**
-     * Scores queries q0..q1-1 against one tile and offers them to the heaps. Heap keys are
-     * "smaller is better": the squared L2 distance, or the negated inner product.
+     * Scores queries q0..q1-1 (packed: float[] or double[] rows) against one tile and offers them to
+     * the heaps. Heap keys are "smaller is better": the squared L2 distance, or the negated inner product.
      */
-    private static void score(Tensor queries, int q0, int q1, Tile tile, double[] queryNorms, Metric metric,
+    private static void score(Object packedQueries, int q0, int q1, Tile tile, double[] queryNorms, Metric metric,
                               Candidates[] best) {
-        int m = q1 - q0, nb = tile.nb;
+        int m = q1 - q0, nb = tile.nb, width;
         float[] fs = null;
         double[] ds = null;
-        try (Tensor block = queries.slice(0, q0, q1)) {
-            if (tile.floats != null) fs = Gemm.sgemm(Packing.floats(block), tile.floats, m, nb, tile.d);
-            else ds = Gemm.dgemm(Packing.doubles(block), tile.doubles, m, nb, tile.d);
+        if (tile.floats != null) {
+            fs = Gemm.sgemm((float[]) packedQueries, m, tile.floats, SCORES.get());
+            SCORES.set(fs);
+            width = tile.floats.width();
+        } else {
+            ds = Gemm.dgemm((double[]) packedQueries, tile.doubles, m, nb, tile.d);
+            width = nb;
         }
         boolean l2 = metric == Metric.L2;
+        double[] norms = tile.norms;
         for (int r = 0; r < m; r++) {
             Candidates c = best[q0 + r];
             double qn = queryNorms[q0 + r];
             double bar = c.bar();
-            int o = r * nb;
+            int o = r * width;
             for (int j = 0; j < nb; j++) {
                 double dot = fs != null ? fs[o + j] : ds[o + j];
-                double key = l2 ? qn - 2 * dot + tile.norms[j] : -dot;
+                double key = l2 ? qn - 2 * dot + norms[j] : -dot;
                 if (key <= bar) {
                     c.offer(key, tile.n0 + j);
                     bar = c.bar();

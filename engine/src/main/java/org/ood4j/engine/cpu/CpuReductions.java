@@ -20,6 +20,28 @@ final class CpuReductions implements ReductionOps {
 
     private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED;
 
+    /**
+     * A contiguous float32/float64 tensor is scanned straight from its memory, in parallel slices
+     * ({@link MathKernels#allFinite(MemorySegment, long, long, boolean)}); any other layout counts per row.
+     */
+    @Override
+    public boolean allFinite(Tensor x) {
+        if (!x.dtype().isFloating() || x.numel() == 0) return true;
+        if (!x.isContiguous()) return ReductionOps.super.allFinite(x);
+        MathKernels kernels = MathKernels.INSTANCE;
+        boolean f64 = x.dtype() == DType.FLOAT64;
+        long bytes = x.numel() * x.dtype().byteSize(), start = x.offset() * x.dtype().byteSize();
+        MemorySegment seg = x.storage().segment();
+        long slice = 1 << 20;   // bytes per task: below two slices one thread scans it all
+        int slices = (int) Math.min((bytes + slice - 1) / slice, 4L * Runtime.getRuntime().availableProcessors());
+        if (slices <= 1) return kernels.allFinite(seg, start, bytes, f64);
+        long unit = x.dtype().byteSize();
+        return java.util.stream.IntStream.range(0, slices).parallel().allMatch(i -> {
+            long from = bytes / unit * i / slices * unit, to = bytes / unit * (i + 1) / slices * unit;
+            return kernels.allFinite(seg, start + from, to - from, f64);
+        });
+    }
+
     @Override
     public Tensor reduce(ReduceOp op, Tensor x, int dim, boolean keepdim) {
         x.checkOpen();

@@ -18,6 +18,12 @@ final class Gemm {
     interface Kernels {
         float[] sgemm(float[] a, float[] b, int m, int n, int k);
 
+        /** B (k, n) in the layout this implementation's products read. */
+        PackedFloats pack(float[] b, int n, int k);
+
+        /** Rows 0..m-1 of C = A B into {@code c} (m rows of {@code b.width()}; the first n of each are the product), overwritten. */
+        void sgemm(float[] a, int m, PackedFloats b, float[] c);
+
         double[] dgemm(double[] a, double[] b, int m, int n, int k);
 
         String name();
@@ -37,6 +43,33 @@ final class Gemm {
     }
 
     private Gemm() {}
+
+    /**
+     * B (k, n) prepared once for many products A B with different A — a k-NN bank tile against
+     * every block of queries — so that the packing is not redone per product. C's rows are
+     * {@code width} floats (n, or n padded to the kernel's panels).
+     */
+    record PackedFloats(float[] data, int n, int k, int width, boolean panels) {}
+
+    /** B packed for {@link #sgemm(float[], int, PackedFloats, float[])}. */
+    static PackedFloats pack(float[] b, int n, int k) {
+        if (vectorFits(1, n, k)) return VECTOR.pack(b, n, k);
+        return new PackedFloats(b, n, k, n, false);
+    }
+
+    /**
+     * C = A B with a packed B, into {@code c} when it holds m rows of {@code b.width()} (else a new
+     * array): a caller that multiplies many blocks reuses one C, not a fresh zeroed array each time.
+     */
+    static float[] sgemm(float[] a, int m, PackedFloats b, float[] c) {
+        if (c == null || c.length < m * b.width()) c = new float[m * b.width()];
+        if (b.panels()) {
+            VECTOR.sgemm(a, m, b, c);
+        } else {
+            System.arraycopy(scalarSgemm(a, b.data(), m, b.n(), b.k()), 0, c, 0, m * b.n());
+        }
+        return c;
+    }
 
     /** Which implementation runs, for diagnostics. */
     static String implementation() {

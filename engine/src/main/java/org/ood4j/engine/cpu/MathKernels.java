@@ -26,8 +26,21 @@ interface MathKernels {
     /** Whether every v[i] (i < n) is finite: no NaN, no infinity. */
     boolean allFinite(double[] v, int n);
 
+    /** Whether the {@code bytes} bytes at {@code offset} of {@code seg} are finite float32 (or, when {@code f64}, float64) values. */
+    boolean allFinite(java.lang.foreign.MemorySegment seg, long offset, long bytes, boolean f64);
+
+    /** into[at + j] += the float32 value j at {@code offset} of {@code seg}, for j < n: a float32 row added to float64 sums. */
+    void addFloats(java.lang.foreign.MemorySegment seg, long offset, int n, double[] into, int at);
+
     /** sum of a[i] * b[i]. */
     double dot(double[] a, double[] b, int n);
+
+    /**
+     * out[c] = dot(z, rows[c], n) for every row c, the same bits as {@link #dot}, with z read
+     * once per group of rows: a row times a small matrix (a linear head's logits) without the
+     * latency of one dot after another.
+     */
+    void dots(double[] z, double[][] rows, int n, double[] out);
 
     /** sum of v[i] log v[i] for v[i] > 0 (the row's entropy terms); v is left unchanged. */
     double sumXLogX(double[] v, int n);

@@ -15,6 +15,9 @@ public final class RowMath {
     /** Index of the first maximum, or of the first NaN (as torch.argmax and the engine's argmax). */
     public static int argmax(double[] v, int n) { return CpuReductions.argmax(v, n); }
 
+    /** v = softmax(v) in place over v[0..n), max-shifted: the bits of {@code Tensor.softmax} on the CPU. */
+    public static void softmax(double[] v, int n) { CpuReductions.softmaxRow(v, n); }
+
     /** sum of exp(v[i] - shift); with {@code store}, v[i] becomes exp(v[i] - shift). */
     public static double expShiftedSum(double[] v, int n, double shift, boolean store) {
         return K.expShiftedSum(v, n, shift, store);
@@ -34,6 +37,9 @@ public final class RowMath {
 
     /** sum of a[i] * b[i]. */
     public static double dot(double[] a, double[] b, int n) { return K.dot(a, b, n); }
+
+    /** out[c] = dot(z, rows[c], n) for each row c (a row times a small matrix; the bits of {@link #dot}). */
+    public static void dots(double[] z, double[][] rows, int n, double[] out) { K.dots(z, rows, n, out); }
 
     /** sum of v[i] log v[i] (every v[i] > 0). */
     public static double sumXLogX(double[] v, int n) { return K.sumXLogX(v, n); }

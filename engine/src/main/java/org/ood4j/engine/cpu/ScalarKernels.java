@@ -40,10 +40,29 @@ final class ScalarKernels implements MathKernels {
     }
 
     @Override
+    public boolean allFinite(java.lang.foreign.MemorySegment seg, long offset, long bytes, boolean f64) {
+        for (long i = offset, end = offset + bytes; i < end; i += f64 ? 8 : 4) {
+            double v = f64 ? seg.get(java.lang.foreign.ValueLayout.JAVA_DOUBLE_UNALIGNED, i) : seg.get(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, i);
+            if (!Double.isFinite(v)) return false;
+        }
+        return true;
+    }
+
+    @Override
+    public void addFloats(java.lang.foreign.MemorySegment seg, long offset, int n, double[] into, int at) {
+        for (int j = 0; j < n; j++) into[at + j] += seg.get(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, offset + 4L * j);
+    }
+
+    @Override
     public double dot(double[] a, double[] b, int n) {
         double s = 0;
         for (int i = 0; i < n; i++) s += a[i] * b[i];
         return s;
+    }
+
+    @Override
+    public void dots(double[] z, double[][] rows, int n, double[] out) {
+        for (int c = 0; c < rows.length; c++) out[c] = dot(z, rows[c], n);
     }
 
     @Override

@@ -28,11 +28,14 @@ final class TopSingular {
         int k = right ? cols : rows;
         double[] g = new double[k * k];
         if (right) {
+            // whole rows of G, not its lower half: the inner loop is then an axpy over k contiguous
+            // values, which C2 vectorises; each entry is still its sum over r in order (the same bits)
             for (int r = 0; r < rows; r++) {
                 int o = at + r * cols;
                 for (int a = 0; a < cols; a++) {
                     double xa = x[o + a];
-                    for (int b = 0; b <= a; b++) g[a * k + b] += xa * x[o + b];
+                    int ga = a * k;
+                    for (int b = 0; b < cols; b++) g[ga + b] += xa * x[o + b];
                 }
             }
         } else {
@@ -45,7 +48,7 @@ final class TopSingular {
                 }
             }
         }
-        for (int a = 0; a < k; a++) for (int b = 0; b < a; b++) g[b * k + a] = g[a * k + b];
+        if (!right) for (int a = 0; a < k; a++) for (int b = 0; b < a; b++) g[b * k + a] = g[a * k + b];
         double[] v = topEigenvector(g, k);
         if (v == null) return false;
         if (right) {
@@ -75,8 +78,8 @@ final class TopSingular {
      * the masses of the stopping rule are not finite.
      */
     static double[] topEigenvector(double[] g, int k) {
-        double[] vec = new double[k * k];
-        for (int i = 0; i < k; i++) vec[i * k + i] = 1;
+        double[] vecT = new double[k * k];   // the eigenvectors as rows: a rotation's update of two of them is contiguous
+        for (int i = 0; i < k; i++) vecT[i * k + i] = 1;
         for (int sweep = 0; sweep < MAX_SWEEPS; sweep++) {
             double off = 0, diag = 0;
             for (int p = 0; p < k; p++) {
@@ -98,23 +101,21 @@ final class TopSingular {
                         g[r * k + p] = cs * gp - sn * gq;
                         g[r * k + q] = sn * gp + cs * gq;
                     }
-                    for (int r = 0; r < k; r++) {     // G <- J^T G (rows p, q)
-                        double gp = g[p * k + r], gq = g[q * k + r];
-                        g[p * k + r] = cs * gp - sn * gq;
-                        g[q * k + r] = sn * gp + cs * gq;
+                    for (int r = 0, op = p * k, oq = q * k; r < k; r++) {     // G <- J^T G (rows p, q)
+                        double gp = g[op + r], gq = g[oq + r];
+                        g[op + r] = cs * gp - sn * gq;
+                        g[oq + r] = sn * gp + cs * gq;
                     }
-                    for (int r = 0; r < k; r++) {     // V <- V J
-                        double vp = vec[r * k + p], vq = vec[r * k + q];
-                        vec[r * k + p] = cs * vp - sn * vq;
-                        vec[r * k + q] = sn * vp + cs * vq;
+                    for (int r = 0, op = p * k, oq = q * k; r < k; r++) {     // V <- V J, on V^T's rows p, q
+                        double vp = vecT[op + r], vq = vecT[oq + r];
+                        vecT[op + r] = cs * vp - sn * vq;
+                        vecT[oq + r] = sn * vp + cs * vq;
                     }
                 }
             }
         }
         int best = 0;
         for (int i = 1; i < k; i++) if (g[i * k + i] > g[best * k + best]) best = i;
-        double[] v = new double[k];
-        for (int r = 0; r < k; r++) v[r] = vec[r * k + best];
-        return v;
+        return java.util.Arrays.copyOfRange(vecT, best * k, best * k + k);
     }
 }

@@ -42,12 +42,31 @@ final class VectorGemm implements Gemm.Kernels {
     @Override
     public float[] sgemm(float[] a, float[] b, int m, int n, int k) {
         if (m == 0 || n == 0 || k == 0) return new float[m * n];
-        int nr = NV * FL, panels = (n + nr - 1) / nr, width = panels * nr;
-        float[] c = new float[m * width];     // rows padded to whole panels: the kernels never mask
+        Gemm.PackedFloats packed = pack(b, n, k);
+        float[] c = new float[m * packed.width()];     // rows padded to whole panels: the kernels never mask
+        sgemm(a, m, packed, c);
+        return packed.width() == n ? c : unpad(c, m, n, packed.width());
+    }
+
+    @Override
+    public Gemm.PackedFloats pack(float[] b, int n, int k) {
+        int nr = NV * FL, panels = (n + nr - 1) / nr;
         float[] bp = new float[panels * k * nr];
         for (int jp = 0; jp < panels; jp++) {
             int j0 = jp * nr, cols = Math.min(nr, n - j0);
             for (int p = 0; p < k; p++) System.arraycopy(b, p * n + j0, bp, (jp * k + p) * nr, cols);
+        }
+        return new Gemm.PackedFloats(bp, n, k, panels * nr, true);
+    }
+
+    @Override
+    public void sgemm(float[] a, int m, Gemm.PackedFloats b, float[] c) {
+        int n = b.n(), k = b.k(), nr = NV * FL, panels = b.width() / nr, width = b.width();
+        float[] bp = b.data();
+        if (m == 0 || n == 0) return;
+        if (k == 0) {
+            java.util.Arrays.fill(c, 0, m * width, 0f);
+            return;
         }
         int blocks = (m + MC - 1) / MC;
         IntStream tasks = IntStream.range(0, blocks);
@@ -56,18 +75,19 @@ final class VectorGemm implements Gemm.Kernels {
             int i0 = blk * MC, i1 = Math.min(m, i0 + MC);
             for (int p0 = 0; p0 < k; p0 += KC) {
                 int p1 = Math.min(k, p0 + KC);
+                boolean first = p0 == 0;   // the first stretch of k stores C, the later ones add to it: C needs no zeroing
                 for (int jp = 0; jp < panels; jp++) {
                     int j0 = jp * nr, boff = (jp * k + p0) * nr;
                     int i = i0;
-                    for (; i + MR <= i1; i += MR) sKernel6(a, k, i, p0, p1, bp, boff, nr, c, width, j0);
-                    for (; i < i1; i++) sKernel1(a, k, i, p0, p1, bp, boff, nr, c, width, j0);
+                    for (; i + MR <= i1; i += MR) sKernel6(a, k, i, p0, p1, bp, boff, nr, c, width, j0, first);
+                    for (; i < i1; i++) sKernel1(a, k, i, p0, p1, bp, boff, nr, c, width, j0, first);
                 }
             }
         });
-        return width == n ? c : unpad(c, m, n, width);
     }
 
-    private static void sKernel6(float[] a, int k, int i, int p0, int p1, float[] bp, int boff, int nr, float[] c, int n, int j0) {
+    private static void sKernel6(float[] a, int k, int i, int p0, int p1, float[] bp, int boff, int nr, float[] c, int n, int j0,
+                                 boolean first) {
         FloatVector c00 = FloatVector.zero(FS), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
         FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
         int a0 = i * k, a1 = a0 + k, a2 = a1 + k, a3 = a2 + k, a4 = a3 + k, a5 = a4 + k;
@@ -89,20 +109,26 @@ final class VectorGemm implements Gemm.Kernels {
             c50 = b0.fma(x, c50); c51 = b1.fma(x, c51);
         }
         int o = i * n + j0;
-        sAdd2(c, o, c00, c01);
-        sAdd2(c, o + n, c10, c11);
-        sAdd2(c, o + 2 * n, c20, c21);
-        sAdd2(c, o + 3 * n, c30, c31);
-        sAdd2(c, o + 4 * n, c40, c41);
-        sAdd2(c, o + 5 * n, c50, c51);
+        sAdd2(c, o, c00, c01, first);
+        sAdd2(c, o + n, c10, c11, first);
+        sAdd2(c, o + 2 * n, c20, c21, first);
+        sAdd2(c, o + 3 * n, c30, c31, first);
+        sAdd2(c, o + 4 * n, c40, c41, first);
+        sAdd2(c, o + 5 * n, c50, c51, first);
     }
 
-    private static void sAdd2(float[] c, int o, FloatVector v0, FloatVector v1) {
-        v0.add(FloatVector.fromArray(FS, c, o)).intoArray(c, o);
-        v1.add(FloatVector.fromArray(FS, c, o + FL)).intoArray(c, o + FL);
+    /** C[o..o+2L) = (v0, v1), or += when not the first stretch of k. */
+    private static void sAdd2(float[] c, int o, FloatVector v0, FloatVector v1, boolean first) {
+        if (!first) {
+            v0 = v0.add(FloatVector.fromArray(FS, c, o));
+            v1 = v1.add(FloatVector.fromArray(FS, c, o + FL));
+        }
+        v0.intoArray(c, o);
+        v1.intoArray(c, o + FL);
     }
 
-    private static void sKernel1(float[] a, int k, int i, int p0, int p1, float[] bp, int boff, int nr, float[] c, int n, int j0) {
+    private static void sKernel1(float[] a, int k, int i, int p0, int p1, float[] bp, int boff, int nr, float[] c, int n, int j0,
+                                 boolean first) {
         FloatVector c0 = FloatVector.zero(FS), c1 = c0;
         int a0 = i * k, bo = boff;
         for (int p = p0; p < p1; p++, bo += nr) {
@@ -110,7 +136,7 @@ final class VectorGemm implements Gemm.Kernels {
             c0 = FloatVector.fromArray(FS, bp, bo).fma(x, c0);
             c1 = FloatVector.fromArray(FS, bp, bo + FL).fma(x, c1);
         }
-        sAdd2(c, i * n + j0, c0, c1);
+        sAdd2(c, i * n + j0, c0, c1, first);
     }
 
     private static float[] unpad(float[] c, int m, int n, int width) {

@@ -213,6 +213,25 @@ class CpuIndexingTest {
     }
 
     @Test
+    void float64GroupSumsOfFloat32RowsKeepTheDigitsAFloat32SumLoses() {
+        // 2^24 + 1 + 1 + ...: each 1 is lost in a float32 sum of float32 values, kept in float64
+        int rows = 5000;
+        float[] values = new float[rows * 2];
+        java.util.Arrays.fill(values, 1f);
+        values[0] = 0x1p24f;
+        values[1] = 0x1p24f;
+        Tensor x = Tensor.of(values, rows, 2);
+        long[] label = new long[rows];
+        label[rows - 1] = -1;   // skipped
+        Tensor labels = Tensor.of(label);
+        Tensor sums = x.groupSum(labels, 1, DType.FLOAT64);
+        assertEquals(DType.FLOAT64, sums.dtype());
+        assertArrayEquals(new double[] {0x1p24 + rows - 2, 0x1p24 + rows - 2}, sums.toDoubleArray());
+        assertEquals(0x1p24f, x.groupSum(labels, 1).toDoubleArray()[0], 0x1p24 * 1e-3, "the float32 form rounds");
+        assertThrows(IllegalArgumentException.class, () -> x.groupSum(labels, 1, DType.INT64));
+    }
+
+    @Test
     void groupSumOfALargeInputMatchesAndMeansDivide() {
         SplittableRandom rng = new SplittableRandom(17);
         Tensor x = Tensor.randn(rng, DType.FLOAT64, 2000, 300);

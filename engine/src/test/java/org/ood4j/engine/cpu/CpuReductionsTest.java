@@ -38,6 +38,31 @@ class CpuReductionsTest {
 
     static Stream<Case> cases() { return TestTensors.cases(); }
 
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"FLOAT32", "FLOAT64"})
+    void allFiniteFindsEveryNonFiniteValueWhereverItIs(DType dtype) {
+        // 3 MiB and more: several parallel slices, a vector tail and a scalar tail
+        int n = (3 << 20) / dtype.byteSize() + 13;
+        Tensor x = Tensor.randn(new SplittableRandom(5), dtype, n);
+        assertTrue(x.allFinite());
+        for (int at : new int[] {0, 1, n / 3, n / 2 + 7, n - 14, n - 1}) {
+            for (double bad : new double[] {Double.NaN, INF, NEG_INF}) {
+                Tensor y = x.copy();
+                y.slice(0, at, at + 1).copyFrom(Tensor.full(bad, dtype, 1));
+                assertEquals(false, y.allFinite(), dtype + " " + bad + " at " + at);
+                y.close();
+            }
+        }
+        // a strided view takes the counting path: its skipped elements do not count
+        Tensor m = x.slice(0, 0, 1000).reshape(100, 10);
+        Tensor z = m.copy();
+        z.slice(1, 9, 10).copyFrom(Tensor.full(Double.NaN, dtype, 100, 1));
+        assertTrue(z.slice(1, 0, 9).allFinite());
+        assertEquals(false, z.allFinite());
+        assertTrue(Tensor.zeros(DType.INT64, 4).allFinite());
+        assertTrue(Tensor.zeros(dtype, 0, 3).allFinite());
+    }
+
     // ---------------------------------------------------------------- float64 references
 
     static double reference(ReduceOp op, double[] v) {

@@ -44,6 +44,26 @@ class GemmTest {
     }
 
     @Test
+    void aPackedOperandServesManyProductsIntoOneReusedBuffer() {
+        SplittableRandom rng = new SplittableRandom(3);
+        int n = 37, k = 300;   // n not a whole panel, k over one stretch of the kernels: C is stored, then added to
+        float[] b = new float[k * n];
+        for (int i = 0; i < b.length; i++) b[i] = (float) rng.nextGaussian();
+        Gemm.PackedFloats packed = Gemm.pack(b, n, k);
+        float[] c = new float[80 * packed.width()];
+        java.util.Arrays.fill(c, Float.NaN);   // a dirty buffer: nothing of it may leak into a product
+        for (int m : new int[] {80, 7}) {
+            float[] a = new float[m * k];
+            for (int i = 0; i < a.length; i++) a[i] = (float) rng.nextGaussian();
+            assertSame(c, Gemm.sgemm(a, m, packed, c));
+            float[] expected = Gemm.sgemm(a, b, m, n, k);
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < n; j++) assertEquals(expected[i * n + j], c[i * packed.width() + j], m + " rows at " + i + "," + j);
+            }
+        }
+    }
+
+    @Test
     void doubleProductsMatchTheTripleLoop() {
         SplittableRandom rng = new SplittableRandom(2);
         for (int[] s : SIZES) {

@@ -46,6 +46,62 @@ class MathKernelsTest {
     }
 
     @Test
+    void memoryScansAndRowDotsMatchScalar() {
+        MathKernels vector = new VectorKernels(), scalar = new ScalarKernels();
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            for (boolean f64 : new boolean[] {false, true}) {
+                int size = f64 ? 8 : 4, n = 301;
+                java.lang.foreign.MemorySegment seg = arena.allocate((long) n * size, 8);
+                for (int i = 0; i < n; i++) {
+                    if (f64) seg.setAtIndex(java.lang.foreign.ValueLayout.JAVA_DOUBLE, i, i - 150.5);
+                    else seg.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i, i - 150.5f);
+                }
+                for (int at : new int[] {-1, 0, 37, 300}) {
+                    double bad = at == 37 ? Double.POSITIVE_INFINITY : Double.NaN;
+                    if (at >= 0 && f64) seg.setAtIndex(java.lang.foreign.ValueLayout.JAVA_DOUBLE, at, bad);
+                    if (at >= 0 && !f64) seg.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, at, (float) bad);
+                    for (long from : new long[] {0, size}) {   // an odd start too
+                        long bytes = (long) n * size - from;
+                        boolean expected = at < 0 || at < from / size;
+                        assertEquals(expected, scalar.allFinite(seg, from, bytes, f64), "scalar " + f64 + " " + at + " from " + from);
+                        assertEquals(expected, vector.allFinite(seg, from, bytes, f64), "vector " + f64 + " " + at + " from " + from);
+                    }
+                    if (at >= 0 && f64) seg.setAtIndex(java.lang.foreign.ValueLayout.JAVA_DOUBLE, at, 1.0);
+                    if (at >= 0 && !f64) seg.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, at, 1f);
+                }
+            }
+        }
+        // float32 rows added to float64 sums: the scalar loop's bits, any length and start
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            java.lang.foreign.MemorySegment seg = arena.allocate(4L * 103, 4);
+            SplittableRandom values = new SplittableRandom(9);
+            for (int i = 0; i < 103; i++) seg.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i, (float) values.nextGaussian());
+            for (int n : new int[] {0, 5, 8, 102}) {
+                double[] a = new double[n + 3], b = new double[n + 3];
+                for (int i = 0; i < a.length; i++) a[i] = b[i] = values.nextGaussian() * 1e8;
+                vector.addFloats(seg, 4, n, a, 2);
+                scalar.addFloats(seg, 4, n, b, 2);
+                assertArrayEquals(b, a, "n = " + n);
+            }
+        }
+        // a row times a few rows: the bits of one dot per row, any row count (whole groups of four and not)
+        SplittableRandom rng = new SplittableRandom(4);
+        for (int rows : new int[] {1, 3, 4, 10}) {
+            double[] z = new double[133];
+            double[][] w = new double[rows][133];
+            for (int i = 0; i < z.length; i++) z[i] = rng.nextGaussian();
+            for (double[] r : w) for (int i = 0; i < r.length; i++) r[i] = rng.nextGaussian();
+            double[] out = new double[rows], ref = new double[rows];
+            vector.dots(z, w, z.length, out);
+            scalar.dots(z, w, z.length, ref);
+            for (int c = 0; c < rows; c++) {
+                assertEquals(vector.dot(z, w[c], z.length), out[c], "row " + c + " of " + rows);
+                assertEquals(ref[c], out[c], 1e-12, "row " + c + " of " + rows);
+            }
+        }
+    }
+
+    @Test
     void rowReductionsMatchScalar() {
         MathKernels vector = new VectorKernels(), scalar = new ScalarKernels();
         for (int n : new int[] {1, 5, 8, 9, 257, 1000}) {
