@@ -3,7 +3,6 @@ package org.ood4j.detectors;
 import java.util.function.Function;
 
 import org.ood4j.engine.DType;
-import org.ood4j.engine.Linalg;
 import org.ood4j.engine.Scope;
 import org.ood4j.engine.Tensor;
 
@@ -52,9 +51,8 @@ public final class GMM extends FeaturesDetector implements StreamingFit {
                 double[] full = moments.scatter(k);
                 for (int i = 0; i < full.length; i++) full[i] /= nk;
                 Tensor cov = ClassGaussians.scatter(full, dim, reg);
-                Linalg.SlogDet det = Linalg.slogdet(cov);
                 precisions.select(0, k).copyFrom(ClassGaussians.precision(cov));
-                logNorm[k] = Math.log(nk / n) - 0.5 * (dim * Math.log(2 * Math.PI) + det.logAbsDet());
+                logNorm[k] = Math.log(nk / n) - 0.5 * (dim * Math.log(2 * Math.PI) + ClassGaussians.logDetSpd(cov));
             }
         }
         putState("mu", ClassGaussians.means(moments));

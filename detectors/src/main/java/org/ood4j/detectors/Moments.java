@@ -26,9 +26,14 @@ import org.ood4j.engine.cpu.Syrk;
  * scatter's flops with 1000 classes in chunks of 4096 rows. Merging two accumulators re-centres
  * the other's S_g on this one's c_g (+ n_b (mu_b - c_a)(mu_b - c_a)^T - n_b (mu_b - c_b)(mu_b - c_b)^T),
  * rank-2K once per merge. All scatters are SYRK-shaped rank-k updates ({@link Syrk}) of an upper
- * triangle, mirrored once when read; products are float64 (exact to round-off) unless
- * {@code float32Products}: then centred float32 blocks at the float32 GEMM rate, each block's
- * product summed in float64 (the corrections stay float64).
+ * triangle, mirrored once when read. The products' precision ({@link Products}): float64
+ * (exact to round-off) or centred float32 blocks at the float32 GEMM rate, each block's product
+ * summed in float64 (the corrections stay float64). By default ({@link Products#AUTO}) the choice
+ * is made by the row width: float64 below {@link Products#FLOAT32_FROM_DIM} columns, where the
+ * scatter is cheap and streamed fits equal whole-array fits to float64 round-off, float32 from
+ * there on, where the scatter is the fit's cost (D^2 per row) and the block products' error
+ * (about sqrt(512) 2^-24 of sum |x_i x_j| per entry, {@link Syrk}) is far below the 1e-4 of the
+ * scores' contract (measured at ImageNet size by the bench's ScaleMahalanobisCheck).
  *
  * <p>Groups are kept by label in a sorted map, so a stray huge label costs one entry, and
  * merges visit groups in label order: the result is fixed by the order of the merges.
@@ -37,12 +42,42 @@ final class Moments implements java.io.Serializable {
     /** Which scatter is kept: none (means only), one pooled over the groups, or one per group. */
     enum Scatter { NONE, POOLED, PER_GROUP }
 
-    /** The system property that picks float32 block products for the scatters ("float32"; default float64). */
+    /** The system property that picks the scatters' products: "float32", "float64" or "auto" (the default). */
     static final String PRODUCTS_PROPERTY = "ood4j.fit.products";
+
+    /** The precision of the scatters' block products (the sums are float64 in every case). */
+    enum Products {
+        FLOAT64, FLOAT32,
+        /** float32 from {@link #FLOAT32_FROM_DIM} columns on, float64 below. */
+        AUTO;
+
+        /**
+         * The width from which AUTO takes float32 products: at D = 256 a row's scatter is 33k
+         * multiply-adds, the float64 products already take most of a fit's time, and the
+         * conformance cases (D <= 64) and the exact-equality tests stay on float64.
+         */
+        static final int FLOAT32_FROM_DIM = 256;
+
+        boolean float32(int dim) {
+            return this == FLOAT32 || (this == AUTO && dim >= FLOAT32_FROM_DIM);
+        }
+
+        /** The {@link #PRODUCTS_PROPERTY}'s choice; a value other than the three is refused by name. */
+        static Products fromProperty() {
+            String v = System.getProperty(PRODUCTS_PROPERTY, "auto");
+            return switch (v) {
+                case "auto" -> AUTO;
+                case "float32" -> FLOAT32;
+                case "float64" -> FLOAT64;
+                default -> throw new IllegalArgumentException("-D" + PRODUCTS_PROPERTY + "=" + v + ": expected float32, float64 or auto");
+            };
+        }
+    }
 
     private int dim = -1;          // fixed by the first rows added or merged
     private final Scatter scatter;
-    private final boolean float32Products;
+    private final Products products;
+    private boolean float32Products;   // the products' choice for this dim, fixed with it
     private final TreeMap<Long, Group> groups = new TreeMap<>();
     private double[] pooled;       // sum_g S_g, upper triangle
 
@@ -58,12 +93,12 @@ final class Moments implements java.io.Serializable {
     }
 
     Moments(Scatter scatter) {
-        this(scatter, "float32".equals(System.getProperty(PRODUCTS_PROPERTY)));
+        this(scatter, Products.fromProperty());
     }
 
-    Moments(Scatter scatter, boolean float32Products) {
+    Moments(Scatter scatter, Products products) {
         this.scatter = scatter;
-        this.float32Products = float32Products;
+        this.products = products;
     }
 
     /** Fixes the row width on first use; later rows must have it. */
@@ -74,6 +109,7 @@ final class Moments implements java.io.Serializable {
             throw new IllegalArgumentException("a " + d + " x " + d + " scatter does not fit one Java array; reduce the feature dimension");
         }
         dim = d;
+        float32Products = products.float32(d);
         if (scatter == Scatter.POOLED) pooled = new double[d * d];
     }
 

@@ -1,6 +1,9 @@
 package org.ood4j.detectors;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Random;
 
@@ -36,7 +39,7 @@ class MomentsTest {
         }
         double[] want = twoPassPooled(x, y, classes);
         for (boolean float32 : new boolean[] {false, true}) {
-            Moments m = new Moments(Moments.Scatter.POOLED, float32);
+            Moments m = new Moments(Moments.Scatter.POOLED, float32 ? Moments.Products.FLOAT32 : Moments.Products.FLOAT64);
             for (int start = 0; start < rows; start += 4096) {
                 int end = Math.min(rows, start + 4096);
                 double[] block = new double[(end - start) * d];
@@ -62,7 +65,7 @@ class MomentsTest {
             for (int j = 0; j < d; j++) x[i][j] = 100 + y[i] + rng.nextGaussian();
         }
         double[] want = twoPassPooled(x, y, classes);
-        Moments m = new Moments(Moments.Scatter.POOLED, false);
+        Moments m = new Moments(Moments.Scatter.POOLED, Moments.Products.FLOAT64);
         for (int start = 0; start < rows; start += 97) {
             int end = Math.min(rows, start + 97);
             double[] block = new double[(end - start) * d];
@@ -71,5 +74,36 @@ class MomentsTest {
         }
         double[] got = m.pooledScatter();
         for (int i = 0; i < d * d; i++) assertEquals(want[i], got[i], 1e-9 * Math.abs(want[i]) + 1e-9, "entry " + i);
+    }
+
+    /** AUTO: float64 products below FLOAT32_FROM_DIM columns (bit-equal to FLOAT64 there), float32 from it on; bad property values named. */
+    @Test
+    void autoProductsChooseByWidth() {
+        int below = Moments.Products.FLOAT32_FROM_DIM - 1;
+        assertFalse(Moments.Products.AUTO.float32(below));
+        assertTrue(Moments.Products.AUTO.float32(Moments.Products.FLOAT32_FROM_DIM));
+        assertTrue(Moments.Products.FLOAT32.float32(2));
+        assertFalse(Moments.Products.FLOAT64.float32(4096));
+        Random rng = new Random(5);
+        for (int d : new int[] {below, Moments.Products.FLOAT32_FROM_DIM}) {
+            int rows = 600;
+            double[] x = new double[rows * d];
+            for (int i = 0; i < x.length; i++) x[i] = (float) (3 + rng.nextGaussian());
+            Moments auto = new Moments(Moments.Scatter.POOLED, Moments.Products.AUTO);
+            Moments f64 = new Moments(Moments.Scatter.POOLED, Moments.Products.FLOAT64);
+            auto.add(x.clone(), rows, null);
+            f64.add(x.clone(), rows, null);
+            boolean same = java.util.Arrays.equals(auto.pooledScatter(), f64.pooledScatter());
+            assertEquals(d == below, same, "width " + d + ": AUTO's products " + (same ? "are" : "are not") + " float64's");
+        }
+        String old = System.getProperty(Moments.PRODUCTS_PROPERTY);
+        try {
+            System.setProperty(Moments.PRODUCTS_PROPERTY, "half");
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new Moments(Moments.Scatter.POOLED));
+            assertEquals("-Dood4j.fit.products=half: expected float32, float64 or auto", e.getMessage());
+        } finally {
+            if (old == null) System.clearProperty(Moments.PRODUCTS_PROPERTY);
+            else System.setProperty(Moments.PRODUCTS_PROPERTY, old);
+        }
     }
 }

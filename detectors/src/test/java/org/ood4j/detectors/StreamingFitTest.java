@@ -322,7 +322,7 @@ class StreamingFitTest {
             assertEquals(1e4, mean[1], 1e-12 * 1e4);
             nci.close();
             // and the scatter: the variance of the second column is exactly 1 (n / n)
-            Moments m = new Moments(Moments.Scatter.POOLED, false);
+            Moments m = new Moments(Moments.Scatter.POOLED, Moments.Products.FLOAT64);
             for (long s = 0; s < n; s += Inputs.CHUNK_ROWS) {
                 try (Tensor chunk = mapped.slice(0, s, Math.min(n, s + Inputs.CHUNK_ROWS))) {
                     m.add(chunk.toDoubleArray(), (int) chunk.size(0), null);

@@ -5,8 +5,9 @@ package org.ood4j.engine.cpu;
  * panels of {@link #TILE} rows, each from its diagonal block rightwards (rows i0..i1, columns
  * i0..n) by one call of the engine's blocked GEMM ({@link Gemm}) — about half the flops of the
  * full product — and {@link #mirror} copies the upper half down once at the end. A (rows x n,
- * row-major) is a block of centred rows, transposed once so that both GEMM operands are
- * contiguous copies; C is n x n row-major.
+ * row-major) is a block of centred rows; each panel gathers its own operands as contiguous copies
+ * (its columns transposed, the rows right of its diagonal), and the panels run in parallel
+ * ({@link #forPanels}); C is n x n row-major.
  *
  * <p>Two precisions of the products, one precision of the sums: float64 products are exact to
  * float64 round-off; float32 products run at the float32 GEMM rate, each over at most
@@ -17,8 +18,6 @@ package org.ood4j.engine.cpu;
 public final class Syrk {
     /** Rows of C per GEMM call: each call computes the panel of those rows right of the diagonal. */
     static final int TILE = 256;
-    /** Side of the square blocks of the transpose: its reads and writes stay within cache lines. */
-    private static final int BLOCK = 64;
     /** Rows per float32 partial product before it is added to the float64 accumulator. */
     public static final int FLOAT32_DEPTH = 512;
 
@@ -28,21 +27,17 @@ public final class Syrk {
     public static void accumulate(double[] a, int rows, int n, double[] c) {
         check(a.length, rows, n, c);
         if (rows == 0) return;
-        double[] at = new double[rows * n];
-        for (int r0 = 0; r0 < rows; r0 += BLOCK) {
-            for (int i0 = 0; i0 < n; i0 += BLOCK) {
-                for (int r = r0; r < Math.min(rows, r0 + BLOCK); r++) {
-                    for (int i = i0; i < Math.min(n, i0 + BLOCK); i++) at[i * rows + r] = a[r * n + i];
-                }
+        forPanels(n, (i0, i1) -> {
+            int width = n - i0, m = i1 - i0;
+            double[] left = new double[m * rows], right = i0 == 0 ? a : new double[rows * width];
+            for (int r = 0; r < rows; r++) {
+                int o = r * n + i0;
+                if (i0 > 0) System.arraycopy(a, o, right, r * width, width);
+                for (int i = 0; i < m; i++) left[i * rows + r] = a[o + i];   // the panel's columns, transposed
             }
-        }
-        for (int i0 = 0; i0 < n; i0 += TILE) {
-            int i1 = Math.min(n, i0 + TILE), width = n - i0;
-            double[] left = java.util.Arrays.copyOfRange(at, i0 * rows, i1 * rows), right = i0 == 0 ? a : new double[rows * width];
-            if (i0 > 0) for (int r = 0; r < rows; r++) System.arraycopy(a, r * n + i0, right, r * width, width);
-            double[] panel = Gemm.dgemm(left, right, i1 - i0, width, rows);
+            double[] panel = Gemm.dgemm(left, right, m, width, rows);
             addPanel(k -> panel[k], i0, i1, n, c);
-        }
+        });
     }
 
     /**
@@ -52,25 +47,46 @@ public final class Syrk {
     public static void accumulate(float[] a, int rows, int n, double[] c) {
         check(a.length, rows, n, c);
         if (rows == 0) return;
-        float[] at = new float[rows * n];
-        for (int r0 = 0; r0 < rows; r0 += BLOCK) {
-            for (int i0 = 0; i0 < n; i0 += BLOCK) {
-                for (int r = r0; r < Math.min(rows, r0 + BLOCK); r++) {
-                    for (int i = i0; i < Math.min(n, i0 + BLOCK); i++) at[i * rows + r] = a[r * n + i];
+        forPanels(n, (i0, i1) -> {
+            int width = n - i0, m = i1 - i0;
+            for (int r0 = 0; r0 < rows; r0 += FLOAT32_DEPTH) {
+                int depth = Math.min(FLOAT32_DEPTH, rows - r0);
+                float[] left = new float[m * depth], right = new float[depth * width];
+                for (int r = 0; r < depth; r++) {
+                    int o = (r0 + r) * n + i0;
+                    System.arraycopy(a, o, right, r * width, width);
+                    for (int i = 0; i < m; i++) left[i * depth + r] = a[o + i];   // the panel's columns, transposed
                 }
-            }
-        }
-        for (int r0 = 0; r0 < rows; r0 += FLOAT32_DEPTH) {
-            int depth = Math.min(FLOAT32_DEPTH, rows - r0);
-            for (int i0 = 0; i0 < n; i0 += TILE) {
-                int i1 = Math.min(n, i0 + TILE), width = n - i0;
-                float[] left = new float[(i1 - i0) * depth], right = new float[depth * width];
-                for (int i = i0; i < i1; i++) System.arraycopy(at, i * rows + r0, left, (i - i0) * depth, depth);
-                for (int r = 0; r < depth; r++) System.arraycopy(a, (r0 + r) * n + i0, right, r * width, width);
-                float[] panel = Gemm.sgemm(left, right, i1 - i0, width, depth);
+                float[] panel = Gemm.sgemm(left, right, m, width, depth);
                 addPanel(k -> panel[k], i0, i1, n, c);
             }
+        });
+    }
+
+    /** A panel's work: rows i0..i1 of C, right of the diagonal. */
+    private interface Panel {
+        void run(int i0, int i1);
+    }
+
+    /**
+     * Runs the panels of {@link #TILE} rows in parallel, widest first: each writes only its own
+     * rows of C, so the gathering of its operands (the transposed columns, the rows right of the
+     * diagonal) and the float64 sums of its products run on all cores, not only the GEMM inside
+     * (one task per panel; the widest, most work, start first so the narrow ones fill the end).
+     * Each entry of C is summed by one task in a fixed order: the same bits on every run.
+     */
+    private static void forPanels(int n, Panel panel) {
+        int panels = (n + TILE - 1) / TILE;
+        if (panels == 1) {
+            panel.run(0, n);
+            return;
         }
+        java.util.concurrent.ForkJoinTask<?>[] tasks = new java.util.concurrent.ForkJoinTask<?>[panels];
+        for (int p = 0; p < panels; p++) {
+            int i0 = p * TILE, i1 = Math.min(n, i0 + TILE);
+            tasks[p] = java.util.concurrent.ForkJoinTask.adapt(() -> panel.run(i0, i1));
+        }
+        java.util.concurrent.ForkJoinTask.invokeAll(tasks);
     }
 
     /** Copies the upper triangle of C (n x n) onto the lower one. */
