@@ -31,7 +31,7 @@ import org.ood4j.engine.cpu.Syrk;
  * summed in float64 (the corrections stay float64). By default ({@link Products#AUTO}) the choice
  * is made by the row width: float64 below {@link Products#FLOAT32_FROM_DIM} columns, where the
  * scatter is cheap and streamed fits equal whole-array fits to float64 round-off, float32 from
- * there on, where the scatter is the fit's cost (D^2 per row) and the block products' error
+ * there on for blocks with at least as many rows as columns (a thinner block stays float64), where the scatter is the fit's cost (D^2 per row) and the block products' error
  * (about sqrt(512) 2^-24 of sum |x_i x_j| per entry, {@link Syrk}) is far below the 1e-4 of the
  * scores' contract (measured at ImageNet size by the bench's ScaleMahalanobisCheck).
  *
@@ -48,7 +48,13 @@ final class Moments implements java.io.Serializable {
     /** The precision of the scatters' block products (the sums are float64 in every case). */
     enum Products {
         FLOAT64, FLOAT32,
-        /** float32 from {@link #FLOAT32_FROM_DIM} columns on, float64 below. */
+        /**
+         * float32 for a block of at least {@link #FLOAT32_FROM_DIM} columns and at least as many
+         * rows as columns, float64 otherwise. The rows rule: a block with fewer rows than columns
+         * has a rank-deficient product, and a fit made of such blocks (a few hundred rows at
+         * D = 512) has a scatter whose small eigenvalues float32 rounding (~1e-7 of the large
+         * ones) can push below zero: its Cholesky then fails where float64 products pass.
+         */
         AUTO;
 
         /**
@@ -58,8 +64,9 @@ final class Moments implements java.io.Serializable {
          */
         static final int FLOAT32_FROM_DIM = 256;
 
-        boolean float32(int dim) {
-            return this == FLOAT32 || (this == AUTO && dim >= FLOAT32_FROM_DIM);
+        /** Whether a block of {@code rows} rows of {@code dim} columns takes float32 products. */
+        boolean float32(int dim, int rows) {
+            return this == FLOAT32 || (this == AUTO && dim >= FLOAT32_FROM_DIM && rows >= dim);
         }
 
         /** The {@link #PRODUCTS_PROPERTY}'s choice; a value other than the three is refused by name. */
@@ -77,7 +84,6 @@ final class Moments implements java.io.Serializable {
     private int dim = -1;          // fixed by the first rows added or merged
     private final Scatter scatter;
     private final Products products;
-    private boolean float32Products;   // the products' choice for this dim, fixed with it
     private final TreeMap<Long, Group> groups = new TreeMap<>();
     private double[] pooled;       // sum_g S_g, upper triangle
 
@@ -109,7 +115,6 @@ final class Moments implements java.io.Serializable {
             throw new IllegalArgumentException("a " + d + " x " + d + " scatter does not fit one Java array; reduce the feature dimension");
         }
         dim = d;
-        float32Products = products.float32(d);
         if (scatter == Scatter.POOLED) pooled = new double[d * d];
     }
 
@@ -247,7 +252,7 @@ final class Moments implements java.io.Serializable {
 
     /** c (upper triangle) += A^T A for the first {@code rows} rows of a, in the chosen product precision. */
     private void syrk(double[] c, double[] a, int rows) {
-        if (!float32Products) {
+        if (!products.float32(dim, rows)) {
             Syrk.accumulate(a, rows, dim, c);
             return;
         }

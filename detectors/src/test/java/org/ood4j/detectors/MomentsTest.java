@@ -80,10 +80,12 @@ class MomentsTest {
     @Test
     void autoProductsChooseByWidth() {
         int below = Moments.Products.FLOAT32_FROM_DIM - 1;
-        assertFalse(Moments.Products.AUTO.float32(below));
-        assertTrue(Moments.Products.AUTO.float32(Moments.Products.FLOAT32_FROM_DIM));
-        assertTrue(Moments.Products.FLOAT32.float32(2));
-        assertFalse(Moments.Products.FLOAT64.float32(4096));
+        int from = Moments.Products.FLOAT32_FROM_DIM;
+        assertFalse(Moments.Products.AUTO.float32(below, 4096));
+        assertTrue(Moments.Products.AUTO.float32(from, 4096));
+        assertFalse(Moments.Products.AUTO.float32(512, 250), "fewer rows than columns: float64");
+        assertTrue(Moments.Products.FLOAT32.float32(2, 1));
+        assertFalse(Moments.Products.FLOAT64.float32(4096, 4096));
         Random rng = new Random(5);
         for (int d : new int[] {below, Moments.Products.FLOAT32_FROM_DIM}) {
             int rows = 600;
