@@ -47,8 +47,9 @@ public final class SHE extends FeaturesDetector implements StreamingFit {
 
         @Override
         protected void addId(Tensor rows, long[] labels) {
-            long[] predicted = detector().predictedClasses(rows);
-            classes = Math.max(classes, detector().headClasses);
+            Predictions p = detector().headPredictions(rows);
+            long[] predicted = p.classOf();
+            classes = Math.max(classes, p.classes());
             long[] kept = labels.clone();   // the rows the head classifies correctly keep their label; the others are dropped (-1)
             for (int i = 0; i < labels.length; i++) {
                 classes = Math.max(classes, labels[i] + 1);
@@ -81,17 +82,14 @@ public final class SHE extends FeaturesDetector implements StreamingFit {
         }
     }
 
-    private long headClasses;   // the head's logits per row, known once it has run
+    /** The head's predicted class of each row, and how many classes the head scores. */
+    private record Predictions(long[] classOf, long classes) {}
 
-    /** The head's argmax of each row (fused for a linear head); notes the head's class count. */
-    private long[] predictedClasses(Tensor rows) {
-        if (head instanceof LinearHead linear) {
-            headClasses = linear.classes();
-            return linear.predictedClasses(rows);
-        }
+    /** The head's argmax of each row: one fused pass for a linear head, else its logits' argmax. */
+    private Predictions headPredictions(Tensor rows) {
+        if (head instanceof LinearHead linear) return new Predictions(linear.predictedClasses(rows), linear.classes());
         try (Tensor logits = head.apply(rows); Tensor argmax = logits.argmax(1)) {
-            headClasses = logits.size(1);
-            return argmax.toLongArray();
+            return new Predictions(argmax.toLongArray(), logits.size(1));
         }
     }
 

@@ -117,7 +117,8 @@ public final class ViM extends FeaturesDetector implements StreamingFit {
                 for (int j = 0; j < n; j++) row[j] -= origin[j];
                 return RowMath.dot(row, row, n);
             });
-            Tensor inPrincipal = z.to(DType.FLOAT64).matmul(principal).sub(u.unsqueeze(0).matmul(principal));
+            // the float32 rows meet the float64 space in the product itself (packed as float64): no float64 copy of them
+            Tensor inPrincipal = z.matmul(principal).sub(u.unsqueeze(0).matmul(principal));
             return s.keep(squares.sub(inPrincipal.mul(inPrincipal).sum(1, false)).clampMin(0).sqrt());
         }
     }

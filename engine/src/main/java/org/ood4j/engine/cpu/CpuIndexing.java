@@ -190,7 +190,7 @@ final class CpuIndexing implements IndexOps {
         boolean floatRows = dtype == DType.FLOAT32 && colStride == 1;   // added straight from memory, vectorised
         IntStream.range(0, blocks).parallel().forEach(b -> {
             int from = (int) ((long) rowSize * b / blocks), to = (int) ((long) rowSize * (b + 1) / blocks);
-            double[] buf = new double[to - from];
+            double[] buf = floatRows ? null : new double[to - from];
             for (int i = 0; i < label.length; i++) {
                 if (label[i] < 0) continue;
                 int at = (int) (label[i] * rowSize) + from;
