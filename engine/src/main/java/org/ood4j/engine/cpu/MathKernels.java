@@ -68,6 +68,19 @@ interface MathKernels {
     /** sum of v[i]^p = exp(p log v[i]) (every v[i] > 0), float64; scratch (n floats, may be v) takes the terms. */
     double sumPow(float[] v, int n, float p, float[] scratch);
 
+    /**
+     * out[c] = dot(z, rows[c], n) for every row c, in float32 FMA chains: a float32 row's logits
+     * under a small head, for an argmax (relative error ~1e-6 of the terms, so only a near-tie of
+     * the top two can differ from float64).
+     */
+    void dots(float[] z, float[][] rows, int n, float[] out);
+
+    /** sum of (x[i] - centre[i]) w[i] in float64: a float32 row centred exactly, times a vector. */
+    double centredDot(float[] x, double[] centre, double[] w, int n);
+
+    /** sum of (x[i] - centre[i])^2 in float64: a float32 row's squared distance to a centre. */
+    double centredSquares(float[] x, double[] centre, int n);
+
     /** Which implementation runs, for diagnostics. */
     String name();
 

@@ -127,4 +127,30 @@ final class ScalarKernels implements MathKernels {
         for (int i = 0; i < n; i++) s += (float) Math.exp(p * (float) Math.log(v[i]));
         return s;
     }
+
+    @Override
+    public void dots(float[] z, float[][] rows, int n, float[] out) {
+        for (int c = 0; c < rows.length; c++) {
+            float s = 0;
+            for (int i = 0; i < n; i++) s = Math.fma(z[i], rows[c][i], s);
+            out[c] = s;
+        }
+    }
+
+    @Override
+    public double centredDot(float[] x, double[] centre, double[] w, int n) {
+        double s = 0;
+        for (int i = 0; i < n; i++) s += (x[i] - centre[i]) * w[i];
+        return s;
+    }
+
+    @Override
+    public double centredSquares(float[] x, double[] centre, int n) {
+        double s = 0;
+        for (int i = 0; i < n; i++) {
+            double d = x[i] - centre[i];
+            s += d * d;
+        }
+        return s;
+    }
 }

@@ -258,4 +258,68 @@ final class VectorKernels implements MathKernels {
         VectorMath.exp(scratch, n, 0, p, scratch);
         return sum(scratch, n);
     }
+
+    @Override
+    public void dots(float[] z, float[][] rows, int n, float[] out) {
+        // as the float64 dots: four rows share each load of z, in four independent FMA chains
+        for (int c = 0; c < rows.length; c += 4) {
+            int last = Math.min(rows.length, c + 4) - 1;
+            float[] r0 = rows[c], r1 = rows[Math.min(c + 1, last)], r2 = rows[Math.min(c + 2, last)], r3 = rows[last];
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+            int i = 0;
+            for (int bound = F.loopBound(n); i < bound; i += F.length()) {
+                FloatVector x = FloatVector.fromArray(F, z, i);
+                a0 = x.fma(FloatVector.fromArray(F, r0, i), a0);
+                a1 = x.fma(FloatVector.fromArray(F, r1, i), a1);
+                a2 = x.fma(FloatVector.fromArray(F, r2, i), a2);
+                a3 = x.fma(FloatVector.fromArray(F, r3, i), a3);
+            }
+            float s0 = a0.reduceLanes(VectorOperators.ADD), s1 = a1.reduceLanes(VectorOperators.ADD);
+            float s2 = a2.reduceLanes(VectorOperators.ADD), s3 = a3.reduceLanes(VectorOperators.ADD);
+            for (; i < n; i++) {
+                s0 = Math.fma(z[i], r0[i], s0); s1 = Math.fma(z[i], r1[i], s1);
+                s2 = Math.fma(z[i], r2[i], s2); s3 = Math.fma(z[i], r3[i], s3);
+            }
+            out[c] = s0;
+            if (c + 1 <= last) out[c + 1] = s1;
+            if (c + 2 <= last) out[c + 2] = s2;
+            if (c + 3 <= last) out[c + 3] = s3;
+        }
+    }
+
+    /** Each float vector widens into two double vectors (as {@link #addFloats}), centred and multiplied in float64. */
+    @Override
+    public double centredDot(float[] x, double[] centre, double[] w, int n) {
+        DoubleVector acc0 = DoubleVector.zero(S), acc1 = acc0;
+        int half = S.length(), i = 0;
+        for (int bound = F.loopBound(n); i < bound; i += F.length()) {
+            FloatVector v = FloatVector.fromArray(F, x, i);
+            DoubleVector low = ((DoubleVector) v.convertShape(VectorOperators.F2D, S, 0)).sub(DoubleVector.fromArray(S, centre, i));
+            DoubleVector high = ((DoubleVector) v.convertShape(VectorOperators.F2D, S, 1)).sub(DoubleVector.fromArray(S, centre, i + half));
+            acc0 = low.fma(DoubleVector.fromArray(S, w, i), acc0);
+            acc1 = high.fma(DoubleVector.fromArray(S, w, i + half), acc1);
+        }
+        double s = VectorMath.sum(acc0.add(acc1));
+        for (; i < n; i++) s += (x[i] - centre[i]) * w[i];
+        return s;
+    }
+
+    @Override
+    public double centredSquares(float[] x, double[] centre, int n) {
+        DoubleVector acc0 = DoubleVector.zero(S), acc1 = acc0;
+        int half = S.length(), i = 0;
+        for (int bound = F.loopBound(n); i < bound; i += F.length()) {
+            FloatVector v = FloatVector.fromArray(F, x, i);
+            DoubleVector low = ((DoubleVector) v.convertShape(VectorOperators.F2D, S, 0)).sub(DoubleVector.fromArray(S, centre, i));
+            DoubleVector high = ((DoubleVector) v.convertShape(VectorOperators.F2D, S, 1)).sub(DoubleVector.fromArray(S, centre, i + half));
+            acc0 = low.fma(low, acc0);
+            acc1 = high.fma(high, acc1);
+        }
+        double s = VectorMath.sum(acc0.add(acc1));
+        for (; i < n; i++) {
+            double d = x[i] - centre[i];
+            s += d * d;
+        }
+        return s;
+    }
 }
