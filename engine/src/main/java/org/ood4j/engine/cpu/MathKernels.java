@@ -29,8 +29,12 @@ interface MathKernels {
     /** Whether the {@code bytes} bytes at {@code offset} of {@code seg} are finite float32 (or, when {@code f64}, float64) values. */
     boolean allFinite(java.lang.foreign.MemorySegment seg, long offset, long bytes, boolean f64);
 
-    /** into[at + j] += the float32 value j at {@code offset} of {@code seg}, for j < n: a float32 row added to float64 sums. */
-    void addFloats(java.lang.foreign.MemorySegment seg, long offset, int n, double[] into, int at);
+    /**
+     * into[at + j] += the float32 value j of each of {@code rows} rows, the first at {@code offset} of
+     * {@code seg} and each {@code rowBytes} after the one before, for j < n, rows added in order:
+     * float32 rows (of one group) added to float64 sums, each sum in row order.
+     */
+    void addFloats(java.lang.foreign.MemorySegment seg, long offset, long rowBytes, int rows, int n, double[] into, int at);
 
     /** sum of a[i] * b[i]. */
     double dot(double[] a, double[] b, int n);

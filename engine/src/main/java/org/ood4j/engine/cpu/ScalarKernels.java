@@ -49,8 +49,10 @@ final class ScalarKernels implements MathKernels {
     }
 
     @Override
-    public void addFloats(java.lang.foreign.MemorySegment seg, long offset, int n, double[] into, int at) {
-        for (int j = 0; j < n; j++) into[at + j] += seg.get(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, offset + 4L * j);
+    public void addFloats(java.lang.foreign.MemorySegment seg, long offset, long rowBytes, int rows, int n, double[] into, int at) {
+        for (int r = 0; r < rows; r++, offset += rowBytes) {
+            for (int j = 0; j < n; j++) into[at + j] += seg.get(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, offset + 4L * j);
+        }
     }
 
     @Override
