@@ -41,7 +41,7 @@ public final class Syrk {
                 for (int i = 0; i < m; i++) left[i * rows + r] = a[o + i];   // the panel's columns, transposed
             }
             double[] panel = Gemm.dgemm(left, right, m, width, rows);
-            addPanel(k -> panel[k], i0, i1, n, c);
+            addPanel(k -> panel[k], width, i0, i1, n, c);
         });
     }
 
@@ -54,16 +54,17 @@ public final class Syrk {
         if (rows == 0) return;
         forPanels(n, (i0, i1) -> {
             int width = n - i0, m = i1 - i0;
+            float[] left = new float[m * Math.min(FLOAT32_DEPTH, rows)], panel = null;
             for (int r0 = 0; r0 < rows; r0 += FLOAT32_DEPTH) {
                 int depth = Math.min(FLOAT32_DEPTH, rows - r0);
-                float[] left = new float[m * depth], right = new float[depth * width];
                 for (int r = 0; r < depth; r++) {
                     int o = (r0 + r) * n + i0;
-                    System.arraycopy(a, o, right, r * width, width);
                     for (int i = 0; i < m; i++) left[i * depth + r] = a[o + i];   // the panel's columns, transposed
                 }
-                float[] panel = Gemm.sgemm(left, right, m, width, depth);
-                addPanel(k -> panel[k], i0, i1, n, c);
+                // the rows right of the diagonal packed straight from A (no contiguous copy of them first)
+                Gemm.PackedFloats right = Gemm.pack(a, r0 * n + i0, n, width, depth);
+                float[] product = panel = Gemm.sgemm(left, m, right, panel);
+                addPanel(k -> product[k], right.width(), i0, i1, n, c);
             }
         });
     }
@@ -113,11 +114,10 @@ public final class Syrk {
         if (c.length != (long) n * n) throw new IllegalArgumentException("syrk: accumulator of " + c.length + " elements is not " + n + " x " + n);
     }
 
-    /** C's upper triangle in rows i0..i1 += the panel (rows i0..i1, columns i0..n, row-major, n - i0 wide). */
-    private static void addPanel(java.util.function.IntToDoubleFunction panel, int i0, int i1, int n, double[] c) {
-        int width = n - i0;
+    /** C's upper triangle in rows i0..i1 += the panel (rows i0..i1, columns i0..n, row-major, rows {@code stride} apart). */
+    private static void addPanel(java.util.function.IntToDoubleFunction panel, int stride, int i0, int i1, int n, double[] c) {
         for (int i = i0; i < i1; i++) {
-            for (int j = i; j < n; j++) c[i * n + j] += panel.applyAsDouble((i - i0) * width + (j - i0));
+            for (int j = i, at = (i - i0) * stride + (i - i0); j < n; j++, at++) c[i * n + j] += panel.applyAsDouble(at);
         }
     }
 }

@@ -42,19 +42,19 @@ final class VectorGemm implements Gemm.Kernels {
     @Override
     public float[] sgemm(float[] a, float[] b, int m, int n, int k) {
         if (m == 0 || n == 0 || k == 0) return new float[m * n];
-        Gemm.PackedFloats packed = pack(b, n, k);
+        Gemm.PackedFloats packed = pack(b, 0, n, n, k);
         float[] c = new float[m * packed.width()];     // rows padded to whole panels: the kernels never mask
         sgemm(a, m, packed, c);
         return packed.width() == n ? c : unpad(c, m, n, packed.width());
     }
 
     @Override
-    public Gemm.PackedFloats pack(float[] b, int n, int k) {
+    public Gemm.PackedFloats pack(float[] b, int offset, int ldb, int n, int k) {
         int nr = NV * FL, panels = (n + nr - 1) / nr;
         float[] bp = new float[panels * k * nr];
         for (int jp = 0; jp < panels; jp++) {
             int j0 = jp * nr, cols = Math.min(nr, n - j0);
-            for (int p = 0; p < k; p++) System.arraycopy(b, p * n + j0, bp, (jp * k + p) * nr, cols);
+            for (int p = 0; p < k; p++) System.arraycopy(b, offset + p * ldb + j0, bp, (jp * k + p) * nr, cols);
         }
         return new Gemm.PackedFloats(bp, n, k, panels * nr, true);
     }

@@ -64,6 +64,18 @@ class GemmTest {
     }
 
     @Test
+    void aBlockOfALargerMatrixPacksAsItsContiguousCopy() {
+        SplittableRandom rng = new SplittableRandom(8);
+        int ldb = 90, rows = 320, col0 = 13, n = 41, k = 300, row0 = 7;   // B = rows 7..306, columns 13..53 of a 320 x 90 matrix
+        float[] big = new float[rows * ldb], dense = new float[k * n], a = new float[11 * k];
+        for (int i = 0; i < big.length; i++) big[i] = (float) rng.nextGaussian();
+        for (int i = 0; i < a.length; i++) a[i] = (float) rng.nextGaussian();
+        for (int p = 0; p < k; p++) System.arraycopy(big, (row0 + p) * ldb + col0, dense, p * n, n);
+        Gemm.PackedFloats block = Gemm.pack(big, row0 * ldb + col0, ldb, n, k), copy = Gemm.pack(dense, n, k);
+        assertArrayEquals(Gemm.sgemm(a, 11, copy, null), Gemm.sgemm(a, 11, block, null));
+    }
+
+    @Test
     void doubleProductsMatchTheTripleLoop() {
         SplittableRandom rng = new SplittableRandom(2);
         for (int[] s : SIZES) {
