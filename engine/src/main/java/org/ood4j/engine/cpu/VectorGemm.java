@@ -59,6 +59,31 @@ final class VectorGemm implements Gemm.Kernels {
         return new Gemm.PackedFloats(bp, n, k, panels * nr, true);
     }
 
+    /**
+     * Each panel of 2L columns of B is 2L rows of R: read row by row, in order, each value stored
+     * into its place in the panel (2L floats apart, one cache line); the panels in parallel.
+     */
+    @Override
+    public Gemm.PackedFloats packTransposed(java.lang.foreign.MemorySegment seg, long at, long rowBytes, int nb, int d, double[] norms) {
+        int nr = NV * FL, panels = (nb + nr - 1) / nr;
+        float[] bp = new float[panels * d * nr];
+        IntStream tasks = IntStream.range(0, panels);
+        if ((long) nb * d >= PARALLEL_WORK) tasks = tasks.parallel();
+        tasks.forEach(jp -> {
+            for (int r = 0, j = jp * nr; r < nr && j < nb; r++, j++) {
+                long row = at + j * rowBytes;
+                double s = 0;
+                for (int p = 0, o = jp * d * nr + r; p < d; p++, o += nr) {
+                    float v = seg.get(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, row + 4L * p);
+                    bp[o] = v;
+                    s += (double) v * v;
+                }
+                norms[j] = s;
+            }
+        });
+        return new Gemm.PackedFloats(bp, nb, d, panels * nr, true);
+    }
+
     @Override
     public void sgemm(float[] a, int m, Gemm.PackedFloats b, float[] c) {
         int n = b.n(), k = b.k(), nr = NV * FL, panels = b.width() / nr, width = b.width();
