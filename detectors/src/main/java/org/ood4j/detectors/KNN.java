@@ -22,7 +22,17 @@ public final class KNN extends BankDetector {
 
     /** @param k which neighbour's distance is the score (>= 1) */
     public KNN(Function<Tensor, Tensor> model, int k) {
-        super(model, k);
+        this(model, k, FEATURES);
+    }
+
+    /**
+     * @param k which neighbour's distance is the score (>= 1)
+     * @param bankDtype the bank's dtype: features (the fit features' own), float32, float64,
+     *     bfloat16 or float16 — the 16-bit ones halve the bank, moving each distance by at most
+     *     2^-8 (bfloat16) or 2^-11 (float16) times the largest bank row norm ({@link BankDetector})
+     */
+    public KNN(Function<Tensor, Tensor> model, int k, String bankDtype) {
+        super(model, k, bankDtype);
     }
 
     @Override
@@ -42,6 +52,6 @@ public final class KNN extends BankDetector {
 
     @Override
     public java.util.Map<String, Object> params() {
-        return java.util.Map.of("k", k);
+        return params(java.util.Map.of());
     }
 }

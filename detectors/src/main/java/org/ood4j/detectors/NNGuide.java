@@ -22,7 +22,17 @@ public final class NNGuide extends BankDetector {
     }
 
     public NNGuide(Function<Tensor, Tensor> model, Tensor w, Tensor b, int k) {
-        super(model, k);
+        this(model, w, b, k, FEATURES);
+    }
+
+    /**
+     * @param bankDtype the bank's dtype: features (the fit features' own), float32, float64,
+     *     bfloat16 or float16 — the 16-bit ones halve the bank, moving each inner product by at
+     *     most 2^-8 (bfloat16) or 2^-11 (float16) times ||z|| times the largest bank row norm
+     *     ({@link BankDetector})
+     */
+    public NNGuide(Function<Tensor, Tensor> model, Tensor w, Tensor b, int k, String bankDtype) {
+        super(model, k, bankDtype);
         this.head = new LinearHead(w, b);
     }
 
@@ -59,6 +69,6 @@ public final class NNGuide extends BankDetector {
 
     @Override
     public java.util.Map<String, Object> params() {
-        return java.util.Map.of("w", head.weight(), "b", head.bias(), "k", k);
+        return params(java.util.Map.of("w", head.weight(), "b", head.bias()));
     }
 }
