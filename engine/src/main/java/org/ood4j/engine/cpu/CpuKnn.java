@@ -6,6 +6,7 @@ import java.util.Comparator;
 import java.util.stream.IntStream;
 
 import org.ood4j.engine.DType;
+import org.ood4j.engine.HalfFloats;
 import org.ood4j.engine.Shape;
 import org.ood4j.engine.Tensor;
 import org.ood4j.engine.backend.KnnOps;
@@ -20,6 +21,10 @@ import org.ood4j.engine.backend.KnnOps;
  * candidates than asked, and these are re-ranked by their distance recomputed directly in
  * float64 from the input rows. The values returned are those exact distances (exactly 0 for a
  * duplicate), or exact inner products; ties go to the lower bank index.
+ *
+ * <p>The bank may be stored in 16 bits (BFLOAT16, FLOAT16): its tiles are decoded to float32 as
+ * they are loaded, and the re-ranking reads its rows decoded, so the result is that of the
+ * float32 bank of the decoded rows, bit for bit.
  *
  * <p>Loop order: bank blocks outside (each packed transposed, (D, Nb), once), query blocks
  * inside and in parallel; a query block belongs to one task at a time, so its heaps need no lock.
@@ -114,9 +119,13 @@ final class CpuKnn implements KnnOps {
         static Tile of(Tensor bank, int n0, int nb, int d, DType type) {
             float[] f = null;
             double[] g = null;
-            try (Tensor block = bank.slice(0, n0, n0 + nb); Tensor bt = block.t()) {
-                if (type == DType.FLOAT32) f = Packing.floats(bt);
-                else g = Packing.doubles(bt);
+            if (type == DType.FLOAT32 && (bank.dtype() == DType.FLOAT32 || bank.dtype().isStorageOnly())) {
+                f = floatsTransposed(bank, n0, nb, d);
+            } else {
+                try (Tensor block = bank.slice(0, n0, n0 + nb); Tensor bt = block.t()) {
+                    if (type == DType.FLOAT32) f = Packing.floats(bt);
+                    else g = Packing.doubles(bt);
+                }
             }
             double[] norms = new double[nb];
             for (int p = 0; p < d; p++) {
@@ -128,6 +137,26 @@ final class CpuKnn implements KnnOps {
                 if (!Double.isFinite(norms[j])) throw nonFinite(bank, "bank", n0 + j);
             }
             return new Tile(n0, nb, d, f == null ? null : Gemm.pack(f, nb, d), g, norms);
+        }
+
+        /**
+         * The decoding tile loader: bank rows n0..n0+nb-1 of a float32 or 16-bit bank as float32,
+         * transposed to (D, nb). Each row is read in order — a 16-bit one decoded exactly
+         * ({@link HalfFloats}) — and scattered to its column, so the GEMM gets the same packed
+         * float32 tile whatever the bank stores: a 16-bit bank is searched exactly as the float32
+         * bank of its decoded rows would be.
+         */
+        private static float[] floatsTransposed(Tensor bank, int n0, int nb, int d) {
+            float[] out = new float[d * nb], row = new float[d];
+            MemorySegment seg = bank.storage().segment();
+            long[] st = bank.strides();
+            for (int j = 0; j < nb; j++) {
+                long base = bank.offset() + (n0 + j) * st[0];
+                if (bank.dtype().isStorageOnly()) HalfFloats.decode(seg, bank.dtype(), base, st[1], d, row, 0);
+                else HostRows.loadFloats(seg, base, st[1], d, row);
+                for (int p = 0; p < d; p++) out[p * nb + j] = row[p];
+            }
+            return out;
         }
     }
 
