@@ -61,8 +61,8 @@ public abstract class BankDetector extends FeaturesDetector implements Streaming
     /** The bank_dtype parameter as given: features, float32, float64, bfloat16 or float16. */
     public String bankDtype() { return bankDtype; }
 
-    /** The bank's dtype for fit features of {@code features}' dtype. */
-    private DType bankType(DType features) {
+    /** The bank's dtype for fit features of {@code features}' dtype (its bytes per value: a broadcast's size). */
+    public DType bankType(DType features) {
         return bankDtype.equals(FEATURES) ? features : DType.valueOf(bankDtype.toUpperCase(java.util.Locale.ROOT));
     }
 
