@@ -587,6 +587,13 @@ public final class Tensor implements AutoCloseable {
             }
             return;
         }
+        if (dtype.isStorageOnly()) {   // into 16-bit storage (a bank's rows): encoded first, then copied bit for bit on the host
+            if (device() != Device.CPU) throw new IllegalArgumentException("copyFrom into " + dtype + " runs on the CPU only, not " + device());
+            try (Tensor encoded = src.to(dtype); Tensor b = encoded.expand(shape)) {
+                Backends.of(Device.CPU).elementwise().copy(b, this);
+            }
+            return;
+        }
         try (Tensor b = src.expand(shape)) {
             backend().elementwise().copy(b, this);
         }

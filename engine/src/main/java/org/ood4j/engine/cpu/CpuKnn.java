@@ -113,19 +113,25 @@ final class CpuKnn implements KnnOps {
 
     /**
      * A bank block transposed, (D, nb): float32 packed once for the GEMM kernels (every query block
-     * multiplies the same tile), float64 row-major; with its rows' squared norms.
+     * multiplies the same tile; a float32 bank of contiguous rows is packed straight from its rows,
+     * in parallel), float64 row-major; with its rows' squared norms.
      */
     private record Tile(int n0, int nb, int d, Gemm.PackedFloats floats, double[] doubles, double[] norms) {
         static Tile of(Tensor bank, int n0, int nb, int d, DType type) {
+            boolean half = bank.dtype().isStorageOnly();
+            if (type == DType.FLOAT32 && (half || bank.dtype() == DType.FLOAT32 && bank.strides()[1] == 1)) {
+                double[] norms = new double[nb];
+                Gemm.PackedFloats packed = half
+                        ? Gemm.packTransposed(MemorySegment.ofArray(decodedRows(bank, n0, nb, d)), 0, 4L * d, nb, d, norms)
+                        : Gemm.packTransposed(bank.storage().segment(), 4 * (bank.offset() + n0 * bank.strides()[0]), 4 * bank.strides()[0], nb, d, norms);
+                requireFinite(bank, n0, norms);
+                return new Tile(n0, nb, d, packed, null, norms);
+            }
             float[] f = null;
             double[] g = null;
-            if (type == DType.FLOAT32 && (bank.dtype() == DType.FLOAT32 || bank.dtype().isStorageOnly())) {
-                f = floatsTransposed(bank, n0, nb, d);
-            } else {
-                try (Tensor block = bank.slice(0, n0, n0 + nb); Tensor bt = block.t()) {
-                    if (type == DType.FLOAT32) f = Packing.floats(bt);
-                    else g = Packing.doubles(bt);
-                }
+            try (Tensor block = bank.slice(0, n0, n0 + nb); Tensor bt = block.t()) {
+                if (type == DType.FLOAT32) f = Packing.floats(bt);
+                else g = Packing.doubles(bt);
             }
             double[] norms = new double[nb];
             for (int p = 0; p < d; p++) {
@@ -133,30 +139,28 @@ final class CpuKnn implements KnnOps {
                 if (f != null) for (int j = 0; j < nb; j++) norms[j] += (double) f[o + j] * f[o + j];
                 else for (int j = 0; j < nb; j++) norms[j] += g[o + j] * g[o + j];
             }
-            for (int j = 0; j < nb; j++) {
-                if (!Double.isFinite(norms[j])) throw nonFinite(bank, "bank", n0 + j);
-            }
+            requireFinite(bank, n0, norms);
             return new Tile(n0, nb, d, f == null ? null : Gemm.pack(f, nb, d), g, norms);
         }
 
         /**
-         * The decoding tile loader: bank rows n0..n0+nb-1 of a float32 or 16-bit bank as float32,
-         * transposed to (D, nb). Each row is read in order — a 16-bit one decoded exactly
-         * ({@link HalfFloats}) — and scattered to its column, so the GEMM gets the same packed
-         * float32 tile whatever the bank stores: a 16-bit bank is searched exactly as the float32
-         * bank of its decoded rows would be.
+         * The decoding tile loader: rows n0..n0+nb-1 of a 16-bit bank decoded exactly to float32
+         * ({@link HalfFloats}), row-major (nb, D) — what a float32 bank holds, packed by the same
+         * {@link Gemm#packTransposed}: a 16-bit bank is searched exactly as the float32 bank of its
+         * decoded rows would be.
          */
-        private static float[] floatsTransposed(Tensor bank, int n0, int nb, int d) {
-            float[] out = new float[d * nb], row = new float[d];
+        private static float[] decodedRows(Tensor bank, int n0, int nb, int d) {
+            float[] rows = new float[nb * d];
             MemorySegment seg = bank.storage().segment();
             long[] st = bank.strides();
-            for (int j = 0; j < nb; j++) {
-                long base = bank.offset() + (n0 + j) * st[0];
-                if (bank.dtype().isStorageOnly()) HalfFloats.decode(seg, bank.dtype(), base, st[1], d, row, 0);
-                else HostRows.loadFloats(seg, base, st[1], d, row);
-                for (int p = 0; p < d; p++) out[p * nb + j] = row[p];
+            for (int j = 0; j < nb; j++) HalfFloats.decode(seg, bank.dtype(), bank.offset() + (n0 + j) * st[0], st[1], d, rows, j * d);
+            return rows;
+        }
+
+        private static void requireFinite(Tensor bank, int n0, double[] norms) {
+            for (int j = 0; j < norms.length; j++) {
+                if (!Double.isFinite(norms[j])) throw nonFinite(bank, "bank", n0 + j);
             }
-            return out;
         }
     }
 

@@ -18,8 +18,14 @@ final class Gemm {
     interface Kernels {
         float[] sgemm(float[] a, float[] b, int m, int n, int k);
 
-        /** B (k, n) in the layout this implementation's products read. */
-        PackedFloats pack(float[] b, int n, int k);
+        /** B (k, n) in the layout this implementation's products read; B's row p, column j is b[offset + p ldb + j]. */
+        PackedFloats pack(float[] b, int offset, int ldb, int n, int k);
+
+        /**
+         * B = R^T (d, nb) packed from nb float32 rows R of d values, row j at byte {@code at + j rowBytes}
+         * of {@code seg}; norms[j] = |row j|^2 in float64, summed over the row in order.
+         */
+        PackedFloats packTransposed(java.lang.foreign.MemorySegment seg, long at, long rowBytes, int nb, int d, double[] norms);
 
         /** Rows 0..m-1 of C = A B into {@code c} (m rows of {@code b.width()}; the first n of each are the product), overwritten. */
         void sgemm(float[] a, int m, PackedFloats b, float[] c);
@@ -53,8 +59,39 @@ final class Gemm {
 
     /** B packed for {@link #sgemm(float[], int, PackedFloats, float[])}. */
     static PackedFloats pack(float[] b, int n, int k) {
-        if (vectorFits(1, n, k)) return VECTOR.pack(b, n, k);
-        return new PackedFloats(b, n, k, n, false);
+        return pack(b, 0, n, n, k);
+    }
+
+    /**
+     * B (k, n) packed from a block of a larger row-major matrix: B's row p, column j is
+     * b[offset + p ldb + j] — e.g. some columns of some rows — with no contiguous copy of it first.
+     */
+    static PackedFloats pack(float[] b, int offset, int ldb, int n, int k) {
+        if (vectorFits(1, n, k)) return VECTOR.pack(b, offset, ldb, n, k);
+        if (offset == 0 && ldb == n) return new PackedFloats(b, n, k, n, false);
+        float[] dense = new float[n * k];
+        for (int p = 0; p < k; p++) System.arraycopy(b, offset + p * ldb, dense, p * n, n);
+        return new PackedFloats(dense, n, k, n, false);
+    }
+
+    /**
+     * B = R^T (d, nb) for nb float32 rows R of d contiguous values, row j at byte {@code at + j rowBytes}
+     * of {@code seg} (a k-NN bank block: each row is a column of B), packed in one pass over the rows
+     * — no transposed copy first; norms[j] = |row j|^2 in float64, summed in order.
+     */
+    static PackedFloats packTransposed(java.lang.foreign.MemorySegment seg, long at, long rowBytes, int nb, int d, double[] norms) {
+        if (vectorFits(1, nb, d)) return VECTOR.packTransposed(seg, at, rowBytes, nb, d, norms);
+        float[] b = new float[d * nb];
+        for (int j = 0; j < nb; j++) {
+            double s = 0;
+            for (int p = 0; p < d; p++) {
+                float v = seg.get(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, at + j * rowBytes + 4L * p);
+                b[p * nb + j] = v;
+                s += (double) v * v;
+            }
+            norms[j] = s;
+        }
+        return new PackedFloats(b, nb, d, nb, false);
     }
 
     /**
