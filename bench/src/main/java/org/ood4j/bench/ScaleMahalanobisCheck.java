@@ -73,7 +73,7 @@ public final class ScaleMahalanobisCheck {
     }
 
     /** The process's CPU time (all threads), ns. */
-    private static long cpuNanos() {
+    static long cpuNanos() {
         return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
     }
 

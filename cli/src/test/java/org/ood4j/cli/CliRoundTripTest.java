@@ -94,6 +94,41 @@ class CliRoundTripTest {
         }
     }
 
+    /** KNN with a bfloat16 bank through fit/score: the state file is about half, scores within 2^-8 of the bank's largest row norm. */
+    @Test
+    void knnWithA16BitBank() throws Exception {
+        Path fit = dir.resolve("f.npy"), queries = dir.resolve("q.npy");
+        double maxNorm;
+        try (Scope s = Scope.open()) {
+            SplittableRandom rng = new SplittableRandom(6);
+            Tensor rows = Tensor.randn(rng, DType.FLOAT32, 3000, 64);
+            Npy.write(fit, rows);
+            Npy.write(queries, Tensor.randn(rng, DType.FLOAT32, 100, 64));
+            maxNorm = rows.normL2(1, false).max().item();
+        }
+        double[][] scores = new double[2][];
+        String[] dtypes = {"float32", "bfloat16"};
+        long[] sizes = new long[2];
+        for (int i = 0; i < 2; i++) {
+            Path state = dir.resolve("knn-" + dtypes[i] + ".st"), out = dir.resolve("s-" + dtypes[i] + ".npy");
+            Run r = run("fit", "--detector", "KNN", "--param", "k=3", "--param", "bank_dtype=" + dtypes[i], "--features", fit.toString(), "-o", state.toString());
+            assertEquals(0, r.code(), r.err());
+            assertEquals(0, run("score", "--state", state.toString(), "--features", queries.toString(), "-o", out.toString()).code());
+            sizes[i] = java.nio.file.Files.size(state);
+            try (Scope s = Scope.open()) {
+                scores[i] = Npy.read(out).toDoubleArray();
+            }
+        }
+        assertTrue(sizes[1] < sizes[0] / 2 + 4096, sizes[1] + " vs " + sizes[0]);
+        for (int i = 0; i < scores[0].length; i++) {
+            assertEquals(scores[0][i], scores[1][i], Math.scalb(maxNorm, -8) + 1e-6 * scores[0][i], "query " + i);
+        }
+        Run bad = run("fit", "--detector", "KNN", "--param", "bank_dtype=half", "--features", fit.toString(), "-o", dir.resolve("x.st").toString());
+        assertNotEquals(0, bad.code());
+        assertEquals(1, bad.err().strip().lines().count(), bad.err());
+        assertTrue(bad.err().contains("bank_dtype"), bad.err());
+    }
+
     @Test
     void errorsAreOneLineWithANonZeroExitCode() {
         Run missing = run("score", "--state", dir.resolve("nope").toString(), "--logits", "x.npy", "-o", "y.npy");

@@ -23,12 +23,28 @@ import org.ood4j.engine.io.SpillFile;
  * engine's exact blocked search ({@link Knn}), which already walks the bank in blocks against
  * blocks of queries with one bounded candidate heap per query across all bank blocks.
  *
- * <p>The bank keeps the fit features' precision (float32 features, a float32 bank). A spilled one lives in the
- * spill folder until saved: {@link #spillFolder(Path)}, else {@link SpillFile#folder()}.
+ * <p>The bank keeps the fit features' precision (float32 features, a float32 bank), or the one the
+ * parameter {@code bank_dtype} names: {@code features} (the default), {@code float32},
+ * {@code float64}, or a 16-bit one — {@code bfloat16} or {@code float16}, half the bytes of
+ * float32 (on disk, in the page cache, in the state file). A 16-bit bank stores each value
+ * rounded to nearest even, so a bank row b is kept as b + e with |e_p| <= u |b_p| per component
+ * and ||e|| <= u ||b||: u = 2^-8 for bfloat16 (8 significant bits), 2^-11 for float16 (11 bits;
+ * float16 holds |x| <= 65504 only, a larger bank value is refused at the fit). The search stays
+ * the exact search, over the rounded rows (decoded to float32 tile by tile), so by the triangle
+ * inequality each L2 distance, hence KNN's k-th distance, moves by at most u max_i ||b_i||, and
+ * each inner product <z, b_i> by at most u ||z|| max_i ||b_i|| (for L2-normalised rows: 2^-8
+ * on a cosine similarity or a distance in bfloat16). Measured effect on the scores:
+ * {@code bench/results/2026-12-06-knn-16bit-bank.md}. A spilled bank lives in the spill folder
+ * until saved: {@link #spillFolder(Path)}, else {@link SpillFile#folder()}.
  */
 public abstract class BankDetector extends FeaturesDetector implements StreamingFit {
     /** The state tensor of the bank. */
     static final String BANK = "bank";
+    /** The parameter naming the bank's dtype, and its default (the fit features' own precision). */
+    static final String BANK_DTYPE = "bank_dtype", FEATURES = "features";
+    private static final java.util.List<String> BANK_DTYPES = java.util.List.of(FEATURES, "float32", "float64", "bfloat16", "float16");
+    /** float16's largest finite value: a larger bank value would be stored as infinity. */
+    private static final double FLOAT16_MAX = 65504;
     protected final int k;
     /**
      * The default of {@link #bankMemory}: {@code -Dood4j.bank.memoryBytes}, else 256 MiB. In memory,
@@ -37,11 +53,34 @@ public abstract class BankDetector extends FeaturesDetector implements Streaming
      */
     static final long MEMORY_BYTES = Long.getLong("ood4j.bank.memoryBytes", 256L << 20);
     private volatile long bankMemory = MEMORY_BYTES;
+    private final String bankDtype;
     private volatile Path spillFolder;
 
-    protected BankDetector(Function<Tensor, Tensor> encoder, int k) {
+    /** @param bankDtype the bank's dtype: features, float32, float64, bfloat16 or float16 (see the class comment) */
+    protected BankDetector(Function<Tensor, Tensor> encoder, int k, String bankDtype) {
         super(encoder);
         this.k = Params.positive("k", k);
+        if (!BANK_DTYPES.contains(bankDtype)) {
+            throw new IllegalArgumentException(name() + ": bank_dtype must be one of " + String.join(", ", BANK_DTYPES)
+                    + ", got '" + bankDtype + "'");
+        }
+        this.bankDtype = bankDtype;
+    }
+
+    /** The bank_dtype parameter as given: features, float32, float64, bfloat16 or float16. */
+    public String bankDtype() { return bankDtype; }
+
+    /** The bank's dtype for fit features of {@code features}' dtype (its bytes per value: a broadcast's size). */
+    public DType bankType(DType features) {
+        return bankDtype.equals(FEATURES) ? features : DType.valueOf(bankDtype.toUpperCase(java.util.Locale.ROOT));
+    }
+
+    /** The parameters every bank detector has (k, bank_dtype) with the detector's own. */
+    protected java.util.Map<String, Object> params(java.util.Map<String, Object> own) {
+        java.util.Map<String, Object> all = new java.util.LinkedHashMap<>(own);
+        all.put("k", k);
+        all.put(BANK_DTYPE, bankDtype);
+        return all;
     }
 
     /** Where the next fit spills its bank (null: {@link SpillFile#folder()}); e.g. beside the state file it will be saved to. */
@@ -75,8 +114,16 @@ public abstract class BankDetector extends FeaturesDetector implements Streaming
 
     /** The k nearest bank rows of each feature row: values (n, k) and indices. */
     protected Knn.Result search(Tensor features) {
+        return search(features, k);
+    }
+
+    /**
+     * The {@code count} nearest bank rows of each feature row, the queries in the precision the
+     * bank computes in (a 16-bit bank: float32, its rows decoded as the search reads them).
+     */
+    private Knn.Result search(Tensor features, int count) {
         Tensor bank = state(BANK);
-        return Knn.search(features.to(bank.dtype()), bank, k, metric());
+        return Knn.search(features.to(bank.dtype().computeType()), bank, count, metric());
     }
 
     /** Scores one chunk: the search, then {@link #scoreNeighbours}. */
@@ -104,8 +151,7 @@ public abstract class BankDetector extends FeaturesDetector implements Streaming
     public Tensor neighbourValues(Tensor features, int count) {
         checkFeatures(features);
         try (org.ood4j.engine.Scope s = org.ood4j.engine.Scope.open()) {
-            Tensor bank = state(BANK);
-            Knn.Result r = Knn.search(features.to(bank.dtype()), bank, (int) Math.min(Params.positive("count", count), bank.size(0)), metric());
+            Knn.Result r = search(features, (int) Math.min(Params.positive("count", count), state(BANK).size(0)));
             return s.keep(r.values());
         }
     }
@@ -139,7 +185,23 @@ public abstract class BankDetector extends FeaturesDetector implements Streaming
 
         @Override
         protected void addId(Tensor rows, long[] labels) {
-            append(detector().bankRows(rows), rowsComing());
+            DType type = detector().bankType(rows.dtype());
+            Tensor bank = detector().bankRows(rows);
+            if (type == DType.FLOAT16) requireFloat16Range(bank);
+            try (Tensor typed = bank.to(type)) {
+                append(typed, rowsComing());
+            }
+        }
+
+        /** Refuses bank values float16 cannot hold (they would be stored as infinity). */
+        private void requireFloat16Range(Tensor bank) {
+            try (Tensor abs = bank.abs(); Tensor max = abs.max()) {
+                double largest = max.item();
+                if (largest > FLOAT16_MAX) {
+                    throw new IllegalArgumentException(detector().name() + ": bank_dtype float16 cannot hold the bank value "
+                            + largest + " (its largest is 65504); use bank_dtype bfloat16 or float32");
+                }
+            }
         }
 
         @Override

@@ -19,6 +19,8 @@ import org.ood4j.engine.io.Safetensors;
 
 /**
  * Saves a fitted detector to one safetensors file and loads it back, giving bit-identical scores.
+ * A 16-bit kNN bank ({@code bank_dtype} bfloat16 or float16) is saved as BF16 or F16 and loads
+ * back as such (memory-mapped, not widened); files saved before that option load as before.
  *
  * <p>Tensors: the fitted state as {@code state.<name>} and tensor parameters as
  * {@code param.<name>} (a head as {@code param.<name>.weight/.bias}). Metadata (string values):
@@ -83,7 +85,7 @@ public final class DetectorFiles {
             throw new ArrayFormatException(file.toString(), "saved with format version " + meta.get("version")
                     + ", this ood4j reads version " + VERSION);
         }
-        Map<String, Tensor> tensors = Safetensors.read(file, MAP_FROM);
+        Map<String, Tensor> tensors = Safetensors.read(file, MAP_FROM, true);   // a 16-bit kNN bank stays 16-bit
         try {
             if (!digest(meta, tensors).equals(meta.get("sha256"))) {
                 throw new ArrayFormatException(file.toString(), "checksum mismatch: the file was changed after it was saved");
@@ -184,7 +186,14 @@ public final class DetectorFiles {
             for (String key : new java.util.TreeSet<>(tensors.keySet())) {
                 md.update(key.getBytes(java.nio.charset.StandardCharsets.UTF_8));
                 // streamed through the digest in chunks: a tensor of any size (a memory-mapped kNN bank) is hashed without a copy
-                Npy.write(new java.security.DigestOutputStream(java.io.OutputStream.nullOutputStream(), md), tensors.get(key));
+                var sink = new java.security.DigestOutputStream(java.io.OutputStream.nullOutputStream(), md);
+                Tensor t = tensors.get(key);
+                if (t.dtype().isStorageOnly()) {   // .npy has no bfloat16: its dtype and shape, then the bytes as saved
+                    md.update((t.dtype() + java.util.Arrays.toString(t.shape())).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                    Safetensors.writeData(sink, t);
+                } else {
+                    Npy.write(sink, t);
+                }
             }
             return HexFormat.of().formatHex(md.digest());
         } catch (NoSuchAlgorithmException e) {

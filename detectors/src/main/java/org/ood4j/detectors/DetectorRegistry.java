@@ -44,11 +44,12 @@ public final class DetectorRegistry {
                 p.getDoubles("alpha")));
         FACTORIES.put("RMD", (n, p) -> new RMD(Network.encoderOf(n)));
         FACTORIES.put("GMM", (n, p) -> new GMM(Network.encoderOf(n), p.getDouble("reg", 1e-6)));
-        FACTORIES.put("KNN", (n, p) -> new KNN(Network.encoderOf(n), p.getInt("k", 1)));
+        FACTORIES.put("KNN", (n, p) -> new KNN(Network.encoderOf(n), p.getInt("k", 1), p.getString(BankDetector.BANK_DTYPE, BankDetector.FEATURES)));
         FACTORIES.put("ViM", (n, p) -> new ViM(Network.encoderOf(n), p.requireInt("d"), p.requireTensor("w"), p.requireTensor("b")));
         FACTORIES.put("DICE", (n, p) -> new DICE(Network.encoderOf(n), p.requireTensor("w"), p.requireTensor("b"), p.requireDouble("p"),
                 scoring(p)));
-        FACTORIES.put("NNGuide", (n, p) -> new NNGuide(Network.encoderOf(n), p.requireTensor("w"), p.requireTensor("b"), p.getInt("k", 10)));
+        FACTORIES.put("NNGuide", (n, p) -> new NNGuide(Network.encoderOf(n), p.requireTensor("w"), p.requireTensor("b"), p.getInt("k", 10),
+                p.getString(BankDetector.BANK_DTYPE, BankDetector.FEATURES)));
         FACTORIES.put("SHE", (n, p) -> new SHE(Network.encoderOf(n), n != null && !p.has("head") ? n.featuresHead() : linearHead(p)));
         FACTORIES.put("NCI", (n, p) -> new NCI(Network.encoderOf(n), headOf(n, p), p.getDouble("alpha", 0.0)));
         FACTORIES.put("fDBD", (n, p) -> new fDBD(Network.encoderOf(n), headOf(n, p)));

@@ -14,6 +14,12 @@ import org.ood4j.engine.backend.KnnOps;
  * pytorch-ood). The bank is the ID fit features as given (pytorch-ood does not normalise them),
  * spilled to disk and memory-mapped at any size ({@link BankDetector}); the search is exact and
  * blocked in the engine: no query x bank matrix.
+ *
+ * <p>{@code bank_dtype} bfloat16 or float16 halves the bank; the score (a distance) then moves by
+ * at most 2^-8 (bfloat16) or 2^-11 (float16) times the largest bank row norm. Measured at 200,000
+ * x 2048 against the float32 bank: at most 2.5e-4 (bfloat16) and 3e-5 (float16) relative, the
+ * nearest row changing for 0.8% / 0.1% of the queries (near-ties), the same search CPU time
+ * ({@code bench/results/2026-12-06-knn-16bit-bank.md}).
  */
 public final class KNN extends BankDetector {
     public KNN(Function<Tensor, Tensor> model) {
@@ -22,7 +28,17 @@ public final class KNN extends BankDetector {
 
     /** @param k which neighbour's distance is the score (>= 1) */
     public KNN(Function<Tensor, Tensor> model, int k) {
-        super(model, k);
+        this(model, k, FEATURES);
+    }
+
+    /**
+     * @param k which neighbour's distance is the score (>= 1)
+     * @param bankDtype the bank's dtype: features (the fit features' own), float32, float64,
+     *     bfloat16 or float16 — the 16-bit ones halve the bank, moving each distance by at most
+     *     2^-8 (bfloat16) or 2^-11 (float16) times the largest bank row norm ({@link BankDetector})
+     */
+    public KNN(Function<Tensor, Tensor> model, int k, String bankDtype) {
+        super(model, k, bankDtype);
     }
 
     @Override
@@ -42,6 +58,6 @@ public final class KNN extends BankDetector {
 
     @Override
     public java.util.Map<String, Object> params() {
-        return java.util.Map.of("k", k);
+        return params(java.util.Map.of());
     }
 }

@@ -13,6 +13,12 @@ import org.ood4j.engine.backend.KnnOps;
  * over a bank of energy-scaled ID features {E(z_i) z_i}, N_k by largest inner product. Raw
  * features, no normalisation (as pytorch-ood). The bank is built a chunk at a time, spilled to
  * disk and memory-mapped ({@link BankDetector}).
+ *
+ * <p>{@code bank_dtype} bfloat16 or float16 halves the bank; each inner product then moves by at
+ * most 2^-8 (bfloat16) or 2^-11 (float16) times ||z|| times the largest bank row norm. Measured
+ * at 200,000 x 2048 against the float32 bank: scores within 1.3e-4 (bfloat16) and 1.6e-5
+ * (float16) relative ({@code bench/results/2026-12-06-knn-16bit-bank.md}). float16 refuses an
+ * energy-scaled bank value over 65504 at the fit.
  */
 public final class NNGuide extends BankDetector {
     private final LinearHead head;
@@ -22,7 +28,17 @@ public final class NNGuide extends BankDetector {
     }
 
     public NNGuide(Function<Tensor, Tensor> model, Tensor w, Tensor b, int k) {
-        super(model, k);
+        this(model, w, b, k, FEATURES);
+    }
+
+    /**
+     * @param bankDtype the bank's dtype: features (the fit features' own), float32, float64,
+     *     bfloat16 or float16 — the 16-bit ones halve the bank, moving each inner product by at
+     *     most 2^-8 (bfloat16) or 2^-11 (float16) times ||z|| times the largest bank row norm
+     *     ({@link BankDetector})
+     */
+    public NNGuide(Function<Tensor, Tensor> model, Tensor w, Tensor b, int k, String bankDtype) {
+        super(model, k, bankDtype);
         this.head = new LinearHead(w, b);
     }
 
@@ -59,6 +75,6 @@ public final class NNGuide extends BankDetector {
 
     @Override
     public java.util.Map<String, Object> params() {
-        return java.util.Map.of("w", head.weight(), "b", head.bias(), "k", k);
+        return params(java.util.Map.of("w", head.weight(), "b", head.bias()));
     }
 }

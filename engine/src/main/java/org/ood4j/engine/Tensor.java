@@ -288,6 +288,7 @@ public final class Tensor implements AutoCloseable {
             }
         }
         if (as == dtype && isContiguous()) return view(shape, strides, offset);
+        if (dtype.isStorageOnly()) return HalfFloats.convert(this, as);
         Tensor out = zeros(as, shape);
         backend().elementwise().copy(this, out);
         return out;
@@ -373,6 +374,7 @@ public final class Tensor implements AutoCloseable {
             case FLOAT32 -> seg.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, index);
             case FLOAT64 -> seg.getAtIndex(ValueLayout.JAVA_DOUBLE_UNALIGNED, index);
             case INT64 -> seg.getAtIndex(ValueLayout.JAVA_LONG_UNALIGNED, index);
+            case BFLOAT16, FLOAT16 -> HalfFloats.get(seg, dtype, index);
         };
     }
 
@@ -381,6 +383,7 @@ public final class Tensor implements AutoCloseable {
             case FLOAT32 -> seg.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, index, (float) v);
             case FLOAT64 -> seg.setAtIndex(ValueLayout.JAVA_DOUBLE_UNALIGNED, index, v);
             case INT64 -> seg.setAtIndex(ValueLayout.JAVA_LONG_UNALIGNED, index, (long) v);
+            case BFLOAT16, FLOAT16 -> HalfFloats.set(seg, dtype, index, v);
         }
     }
 
@@ -578,6 +581,19 @@ public final class Tensor implements AutoCloseable {
             }
             return;
         }
+        if (src.dtype().isStorageOnly() && !dtype.isStorageOnly()) {   // decoded first: no op computes on 16-bit storage
+            try (Tensor decoded = src.to(dtype)) {
+                copyFrom(decoded);
+            }
+            return;
+        }
+        if (dtype.isStorageOnly()) {   // into 16-bit storage (a bank's rows): encoded first, then copied bit for bit on the host
+            if (device() != Device.CPU) throw new IllegalArgumentException("copyFrom into " + dtype + " runs on the CPU only, not " + device());
+            try (Tensor encoded = src.to(dtype); Tensor b = encoded.expand(shape)) {
+                Backends.of(Device.CPU).elementwise().copy(b, this);
+            }
+            return;
+        }
         try (Tensor b = src.expand(shape)) {
             backend().elementwise().copy(b, this);
         }
@@ -632,9 +648,26 @@ public final class Tensor implements AutoCloseable {
     private Tensor to(DType target, boolean forceCopy) {
         checkOpen();
         if (target == dtype && !forceCopy) return view(shape, strides, offset);
+        if (dtype.isStorageOnly() || target.isStorageOnly()) return toOrFromHalf(target);
         Tensor out = zeros(target, device(), shape);
         backend().elementwise().copy(this, out);
         return out;
+    }
+
+    /**
+     * A conversion to or from a 16-bit storage type, on the host ({@link HalfFloats}); a CUDA
+     * tensor goes through a host copy (no kernel encodes or decodes them), so it must be
+     * contiguous there (a strided one would need this very conversion to become contiguous).
+     */
+    private Tensor toOrFromHalf(DType target) {
+        if (device() == Device.CPU) return HalfFloats.convert(this, target);
+        if (dtype.isStorageOnly() && !isContiguous()) {
+            throw new IllegalArgumentException("cannot convert a strided " + dtype + " " + Shape.toString(shape)
+                    + " on " + device() + "; move it to Device.CPU first");
+        }
+        try (Tensor host = to(Device.CPU); Tensor converted = host.to(target)) {
+            return converted.to(device());
+        }
     }
 
     /**
@@ -661,8 +694,10 @@ public final class Tensor implements AutoCloseable {
 
     // ---------------------------------------------------------------- elementwise
 
+    /** This tensor's backend, for an op that computes: refused for the 16-bit storage types (see {@link DType}). */
     Backend backend() {
         checkOpen();
+        DType.requireComputable(this, "an op other than views, to(DType) and the kNN search");
         return Backends.of(device());
     }
 
@@ -673,6 +708,7 @@ public final class Tensor implements AutoCloseable {
     private Tensor binary(BinaryOp op, Tensor other) {
         checkOpen();
         other.checkOpen();
+        DType.requireComputable(other, "a binary op");
         if (device() == other.device()) return backend().elementwise().binary(op, this, other);
         Tensor[] on = onOneDevice(this, other);
         try {

@@ -137,7 +137,7 @@ public final class OodDetector extends Estimator<OodDetectorModel> implements Oo
         RowBlocks.Labels labels = getLabelCol() == null ? null
                 : new RowBlocks.Labels(getLabelCol(), FeatureColumn.labelType(dataset.schema(), getLabelCol()), 1);
         SparkFit.Input in = new SparkFit.Input(RowBlocks.internalRows(rows), features, labels, dim);
-        if (d instanceof BankDetector bank && rows.count() * dim * features.dtype().byteSize() > (Long) getOrDefault(maxBroadcastBankBytes)) {
+        if (d instanceof BankDetector bank && rows.count() * dim * bank.bankType(features.dtype()).byteSize() > (Long) getOrDefault(maxBroadcastBankBytes)) {
             return new OodDetectorModel(uid, SparkErrors.unwrapped(() -> ShardedBank.fit(spec, bank.k(), in)));
         }
         SparkErrors.unwrapped(() -> SparkFit.fit(d, spec, in));

@@ -64,6 +64,7 @@ class SparkExactnessTest {
                 Arguments.of("fDBD", TestData.headParams(head, "head.weight", "head.bias"), false),
                 Arguments.of("DICE", with(TestData.headParams(head, "w", "b"), "p=0.5"), false),
                 Arguments.of("KNN", List.of("k=3"), false),
+                Arguments.of("KNN", List.of("k=3", "bank_dtype=bfloat16"), false),   // the 16-bit bank: the param travels with the model
                 Arguments.of("NNGuide", with(TestData.headParams(head, "w", "b"), "k=3"), false),
                 Arguments.of("KLMatching", List.of(), true),
                 Arguments.of("OpenMax", List.of("tailsize=20", "alpha=3"), true),
@@ -98,7 +99,8 @@ class SparkExactnessTest {
     }
 
     static Stream<Arguments> banks() {
-        return Stream.of(Arguments.of("KNN", List.of("k=5")), Arguments.of("NNGuide", with(TestData.headParams(head, "w", "b"), "k=7")));
+        return Stream.of(Arguments.of("KNN", List.of("k=5")), Arguments.of("NNGuide", with(TestData.headParams(head, "w", "b"), "k=7")),
+                Arguments.of("KNN", List.of("k=5", "bank_dtype=float16")));
     }
 
     /**

@@ -1,5 +1,6 @@
 package org.ood4j.engine.backend;
 
+import org.ood4j.engine.DType;
 import org.ood4j.engine.Shape;
 import org.ood4j.engine.Tensor;
 
@@ -15,8 +16,14 @@ public interface KnnOps {
     /** {values (Q, k), int64 indices (Q, k)}; L2 values are distances (not squared). */
     Tensor[] search(Tensor queries, Tensor bank, int k, Metric metric);
 
-    /** The checks every backend makes first: 2-D operands of one feature size, 1 <= k <= N, a metric. */
+    /**
+     * The checks every backend makes first: 2-D operands of one feature size, 1 <= k <= N, a
+     * metric, queries that compute. The bank may be of a 16-bit storage type (BFLOAT16, FLOAT16):
+     * its rows are decoded exactly to float32 as the search reads them, so the search is the same
+     * exact search over the rounded bank.
+     */
     static void check(Tensor queries, Tensor bank, int k, Metric metric) {
+        DType.requireComputable(queries, "knn queries");
         if (queries.rank() != 2 || bank.rank() != 2) {
             throw new IllegalArgumentException("knn needs 2-D queries (Q, D) and bank (N, D), got "
                     + Shape.toString(queries.shape()) + " and " + Shape.toString(bank.shape()));

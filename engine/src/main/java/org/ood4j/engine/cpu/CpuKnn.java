@@ -6,6 +6,7 @@ import java.util.Comparator;
 import java.util.stream.IntStream;
 
 import org.ood4j.engine.DType;
+import org.ood4j.engine.HalfFloats;
 import org.ood4j.engine.Shape;
 import org.ood4j.engine.Tensor;
 import org.ood4j.engine.backend.KnnOps;
@@ -20,6 +21,10 @@ import org.ood4j.engine.backend.KnnOps;
  * candidates than asked, and these are re-ranked by their distance recomputed directly in
  * float64 from the input rows. The values returned are those exact distances (exactly 0 for a
  * duplicate), or exact inner products; ties go to the lower bank index.
+ *
+ * <p>The bank may be stored in 16 bits (BFLOAT16, FLOAT16): its tiles are decoded to float32 as
+ * they are loaded, and the re-ranking reads its rows decoded, so the result is that of the
+ * float32 bank of the decoded rows, bit for bit.
  *
  * <p>Loop order: bank blocks outside (each packed transposed, (D, Nb), once), query blocks
  * inside and in parallel; a query block belongs to one task at a time, so its heaps need no lock.
@@ -113,10 +118,12 @@ final class CpuKnn implements KnnOps {
      */
     private record Tile(int n0, int nb, int d, Gemm.PackedFloats floats, double[] doubles, double[] norms) {
         static Tile of(Tensor bank, int n0, int nb, int d, DType type) {
-            if (type == DType.FLOAT32 && bank.dtype() == DType.FLOAT32 && bank.strides()[1] == 1) {
+            boolean half = bank.dtype().isStorageOnly();
+            if (type == DType.FLOAT32 && (half || bank.dtype() == DType.FLOAT32 && bank.strides()[1] == 1)) {
                 double[] norms = new double[nb];
-                long rowBytes = 4 * bank.strides()[0], at = 4 * bank.offset() + n0 * rowBytes;
-                Gemm.PackedFloats packed = Gemm.packTransposed(bank.storage().segment(), at, rowBytes, nb, d, norms);
+                Gemm.PackedFloats packed = half
+                        ? Gemm.packTransposed(MemorySegment.ofArray(decodedRows(bank, n0, nb, d)), 0, 4L * d, nb, d, norms)
+                        : Gemm.packTransposed(bank.storage().segment(), 4 * (bank.offset() + n0 * bank.strides()[0]), 4 * bank.strides()[0], nb, d, norms);
                 requireFinite(bank, n0, norms);
                 return new Tile(n0, nb, d, packed, null, norms);
             }
@@ -134,6 +141,20 @@ final class CpuKnn implements KnnOps {
             }
             requireFinite(bank, n0, norms);
             return new Tile(n0, nb, d, f == null ? null : Gemm.pack(f, nb, d), g, norms);
+        }
+
+        /**
+         * The decoding tile loader: rows n0..n0+nb-1 of a 16-bit bank decoded exactly to float32
+         * ({@link HalfFloats}), row-major (nb, D) — what a float32 bank holds, packed by the same
+         * {@link Gemm#packTransposed}: a 16-bit bank is searched exactly as the float32 bank of its
+         * decoded rows would be.
+         */
+        private static float[] decodedRows(Tensor bank, int n0, int nb, int d) {
+            float[] rows = new float[nb * d];
+            MemorySegment seg = bank.storage().segment();
+            long[] st = bank.strides();
+            for (int j = 0; j < nb; j++) HalfFloats.decode(seg, bank.dtype(), bank.offset() + (n0 + j) * st[0], st[1], d, rows, j * d);
+            return rows;
         }
 
         private static void requireFinite(Tensor bank, int n0, double[] norms) {

@@ -4,6 +4,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 import org.ood4j.engine.DType;
+import org.ood4j.engine.HalfFloats;
 
 /**
  * Moves strided runs of elements between a tensor's memory and a double[] buffer. CPU ops load
@@ -27,6 +28,10 @@ final class HostRows {
     }
 
     static void load(MemorySegment seg, DType dtype, long base, long stride, int n, double[] dst) {
+        if (dtype.isStorageOnly()) {   // a 16-bit kNN bank's rows, decoded exactly
+            HalfFloats.decode(seg, dtype, base, stride, n, dst);
+            return;
+        }
         if (stride == 1) {
             loadContiguous(seg, dtype, base, n, dst);
             return;
@@ -54,6 +59,10 @@ final class HostRows {
     }
 
     static void store(MemorySegment seg, DType dtype, long base, long stride, int n, double[] src) {
+        if (dtype.isStorageOnly()) {
+            HalfFloats.encode(seg, dtype, base, stride, n, src);
+            return;
+        }
         if (stride == 1) {
             storeContiguous(seg, dtype, base, n, src);
             return;
@@ -118,6 +127,7 @@ final class HostRows {
             case FLOAT32 -> seg.getAtIndex(F32, at);
             case FLOAT64 -> seg.getAtIndex(F64, at);
             case INT64 -> seg.getAtIndex(I64, at);
+            case BFLOAT16, FLOAT16 -> HalfFloats.get(seg, dtype, at);
         };
     }
 
@@ -127,12 +137,15 @@ final class HostRows {
             case FLOAT32 -> seg.setAtIndex(F32, at, (float) v);
             case FLOAT64 -> seg.setAtIndex(F64, at, v);
             case INT64 -> seg.setAtIndex(I64, at, (long) v);
+            case BFLOAT16, FLOAT16 -> HalfFloats.set(seg, dtype, at, v);
         }
     }
 
     /** Copies one element between tensors of the same dtype bit for bit, so int64 stays exact. */
     static void copyElement(DType dtype, MemorySegment from, long fromAt, MemorySegment to, long toAt) {
-        if (dtype.byteSize() == 4) {
+        if (dtype.byteSize() == 2) {
+            to.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, toAt, from.getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, fromAt));
+        } else if (dtype.byteSize() == 4) {
             to.setAtIndex(ValueLayout.JAVA_INT_UNALIGNED, toAt, from.getAtIndex(ValueLayout.JAVA_INT_UNALIGNED, fromAt));
         } else {
             to.setAtIndex(I64, toAt, from.getAtIndex(I64, fromAt));

@@ -7,7 +7,10 @@
  * <li>sort, topk, kthvalue, quantile: topk.cu (rows up to 4096, or any row for k &lt;= 16); beyond,
  *     the CPU;</li>
  * <li>gather, index_select, masked_select, group sums and counts: index.cu;</li>
- * <li>kNN search: knn.cu's fused tiles for k &lt;= 32; larger k on the CPU;</li>
+ * <li>kNN search: knn.cu's fused tiles for k &lt;= 32; larger k on the CPU. A 16-bit bank
+ *     (BFLOAT16, FLOAT16) stays 16-bit on the device; each search decodes it on the host to a
+ *     float32 copy for the kernels (no kernel decodes 16 bits yet), the same numbers as the CPU's
+ *     decoding tile loader;</li>
  * <li>matmul: cuBLAS (FFM, {@code blas.Cublas}); conv2d: im2col (conv.cu) + cuBLAS; pooling: conv.cu;
  *     without cuBLAS both on the CPU;</li>
  * <li>conv and pooling gradients ({@link org.ood4j.engine.cuda.CudaConvGrad}): cuBLAS GEMMs with

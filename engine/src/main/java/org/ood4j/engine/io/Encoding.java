@@ -34,25 +34,36 @@ record Encoding(Kind kind, int size, ByteOrder order) {
         };
     }
 
+    /** The dtype that keeps these elements as they are: the 16-bit storage types for half floats, else {@link #dtype()}. */
+    DType kept() {
+        return switch (kind) {
+            case HALF -> DType.FLOAT16;
+            case BFLOAT -> DType.BFLOAT16;
+            default -> dtype();
+        };
+    }
+
     /** The little-endian encoding a dtype is written in. */
     static Encoding of(DType dtype) {
         return switch (dtype) {
             case FLOAT32 -> new Encoding(Kind.FLOAT, 4, ByteOrder.LITTLE_ENDIAN);
             case FLOAT64 -> new Encoding(Kind.FLOAT, 8, ByteOrder.LITTLE_ENDIAN);
             case INT64 -> new Encoding(Kind.SIGNED, 8, ByteOrder.LITTLE_ENDIAN);
+            case BFLOAT16 -> new Encoding(Kind.BFLOAT, 2, ByteOrder.LITTLE_ENDIAN);
+            case FLOAT16 -> new Encoding(Kind.HALF, 2, ByteOrder.LITTLE_ENDIAN);
         };
     }
 
-    /** True when elements are copied as they are (same width as the dtype), only byte-swapped if needed. */
-    private boolean isDirect() {
-        return (kind == Kind.FLOAT || kind == Kind.SIGNED) && size == dtype().byteSize();
+    /** True when elements are copied into {@code target} as they are, only byte-swapped if needed. */
+    private boolean isDirect(DType target) {
+        return size == target.byteSize() && (kind == Kind.FLOAT || kind == Kind.SIGNED || target == kept());
     }
 
     // ---------------------------------------------------------------- reading
 
     /**
-     * Fills the contiguous CPU tensor {@code dst} with {@code dst.numel()} elements read from
-     * {@code in}. Throws {@link ArrayFormatException} naming {@code source} if the stream ends
+     * Fills the contiguous CPU tensor {@code dst} (of {@link #dtype()}, or {@link #kept()}) with
+     * {@code dst.numel()} elements read from {@code in}. Throws {@link ArrayFormatException} naming {@code source} if the stream ends
      * early (the caller closes {@code dst}).
      */
     void fill(InputStream in, Tensor dst, String source) throws IOException {
@@ -68,15 +79,14 @@ record Encoding(Kind kind, int size, ByteOrder order) {
             if (got < n * size) {
                 throw new ArrayFormatException(source, "data ends after " + (done * size + got) + " of " + total + " bytes");
             }
-            decode(chunk, n, out, done);
+            decode(chunk, n, out, done, dst.dtype());
             done += n;
         }
     }
 
     /** Decodes {@code count} elements at the start of {@code src} into {@code dst} from element {@code at}. */
-    private void decode(MemorySegment src, int count, MemorySegment dst, long at) {
-        DType target = dtype();
-        if (isDirect()) {
+    private void decode(MemorySegment src, int count, MemorySegment dst, long at, DType target) {
+        if (isDirect(target)) {
             MemorySegment.copy(src, target.layout().withOrder(order), 0, dst, target.layout(), at * size, count);
             return;
         }

@@ -464,6 +464,9 @@ public final class Npy {
             case FLOAT32 -> "<f4";
             case FLOAT64 -> "<f8";
             case INT64 -> "<i8";
+            case FLOAT16 -> "<f2";
+            case BFLOAT16 -> throw new IllegalArgumentException(
+                    ".npy has no bfloat16 type; convert with to(DType.FLOAT32), or save as safetensors (BF16)");
         };
     }
 

@@ -3,6 +3,7 @@ package org.ood4j.engine.io;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.CharacterCodingException;
@@ -27,7 +28,8 @@ import org.ood4j.engine.Tensor;
  * the buffer), plus an optional {@code "__metadata__"} map of strings.
  *
  * <p>Reading keeps F32, F64 and I64; widens I32, I16, I8, U32, U16, U8 and BOOL to INT64 and
- * F16, BF16 to FLOAT32; refuses the rest (U64, F8 variants, ...) naming the supported ones.
+ * F16, BF16 to FLOAT32 (or, when asked, keeps them as the storage-only FLOAT16, BFLOAT16 — a
+ * saved 16-bit kNN bank); refuses the rest (U64, F8 variants, ...) naming the supported ones.
  * The whole header is validated before anything is allocated: header length against the file
  * size, well-formed JSON, every entry's dtype and shape, offsets inside the buffer, {@code
  * end - begin == numel * itemsize}, and no two tensors overlapping.
@@ -66,12 +68,21 @@ public final class Safetensors {
      * place meanwhile (replacing it by a rename, as {@link AtomicFile} does, is safe).
      */
     public static Map<String, Tensor> read(Path path, long mapFrom) throws IOException {
+        return read(path, mapFrom, false);
+    }
+
+    /**
+     * As {@link #read(Path, long)}; with {@code keepHalf}, F16 and BF16 tensors keep their 16 bits
+     * as {@link DType#FLOAT16} and {@link DType#BFLOAT16} (storage-only: mapped as they are), not
+     * widened to FLOAT32.
+     */
+    public static Map<String, Tensor> read(Path path, long mapFrom, boolean keepHalf) throws IOException {
         InputFile.check(path);
         String file = path.toString();
         long fileSize = Files.size(path);
         try (InputStream in = new BufferedInputStream(Files.newInputStream(path), Encoding.CHUNK)) {
             Header h = readHeader(in, fileSize, file);
-            return readData(in, h, path, mapFrom);
+            return readData(in, h, path, mapFrom, keepHalf);
         }
     }
 
@@ -88,7 +99,7 @@ public final class Safetensors {
      * Reads the tensors in buffer order (so the stream only moves forward), skipping any gaps,
      * and returns them in header order. On failure every tensor made so far is closed.
      */
-    private static Map<String, Tensor> readData(InputStream in, Header h, Path path, long mapFrom) throws IOException {
+    private static Map<String, Tensor> readData(InputStream in, Header h, Path path, long mapFrom, boolean keepHalf) throws IOException {
         String file = path.toString();
         List<Entry> byOffset = new ArrayList<>(h.entries());
         byOffset.sort(Comparator.comparingLong(Entry::begin));
@@ -98,12 +109,13 @@ public final class Safetensors {
             for (Entry e : byOffset) {
                 if (e.begin() > position) in.skipNBytes(e.begin() - position);
                 position = Math.max(position, e.begin());
-                if (mappable(e, h.dataStart(), mapFrom)) {
+                DType type = keepHalf ? e.encoding().kept() : e.encoding().dtype();
+                if (mappable(e, type, h.dataStart(), mapFrom)) {
                     loaded.put(e.name(), Tensor.wrap(Storage.Mapped.map(path, h.dataStart() + e.begin(), e.end() - e.begin()),
-                            e.encoding().dtype(), e.shape()));
+                            type, e.shape()));
                     in.skipNBytes(e.end() - position);
                 } else {
-                    loaded.put(e.name(), readTensor(in, e, file));
+                    loaded.put(e.name(), readTensor(in, e, type, file));
                 }
                 position = Math.max(position, e.end()); // an empty tensor may sit inside another's range
             }
@@ -120,14 +132,14 @@ public final class Safetensors {
      * Big enough, non-empty, stored as the engine computes, and aligned: a mapping's address has the
      * file offset's alignment, and the CPU backend reads elements with aligned layouts.
      */
-    private static boolean mappable(Entry e, long dataStart, long mapFrom) {
+    private static boolean mappable(Entry e, DType type, long dataStart, long mapFrom) {
         long bytes = e.end() - e.begin();
-        return bytes > 0 && bytes >= mapFrom && e.encoding().equals(Encoding.of(e.encoding().dtype()))
+        return bytes > 0 && bytes >= mapFrom && e.encoding().equals(Encoding.of(type))
                 && (dataStart + e.begin()) % e.encoding().size() == 0;
     }
 
-    private static Tensor readTensor(InputStream in, Entry e, String file) throws IOException {
-        Tensor t = Tensor.zeros(e.encoding().dtype(), e.shape());
+    private static Tensor readTensor(InputStream in, Entry e, DType type, String file) throws IOException {
+        Tensor t = Tensor.zeros(type, e.shape());
         try {
             e.encoding().fill(in, t, file + " tensor '" + e.name() + "'");
             return t;
@@ -292,7 +304,7 @@ public final class Safetensors {
     // ---------------------------------------------------------------- writing
 
     /**
-     * Writes tensors (F32, F64 or I64) with optional string metadata (null for none), atomically:
+     * Writes tensors (F32, F64, I64, BF16 or F16) with optional string metadata (null for none), atomically:
      * see {@link AtomicFile}.
      */
     public static void write(Path path, Map<String, Tensor> tensors, Map<String, String> metadata) throws IOException {
@@ -302,6 +314,12 @@ public final class Safetensors {
             out.write(header);
             for (Tensor t : tensors.values()) Encoding.write(t, out);
         });
+    }
+
+    /** The data bytes a safetensors file holds for {@code t} (C order, little-endian, its own dtype), to a stream left open. */
+    public static void writeData(OutputStream out, Tensor t) throws IOException {
+        t.checkOpen();
+        Encoding.write(t, out);
     }
 
     /** Writes tensors without metadata. */
@@ -349,6 +367,8 @@ public final class Safetensors {
             case FLOAT32 -> "F32";
             case FLOAT64 -> "F64";
             case INT64 -> "I64";
+            case BFLOAT16 -> "BF16";
+            case FLOAT16 -> "F16";
         };
     }
 }

@@ -50,6 +50,29 @@ class CudaKnnMatmulConvTest {
         }
     }
 
+    /**
+     * A 16-bit bank on the device (kept in 16 bits there; decoded on the host to a float32 copy
+     * for each search, no kernel decodes it) gives the CPU's search of the same 16-bit bank:
+     * values within float32 tolerance, k <= 32 on the kernels and k > 32 on the CPU fallback.
+     */
+    @Test
+    void knnOverA16BitBankMatchesTheCpu() {
+        for (DType half : new DType[] {DType.BFLOAT16, DType.FLOAT16}) {
+            try (Tensor q = Tensor.randn(new java.util.SplittableRandom(3), DType.FLOAT32, 40, 33);
+                 Tensor b32 = Tensor.randn(new java.util.SplittableRandom(4), DType.FLOAT32, 700, 33);
+                 Tensor b = b32.to(half); Tensor dq = q.to(Device.CUDA); Tensor db = b.to(Device.CUDA)) {
+                assertEquals(half, db.dtype(), "the bank stays 16-bit on the device");
+                for (KnnOps.Metric metric : KnnOps.Metric.values()) {
+                    for (int k : new int[] {1, 10, 40}) {
+                        try (Knn.Result e = Knn.search(q, b, k, metric); Knn.Result a = Knn.search(dq, db, k, metric)) {
+                            assertMatches(e.values(), a.values(), 1e-4, half + " " + metric + " k=" + k);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void knnRefusesNonFiniteRows() {
         try (Tensor q = Tensor.of(new float[][] {{1, 2}, {Float.NaN, 0}}); Tensor dq = q.to(Device.CUDA);

@@ -70,6 +70,7 @@ class NpyTest {
             }
             case FLOAT64 -> Arrays.stream(t.toDoubleArray()).mapToLong(Double::doubleToRawLongBits).toArray();
             case INT64 -> t.toLongArray();
+            case BFLOAT16, FLOAT16 -> throw new IllegalArgumentException("not sampled: " + t.dtype());
         };
     }
 
@@ -99,6 +100,7 @@ class NpyTest {
         List<Arguments> out = new ArrayList<>();
         long[][] shapes = {{}, {0}, {7}, {3, 5}, {2, 3, 4}};
         for (DType d : DType.values()) {
+            if (d.isStorageOnly()) continue;   // the 16-bit types: HalfFloatsTest
             for (long[] s : shapes) out.add(Arguments.of(d, s));
         }
         return out.stream();

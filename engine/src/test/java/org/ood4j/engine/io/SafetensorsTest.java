@@ -66,6 +66,7 @@ class SafetensorsTest {
             Map<String, Tensor> tensors = new LinkedHashMap<>();
             long[][] shapes = {{}, {0}, {7}, {3, 5}, {2, 3, 4}};
             for (DType d : DType.values()) {
+                if (d.isStorageOnly()) continue;   // the 16-bit types: HalfFloatsTest
                 for (long[] s : shapes) {
                     Tensor t = NpyTest.sample(d, s);
                     made.add(t);
