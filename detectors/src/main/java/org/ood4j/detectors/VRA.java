@@ -51,6 +51,8 @@ public final class VRA extends FeatureMapsDetector implements StreamingFit {
 
     private static final class BoundsFit extends ChunkAccumulator<VRA> {
         private Reservoir reservoir;
+        /** The fit maps' dtype: the bounds are stored in it (torch.quantile of float32 maps is float32). */
+        private DType type;
 
         BoundsFit(VRA detector) {
             super(detector, 0);
@@ -60,6 +62,7 @@ public final class VRA extends FeatureMapsDetector implements StreamingFit {
         protected void addId(Tensor maps, long[] labels) {
             long elements = maps.numel() / maps.size(0);
             if (reservoir == null) reservoir = new Reservoir(reservoirRows(elements), (int) elements);
+            type = type == null ? maps.dtype() : DType.promote(type, maps.dtype());
             reservoir.add(maps.toDoubleArray(), (int) maps.size(0));
         }
 
@@ -69,20 +72,23 @@ public final class VRA extends FeatureMapsDetector implements StreamingFit {
             if (theirs == null) return;
             if (reservoir == null) reservoir = new Reservoir(theirs.capacity(), theirs.width());
             reservoir.merge(theirs);
+            DType t = ((BoundsFit) other).type;
+            type = type == null ? t : DType.promote(type, t);
         }
 
         @Override
         protected void install(VRA detector) {
             long[] shape = rowShape();
             Tensor m = Tensor.of(reservoir.rows(), reservoir.size(), shape[0], shape[1], shape[2]);
-            detector.putState("lower", m.quantile(detector.lowerPercentile / 100, 0, false));
-            detector.putState("upper", m.quantile(detector.upperPercentile / 100, 0, false));
+            // quantiles in float64, then rounded to the maps' dtype: float32 maps are clamped by float32
+            // bounds, as pytorch-ood's clip does, and the clamp and pool stay a float32 pass
+            detector.putState("lower", m.quantile(detector.lowerPercentile / 100, 0, false).to(type));
+            detector.putState("upper", m.quantile(detector.upperPercentile / 100, 0, false).to(type));
         }
     }
 
     @Override
     protected Tensor shape(Tensor maps) {
-        // float32 maps against the float64 bounds promote to float64 in the first op: no separate conversion pass
         return maps.maximum(state("lower")).minimum(state("upper"));
     }
 

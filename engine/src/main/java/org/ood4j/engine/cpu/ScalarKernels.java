@@ -110,8 +110,16 @@ final class ScalarKernels implements MathKernels {
     }
 
     @Override
-    public void clamp(float[] v, int from, float[] lower, float[] upper, int at, int n) {
-        for (int i = 0; i < n; i++) v[from + i] = Math.min(Math.max(v[from + i], lower[at + i]), upper[at + i]);
+    public void planeMeans(java.lang.foreign.MemorySegment seg, long offset, int planes, int hw, float[] lower, float[] upper, int at,
+                           float[] out, int outAt) {
+        for (int q = 0, j = 0; q < planes; q++) {
+            float s = 0;
+            for (int i = 0; i < hw; i++, j++) {
+                float v = seg.get(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, offset + 4L * j);
+                s += lower == null ? v : Math.min(Math.max(v, lower[at + j]), upper[at + j]);
+            }
+            out[outAt + q] = s / hw;
+        }
     }
 
     @Override

@@ -223,14 +223,73 @@ final class VectorKernels implements MathKernels {
         return finite;
     }
 
+    /** Eight float lanes: the blocks {@link #planeMeans} sums a plane in. */
+    private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
+    /** Whether the machine's vectors hold eight floats (AVX2 and wider); else the scalar form of the same sums. */
+    private static final boolean WIDE = F.length() >= 8;
+
+    /**
+     * Per plane: its whole 8-value blocks clamped and added lanewise, the eight lanes' total by the
+     * fixed tree ((l0+l1)+(l2+l3))+((l4+l5)+(l6+l7)), then the tail (hw mod 8 values) in index
+     * order: the same bits interpreted or compiled (reduceLanes(ADD) does not promise it), and the
+     * same as the scalar form ({@link #planeSum}). float32 sums: a plane is 16 (4 x 4) to 49
+     * (7 x 7) values, and the head after the pool is a float32 product anyway.
+     */
     @Override
-    public void clamp(float[] v, int from, float[] lower, float[] upper, int at, int n) {
-        int i = 0;
-        for (int bound = F.loopBound(n); i < bound; i += F.length()) {
-            FloatVector.fromArray(F, v, from + i).lanewise(VectorOperators.MAX, FloatVector.fromArray(F, lower, at + i))
-                    .lanewise(VectorOperators.MIN, FloatVector.fromArray(F, upper, at + i)).intoArray(v, from + i);
+    public void planeMeans(java.lang.foreign.MemorySegment seg, long offset, int planes, int hw, float[] lower, float[] upper, int at,
+                           float[] out, int outAt) {
+        float[] x = floatScratch(planes * hw);
+        java.lang.foreign.MemorySegment.copy(seg, java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, offset, x, 0, planes * hw);
+        int body = hw - hw % 8;
+        if (!WIDE || body == 0) {
+            for (int q = 0; q < planes; q++) out[outAt + q] = planeSum(x, q * hw, hw, lower, upper, at) / hw;
+            return;
         }
-        for (; i < n; i++) v[from + i] = Math.min(Math.max(v[from + i], lower[at + i]), upper[at + i]);
+        float[] l = new float[8];
+        for (int q = 0; q < planes; q++) {
+            int o = q * hw;
+            FloatVector acc = FloatVector.zero(F8);
+            for (int i = o; i < o + body; i += 8) {
+                FloatVector v = FloatVector.fromArray(F8, x, i);
+                if (lower != null) {
+                    v = v.lanewise(VectorOperators.MAX, FloatVector.fromArray(F8, lower, at + i))
+                            .lanewise(VectorOperators.MIN, FloatVector.fromArray(F8, upper, at + i));
+                }
+                acc = acc.add(v);
+            }
+            acc.intoArray(l, 0);
+            out[outAt + q] = tail(tree(l), x, o, body, hw, lower, upper, at) / hw;
+        }
+    }
+
+    /** The sum of one plane at x[o..o + hw) in the vector path's order: eight lane sums, their tree, then the tail. */
+    private static float planeSum(float[] x, int o, int hw, float[] lower, float[] upper, int at) {
+        int body = hw - hw % 8;
+        float[] l = new float[8];
+        for (int i = 0; i < body; i++) l[i & 7] += clamped(x, o + i, lower, upper, at);
+        return tail(body == 0 ? 0 : tree(l), x, o, body, hw, lower, upper, at);
+    }
+
+    private static float tree(float[] l) {
+        return ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
+    }
+
+    /** total plus the plane's values at x[o + body..o + hw), in index order. */
+    private static float tail(float total, float[] x, int o, int body, int hw, float[] lower, float[] upper, int at) {
+        for (int i = body; i < hw; i++) total += clamped(x, o + i, lower, upper, at);
+        return total;
+    }
+
+    private static float clamped(float[] x, int j, float[] lower, float[] upper, int at) {
+        return lower == null ? x[j] : Math.min(Math.max(x[j], lower[at + j]), upper[at + j]);
+    }
+
+    private static final ThreadLocal<float[][]> FLOAT_SCRATCH = ThreadLocal.withInitial(() -> new float[1][1024]);
+
+    private static float[] floatScratch(int n) {
+        float[][] holder = FLOAT_SCRATCH.get();
+        if (holder[0].length < n) holder[0] = new float[Math.max(n, 2 * holder[0].length)];
+        return holder[0];
     }
 
     /**
