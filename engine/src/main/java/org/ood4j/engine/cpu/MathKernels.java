@@ -42,6 +42,13 @@ interface MathKernels {
      */
     void dots(double[] z, double[][] rows, int n, double[] out);
 
+    /**
+     * g[a cols + b] = sum over r of x[at + r cols + a] x[at + r cols + b]: the full cols x cols Gram
+     * matrix X^T X of the row-major rows x cols matrix at x[at..], each entry by fused
+     * multiply-adds over r in order.
+     */
+    void gram(double[] x, int at, int rows, int cols, double[] g);
+
     /** sum of v[i] log v[i] for v[i] > 0 (the row's entropy terms); v is left unchanged. */
     double sumXLogX(double[] v, int n);
 

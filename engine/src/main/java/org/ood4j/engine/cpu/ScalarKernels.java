@@ -110,6 +110,18 @@ final class ScalarKernels implements MathKernels {
     }
 
     @Override
+    public void gram(double[] x, int at, int rows, int cols, double[] g) {
+        for (int a = 0; a < cols; a++) for (int b = 0; b < cols; b++) g[a * cols + b] = gramEntry(x, at, rows, cols, a, b);
+    }
+
+    /** One entry of {@link #gram}: the fused multiply-adds over r in order (the vector form's lanes compute the same). */
+    static double gramEntry(double[] x, int at, int rows, int cols, int a, int b) {
+        double s = 0;
+        for (int r = 0, o = at; r < rows; r++, o += cols) s = Math.fma(x[o + a], x[o + b], s);
+        return s;
+    }
+
+    @Override
     public void planeMeans(java.lang.foreign.MemorySegment seg, long offset, int planes, int hw, float[] lower, float[] upper, int at,
                            float[] out, int outAt) {
         for (int q = 0, j = 0; q < planes; q++) {

@@ -61,6 +61,72 @@ class CpuRemoveTopSingularTest {
     }
 
     @Test
+    void rowMeansAreTheMeansOfTheRemoval() {
+        // removeTopSingularRowMeans forms no X': its means follow from X's and the top vector; against
+        // the row means of the SVD reference, on both sides (R < C, R > C) and both dtypes
+        for (int[] size : SIZES) {
+            for (DType type : new DType[] {DType.FLOAT64, DType.FLOAT32}) {
+                Tensor x = withClearTop(new SplittableRandom(size[0] * 1000 + size[1] * 31 + size[2]), type, size);
+                Tensor means = Linalg.removeTopSingularRowMeans(x);
+                String what = type + " " + Arrays.toString(size);
+                assertEquals(type, means.dtype(), what);
+                assertArrayEquals(new long[] {size[0], size[1]}, means.shape(), what);
+                double[] removed = reference(x), expected = new double[size[0] * size[1]];
+                for (int i = 0; i < expected.length; i++) {
+                    for (int j = 0; j < size[2]; j++) expected[i] += removed[i * size[2] + j] / size[2];
+                }
+                assertClose(expected, means.toDoubleArray(), type == DType.FLOAT64 ? 1e-10 : 1e-5, what);
+            }
+        }
+        double[] bad = new double[3 * 2 * 5];
+        bad[17] = Double.NaN;                                        // matrix 1
+        var e = assertThrows(IllegalArgumentException.class, () -> Linalg.removeTopSingularRowMeans(Tensor.of(bad, 3, 2, 5)));
+        assertTrue(e.getMessage().contains("matrix 1 of [3, 2, 5]") && e.getMessage().contains("NaN or Inf"), e.getMessage());
+    }
+
+    @Test
+    void squaringFindsJacobisVectorOrLeavesItToJacobi() {
+        // with a gap, the squared Gram matrix's column is Jacobi's eigenvector (up to sign); with
+        // lambda2 / lambda1 = 0.999 or 1 - 1e-6, 4096 = 2^12 steps cannot separate them to 1e-12 and Jacobi decides
+        SplittableRandom rng = new SplittableRandom(9);
+        for (double second : new double[] {0.1, 0.9, 0.99, 0.999, 1 - 1e-6}) {
+            int k = 16;
+            double[] q = orthonormal(rng, k), g = new double[k * k];
+            for (int i = 0; i < k; i++) {
+                for (int j = 0; j < k; j++) {
+                    double sum = 0;
+                    for (int l = 0; l < k; l++) sum += q[i * k + l] * (l == 0 ? 1 : l == 1 ? second : 0.5 / (l + 1)) * q[j * k + l];
+                    g[i * k + j] = sum;
+                }
+            }
+            double[] squared = TopSingular.bySquaring(g, k), jacobi = TopSingular.topEigenvector(g.clone(), k);
+            if (second > 0.995) {
+                assertEquals(null, squared, "a near tie is left to Jacobi");
+                continue;
+            }
+            double sign = Math.signum(squared[0] * jacobi[0]);
+            for (int i = 0; i < k; i++) assertEquals(jacobi[i], sign * squared[i], 1e-10, "lambda2 " + second + " [" + i + "]");
+        }
+    }
+
+    /** A random k x k orthonormal matrix (Gram-Schmidt on Gaussian columns), row-major. */
+    private static double[] orthonormal(SplittableRandom rng, int k) {
+        double[] q = new double[k * k];
+        for (int c = 0; c < k; c++) {
+            for (int i = 0; i < k; i++) q[i * k + c] = rng.nextGaussian();
+            for (int p = 0; p < c; p++) {
+                double dot = 0;
+                for (int i = 0; i < k; i++) dot += q[i * k + c] * q[i * k + p];
+                for (int i = 0; i < k; i++) q[i * k + c] -= dot * q[i * k + p];
+            }
+            double norm = 0;
+            for (int i = 0; i < k; i++) norm += q[i * k + c] * q[i * k + c];
+            for (int i = 0; i < k; i++) q[i * k + c] /= Math.sqrt(norm);
+        }
+        return q;
+    }
+
+    @Test
     void aRankOneMatrixLosesEverything() {
         double[] u = {1, -2, 3, 0.5}, v = {2, 1, -1, 4, 0.25, -3, 1};
         for (boolean wide : new boolean[] {false, true}) {
