@@ -58,17 +58,18 @@ final class TopSingular {
     static boolean removedRowMeans(double[] x, int at, int rows, int cols, double[] means, int to) {
         double[] v = topVector(x, at, rows, cols);
         if (v == null) return false;
+        boolean right = cols <= rows;
+        double vMean = 0;
+        if (right) for (double vj : v) vMean += vj / cols;
         for (int r = 0; r < rows; r++) {
-            double sum = 0;
-            for (int j = 0, o = at + r * cols; j < cols; j++) sum += x[o + j];
-            means[to + r] = sum / cols;
+            double sum = 0, dot = 0;                  // row r's sum and, with v1, its product with v1: one pass
+            for (int j = 0, o = at + r * cols; j < cols; j++) {
+                sum += x[o + j];
+                if (right) dot += x[o + j] * v[j];
+            }
+            means[to + r] = sum / cols - dot * vMean;
         }
-        if (cols <= rows) {
-            double vMean = 0;
-            for (double vj : v) vMean += vj;
-            vMean /= cols;
-            for (int r = 0; r < rows; r++) means[to + r] -= rowDot(x, at + r * cols, v, cols) * vMean;
-        } else {
+        if (!right) {
             double um = 0;
             for (int r = 0; r < rows; r++) um += v[r] * means[to + r];
             for (int r = 0; r < rows; r++) means[to + r] -= v[r] * um;
@@ -135,13 +136,7 @@ final class TopSingular {
             for (int i = 0; i < k; i++) v[i] = m[i * k + best] / norm;
             if (residual(m, v, k) <= RESIDUAL) return v;
             if (s == MAX_SQUARINGS) break;
-            java.util.Arrays.fill(next, 0);
-            for (int i = 0; i < k; i++) {
-                for (int l = 0; l < k; l++) {
-                    double mil = m[i * k + l];
-                    for (int j = 0, o = l * k, t = i * k; j < k; j++) next[t + j] += mil * m[o + j];
-                }
-            }
+            MathKernels.INSTANCE.gram(m, 0, k, k, next);        // M^2 = M^T M: M is symmetric
             double[] swap = m;
             m = next;
             next = swap;
