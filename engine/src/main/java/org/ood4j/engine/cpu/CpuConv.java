@@ -142,7 +142,7 @@ final class CpuConv implements ConvOps {
      * from memory ({@link MathKernels#planeMeans}), others loaded and summed in float64, in order.
      */
     private static Tensor globalAveragePool(Tensor x, int hw) {
-        if (x.dtype() == DType.FLOAT32) return floatPlaneMeans(x, hw, null, null);
+        if (x.dtype() == DType.FLOAT32) return floatPlaneMeans(x, hw, null, null, false);
         return globalAveragePool(x, hw, null, null, x.dtype());
     }
 
@@ -155,6 +155,21 @@ final class CpuConv implements ConvOps {
      */
     @Override
     public Tensor clampedGlobalAvgPool(Tensor x, Tensor lower, Tensor upper) {
+        return clampedPool(x, lower, upper, false);
+    }
+
+    /** float32 maps and bounds check their values in the pooling pass itself; others read x twice (the default). */
+    @Override
+    public Tensor clampedGlobalAvgPoolIfFinite(Tensor x, Tensor lower, Tensor upper) {
+        ConvOps.requireNchw(x, "clampedGlobalAvgPool");
+        if (x.dtype() != DType.FLOAT32 || resultType(x, lower, upper) != DType.FLOAT32) {
+            return ConvOps.super.clampedGlobalAvgPoolIfFinite(x, lower, upper);
+        }
+        return clampedPool(x, lower, upper, true);
+    }
+
+    /** The clamped pool; with {@code ifFinite} (float32 path only), null when x holds NaN or an infinity. */
+    private static Tensor clampedPool(Tensor x, Tensor lower, Tensor upper, boolean ifFinite) {
         ConvOps.requireNchw(x, "clampedGlobalAvgPool");
         if (!x.dtype().isFloating()) throw new IllegalArgumentException("pooling needs a floating tensor, got " + x.dtype());
         long[] plane = {x.size(1), x.size(2), x.size(3)};
@@ -162,7 +177,7 @@ final class CpuConv implements ConvOps {
         int hw = (int) (plane[1] * plane[2]);
         double[] low = bounds(lower, plane, Double.NEGATIVE_INFINITY), high = bounds(upper, plane, Double.POSITIVE_INFINITY);
         try (Tensor xc = x.contiguous()) {
-            if (x.dtype() == DType.FLOAT32 && type == DType.FLOAT32) return floatPlaneMeans(xc, hw, floats(low), floats(high));
+            if (x.dtype() == DType.FLOAT32 && type == DType.FLOAT32) return floatPlaneMeans(xc, hw, floats(low), floats(high), ifFinite);
             return globalAveragePool(xc, hw, low, high, type);
         }
     }
@@ -197,25 +212,32 @@ final class CpuConv implements ConvOps {
      * The (N, C, 1, 1) float32 means of a contiguous float32 (N, C, H, W) tensor's planes, clamped
      * to the (C, H, W) bounds first when given: one read of the maps, in chunks of planes (one per
      * thread's share, a single chunk below 32 Ki values: no hand-off for small work), each chunk's
-     * means written at once.
+     * means written at once. With {@code ifFinite}, null (the result freed) when a value of x is
+     * NaN or infinite, found in the same pass.
      */
-    private static Tensor floatPlaneMeans(Tensor x, int hw, float[] lower, float[] upper) {
+    private static Tensor floatPlaneMeans(Tensor x, int hw, float[] lower, float[] upper, boolean ifFinite) {
         int n = (int) x.size(0), c = (int) x.size(1);
         long planes = (long) n * c;
         Tensor out = Tensor.zeros(DType.FLOAT32, n, c, 1, 1);
         MemorySegment xs = x.storage().segment(), os = out.storage().segment();
         long base = x.offset() * Float.BYTES;
         int chunks = planes * hw < (1 << 15) ? 1 : (int) Math.min(planes, 4 * Runtime.getRuntime().availableProcessors());
-        IntStream.range(0, chunks).parallel().forEach(ch -> {
+        boolean finite = IntStream.range(0, chunks).parallel().mapToObj(ch -> {
             long p0 = planes * ch / chunks, p1 = planes * (ch + 1) / chunks;
             float[] means = new float[(int) (p1 - p0)];
+            boolean ok = true;
             for (long p = p0; p < p1; ) {
                 int channel = (int) (p % c), run = (int) Math.min(p1 - p, c - channel);   // to the end of this sample's map
-                MathKernels.INSTANCE.planeMeans(xs, base + p * hw * Float.BYTES, run, hw, lower, upper, channel * hw, means, (int) (p - p0));
+                ok &= MathKernels.INSTANCE.planeMeans(xs, base + p * hw * Float.BYTES, run, hw, lower, upper, channel * hw, means, (int) (p - p0));
                 p += run;
             }
             MemorySegment.copy(means, 0, os, DType.FLOAT32.layout(), p0 * Float.BYTES, means.length);
-        });
+            return ok;
+        }).reduce(true, Boolean::logicalAnd);
+        if (ifFinite && !finite) {
+            out.close();
+            return null;
+        }
         return out;
     }
 

@@ -71,8 +71,9 @@ interface MathKernels {
      * of {@code seg}, planes of hw contiguous values; with bounds (both or neither), each value is
      * first clamped to min(max(v, lower[at + q hw + i]), upper[at + q hw + i]), NaN kept (as
      * Math.min/max). Read straight from memory, summed in float32 (a plane is 16 to 49 values).
+     * Returns whether every value read (before the clamp) is finite: the input check in the same pass.
      */
-    void planeMeans(java.lang.foreign.MemorySegment seg, long offset, int planes, int hw, float[] lower, float[] upper, int at,
+    boolean planeMeans(java.lang.foreign.MemorySegment seg, long offset, int planes, int hw, float[] lower, float[] upper, int at,
                     float[] out, int outAt);
 
     /** sum of v[i], float64. */

@@ -122,16 +122,19 @@ final class ScalarKernels implements MathKernels {
     }
 
     @Override
-    public void planeMeans(java.lang.foreign.MemorySegment seg, long offset, int planes, int hw, float[] lower, float[] upper, int at,
-                           float[] out, int outAt) {
+    public boolean planeMeans(java.lang.foreign.MemorySegment seg, long offset, int planes, int hw, float[] lower, float[] upper, int at,
+                              float[] out, int outAt) {
+        boolean finite = true;
         for (int q = 0, j = 0; q < planes; q++) {
             float s = 0;
             for (int i = 0; i < hw; i++, j++) {
                 float v = seg.get(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, offset + 4L * j);
+                finite &= Float.isFinite(v);
                 s += lower == null ? v : Math.min(Math.max(v, lower[at + j]), upper[at + j]);
             }
             out[outAt + q] = s / hw;
         }
+        return finite;
     }
 
     @Override

@@ -266,24 +266,27 @@ final class VectorKernels implements MathKernels {
      * fixed tree ((l0+l1)+(l2+l3))+((l4+l5)+(l6+l7)), then the tail (hw mod 8 values) in index
      * order: the same bits interpreted or compiled (reduceLanes(ADD) does not promise it), and the
      * same as the scalar form ({@link #planeSum}). float32 sums: a plane is 16 (4 x 4) to 49
-     * (7 x 7) values, and the head after the pool is a float32 product anyway.
+     * (7 x 7) values, and the head after the pool is a float32 product anyway. The finiteness of
+     * the values rides along in the blocks (x - x added up), the tails are tested one by one.
      */
     @Override
-    public void planeMeans(java.lang.foreign.MemorySegment seg, long offset, int planes, int hw, float[] lower, float[] upper, int at,
-                           float[] out, int outAt) {
+    public boolean planeMeans(java.lang.foreign.MemorySegment seg, long offset, int planes, int hw, float[] lower, float[] upper, int at,
+                              float[] out, int outAt) {
         float[] x = floatScratch(planes * hw);
         java.lang.foreign.MemorySegment.copy(seg, java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, offset, x, 0, planes * hw);
         int body = hw - hw % 8;
         if (!WIDE || body == 0) {
             for (int q = 0; q < planes; q++) out[outAt + q] = planeSum(x, q * hw, hw, lower, upper, at) / hw;
-            return;
+            return allFinite(x, planes * hw);
         }
         float[] l = new float[8];
+        FloatVector nonFinite = FloatVector.zero(F8);          // x - x: 0 for a finite x, NaN otherwise
         for (int q = 0; q < planes; q++) {
             int o = q * hw;
             FloatVector acc = FloatVector.zero(F8);
             for (int i = o; i < o + body; i += 8) {
                 FloatVector v = FloatVector.fromArray(F8, x, i);
+                nonFinite = nonFinite.add(v.sub(v));
                 if (lower != null) {
                     v = v.lanewise(VectorOperators.MAX, FloatVector.fromArray(F8, lower, at + i))
                             .lanewise(VectorOperators.MIN, FloatVector.fromArray(F8, upper, at + i));
@@ -293,6 +296,12 @@ final class VectorKernels implements MathKernels {
             acc.intoArray(l, 0);
             out[outAt + q] = tail(tree(l), x, o, body, hw, lower, upper, at) / hw;
         }
+        nonFinite.intoArray(l, 0);
+        boolean finite = !Float.isNaN(tree(l));
+        for (int q = 0; q < planes && finite && body < hw; q++) {
+            for (int i = q * hw + body; i < (q + 1) * hw; i++) finite &= Float.isFinite(x[i]);
+        }
+        return finite;
     }
 
     /** The sum of one plane at x[o..o + hw) in the vector path's order: eight lane sums, their tree, then the tail. */

@@ -188,6 +188,17 @@ class CpuConvTest {
             assertEquals(DType.FLOAT32, fused.dtype());
             assertArrayEquals(unfused.toDoubleArray(), fused.toDoubleArray(), 0, side + " x " + side);
             assertTrue(Double.isNaN(fused.getDouble(3, 4, 0, 0)));
+            // the checked form: null for NaN or an infinity (even one the clamp would hide), else the same bits
+            assertEquals(null, Conv.clampedGlobalAvgPoolIfFinite(x, lower, upper));
+            x.set(Double.POSITIVE_INFINITY, 3, 4, 1, 1);
+            assertEquals(null, Conv.clampedGlobalAvgPoolIfFinite(x, lower, upper), side + " x " + side + ": +Inf");
+            x.set(0.25, 3, 4, 1, 1);
+            x.set(Double.NEGATIVE_INFINITY, 3, 4, side - 1, side - 1);                   // in the tail when side is odd
+            assertEquals(null, Conv.clampedGlobalAvgPoolIfFinite(x, lower, upper), side + " x " + side + ": -Inf");
+            x.set(Double.NaN, 3, 4, 1, 1);
+            Tensor finite = x.slice(0, 0, 3);
+            assertArrayEquals(Conv.clampedGlobalAvgPool(finite, lower, upper).toDoubleArray(),
+                    Conv.clampedGlobalAvgPoolIfFinite(finite, lower, upper).toDoubleArray(), 0);
             for (int n = 0; n < 5; n++) {
                 for (int c = 0; c < 13; c++) {
                     if (n == 3 && c == 4) continue;
