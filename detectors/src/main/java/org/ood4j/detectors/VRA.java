@@ -18,7 +18,8 @@ import org.ood4j.engine.Tensor;
  * many fit maps (reservoir sampling, fixed seed: the same data in the same order give the same
  * bounds). By the Dvoretzky–Kiefer–Wolfowitz inequality a bound then has the rank of a percentile
  * within ±100 sqrt(ln(2/delta) / (2 R)) of the requested one with probability 1 - delta, per element:
- * ±1.15 percentile points at R = 20,000 and delta = 0.01.
+ * ±1.15 percentile points at R = 20,000 and delta = 0.01. The bounds are computed in float64 and
+ * kept in the fit maps' dtype (torch.quantile of float32 maps is float32).
  */
 public final class VRA extends FeatureMapsDetector implements StreamingFit {
     private final double lowerPercentile, upperPercentile;
@@ -62,7 +63,7 @@ public final class VRA extends FeatureMapsDetector implements StreamingFit {
         protected void addId(Tensor maps, long[] labels) {
             long elements = maps.numel() / maps.size(0);
             if (reservoir == null) reservoir = new Reservoir(reservoirRows(elements), (int) elements);
-            type = type == null ? maps.dtype() : DType.promote(type, maps.dtype());
+            widen(maps.dtype());
             reservoir.add(maps.toDoubleArray(), (int) maps.size(0));
         }
 
@@ -72,7 +73,11 @@ public final class VRA extends FeatureMapsDetector implements StreamingFit {
             if (theirs == null) return;
             if (reservoir == null) reservoir = new Reservoir(theirs.capacity(), theirs.width());
             reservoir.merge(theirs);
-            DType t = ((BoundsFit) other).type;
+            if (((BoundsFit) other).type != null) widen(((BoundsFit) other).type);
+        }
+
+        /** The bounds' dtype: that of every fit chunk (float64 when float32 and float64 chunks meet). */
+        private void widen(DType t) {
             type = type == null ? t : DType.promote(type, t);
         }
 

@@ -288,11 +288,7 @@ final class VectorKernels implements MathKernels {
             for (int i = 0, q = 0, left = hw / 8, n = planes * hw; i < n; i += 8) {
                 FloatVector v = FloatVector.fromArray(F8, x, i);
                 nonFinite = nonFinite.add(v.sub(v));
-                if (lower != null) {
-                    v = v.lanewise(VectorOperators.MAX, FloatVector.fromArray(F8, lower, at + i))
-                            .lanewise(VectorOperators.MIN, FloatVector.fromArray(F8, upper, at + i));
-                }
-                acc = acc.add(v);
+                acc = acc.add(clamp(v, lower, upper, at + i));
                 if (--left == 0) {
                     acc.intoArray(l, 0);
                     out[outAt + q++] = tree(l) / hw;
@@ -309,11 +305,7 @@ final class VectorKernels implements MathKernels {
             for (int i = o; i < o + body; i += 8) {
                 FloatVector v = FloatVector.fromArray(F8, x, i);
                 nonFinite = nonFinite.add(v.sub(v));
-                if (lower != null) {
-                    v = v.lanewise(VectorOperators.MAX, FloatVector.fromArray(F8, lower, at + i))
-                            .lanewise(VectorOperators.MIN, FloatVector.fromArray(F8, upper, at + i));
-                }
-                acc = acc.add(v);
+                acc = acc.add(clamp(v, lower, upper, at + i));
             }
             acc.intoArray(l, 0);
             out[outAt + q] = tail(tree(l), x, o, body, hw, lower, upper, at) / hw;
@@ -324,6 +316,12 @@ final class VectorKernels implements MathKernels {
             for (int i = q * hw + body; i < (q + 1) * hw; i++) finite &= Float.isFinite(x[i]);
         }
         return finite;
+    }
+
+    /** v clamped to the 8 bounds at lower[b..], upper[b..] when given (NaN kept, as Math.min/max). */
+    private static FloatVector clamp(FloatVector v, float[] lower, float[] upper, int b) {
+        if (lower == null) return v;
+        return v.lanewise(VectorOperators.MAX, FloatVector.fromArray(F8, lower, b)).lanewise(VectorOperators.MIN, FloatVector.fromArray(F8, upper, b));
     }
 
     /** The sum of one plane at x[o..o + hw) in the vector path's order: eight lane sums, their tree, then the tail. */
