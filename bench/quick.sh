@@ -48,6 +48,7 @@ run KnnBenchmark             -wi 1 -i 2 -p queries=1000 -p bankRows=10000
 run LogitsDetectorsBenchmark -wi 2 -i 3 -p rows=20000
 run FeaturesDetectorsBenchmark -wi 1 -i 2 -p fitRows=5000 -p rows=1000
 run FeatureMapsDetectorsBenchmark -wi 2 -i 3 -p maps=400
+run FeatureMapKernelsBenchmark "${avgt[@]}" -p maps=400
 run ModelDetectorsBenchmark  -wi 1 -i 2 -p batch=32
 run JsonMatrixBenchmark      -wi 2 -i 3 -w 1s -r 1s -p mb=16
 echo "== $(( $(date +%s) - start )) s; load now $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -40,6 +40,8 @@ def rate(name, p):
         return 4 * i("rows") * i("classes"), "GB/s"
     if cls == "FeatureMapsDetectorsBenchmark" and p["detector"] in ("ReAct", "VRA"):
         return 4 * i("maps") * i("channels") * i("size") ** 2, "GB/s"
+    if cls == "FeatureMapKernelsBenchmark" and "pool" in p["kernel"]:
+        return 4 * i("maps") * i("channels") * i("size") ** 2, "GB/s"
     return None
 
 

@@ -40,7 +40,7 @@ public final class ASH extends FeatureMapsDetector {
         int k = keptCount(n);
         // intermediates are left to the caller's scope (the chunk's)
         return maps.reshape(shape[0], n).mapRows(n, (a, scratch, len, out) -> {
-            if (k > 0) shapeRow(a, len, k, scratch, (j, v) -> out[j] = v);
+            if (k > 0) shapeRow(a, len, k, out);
         }).reshape(shape);
     }
 
@@ -54,7 +54,14 @@ public final class ASH extends FeatureMapsDetector {
         int channels = (int) shape[1], plane = (int) (shape[2] * shape[3]), n = channels * plane;
         int k = keptCount(n);
         Tensor sums = maps.reshape(shape[0], n).mapRows(channels, (a, scratch, len, out) -> {
-            if (k > 0) shapeRow(a, len, k, scratch, (j, v) -> out[j / plane] += v);
+            if (k == 0) return;
+            shapeRow(a, len, k, scratch);
+            // channel by channel over the shaped row (0 where pruned, which adds nothing): no division per position
+            for (int c = 0, j = 0; c < channels; c++) {
+                double sum = 0;
+                for (int end = j + plane; j < end; j++) sum += scratch[j];
+                out[c] = sum;
+            }
         });
         return sums.div(plane).reshape(shape[0], channels, 1, 1);
     }
@@ -63,17 +70,15 @@ public final class ASH extends FeatureMapsDetector {
         return n - (int) Math.rint(n * percentile);
     }
 
-    /** Receives the shaped value of each kept position j, in increasing j. */
-    private interface Kept {
-        void value(int j, double v);
-    }
-
-    /** Shapes one sample's n activations a[0..n) (k >= 1 kept); scratch (n doubles) takes a copy for the selection. */
-    private void shapeRow(double[] a, int n, int k, double[] scratch, Kept kept) {
-        System.arraycopy(a, 0, scratch, 0, n);
+    /**
+     * Shapes one sample's n activations a[0..n) (k >= 1 kept) into shaped[0..n): the shaped value
+     * at a kept position, 0 elsewhere. shaped (n doubles) first takes a copy of a for the selection.
+     */
+    private void shapeRow(double[] a, int n, int k, double[] shaped) {
+        System.arraycopy(a, 0, shaped, 0, n);
         // the k-th largest value, then every value above it and the first (lowest-index) ties at it:
         // exactly the k positions a stable descending sort would keep
-        double cut = kthLargest(scratch, n, k);
+        double cut = kthLargest(shaped, n, k);
         int above = 0;
         double total = 0, keptSum = 0;
         for (int j = 0; j < n; j++) {
@@ -93,7 +98,7 @@ public final class ASH extends FeatureMapsDetector {
         boolean binary = variant.equals("ash-b");
         for (int j = 0; j < n; j++) {
             double v = a[j];
-            if (v > cut || (v == cut && ties-- > 0)) kept.value(j, binary ? total / k : v * scale);
+            shaped[j] = v > cut || (v == cut && ties-- > 0) ? (binary ? total / k : v * scale) : 0;
         }
     }
 

@@ -45,7 +45,8 @@ public abstract class FeatureMapsDetector extends AbstractDetector {
     /**
      * {lower, upper} (each null or broadcast to (C, H, W), on the maps' device) when {@link #shape}
      * is clamp(maps, lower, upper), else null: then a global-pooling head takes the maps through
-     * {@link org.ood4j.engine.Conv#clampedGlobalAvgPool}, with no full-size clamped copy.
+     * {@link org.ood4j.engine.Conv#clampedGlobalAvgPoolIfFinite}, with no full-size clamped copy
+     * and the NaN/infinity check of the maps in the same pass.
      */
     protected Tensor[] clampBounds(Tensor maps) {
         return null;
@@ -53,19 +54,31 @@ public abstract class FeatureMapsDetector extends AbstractDetector {
 
     /**
      * The global average pool of shape(maps), (N, C, 1, 1), computed without the shaped maps
-     * where the shaping allows (one pass over the maps), else null. By default: the clamp of
-     * {@link #clampBounds} pooled while it clamps.
+     * where the shaping allows (one pass over the maps), else null (the default; a clamp is
+     * pooled through {@link #clampBounds}).
      */
     protected Tensor pooledShape(Tensor maps) {
-        Tensor[] bounds = clampBounds(maps);
-        return bounds == null ? null : org.ood4j.engine.Conv.clampedGlobalAvgPool(maps, bounds[0], bounds[1]);
+        return null;
     }
 
-    /** head(shape(maps)) for one chunk, fused into one pass when the head starts by pooling and the shaping can pool ({@link #pooledShape}). */
-    private Tensor shapedLogits(Tensor maps) {
-        Tensor pooled = afterPool == null ? null : pooledShape(maps);
+    /**
+     * head(shape(chunk)) for one chunk of {@code maps}, fused into one pass when the head starts by
+     * pooling and the shaping can pool: a clamp ({@code bounds}, which then checks the chunk for
+     * NaN and infinity too: non-finite maps are named as {@link Inputs#requireFinite} names them)
+     * or {@link #pooledShape}.
+     */
+    private Tensor shapedLogits(Tensor chunk, Tensor[] bounds, Tensor maps) {
+        if (bounds != null) {
+            Tensor pooled = org.ood4j.engine.Conv.clampedGlobalAvgPoolIfFinite(chunk, bounds[0], bounds[1]);
+            if (pooled == null) {
+                Inputs.requireFinite(maps, "feature maps");
+                throw new IllegalStateException(name() + ": the pool found NaN or infinity the check did not");
+            }
+            return afterPool.apply(pooled);
+        }
+        Tensor pooled = afterPool == null ? null : pooledShape(chunk);
         if (pooled != null) return afterPool.apply(pooled);
-        return head.apply(shape(maps).movedTo(maps.device()));
+        return head.apply(shape(chunk).movedTo(chunk.device()));
     }
 
     /** Fits on feature maps (N, C, H, W) and labels (N,) or null; rows with a label below 0 are ignored. */
@@ -102,8 +115,12 @@ public abstract class FeatureMapsDetector extends AbstractDetector {
                 }
             }
         }
-        Inputs.requireFinite(maps, "feature maps");
-        return Inputs.scoreRows(maps, chunk -> detector.apply(shapedLogits(chunk)).to(DType.FLOAT64));
+        try (Scope s = Scope.open()) {
+            // a clamp before a pooling head checks the maps while it pools (one read); else check first
+            Tensor[] bounds = afterPool == null ? null : clampBounds(maps);
+            if (bounds == null) Inputs.requireFinite(maps, "feature maps");
+            return s.keep(Inputs.scoreRows(maps, chunk -> detector.apply(shapedLogits(chunk, bounds, maps)).to(DType.FLOAT64)));
+        }
     }
 
     /** Fits on in-distribution maps; called inside a scope. */

@@ -34,6 +34,20 @@ public final class RankFeat extends FeatureMapsDetector {
         }
     }
 
+    /**
+     * The global average pool of the shaped maps, (N, C, 1, 1), without them: the row means of
+     * X' by {@link Linalg#removeTopSingularRowMeans} (one read of the maps on the CPU), in the
+     * maps' dtype as the pooled X' would be.
+     */
+    @Override
+    protected Tensor pooledShape(Tensor maps) {
+        long[] shape = maps.shape();
+        try (Tensor flat = maps.reshape(shape[0], shape[1], shape[2] * shape[3]);
+             Tensor means = Linalg.removeTopSingularRowMeans(flat)) {
+            return means.reshape(shape[0], shape[1], 1, 1);
+        }
+    }
+
     @Override
     public java.util.Map<String, Object> params() {
         return java.util.Map.of("detector", detectorName());

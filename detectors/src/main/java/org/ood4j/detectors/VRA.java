@@ -18,7 +18,8 @@ import org.ood4j.engine.Tensor;
  * many fit maps (reservoir sampling, fixed seed: the same data in the same order give the same
  * bounds). By the Dvoretzky–Kiefer–Wolfowitz inequality a bound then has the rank of a percentile
  * within ±100 sqrt(ln(2/delta) / (2 R)) of the requested one with probability 1 - delta, per element:
- * ±1.15 percentile points at R = 20,000 and delta = 0.01.
+ * ±1.15 percentile points at R = 20,000 and delta = 0.01. The bounds are computed in float64 and
+ * kept in the fit maps' dtype (torch.quantile of float32 maps is float32).
  */
 public final class VRA extends FeatureMapsDetector implements StreamingFit {
     private final double lowerPercentile, upperPercentile;
@@ -51,6 +52,8 @@ public final class VRA extends FeatureMapsDetector implements StreamingFit {
 
     private static final class BoundsFit extends ChunkAccumulator<VRA> {
         private Reservoir reservoir;
+        /** The fit maps' dtype: the bounds are stored in it (torch.quantile of float32 maps is float32). */
+        private DType type;
 
         BoundsFit(VRA detector) {
             super(detector, 0);
@@ -60,6 +63,7 @@ public final class VRA extends FeatureMapsDetector implements StreamingFit {
         protected void addId(Tensor maps, long[] labels) {
             long elements = maps.numel() / maps.size(0);
             if (reservoir == null) reservoir = new Reservoir(reservoirRows(elements), (int) elements);
+            widen(maps.dtype());
             reservoir.add(maps.toDoubleArray(), (int) maps.size(0));
         }
 
@@ -69,20 +73,27 @@ public final class VRA extends FeatureMapsDetector implements StreamingFit {
             if (theirs == null) return;
             if (reservoir == null) reservoir = new Reservoir(theirs.capacity(), theirs.width());
             reservoir.merge(theirs);
+            if (((BoundsFit) other).type != null) widen(((BoundsFit) other).type);
+        }
+
+        /** The bounds' dtype: that of every fit chunk (float64 when float32 and float64 chunks meet). */
+        private void widen(DType t) {
+            type = type == null ? t : DType.promote(type, t);
         }
 
         @Override
         protected void install(VRA detector) {
             long[] shape = rowShape();
             Tensor m = Tensor.of(reservoir.rows(), reservoir.size(), shape[0], shape[1], shape[2]);
-            detector.putState("lower", m.quantile(detector.lowerPercentile / 100, 0, false));
-            detector.putState("upper", m.quantile(detector.upperPercentile / 100, 0, false));
+            // quantiles in float64, then rounded to the maps' dtype: float32 maps are clamped by float32
+            // bounds, as pytorch-ood's clip does, and the clamp and pool stay a float32 pass
+            detector.putState("lower", m.quantile(detector.lowerPercentile / 100, 0, false).to(type));
+            detector.putState("upper", m.quantile(detector.upperPercentile / 100, 0, false).to(type));
         }
     }
 
     @Override
     protected Tensor shape(Tensor maps) {
-        // float32 maps against the float64 bounds promote to float64 in the first op: no separate conversion pass
         return maps.maximum(state("lower")).minimum(state("upper"));
     }
 

@@ -54,6 +54,43 @@ class FeatureMapsDetectorsTest {
     }
 
     @Test
+    void clampPoolsRefuseNonFiniteMapsAsTheCheckDoes() {
+        // ReAct and VRA before a pooling head check the maps in the pooling pass: an infinity the clamp
+        // would hide is still refused, with the row named as the separate check names it
+        try (Scope s = Scope.open();
+             org.ood4j.models.Sequential head = new org.ood4j.models.Sequential(new org.ood4j.models.AdaptiveAvgPool2d(),
+                     new org.ood4j.models.Flatten(), new org.ood4j.models.Linear(6, 4, true, new SplittableRandom(2)))) {
+            Tensor maps = Tensor.randn(new SplittableRandom(8), DType.FLOAT32, 30, 6, 3, 3).abs();
+            VRA vra = new VRA(null, head, 10, 90, null);
+            vra.fitFeatureMaps(maps, null);
+            maps.set(Double.POSITIVE_INFINITY, 17, 3, 2, 0);
+            for (FeatureMapsDetector d : new FeatureMapsDetector[] {new ReAct(null, head, 0.5, null), vra}) {
+                var e = assertThrows(IllegalArgumentException.class, () -> d.predictFeatureMaps(maps), d.name());
+                assertTrue(e.getMessage().contains("NaN or infinite") && e.getMessage().contains("row 17"), e.getMessage());
+            }
+            vra.close();
+        }
+    }
+
+    @Test
+    void rankFeatPoolsWithoutTheShapedMapsWithTheUnfusedScores() {
+        // a global-pooling head takes the row means of X' from X's and the top vector
+        // (Linalg.removeTopSingularRowMeans); behind a plain function X' is formed, rounded to float32
+        // and pooled: the same scores to that rounding; maps 6 x 3 x 3 (C < HW) and 12 x 2 x 2 (C > HW)
+        for (long[] size : new long[][] {{6, 3, 3}, {12, 2, 2}}) {
+            try (Scope s = Scope.open();
+                 org.ood4j.models.Sequential head = new org.ood4j.models.Sequential(new org.ood4j.models.AdaptiveAvgPool2d(),
+                         new org.ood4j.models.Flatten(), new org.ood4j.models.Linear((int) size[0], 4, true, new SplittableRandom(2)))) {
+                Function<Tensor, Tensor> opaque = head::apply;
+                Tensor maps = Tensor.randn(new SplittableRandom(6), DType.FLOAT32, 40, size[0], size[1], size[2]).relu();
+                double[] unfused = new RankFeat(null, opaque, null).predictFeatureMaps(maps).toDoubleArray();
+                double[] fused = new RankFeat(null, head, null).predictFeatureMaps(maps).toDoubleArray();
+                for (int i = 0; i < fused.length; i++) assertEquals(unfused[i], fused[i], 1e-5 * Math.abs(unfused[i]) + 1e-6, "sample " + i);
+            }
+        }
+    }
+
+    @Test
     void ashPoolsWhileShapingWithTheUnfusedScores() {
         // a global-pooling head takes ASH's per-channel kept sums (ASH.pooledShape); behind a plain
         // function the shaped maps go through the head: the same scores to float64 round-off

@@ -28,4 +28,14 @@ public final class Conv {
         if (upper != null) Backends.sameDevice(x, upper);
         return Backends.of(x.device()).conv().clampedGlobalAvgPool(x, lower, upper);
     }
+
+    /**
+     * {@link #clampedGlobalAvgPool}, or null when x holds NaN or an infinity, checked in the same
+     * pass over x where the backend fuses it (the CPU does for float32 maps and bounds).
+     */
+    public static Tensor clampedGlobalAvgPoolIfFinite(Tensor x, Tensor lower, Tensor upper) {
+        if (lower != null) Backends.sameDevice(x, lower);
+        if (upper != null) Backends.sameDevice(x, upper);
+        return Backends.of(x.device()).conv().clampedGlobalAvgPoolIfFinite(x, lower, upper);
+    }
 }

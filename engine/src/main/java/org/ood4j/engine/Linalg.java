@@ -71,6 +71,15 @@ public final class Linalg {
         return ops(x).removeTopSingular(x);
     }
 
+    /**
+     * The means over the last dimension of {@link #removeTopSingular}(x), (B, R): the global
+     * average pool of RankFeat's shaped maps, without them where the backend can (the CPU can).
+     */
+    public static Tensor removeTopSingularRowMeans(Tensor x) {
+        LinalgOps.checkMatrixBatch(x, "removeTopSingularRowMeans");
+        return ops(x).removeTopSingularRowMeans(x);
+    }
+
     public static SlogDet slogdet(Tensor a) {
         Tensor[] r = ops(a).slogdet(a);
         try (Tensor sign = r[0]; Tensor logAbs = r[1]) {

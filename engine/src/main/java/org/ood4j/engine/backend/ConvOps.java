@@ -34,6 +34,15 @@ public interface ConvOps {
         }
     }
 
+    /**
+     * {@link #clampedGlobalAvgPool}(x, lower, upper), or null when x holds NaN or an infinity: the
+     * input check of a caller that refuses such maps, in the pooling pass where the backend fuses
+     * it (the CPU does for float32). This default checks first, then pools.
+     */
+    default Tensor clampedGlobalAvgPoolIfFinite(Tensor x, Tensor lower, Tensor upper) {
+        return x.allFinite() ? clampedGlobalAvgPool(x, lower, upper) : null;
+    }
+
     /** The shape, channel, bias, geometry and dtype rules every backend checks first; returns the result dtype. */
     static DType check(Tensor x, Tensor weight, Tensor bias, int stride, int padding, int dilation) {
         requireNchw(x, "conv2d");

@@ -60,6 +60,18 @@ public interface LinalgOps {
      */
     Tensor removeTopSingular(Tensor x);
 
+    /**
+     * The row means of {@link #removeTopSingular}(x): (B, R), x's dtype and device, each
+     * mean(X - s1 u1 v1^T) over the C columns (RankFeat's rank-1 removal before a global
+     * average pool). This default is the composition itself; a backend may compute it without
+     * the full-size X' (its means follow from X's row means and the top singular vector).
+     */
+    default Tensor removeTopSingularRowMeans(Tensor x) {
+        try (Tensor removed = removeTopSingular(x)) {
+            return removed.mean(2, false);
+        }
+    }
+
     /** The operand checks of {@link #removeTopSingular} every backend applies: a 3-D float32/float64 (B, R, C) tensor. */
     static void checkMatrixBatch(Tensor x, String op) {
         x.checkOpen();

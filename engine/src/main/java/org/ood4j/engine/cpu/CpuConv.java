@@ -137,28 +137,48 @@ final class CpuConv implements ConvOps {
     }
 
     /**
-     * Global average pooling of a contiguous (N, C, H, W) tensor: each plane's mean, summed in
-     * float64 in order (as the plane loop), planes in parallel chunks — not a task and three
-     * arrays per plane.
+     * Global average pooling of a contiguous (N, C, H, W) tensor: each plane's mean, planes in
+     * parallel chunks — not a task and three arrays per plane. float32 planes are read straight
+     * from memory ({@link MathKernels#planeMeans}), others loaded and summed in float64, in order.
      */
     private static Tensor globalAveragePool(Tensor x, int hw) {
+        if (x.dtype() == DType.FLOAT32) return floatPlaneMeans(x, hw, null, null, false);
         return globalAveragePool(x, hw, null, null, x.dtype());
     }
 
     /**
      * One pass over the maps instead of three (clamp below, clamp above, pool), and no full-size
      * intermediate: each element is clamped to its (c, h, w) bounds as it is summed. A clamped
-     * value is rounded to the result dtype before it is added, as the unfused ops store it.
+     * value is rounded to the result dtype before it is added, as the unfused ops store it; with
+     * float32 maps and bounds it is the float32 pool's own kernel, so the fused and the unfused
+     * forms give the same bits.
      */
     @Override
     public Tensor clampedGlobalAvgPool(Tensor x, Tensor lower, Tensor upper) {
+        return clampedPool(x, lower, upper, false);
+    }
+
+    /** float32 maps and bounds check their values in the pooling pass itself; others read x twice (the default). */
+    @Override
+    public Tensor clampedGlobalAvgPoolIfFinite(Tensor x, Tensor lower, Tensor upper) {
+        ConvOps.requireNchw(x, "clampedGlobalAvgPool");
+        if (x.dtype() != DType.FLOAT32 || resultType(x, lower, upper) != DType.FLOAT32) {
+            return ConvOps.super.clampedGlobalAvgPoolIfFinite(x, lower, upper);
+        }
+        return clampedPool(x, lower, upper, true);
+    }
+
+    /** The clamped pool; with {@code ifFinite} (float32 path only), null when x holds NaN or an infinity. */
+    private static Tensor clampedPool(Tensor x, Tensor lower, Tensor upper, boolean ifFinite) {
         ConvOps.requireNchw(x, "clampedGlobalAvgPool");
         if (!x.dtype().isFloating()) throw new IllegalArgumentException("pooling needs a floating tensor, got " + x.dtype());
         long[] plane = {x.size(1), x.size(2), x.size(3)};
         DType type = resultType(x, lower, upper);
         int hw = (int) (plane[1] * plane[2]);
+        double[] low = bounds(lower, plane, Double.NEGATIVE_INFINITY), high = bounds(upper, plane, Double.POSITIVE_INFINITY);
         try (Tensor xc = x.contiguous()) {
-            return globalAveragePool(xc, hw, bounds(lower, plane, Double.NEGATIVE_INFINITY), bounds(upper, plane, Double.POSITIVE_INFINITY), type);
+            if (x.dtype() == DType.FLOAT32 && type == DType.FLOAT32) return floatPlaneMeans(xc, hw, floats(low), floats(high), ifFinite);
+            return globalAveragePool(xc, hw, low, high, type);
         }
     }
 
@@ -182,16 +202,52 @@ final class CpuConv implements ConvOps {
         }
     }
 
+    private static float[] floats(double[] v) {
+        float[] f = new float[v.length];
+        for (int i = 0; i < v.length; i++) f[i] = (float) v[i];
+        return f;
+    }
+
+    /**
+     * The (N, C, 1, 1) float32 means of a contiguous float32 (N, C, H, W) tensor's planes, clamped
+     * to the (C, H, W) bounds first when given: one read of the maps, in chunks of planes (one per
+     * thread's share, a single chunk below 32 Ki values: no hand-off for small work), each chunk's
+     * means written at once. With {@code ifFinite}, null (the result freed) when a value of x is
+     * NaN or infinite, found in the same pass.
+     */
+    private static Tensor floatPlaneMeans(Tensor x, int hw, float[] lower, float[] upper, boolean ifFinite) {
+        int n = (int) x.size(0), c = (int) x.size(1);
+        long planes = (long) n * c;
+        Tensor out = Tensor.zeros(DType.FLOAT32, n, c, 1, 1);
+        MemorySegment xs = x.storage().segment(), os = out.storage().segment();
+        long base = x.offset() * Float.BYTES;
+        int chunks = planes * hw < (1 << 15) ? 1 : (int) Math.min(planes, 4 * Runtime.getRuntime().availableProcessors());
+        boolean finite = IntStream.range(0, chunks).parallel().mapToObj(ch -> {
+            long p0 = planes * ch / chunks, p1 = planes * (ch + 1) / chunks;
+            float[] means = new float[(int) (p1 - p0)];
+            boolean ok = true;
+            for (long p = p0; p < p1; ) {
+                int channel = (int) (p % c), run = (int) Math.min(p1 - p, c - channel);   // to the end of this sample's map
+                ok &= MathKernels.INSTANCE.planeMeans(xs, base + p * hw * Float.BYTES, run, hw, lower, upper, channel * hw, means, (int) (p - p0));
+                p += run;
+            }
+            MemorySegment.copy(means, 0, os, DType.FLOAT32.layout(), p0 * Float.BYTES, means.length);
+            return ok;
+        }).reduce(true, Boolean::logicalAnd);
+        if (ifFinite && !finite) {
+            out.close();
+            return null;
+        }
+        return out;
+    }
+
+    /** The float64 pool (float64 maps, or float32 maps against float64 bounds); bounds as in {@link #clampedGlobalAvgPool}. */
     private static Tensor globalAveragePool(Tensor x, int hw, double[] lower, double[] upper, DType type) {
         int n = (int) x.size(0), c = (int) x.size(1);
         Tensor out = Tensor.zeros(type, n, c, 1, 1);
         MemorySegment xs = x.storage().segment(), os = out.storage().segment();
         long offset = x.offset();
         DType inType = x.dtype();
-        // float32 maps and bounds: clamped as float32, no float64 copy (the bounds are float32 values
-        // then, so min/max picks the same values the float64 form picks); the sums stay float64, in order
-        boolean asFloat = inType == DType.FLOAT32 && type == DType.FLOAT32;
-        float[] lowerF = asFloat && lower != null ? floats(lower) : null, upperF = asFloat && upper != null ? floats(upper) : null;
         // a whole sample's C x H x W map per load when it fits a buffer: small planes (7 x 7, 4 x 4) cost
         // one load each otherwise, and the clamp runs over the map as one vectorised loop
         int planesPerLoad = (long) c * hw <= MAX_LOAD ? c : Math.max(1, MAX_LOAD / hw);
@@ -199,29 +255,16 @@ final class CpuConv implements ConvOps {
         int chunks = (long) n * c * hw < (1 << 15) ? 1 : Math.min(loads, 4 * Runtime.getRuntime().availableProcessors());
         IntStream.range(0, chunks).parallel().forEach(ch -> {
             double[] buf = new double[planesPerLoad * hw];
-            float[] bufF = asFloat ? new float[planesPerLoad * hw] : null;
             long l0 = (long) loads * ch / chunks, l1 = (long) loads * (ch + 1) / chunks;
             for (long l = l0; l < l1; l++) {
                 long p0 = l * planesPerLoad;
                 int planes = (int) Math.min(planesPerLoad, (long) n * c - p0);
-                if (asFloat) {
-                    HostRows.loadFloats(xs, offset + p0 * hw, 1, planes * hw, bufF);
-                    if (lowerF != null) clamp(bufF, lowerF, upperF, (int) (p0 % c), c, planes, hw);
-                    for (int i = 0; i < planes * hw; i++) buf[i] = bufF[i];     // widened in L2 for the float64 sums
-                } else {
-                    HostRows.load(xs, inType, offset + p0 * hw, 1, planes * hw, buf);
-                    if (lower != null) clamp(buf, lower, upper, (int) (p0 % c), c, planes, hw, type == DType.FLOAT32);
-                }
+                HostRows.load(xs, inType, offset + p0 * hw, 1, planes * hw, buf);
+                if (lower != null) clamp(buf, lower, upper, (int) (p0 % c), c, planes, hw, type == DType.FLOAT32);
                 planeMeans(buf, planes, hw, os, type, p0);
             }
         });
         return out;
-    }
-
-    private static float[] floats(double[] v) {
-        float[] f = new float[v.length];
-        for (int i = 0; i < v.length; i++) f[i] = (float) v[i];
-        return f;
     }
 
     /**
@@ -248,16 +291,6 @@ final class CpuConv implements ConvOps {
             double sum = 0;
             for (int i = q * hw, end = i + hw; i < end; i++) sum += buf[i];
             HostRows.set(out, type, first + q, sum / hw);
-        }
-    }
-
-    /** clamp(double[], ...) on float32 values and bounds (a whole map per run, on the Vector API). */
-    private static void clamp(float[] v, float[] lower, float[] upper, int channel, int c, int planes, int hw) {
-        for (int start = 0, q = 0; q < planes; ) {
-            int ch = (channel + q) % c, run = Math.min(planes - q, c - ch) * hw;
-            MathKernels.INSTANCE.clamp(v, start, lower, upper, ch * hw, run);
-            start += run;
-            q += run / hw;
         }
     }
 

@@ -1,5 +1,7 @@
 package org.ood4j.engine.cpu;
 
+import java.lang.foreign.MemorySegment;
+
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.stream.IntStream;
@@ -226,6 +228,37 @@ final class CpuLinalg implements LinalgOps {
             throw new IllegalArgumentException(LinalgOps.nonFiniteMessage("removeTopSingular", x, failed[0]));
         }
         return Unpacking.tensor(data, x.dtype(), x.shape());
+    }
+
+    /**
+     * Per matrix, in parallel chunks: its values loaded in float64 into one buffer per chunk, the
+     * top singular vector, then the row means of X' from X's ({@link TopSingular#removedRowMeans}):
+     * one read of x, no full-size X' and no float64 copy of the batch.
+     */
+    @Override
+    public Tensor removeTopSingularRowMeans(Tensor x) {
+        LinalgOps.checkMatrixBatch(x, "removeTopSingularRowMeans");
+        if (x.numel() == 0) return LinalgOps.super.removeTopSingularRowMeans(x);
+        int batch = (int) x.size(0), rows = (int) x.size(1), cols = (int) x.size(2);
+        double[] means = new double[batch * rows];
+        long[] failed = {Long.MAX_VALUE};
+        int chunks = Math.min(batch, 4 * Runtime.getRuntime().availableProcessors());
+        try (Tensor xc = x.contiguous()) {
+            MemorySegment seg = xc.storage().segment();
+            IntStream.range(0, chunks).parallel().forEach(ch -> {
+                double[] buf = new double[rows * cols];
+                for (int b = batch * ch / chunks, end = batch * (ch + 1) / chunks; b < end; b++) {
+                    HostRows.load(seg, xc.dtype(), xc.offset() + (long) b * rows * cols, 1, rows * cols, buf);
+                    if (!TopSingular.removedRowMeans(buf, 0, rows, cols, means, b * rows)) {
+                        synchronized (failed) { failed[0] = Math.min(failed[0], b); }
+                    }
+                }
+            });
+        }
+        if (failed[0] != Long.MAX_VALUE) {
+            throw new IllegalArgumentException(LinalgOps.nonFiniteMessage("removeTopSingularRowMeans", x, failed[0]));
+        }
+        return Unpacking.tensor(means, x.dtype(), batch, rows);
     }
 
     // ---------------------------------------------------------------- eigh, slogdet

@@ -46,6 +46,13 @@ interface MathKernels {
      */
     void dots(double[] z, double[][] rows, int n, double[] out);
 
+    /**
+     * g[a cols + b] = sum over r of x[at + r cols + a] x[at + r cols + b]: the full cols x cols Gram
+     * matrix X^T X of the row-major rows x cols matrix at x[at..], each entry by fused
+     * multiply-adds over r in order.
+     */
+    void gram(double[] x, int at, int rows, int cols, double[] g);
+
     /** sum of v[i] log v[i] for v[i] > 0 (the row's entropy terms); v is left unchanged. */
     double sumXLogX(double[] v, int n);
 
@@ -63,8 +70,15 @@ interface MathKernels {
     /** Whether every v[i] (i < n) is finite. */
     boolean allFinite(float[] v, int n);
 
-    /** v[from + i] = min(max(v[from + i], lower[at + i]), upper[at + i]) for i < n, NaN kept (as Math.min/max). */
-    void clamp(float[] v, int from, float[] lower, float[] upper, int at, int n);
+    /**
+     * out[outAt + q] = the mean of plane q (q < planes) of the float32 values at byte {@code offset}
+     * of {@code seg}, planes of hw contiguous values; with bounds (both or neither), each value is
+     * first clamped to min(max(v, lower[at + q hw + i]), upper[at + q hw + i]), NaN kept (as
+     * Math.min/max). Read straight from memory, summed in float32 (a plane is 16 to 49 values).
+     * Returns whether every value read (before the clamp) is finite: the input check in the same pass.
+     */
+    boolean planeMeans(java.lang.foreign.MemorySegment seg, long offset, int planes, int hw, float[] lower, float[] upper, int at,
+                    float[] out, int outAt);
 
     /** sum of v[i], float64. */
     double sum(float[] v, int n);

@@ -112,8 +112,31 @@ final class ScalarKernels implements MathKernels {
     }
 
     @Override
-    public void clamp(float[] v, int from, float[] lower, float[] upper, int at, int n) {
-        for (int i = 0; i < n; i++) v[from + i] = Math.min(Math.max(v[from + i], lower[at + i]), upper[at + i]);
+    public void gram(double[] x, int at, int rows, int cols, double[] g) {
+        for (int a = 0; a < cols; a++) for (int b = 0; b < cols; b++) g[a * cols + b] = gramEntry(x, at, rows, cols, a, b);
+    }
+
+    /** One entry of {@link #gram}: the fused multiply-adds over r in order (the vector form's lanes compute the same). */
+    static double gramEntry(double[] x, int at, int rows, int cols, int a, int b) {
+        double s = 0;
+        for (int r = 0, o = at; r < rows; r++, o += cols) s = Math.fma(x[o + a], x[o + b], s);
+        return s;
+    }
+
+    @Override
+    public boolean planeMeans(java.lang.foreign.MemorySegment seg, long offset, int planes, int hw, float[] lower, float[] upper, int at,
+                              float[] out, int outAt) {
+        boolean finite = true;
+        for (int q = 0, j = 0; q < planes; q++) {
+            float s = 0;
+            for (int i = 0; i < hw; i++, j++) {
+                float v = seg.get(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, offset + 4L * j);
+                finite &= Float.isFinite(v);
+                s += lower == null ? v : Math.min(Math.max(v, lower[at + j]), upper[at + j]);
+            }
+            out[outAt + q] = s / hw;
+        }
+        return finite;
     }
 
     @Override

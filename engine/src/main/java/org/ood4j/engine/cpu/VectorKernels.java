@@ -251,14 +251,135 @@ final class VectorKernels implements MathKernels {
         return finite;
     }
 
+    /**
+     * Blocks of 4 rows x 2 vectors of G in eight accumulators, one pass over X's rows per block
+     * (X stays in L2: a sample's 512 x 16 doubles are 64 KiB), each lane the fused multiply-adds
+     * over r in order; the entries outside whole blocks (cols not a multiple of 4 or of two
+     * vectors) by the scalar form, which computes them the same way.
+     */
     @Override
-    public void clamp(float[] v, int from, float[] lower, float[] upper, int at, int n) {
-        int i = 0;
-        for (int bound = F.loopBound(n); i < bound; i += F.length()) {
-            FloatVector.fromArray(F, v, from + i).lanewise(VectorOperators.MAX, FloatVector.fromArray(F, lower, at + i))
-                    .lanewise(VectorOperators.MIN, FloatVector.fromArray(F, upper, at + i)).intoArray(v, from + i);
+    public void gram(double[] x, int at, int rows, int cols, double[] g) {
+        int l = S.length(), a4 = cols - cols % 4, bv = cols - cols % (2 * l);
+        for (int a = 0; a < a4; a += 4) {
+            for (int b = 0; b < bv; b += 2 * l) {
+                DoubleVector g00 = DoubleVector.zero(S), g01 = g00, g10 = g00, g11 = g00, g20 = g00, g21 = g00, g30 = g00, g31 = g00;
+                for (int r = 0, o = at; r < rows; r++, o += cols) {
+                    DoubleVector x0 = DoubleVector.fromArray(S, x, o + b), x1 = DoubleVector.fromArray(S, x, o + b + l);
+                    DoubleVector c0 = DoubleVector.broadcast(S, x[o + a]), c1 = DoubleVector.broadcast(S, x[o + a + 1]);
+                    DoubleVector c2 = DoubleVector.broadcast(S, x[o + a + 2]), c3 = DoubleVector.broadcast(S, x[o + a + 3]);
+                    g00 = c0.fma(x0, g00); g01 = c0.fma(x1, g01);
+                    g10 = c1.fma(x0, g10); g11 = c1.fma(x1, g11);
+                    g20 = c2.fma(x0, g20); g21 = c2.fma(x1, g21);
+                    g30 = c3.fma(x0, g30); g31 = c3.fma(x1, g31);
+                }
+                int ga = a * cols + b;
+                g00.intoArray(g, ga); g01.intoArray(g, ga + l);
+                g10.intoArray(g, ga + cols); g11.intoArray(g, ga + cols + l);
+                g20.intoArray(g, ga + 2 * cols); g21.intoArray(g, ga + 2 * cols + l);
+                g30.intoArray(g, ga + 3 * cols); g31.intoArray(g, ga + 3 * cols + l);
+            }
         }
-        for (; i < n; i++) v[from + i] = Math.min(Math.max(v[from + i], lower[at + i]), upper[at + i]);
+        for (int a = 0; a < cols; a++) {
+            for (int b = a < a4 ? bv : 0; b < cols; b++) g[a * cols + b] = ScalarKernels.gramEntry(x, at, rows, cols, a, b);
+        }
+    }
+
+    /** Eight float lanes: the blocks {@link #planeMeans} sums a plane in. */
+    private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
+    /** Whether the machine's vectors hold eight floats (AVX2 and wider); else the scalar form of the same sums. */
+    private static final boolean WIDE = F.length() >= 8;
+
+    /**
+     * Per plane: its whole 8-value blocks clamped and added lanewise, the eight lanes' total by the
+     * fixed tree ((l0+l1)+(l2+l3))+((l4+l5)+(l6+l7)), then the tail (hw mod 8 values) in index
+     * order: the same bits interpreted or compiled (reduceLanes(ADD) does not promise it), and the
+     * same as the scalar form ({@link #planeSum}). float32 sums: a plane is 16 (4 x 4) to 49
+     * (7 x 7) values, and the head after the pool is a float32 product anyway. The finiteness of
+     * the values rides along in the blocks (x - x added up), the tails are tested one by one.
+     */
+    @Override
+    public boolean planeMeans(java.lang.foreign.MemorySegment seg, long offset, int planes, int hw, float[] lower, float[] upper, int at,
+                              float[] out, int outAt) {
+        float[] x = floatScratch(planes * hw);
+        java.lang.foreign.MemorySegment.copy(seg, java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, offset, x, 0, planes * hw);
+        int body = hw - hw % 8;
+        if (!WIDE || body == 0) {
+            for (int q = 0; q < planes; q++) out[outAt + q] = planeSum(x, q * hw, hw, lower, upper, at) / hw;
+            return allFinite(x, planes * hw);
+        }
+        float[] l = new float[8];
+        FloatVector nonFinite = FloatVector.zero(F8);          // x - x: 0 for a finite x, NaN otherwise
+        if (body == hw) {
+            // whole blocks only (4 x 4, 8 x 8 planes): one flat loop over the run, a plane's total taken
+            // every hw / 8 blocks — no inner loop of two or eight trips per plane
+            FloatVector acc = FloatVector.zero(F8);
+            for (int i = 0, q = 0, left = hw / 8, n = planes * hw; i < n; i += 8) {
+                FloatVector v = FloatVector.fromArray(F8, x, i);
+                nonFinite = nonFinite.add(v.sub(v));
+                acc = acc.add(clamp(v, lower, upper, at + i));
+                if (--left == 0) {
+                    acc.intoArray(l, 0);
+                    out[outAt + q++] = tree(l) / hw;
+                    acc = FloatVector.zero(F8);
+                    left = hw / 8;
+                }
+            }
+            nonFinite.intoArray(l, 0);
+            return !Float.isNaN(tree(l));
+        }
+        for (int q = 0; q < planes; q++) {
+            int o = q * hw;
+            FloatVector acc = FloatVector.zero(F8);
+            for (int i = o; i < o + body; i += 8) {
+                FloatVector v = FloatVector.fromArray(F8, x, i);
+                nonFinite = nonFinite.add(v.sub(v));
+                acc = acc.add(clamp(v, lower, upper, at + i));
+            }
+            acc.intoArray(l, 0);
+            out[outAt + q] = tail(tree(l), x, o, body, hw, lower, upper, at) / hw;
+        }
+        nonFinite.intoArray(l, 0);
+        boolean finite = !Float.isNaN(tree(l));
+        for (int q = 0; q < planes && finite && body < hw; q++) {
+            for (int i = q * hw + body; i < (q + 1) * hw; i++) finite &= Float.isFinite(x[i]);
+        }
+        return finite;
+    }
+
+    /** v clamped to the 8 bounds at lower[b..], upper[b..] when given (NaN kept, as Math.min/max). */
+    private static FloatVector clamp(FloatVector v, float[] lower, float[] upper, int b) {
+        if (lower == null) return v;
+        return v.lanewise(VectorOperators.MAX, FloatVector.fromArray(F8, lower, b)).lanewise(VectorOperators.MIN, FloatVector.fromArray(F8, upper, b));
+    }
+
+    /** The sum of one plane at x[o..o + hw) in the vector path's order: eight lane sums, their tree, then the tail. */
+    private static float planeSum(float[] x, int o, int hw, float[] lower, float[] upper, int at) {
+        int body = hw - hw % 8;
+        float[] l = new float[8];
+        for (int i = 0; i < body; i++) l[i & 7] += clamped(x, o + i, lower, upper, at);
+        return tail(body == 0 ? 0 : tree(l), x, o, body, hw, lower, upper, at);
+    }
+
+    private static float tree(float[] l) {
+        return ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
+    }
+
+    /** total plus the plane's values at x[o + body..o + hw), in index order. */
+    private static float tail(float total, float[] x, int o, int body, int hw, float[] lower, float[] upper, int at) {
+        for (int i = body; i < hw; i++) total += clamped(x, o + i, lower, upper, at);
+        return total;
+    }
+
+    private static float clamped(float[] x, int j, float[] lower, float[] upper, int at) {
+        return lower == null ? x[j] : Math.min(Math.max(x[j], lower[at + j]), upper[at + j]);
+    }
+
+    private static final ThreadLocal<float[][]> FLOAT_SCRATCH = ThreadLocal.withInitial(() -> new float[1][1024]);
+
+    private static float[] floatScratch(int n) {
+        float[][] holder = FLOAT_SCRATCH.get();
+        if (holder[0].length < n) holder[0] = new float[Math.max(n, 2 * holder[0].length)];
+        return holder[0];
     }
 
     /**

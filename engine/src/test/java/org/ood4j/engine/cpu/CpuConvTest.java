@@ -174,6 +174,47 @@ class CpuConvTest {
     }
 
     @Test
+    void float32ClampedPoolIsTheClampThenThePool() {
+        // float32 maps and bounds take MathKernels.planeMeans (8-value blocks, then the tail): planes of 4
+        // (no whole block), 9, 16 and 49 values, against clamp-then-mean in float64, and bit for bit
+        // against the unfused clamp followed by the float32 pool; 13 channels: runs that are no multiple of 8
+        SplittableRandom rng = new SplittableRandom(4);
+        for (int side : new int[] {2, 3, 4, 7}) {
+            Tensor x = Tensor.randn(rng, DType.FLOAT32, 5, 13, side, side);
+            Tensor lower = Tensor.randn(rng, DType.FLOAT32, 13, side, side).mul(0.5).sub(0.5), upper = lower.add(1);
+            x.set(Double.NaN, 3, 4, 1, 1);
+            Tensor fused = Conv.clampedGlobalAvgPool(x, lower, upper);
+            Tensor unfused = Conv.adaptiveAvgPool2d(x.maximum(lower).minimum(upper), 1, 1);
+            assertEquals(DType.FLOAT32, fused.dtype());
+            assertArrayEquals(unfused.toDoubleArray(), fused.toDoubleArray(), 0, side + " x " + side);
+            assertTrue(Double.isNaN(fused.getDouble(3, 4, 0, 0)));
+            // the checked form: null for NaN or an infinity (even one the clamp would hide), else the same bits
+            assertEquals(null, Conv.clampedGlobalAvgPoolIfFinite(x, lower, upper));
+            x.set(Double.POSITIVE_INFINITY, 3, 4, 1, 1);
+            assertEquals(null, Conv.clampedGlobalAvgPoolIfFinite(x, lower, upper), side + " x " + side + ": +Inf");
+            x.set(0.25, 3, 4, 1, 1);
+            x.set(Double.NEGATIVE_INFINITY, 3, 4, side - 1, side - 1);                   // in the tail when side is odd
+            assertEquals(null, Conv.clampedGlobalAvgPoolIfFinite(x, lower, upper), side + " x " + side + ": -Inf");
+            x.set(Double.NaN, 3, 4, 1, 1);
+            Tensor finite = x.slice(0, 0, 3);
+            assertArrayEquals(Conv.clampedGlobalAvgPool(finite, lower, upper).toDoubleArray(),
+                    Conv.clampedGlobalAvgPoolIfFinite(finite, lower, upper).toDoubleArray(), 0);
+            for (int n = 0; n < 5; n++) {
+                for (int c = 0; c < 13; c++) {
+                    if (n == 3 && c == 4) continue;
+                    double sum = 0;
+                    for (int i = 0; i < side; i++) {
+                        for (int j = 0; j < side; j++) {
+                            sum += Math.min(Math.max(x.getDouble(n, c, i, j), lower.getDouble(c, i, j)), upper.getDouble(c, i, j));
+                        }
+                    }
+                    assertEquals(sum / (side * side), fused.getDouble(n, c, 0, 0), 1e-6, side + " x " + side + " at " + n + ", " + c);
+                }
+            }
+        }
+    }
+
+    @Test
     void adaptiveAvgPoolMatchesPyTorchWindows() {
         int[][] cases = {{7, 10, 3, 4}, {7, 10, 1, 1}, {7, 10, 7, 10}, {3, 5, 5, 7}, {13, 6, 4, 6}};   // {H, W, outH, outW}
         for (DType type : new DType[] {DType.FLOAT32, DType.FLOAT64}) {

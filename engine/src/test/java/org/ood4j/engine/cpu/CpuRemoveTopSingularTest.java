@@ -44,7 +44,17 @@ class CpuRemoveTopSingularTest {
                 assertEquals(type, r.dtype(), what);
                 assertEquals(Device.CPU, r.device(), what);
                 assertArrayEquals(x.shape(), r.shape(), what);
-                assertClose(reference(x), r.toDoubleArray(), type == DType.FLOAT64 ? 1e-10 : 1e-5, what);
+                double[] removed = reference(x);
+                assertClose(removed, r.toDoubleArray(), type == DType.FLOAT64 ? 1e-10 : 1e-5, what);
+                // removeTopSingularRowMeans forms no X': its means follow from X's and the top vector
+                Tensor means = Linalg.removeTopSingularRowMeans(x);
+                assertEquals(type, means.dtype(), what);
+                assertArrayEquals(new long[] {size[0], size[1]}, means.shape(), what);
+                double[] expected = new double[size[0] * size[1]];
+                for (int i = 0; i < expected.length; i++) {
+                    for (int j = 0; j < size[2]; j++) expected[i] += removed[i * size[2] + j] / size[2];
+                }
+                assertClose(expected, means.toDoubleArray(), type == DType.FLOAT64 ? 1e-10 : 1e-5, what + " row means");
             }
         }
     }
@@ -58,6 +68,56 @@ class CpuRemoveTopSingularTest {
             assertArrayEquals(Linalg.removeTopSingular(view.copy()).toDoubleArray(), Linalg.removeTopSingular(view).toDoubleArray(), 0);
             assertClose(reference(view), Linalg.removeTopSingular(view).toDoubleArray(), 1e-10, "strided " + Arrays.toString(view.shape()));
         }
+    }
+
+    @Test
+    void rowMeansNameTheNonFiniteMatrix() {
+        double[] bad = new double[3 * 2 * 5];
+        bad[17] = Double.NaN;                                        // matrix 1
+        var e = assertThrows(IllegalArgumentException.class, () -> Linalg.removeTopSingularRowMeans(Tensor.of(bad, 3, 2, 5)));
+        assertTrue(e.getMessage().contains("matrix 1 of [3, 2, 5]") && e.getMessage().contains("NaN or Inf"), e.getMessage());
+    }
+
+    @Test
+    void squaringFindsJacobisVectorOrLeavesItToJacobi() {
+        // with a gap, the squared Gram matrix's column is Jacobi's eigenvector (up to sign); with
+        // lambda2 / lambda1 = 0.999 or 1 - 1e-6, 4096 = 2^12 steps cannot separate them to 1e-12 and Jacobi decides
+        SplittableRandom rng = new SplittableRandom(9);
+        for (double second : new double[] {0.1, 0.9, 0.99, 0.999, 1 - 1e-6}) {
+            int k = 16;
+            double[] q = orthonormal(rng, k), g = new double[k * k];
+            for (int i = 0; i < k; i++) {
+                for (int j = 0; j < k; j++) {
+                    double sum = 0;
+                    for (int l = 0; l < k; l++) sum += q[i * k + l] * (l == 0 ? 1 : l == 1 ? second : 0.5 / (l + 1)) * q[j * k + l];
+                    g[i * k + j] = sum;
+                }
+            }
+            double[] squared = TopSingular.bySquaring(g, k), jacobi = TopSingular.topEigenvector(g.clone(), k);
+            if (second > 0.995) {
+                assertEquals(null, squared, "a near tie is left to Jacobi");
+                continue;
+            }
+            double sign = Math.signum(squared[0] * jacobi[0]);
+            for (int i = 0; i < k; i++) assertEquals(jacobi[i], sign * squared[i], 1e-10, "lambda2 " + second + " [" + i + "]");
+        }
+    }
+
+    /** A random k x k orthonormal matrix (Gram-Schmidt on Gaussian columns), row-major. */
+    private static double[] orthonormal(SplittableRandom rng, int k) {
+        double[] q = new double[k * k];
+        for (int c = 0; c < k; c++) {
+            for (int i = 0; i < k; i++) q[i * k + c] = rng.nextGaussian();
+            for (int p = 0; p < c; p++) {
+                double dot = 0;
+                for (int i = 0; i < k; i++) dot += q[i * k + c] * q[i * k + p];
+                for (int i = 0; i < k; i++) q[i * k + c] -= dot * q[i * k + p];
+            }
+            double norm = 0;
+            for (int i = 0; i < k; i++) norm += q[i * k + c] * q[i * k + c];
+            for (int i = 0; i < k; i++) q[i * k + c] /= Math.sqrt(norm);
+        }
+        return q;
     }
 
     @Test
