@@ -18,8 +18,11 @@ final class Gemm {
     interface Kernels {
         float[] sgemm(float[] a, float[] b, int m, int n, int k);
 
-        /** B (k, n) in the layout this implementation's products read. */
-        PackedFloats pack(float[] b, int n, int k);
+        /**
+         * B (k, n) in the layout this implementation's products read; with {@code upper}, B is
+         * upper triangular (B[p][j] = 0 for p > j) and a product may skip those zeros.
+         */
+        PackedFloats pack(float[] b, int n, int k, boolean upper);
 
         /** Rows 0..m-1 of C = A B into {@code c} (m rows of {@code b.width()}; the first n of each are the product), overwritten. */
         void sgemm(float[] a, int m, PackedFloats b, float[] c);
@@ -47,14 +50,25 @@ final class Gemm {
     /**
      * B (k, n) prepared once for many products A B with different A — a k-NN bank tile against
      * every block of queries — so that the packing is not redone per product. C's rows are
-     * {@code width} floats (n, or n padded to the kernel's panels).
+     * {@code width} floats (n, or n padded to the kernel's panels). {@code upper}: B is upper
+     * triangular and the vector kernels stop each panel's depth at its last column (a triangular
+     * product at about half the flops of a full one).
      */
-    record PackedFloats(float[] data, int n, int k, int width, boolean panels) {}
+    record PackedFloats(float[] data, int n, int k, int width, boolean panels, boolean upper) {}
 
     /** B packed for {@link #sgemm(float[], int, PackedFloats, float[])}. */
     static PackedFloats pack(float[] b, int n, int k) {
-        if (vectorFits(1, n, k)) return VECTOR.pack(b, n, k);
-        return new PackedFloats(b, n, k, n, false);
+        return pack(b, n, k, false);
+    }
+
+    /**
+     * As {@link #pack(float[], int, int)}, for a B known to be upper triangular (zeros below its
+     * diagonal, as stored): the vector kernels skip the zero rows of each panel; the scalar loops
+     * multiply them (same result).
+     */
+    static PackedFloats pack(float[] b, int n, int k, boolean upper) {
+        if (vectorFits(1, n, k)) return VECTOR.pack(b, n, k, upper);
+        return new PackedFloats(b, n, k, n, false, false);
     }
 
     /**
