@@ -52,7 +52,8 @@ public final class GMM extends FeaturesDetector implements StreamingFit {
         double n = moments.count();
         Tensor factors = Tensor.zeros(DType.FLOAT64, classes, dim, dim);
         double[] logNorm = new double[classes];   // log pi_k - (D log 2pi + log det Sigma_k) / 2
-        for (int k = 0; k < classes; k++) {
+        // classes in parallel: the factorisation's small blocks (EJML's loops) run on one thread each
+        java.util.stream.IntStream.range(0, classes).parallel().forEach(k -> {
             try (Scope s = Scope.open()) {
                 double nk = moments.count(k);
                 // Sigma_k = M2_k / n_k + reg I
@@ -62,7 +63,7 @@ public final class GMM extends FeaturesDetector implements StreamingFit {
                 factors.select(0, k).copyFrom(w);
                 logNorm[k] = Math.log(nk / n) - 0.5 * (dim * Math.log(2 * Math.PI) + logDet(w));
             }
-        }
+        });
         putState("mu", ClassGaussians.means(moments));
         putState("factors", factors);
         putState("log_norm", Tensor.of(logNorm));

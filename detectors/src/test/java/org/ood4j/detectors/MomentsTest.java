@@ -98,6 +98,15 @@ class MomentsTest {
             boolean same = java.util.Arrays.equals(auto.pooledScatter(), f64.pooledScatter());
             assertEquals(d == below, same, "width " + d + ": AUTO's products " + (same ? "are" : "are not") + " float64's");
         }
+        // a scatter per group (GMM's covariances, often rank-deficient) stays float64 under AUTO at every width
+        int d = 2 * Moments.Products.FLOAT32_FROM_DIM, rows = 2 * d;
+        double[] x = new double[rows * d];
+        for (int i = 0; i < x.length; i++) x[i] = (float) (3 + rng.nextGaussian());
+        Moments auto = new Moments(Moments.Scatter.PER_GROUP, Moments.Products.AUTO);
+        Moments f64 = new Moments(Moments.Scatter.PER_GROUP, Moments.Products.FLOAT64);
+        auto.add(x.clone(), rows, null);
+        f64.add(x.clone(), rows, null);
+        assertTrue(java.util.Arrays.equals(auto.scatter(0), f64.scatter(0)), "per-group AUTO products are float64's");
         String old = System.getProperty(Moments.PRODUCTS_PROPERTY);
         try {
             System.setProperty(Moments.PRODUCTS_PROPERTY, "half");
