@@ -67,6 +67,7 @@ public final class GMM extends FeaturesDetector implements StreamingFit {
         putState("mu", ClassGaussians.means(moments));
         putState("factors", factors);
         putState("log_norm", Tensor.of(logNorm));
+        whitened = whitened(state().get("mu"), state().get("factors"));   // the scoring form (packed factors) is part of the fit
     }
 
     /** log det Sigma from W = L^-1 (Sigma = L L^T): 2 sum_i log L_ii = -2 sum_i log W_ii (W's diagonal is 1 / L's). */
@@ -94,10 +95,14 @@ public final class GMM extends FeaturesDetector implements StreamingFit {
         Tensor factors = state("factors");
         Whitened w = whitened;
         if (w == null || w.factors() != factors) {   // concurrent first calls may both build it: same result
-            w = new Whitened(factors, new WhitenedDistances(state("mu"), factors));
+            w = whitened(state("mu"), factors);
             whitened = w;
         }
         return w.distances();
+    }
+
+    private static Whitened whitened(Tensor mu, Tensor factors) {
+        return new Whitened(factors, new WhitenedDistances(mu, factors));
     }
 
     /** The packed distances and the state tensor they were made from. */
