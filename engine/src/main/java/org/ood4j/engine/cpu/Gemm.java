@@ -27,7 +27,11 @@ final class Gemm {
         /** Rows 0..m-1 of C = A B into {@code c} (m rows of {@code b.width()}; the first n of each are the product), overwritten. */
         void sgemm(float[] a, int m, PackedFloats b, float[] c);
 
-        double[] dgemm(double[] a, double[] b, int m, int n, int k);
+        /**
+         * C = A B; with {@code upper}, only C's upper triangle (j >= i) is asked for: row blocks skip
+         * the column panels wholly left of their first row (those entries of C are left 0 or partial).
+         */
+        double[] dgemm(double[] a, double[] b, int m, int n, int k, boolean upper);
 
         String name();
     }
@@ -102,7 +106,15 @@ final class Gemm {
     }
 
     static double[] dgemm(double[] a, double[] b, int m, int n, int k) {
-        if (vectorFits(m, n, k)) return VECTOR.dgemm(a, b, m, n, k);
+        return dgemm(a, b, m, n, k, false);
+    }
+
+    /**
+     * C = A B of which only the upper triangle (j >= i) is read (a SYRK panel): the vector kernels
+     * skip the column panels wholly below the diagonal, and the entries there are not the product.
+     */
+    static double[] dgemm(double[] a, double[] b, int m, int n, int k, boolean upper) {
+        if (vectorFits(m, n, k)) return VECTOR.dgemm(a, b, m, n, k, upper);
         return scalarDgemm(a, b, m, n, k);
     }
 

@@ -35,7 +35,7 @@ public final class Syrk {
                 if (i0 > 0) System.arraycopy(a, o, right, r * width, width);
                 for (int i = 0; i < m; i++) left[i * rows + r] = a[o + i];   // the panel's columns, transposed
             }
-            double[] panel = Gemm.dgemm(left, right, m, width, rows);
+            double[] panel = Gemm.dgemm(left, right, m, width, rows, true);   // addPanel reads its upper triangle only
             addPanel(k -> panel[k], i0, i1, n, c);
         });
     }

@@ -152,7 +152,7 @@ final class VectorGemm implements Gemm.Kernels {
     // ---------------------------------------------------------------- float64
 
     @Override
-    public double[] dgemm(double[] a, double[] b, int m, int n, int k) {
+    public double[] dgemm(double[] a, double[] b, int m, int n, int k, boolean upper) {
         if (m == 0 || n == 0 || k == 0) return new double[m * n];
         int nr = NV * DL, panels = (n + nr - 1) / nr, width = panels * nr;
         double[] c = new double[m * width];     // rows padded to whole panels: the kernels never mask
@@ -168,7 +168,8 @@ final class VectorGemm implements Gemm.Kernels {
             int i0 = blk * MC, i1 = Math.min(m, i0 + MC);
             for (int p0 = 0; p0 < k; p0 += KC) {
                 int p1 = Math.min(k, p0 + KC);
-                for (int jp = 0; jp < panels; jp++) {
+                // upper: the panels whose columns all lie left of this block's first row hold no entry j >= i
+                for (int jp = upper ? i0 / nr : 0; jp < panels; jp++) {
                     int j0 = jp * nr, boff = (jp * k + p0) * nr;
                     int i = i0;
                     for (; i + MR <= i1; i += MR) dKernel6(a, k, i, p0, p1, bp, boff, nr, c, width, j0);
