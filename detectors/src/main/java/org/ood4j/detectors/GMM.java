@@ -108,6 +108,13 @@ public final class GMM extends FeaturesDetector implements StreamingFit {
     /** The packed distances and the state tensor they were made from. */
     private record Whitened(Tensor factors, WhitenedDistances distances) {}
 
+    /** Also drops the packed factors (K D^2 floats on the heap) with the state they were made from. */
+    @Override
+    protected void clearState() {
+        super.clearState();
+        whitened = null;
+    }
+
     /** d_k (N, K) of a state with precision matrices: centred rows, float64, class by class. */
     private Tensor precisionDistances(Tensor features) {
         Tensor z = features.to(DType.FLOAT64);
