@@ -10,8 +10,10 @@ import org.openjdk.jmh.annotations.*;
 
 /**
  * One elementwise op over n contiguous float32 elements into a new tensor: add (x + y), exp,
- * relu, mul (x * 2). Memory-bound: traffic 12n bytes for add (two reads, one write), 8n for the
- * unary ops; GB/s = bytes / (time in s) / 1e9, to compare with {@link CopyBenchmark}.
+ * relu, mul (x * 2), clamp (to [-0.5, 0.5], ReAct's and VRA's shape). On the CPU all but exp run
+ * straight on the tensors' memory in float32 vectors (the engine's FloatElementwise kernels; exp
+ * keeps the float64 path). Memory-bound: traffic 12n bytes for add (two reads, one write), 8n for
+ * the unary ops; GB/s = bytes / (time in s) / 1e9, to compare with {@link CopyBenchmark}.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -20,7 +22,7 @@ import org.openjdk.jmh.annotations.*;
 @Measurement(iterations = 3, time = 2)
 @Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "--add-modules", "jdk.incubator.vector"})
 public class ElementwiseBenchmark {
-    @Param({"add", "exp", "relu", "mul"})
+    @Param({"add", "exp", "relu", "mul", "clamp"})
     String op;
 
     @Param("20000000")
@@ -54,6 +56,7 @@ public class ElementwiseBenchmark {
             case "exp" -> x.exp();
             case "relu" -> x.relu();
             case "mul" -> x.mul(2);
+            case "clamp" -> x.clamp(-0.5, 0.5);
             default -> throw new IllegalArgumentException(op);
         }) {
             return r.getDouble(0);

@@ -118,7 +118,9 @@ class ProcessLimitsTest {
         assertEquals(0, CliBadInputTest.run("fit", "--detector", "KNN", "--features", small.toString(), "-o", state.toString()).code());
         byte[] before = Files.readAllBytes(state);
 
-        Child child = underFileSizeLimit("fit", "--detector", "KNN", "--features", big.toString(), "-o", state.toString());
+        // a bank above -Dood4j.bank.memoryBytes spills (0 here: this 320 KB one, which would otherwise stay in memory)
+        Child child = child("ulimit -f " + LIMIT_KIB, List.of("-Dood4j.bank.memoryBytes=0"), "fit", "--detector", "KNN", "--features", big.toString(),
+                "-o", state.toString());
         assertNotEquals(0, child.code(), child.err());
         assertEquals(1, child.err().strip().lines().count(), "one line:\n" + child.err());
         // the bank spills beside the state (ood4j fit puts it there): the message names that file and the remedy

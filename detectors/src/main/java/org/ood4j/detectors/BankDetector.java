@@ -8,26 +8,35 @@ import java.util.function.Function;
 import org.ood4j.engine.DType;
 import org.ood4j.engine.Device;
 import org.ood4j.engine.Knn;
+import org.ood4j.engine.Scope;
 import org.ood4j.engine.Tensor;
 import org.ood4j.engine.backend.KnnOps;
 import org.ood4j.engine.io.SpillFile;
 
 /**
  * A detector that scores by a nearest-neighbour search in a bank of fit rows (KNN, NNGuide), at any
- * bank size: the fit appends the bank's rows to a {@link SpillFile} a chunk of
- * {@link Inputs#CHUNK_ROWS} rows at a time and maps it back read-only, so a bank of ImageNet's size
- * (1.28M x 2048 float32, 10.5 GB) costs page cache, not heap or malloc'd memory; saving streams it
+ * bank size: a bank of up to {@link #bankMemory} bytes (256 MiB) is kept in memory; a larger one is appended to a
+ * {@link SpillFile} a chunk of {@link Inputs#CHUNK_ROWS} rows at a time and mapped back read-only,
+ * so a bank of ImageNet's size (1.28M x 2048 float32, 10.5 GB) costs page cache, not heap or
+ * malloc'd memory; saving streams it
  * into the state file, and loading maps it from there ({@link DetectorFiles}). Scoring is the
  * engine's exact blocked search ({@link Knn}), which already walks the bank in blocks against
  * blocks of queries with one bounded candidate heap per query across all bank blocks.
  *
- * <p>The bank keeps the fit features' precision (float32 features, a float32 bank). It lives in the
+ * <p>The bank keeps the fit features' precision (float32 features, a float32 bank). A spilled one lives in the
  * spill folder until saved: {@link #spillFolder(Path)}, else {@link SpillFile#folder()}.
  */
 public abstract class BankDetector extends FeaturesDetector implements StreamingFit {
     /** The state tensor of the bank. */
     static final String BANK = "bank";
     protected final int k;
+    /**
+     * The default of {@link #bankMemory}: {@code -Dood4j.bank.memoryBytes}, else 256 MiB. In memory,
+     * a fit of 10,000 x 512 float32 rows is a copy; through the file it also paid the write and the
+     * page faults (3x the time).
+     */
+    static final long MEMORY_BYTES = Long.getLong("ood4j.bank.memoryBytes", 256L << 20);
+    private volatile long bankMemory = MEMORY_BYTES;
     private volatile Path spillFolder;
 
     protected BankDetector(Function<Tensor, Tensor> encoder, int k) {
@@ -38,6 +47,16 @@ public abstract class BankDetector extends FeaturesDetector implements Streaming
     /** Where the next fit spills its bank (null: {@link SpillFile#folder()}); e.g. beside the state file it will be saved to. */
     public BankDetector spillFolder(Path folder) {
         this.spillFolder = folder;
+        return this;
+    }
+
+    /**
+     * The largest bank (bytes) the next fit keeps in memory; a larger one goes to a spill file and is
+     * mapped back (0: always spill). Default {@link #MEMORY_BYTES}.
+     */
+    public BankDetector bankMemory(long bytes) {
+        if (bytes < 0) throw new IllegalArgumentException("bankMemory must be >= 0 bytes, got " + bytes);
+        this.bankMemory = bytes;
         return this;
     }
 
@@ -98,54 +117,129 @@ public abstract class BankDetector extends FeaturesDetector implements Streaming
     public boolean smallerIsNearer() { return metric() == KnnOps.Metric.L2; }
 
     /**
-     * The fit's one pass: the bank rows of the in-distribution rows appended to a spill file as
-     * the chunks arrive ({@link #addId}); a merge appends the other accumulator's rows after these
-     * (as a fit of the rows in that order would store them); the end maps the file and installs it
-     * as the bank. Memory holds one chunk. The rows live in a file reached through its open
-     * channel, so unlike the statistic accumulators this one is not meant to be serialised: it
-     * merges within one process (e.g. per-thread accumulators of one fit).
+     * The fit's one pass: the bank rows of the in-distribution rows, in fit order, kept in memory
+     * while the bank is at most {@link #bankMemory} bytes (one allocation for an array fit, whose size
+     * {@link #rowsComing} tells; doubling for a stream of batches), and moved to a spill file at the
+     * first chunk that would take it past that, so a bank of any size costs page cache instead.
+     * A merge appends the other accumulator's rows after these, as a fit of the rows in that order
+     * would store them. The rows are off-heap (a tensor, or a file reached through its open
+     * channel), so unlike the statistic accumulators this one is not meant to be serialised: it
+     * merges within one process, and {@link #close} frees its rows when the fit fails.
      */
     static final class BankFit extends ChunkAccumulator<BankDetector> {
-        private transient SpillFile spill;   // made by the first ID rows (their dtype and width) or merge
+        private transient Tensor held;       // rows [0, heldRows) are the bank so far, while it is in memory
+        private transient long heldRows;
+        private transient SpillFile spill;   // every row, once the bank outgrew memory (held is then null)
+        private final long memoryBytes;
 
         BankFit(BankDetector detector) {
             super(detector, 0);
+            this.memoryBytes = detector.bankMemory;
         }
 
         @Override
         protected void addId(Tensor rows, long[] labels) {
-            try {
-                spill(rows.dtype(), rows.size(1)).append(detector().bankRows(rows));
-            } catch (IOException e) {
-                throw failed(e);
-            }
+            append(detector().bankRows(rows), rowsComing());
         }
 
         @Override
         protected void mergeFrom(ChunkAccumulator<BankDetector> other) {
-            SpillFile theirs = ((BankFit) other).spill;
-            if (theirs == null) return;
+            BankFit theirs = (BankFit) other;
+            if (theirs.held != null) {
+                try (Tensor rows = theirs.held.slice(0, 0, theirs.heldRows)) {
+                    append(rows, rows.size(0));
+                }
+            }
+            if (theirs.spill == null) return;
             try {
-                spill(theirs.dtype(), theirs.dim()).appendAll(theirs);
+                spill(theirs.spill.dtype(), theirs.spill.dim()).appendAll(theirs.spill);
             } catch (IOException e) {
                 throw failed(e);
             }
         }
 
-        /** The bank (N, D), mapped read-only, refused when it has fewer than k rows. */
+        /** Appends bank rows: in memory while {@code coming} rows (these and what follows them) still fit there, else to the spill. */
+        private void append(Tensor rows, long coming) {
+            long n = rows.size(0);
+            if (spill == null && reserve(rows, Math.max(coming, n))) {
+                try (Tensor into = held.slice(0, heldRows, heldRows + n)) {
+                    into.copyFrom(rows);
+                }
+                heldRows += n;
+                return;
+            }
+            try {
+                spill(rows.dtype(), rows.size(1)).append(rows);
+            } catch (IOException e) {
+                throw failed(e);
+            }
+        }
+
+        /**
+         * Room in memory for {@code coming} more rows like {@code rows}: grows the held rows to what is
+         * needed, or to twice what there is, within the memory limit; false when they would not fit.
+         */
+        private boolean reserve(Tensor rows, long coming) {
+            long rowBytes = Math.max(1, rows.size(1) * rows.dtype().byteSize()), limit = memoryBytes / rowBytes;
+            long need = heldRows + coming, capacity = held == null ? 0 : held.size(0);
+            if (need > limit) return false;
+            if (need <= capacity) return true;
+            Tensor larger = Scope.release(Tensor.zeros(rows.dtype(), Math.min(Math.max(need, 2 * capacity), limit), rows.size(1)));
+            if (held != null) {
+                try (Tensor from = held.slice(0, 0, heldRows); Tensor to = larger.slice(0, 0, heldRows)) {
+                    to.copyFrom(from);
+                }
+                held.close();
+            }
+            held = larger;
+            return true;
+        }
+
+        /** The bank (N, D), in memory or mapped read-only, refused when it has fewer than k rows. */
         @Override
         protected void install(BankDetector d) {
-            try (SpillFile rows = spill) {   // closed (its rows gone) when refused; after finish, closing is a no-op
-                Inputs.requireNeighbours(d.name(), rows.rows(), Device.CPU, d.k);
-                d.putState(BANK, rows.finish());
+            try {
+                Inputs.requireNeighbours(d.name(), spill != null ? spill.rows() : heldRows, Device.CPU, d.k);
+                if (spill != null) {
+                    d.putState(BANK, spill.finish());
+                } else {
+                    d.putState(BANK, Scope.release(held.slice(0, 0, heldRows)));   // a view: the storage lives while the bank does
+                }
             } catch (IOException e) {
                 throw failed(e);
+            } finally {
+                close();   // the held tensor's reference (the bank's view keeps its storage), or the spill when refused
             }
         }
 
+        /** The spill, opened by the first rows that outgrow memory: the rows held so far go first, and memory is freed. */
         private SpillFile spill(DType dtype, long dim) throws IOException {
-            if (spill == null) spill = SpillFile.create(detector().spillFolder, dtype, dim);
+            if (spill != null) return spill;
+            spill = SpillFile.create(detector().spillFolder, dtype, dim);
+            if (held != null) {
+                try (Tensor rows = held.slice(0, 0, heldRows)) {
+                    spill.append(rows);
+                }
+                held.close();
+                held = null;
+                heldRows = 0;
+            }
             return spill;
+        }
+
+        /** Frees the rows of an unfinished fit (after {@link #finish}, the bank is the detector's and nothing is freed). */
+        @Override
+        public void close() {
+            if (held != null) {
+                held.close();
+                held = null;
+            }
+            if (spill == null) return;
+            try {
+                spill.close();   // a no-op once finished: the mapping outlives the channel
+            } catch (IOException e) {
+                throw failed(e);
+            }
         }
 
         private UncheckedIOException failed(IOException e) {

@@ -17,6 +17,7 @@ abstract class ChunkAccumulator<D extends AbstractDetector & StreamingFit> imple
     private final int pass;
     private final String kind;   // the detector's class: accumulators of two kinds of detector never merge
     private long rowsSeen, idRows;
+    private transient long rowsComing;   // rows of the add() in progress not yet handed to addId
     private long[] rowShape;     // the shape of one row (e.g. {D}), fixed by the first chunk
     private Device device;       // of the first chunk: where the fitted state goes
 
@@ -61,6 +62,7 @@ abstract class ChunkAccumulator<D extends AbstractDetector & StreamingFit> imple
                     x = id[0];
                     ids = id[1].toLongArray();
                 }
+                rowsComing = n - start;
                 if (x.size(0) > 0) addId(x, ids);
                 idRows += x.size(0);
             }
@@ -116,6 +118,13 @@ abstract class ChunkAccumulator<D extends AbstractDetector & StreamingFit> imple
         }
         return detector;
     }
+
+    /**
+     * An upper bound on the in-distribution rows the {@code add} in progress still brings, the chunk
+     * in {@link #addId} included (its rows, OOD ones too): a size hint for an accumulator that keeps
+     * rows, so that one array fit allocates once.
+     */
+    protected long rowsComing() { return rowsComing; }
 
     /** In-distribution rows in {@code rows}, at most {@link Inputs#CHUNK_ROWS}, labels (>= 0) or null; inside a scope. */
     protected abstract void addId(Tensor rows, long[] labels);

@@ -16,7 +16,7 @@ import org.ood4j.engine.Tensor;
  * them, so on another machine one merges the received accumulators into one made by the
  * detector there and finishes that.
  */
-public interface FitAccumulator extends java.io.Serializable {
+public interface FitAccumulator extends java.io.Serializable, AutoCloseable {
     /**
      * Adds a chunk of fit rows: the detector's fit input (features (n, D), logits (n, C), ...)
      * and int64 labels (n,), or null labels where the detector needs none. Rows with a label
@@ -34,4 +34,13 @@ public interface FitAccumulator extends java.io.Serializable {
      * in-distribution row was added.
      */
     void finish();
+
+    /**
+     * Frees what an unfinished accumulator holds off the heap (a kNN bank's rows, in memory or in
+     * a spill file); after {@link #finish} it is a no-op, the detector owning the state. Whoever
+     * makes an accumulator closes it, also when the fit fails ({@link StreamingFit#fitStreaming}
+     * does), so native memory goes when the fit goes. The statistic accumulators hold only arrays.
+     */
+    @Override
+    default void close() {}
 }

@@ -78,6 +78,23 @@ public final class LinearHead implements Function<Tensor, Tensor>, AutoCloseable
         return w;
     }
 
+    private volatile float[][] weightFloatRows;
+
+    /** W as C rows of D floats (read once, then shared; do not modify), for fused float32 row kernels. */
+    public float[][] weightFloatRows() {
+        float[][] w = weightFloatRows;
+        if (w == null) {
+            double[][] rows = weightRows();
+            w = new float[rows.length][];
+            for (int c = 0; c < rows.length; c++) {
+                w[c] = new float[rows[c].length];
+                for (int j = 0; j < rows[c].length; j++) w[c][j] = (float) rows[c][j];
+            }
+            weightFloatRows = w;
+        }
+        return w;
+    }
+
     /** b as C doubles (shared; do not modify). */
     public double[] biasValues() {
         double[] b = biasValues;
@@ -92,6 +109,25 @@ public final class LinearHead implements Function<Tensor, Tensor>, AutoCloseable
         for (int c = 0; c < w.length; c++) {
             logits[c] += b[c];
             if (logits[c] > logits[best] || Double.isNaN(logits[c]) && !Double.isNaN(logits[best])) best = c;
+        }
+        return best;
+    }
+
+    /**
+     * argmax of z W^T + b (the first maximum, a NaN first) for one float32 row, from float32 logits
+     * ({@link org.ood4j.engine.cpu.RowMath#dots(float[], float[][], int, float[])}: 8 lanes, half the
+     * bytes of W): for a detector that needs the predicted class, not the logits' digits.
+     */
+    static int rowArgmax(float[][] w, double[] b, float[] z, int n, float[] logits) {
+        org.ood4j.engine.cpu.RowMath.dots(z, w, n, logits);
+        int best = 0;
+        double top = logits[0] + b[0];
+        for (int c = 1; c < w.length; c++) {
+            double l = logits[c] + b[c];
+            if (l > top || Double.isNaN(l) && !Double.isNaN(top)) {
+                best = c;
+                top = l;
+            }
         }
         return best;
     }

@@ -36,25 +36,42 @@ public final class NCI extends FeaturesDetector implements StreamingFit {
         return new MomentsAccumulator.MeanFit<>(this, (d, mean) -> d.putState("mean", mean));
     }
 
-    /** One fused pass per row: the head's logits (C dot products), then the centred cosine, no (N, D) intermediates. */
+    /**
+     * One fused pass per row, no (N, D) intermediates: the predicted class, then the centred cosine.
+     * A float32 row takes its class from float32 logits (the argmax only) and keeps the centring
+     * and the two dots of the score in float64.
+     */
     @Override
     protected Tensor scoreChunk(Tensor features) {
         double[][] w = head.weightRows();
+        float[][] wf = head.weightFloatRows();
         double[] b = head.biasValues(), mean = state("mean").toDoubleArray();
         int classes = w.length;
         return features.reduceRows((h, z, n) -> {
             int c = LinearHead.rowLogits(w, b, h, n, new double[classes]);
+            double l1 = alpha > 0 ? l1(h, n) : 0;
             for (int j = 0; j < n; j++) z[j] = h[j] - mean[j];
-            double norm = Math.sqrt(RowMath.dot(z, z, n));
-            double cosine = norm > 0 ? RowMath.dot(z, w[c], n) / norm : 0;
-            double score = 0 - cosine;
-            if (alpha > 0) {
-                double l1 = 0;
-                for (int j = 0; j < n; j++) l1 += Math.abs(h[j]);
-                score -= alpha * l1;
-            }
-            return score;
+            return score(RowMath.dot(z, w[c], n), RowMath.dot(z, z, n), l1);
+        }, (h, logits, n) -> {
+            int c = LinearHead.rowArgmax(wf, b, h, n, classes <= logits.length ? logits : new float[classes]);
+            double l1 = 0;
+            if (alpha > 0) for (int j = 0; j < n; j++) l1 += Math.abs(h[j]);
+            return score(RowMath.centredDot(h, mean, w[c], n), RowMath.centredSquares(h, mean, n), l1);
         });
+    }
+
+    /** -cos(h - mu, w_c) - alpha ||h||_1 from (h - mu) . w_c, ||h - mu||^2 and ||h||_1; a feature at mu has cosine 0. */
+    private double score(double dot, double squares, double l1) {
+        double norm = Math.sqrt(squares);
+        double cosine = norm > 0 ? dot / norm : 0;
+        double score = 0 - cosine;   // 0 - x: a cosine of 0 scores +0, as before
+        return alpha > 0 ? score - alpha * l1 : score;
+    }
+
+    private static double l1(double[] h, int n) {
+        double s = 0;
+        for (int j = 0; j < n; j++) s += Math.abs(h[j]);
+        return s;
     }
 
     @Override

@@ -22,13 +22,14 @@ public interface StreamingFit {
     /**
      * The whole streaming fit: for each pass in order, {@code feed} adds all the fit data to a
      * fresh accumulator of that pass (e.g. every chunk of a file, or every shard's merged
-     * accumulators), which is then finished.
+     * accumulators), which is then finished; the accumulator is closed, also when the fit fails.
      */
     default void fitStreaming(java.util.function.Consumer<FitAccumulator> feed) {
         for (int pass = 0; pass < fitPasses(); pass++) {
-            FitAccumulator acc = fitAccumulator(pass);
-            feed.accept(acc);
-            acc.finish();
+            try (FitAccumulator acc = fitAccumulator(pass)) {
+                feed.accept(acc);
+                acc.finish();
+            }
         }
     }
 }

@@ -18,8 +18,9 @@ import org.ood4j.engine.Scope;
 import org.ood4j.engine.Tensor;
 
 /**
- * The kNN bank on disk: KNN and NNGuide spill their bank while fitting and map it back, save it
- * into the state file and map it from there, and score exactly as a brute-force search does.
+ * The kNN bank in memory and on disk: KNN and NNGuide keep a small bank in memory and spill a large
+ * one while fitting and map it back (the same bits either way, also when a fit crosses the limit),
+ * save it into the state file and map it from there, and score exactly as a brute-force search does.
  */
 class BankDetectorTest {
     @TempDir Path dir;
@@ -62,7 +63,7 @@ class BankDetectorTest {
             Tensor queries = Tensor.randn(rng, DType.FLOAT32, 50, D).relu();
             double[] expected = bruteForceKnn(queries, fit.slice(0, 10, N), 3);
             try (KNN knn = new KNN(null, 3)) {
-                knn.spillFolder(spill).fitFeatures(fit, labels);
+                knn.spillFolder(spill).bankMemory(0).fitFeatures(fit, labels);   // 0: spilled however small
                 assertEquals(0, filesIn(spill), "the spill file is unlinked once mapped");
                 Tensor bank = knn.state().get("bank");
                 assertTrue(bank.storage().readOnly(), "the bank is the mapped spill, not a heap or malloc copy");
@@ -88,7 +89,7 @@ class BankDetectorTest {
             Tensor fit = Tensor.randn(rng, DType.FLOAT32, N, D).relu(), queries = Tensor.randn(rng, DType.FLOAT32, 40, D).relu();
             Tensor w = Tensor.randn(rng, DType.FLOAT64, 5, D).mul(0.1), b = Tensor.randn(rng, DType.FLOAT64, 5);
             try (NNGuide nng = new NNGuide(null, w, b, 4)) {
-                nng.spillFolder(dir).fitFeatures(fit, null);
+                nng.spillFolder(dir).bankMemory(0).fitFeatures(fit, null);
                 Tensor bank = nng.state().get("bank");
                 assertTrue(bank.storage().readOnly());
                 // row i of the bank is E(z_i) z_i, E = logsumexp of the head's logits computed in float64, then
@@ -131,13 +132,73 @@ class BankDetectorTest {
         }
     }
 
+    /** Bank limits in bytes: always spilled, spilled from the third 4096-row chunk on, kept in memory. */
+    private static final long[] LIMITS = {0, 2 * 4096 * 16 * 4 + 100, 256L << 20};
+
+    @Test
+    void theBankIsTheSameBitsInMemorySpilledAndSpilledMidFit() throws IOException {
+        long blocks = MemoryStats.liveBlocks();
+        try (Scope s = Scope.open()) {
+            SplittableRandom rng = new SplittableRandom(5);
+            Tensor x = Tensor.randn(rng, DType.FLOAT32, 10_000, 16), y = Tensor.zeros(DType.INT64, 10_000);
+            y.slice(0, 5000, 5003).copyFrom(Tensor.full(-1, DType.INT64, 3));
+            Tensor expected = Tensor.cat(java.util.List.of(x.slice(0, 0, 5000), x.slice(0, 5003, 10_000)), 0);
+            Tensor queries = Tensor.randn(rng, DType.FLOAT32, 30, 16);
+            double[] scores = null;
+            for (long limit : LIMITS) {
+                // one array; batches of 700 rows (the held rows grow, then may spill); two accumulators merged
+                try (KNN whole = new KNN(null, 4); KNN batched = new KNN(t -> t, 4); KNN merged = new KNN(null, 4)) {
+                    whole.spillFolder(dir).bankMemory(limit).fitFeatures(x, y);
+                    java.util.List<Batch> batches = new java.util.ArrayList<>();
+                    for (int i = 0; i < 10_000; i += 700) batches.add(new Batch(x.slice(0, i, Math.min(10_000, i + 700)), y.slice(0, i, Math.min(10_000, i + 700))));
+                    batched.spillFolder(dir).bankMemory(limit).fit(batches);
+                    merged.spillFolder(dir).bankMemory(limit);
+                    try (FitAccumulator first = merged.fitAccumulator(0); FitAccumulator second = merged.fitAccumulator(0)) {
+                        first.add(x.slice(0, 0, 6000), y.slice(0, 0, 6000));
+                        second.add(x.slice(0, 6000, 10_000), y.slice(0, 6000, 10_000));
+                        first.merge(second);
+                        first.finish();
+                    }
+                    for (KNN knn : java.util.List.of(whole, batched, merged)) {
+                        Tensor bank = knn.state().get("bank");
+                        assertEquals(limit < 9997 * 16 * 4, bank.storage().readOnly(), "limit " + limit + ": spilled (mapped) exactly when over the limit");
+                        assertArrayEquals(expected.toDoubleArray(), bank.toDoubleArray(), "limit " + limit + ": the ID rows in fit order");
+                        double[] now = knn.predictFeatures(queries).toDoubleArray();
+                        if (scores == null) scores = now;
+                        assertArrayEquals(scores, now, "limit " + limit);
+                    }
+                }
+            }
+            assertEquals(0, filesIn(dir), "no spill file is left");
+        }
+        assertEquals(blocks, MemoryStats.liveBlocks(), "every bank freed with its detector");
+    }
+
+    @Test
+    void aFailedFitFreesTheRowsItHeld() {
+        long blocks = MemoryStats.liveBlocks();
+        try (Scope s = Scope.open()) {
+            Tensor good = Tensor.randn(new SplittableRandom(2), DType.FLOAT32, 5000, 8), bad = Tensor.full(Double.NaN, DType.FLOAT32, 10, 8);
+            for (long limit : LIMITS) {
+                try (KNN knn = new KNN(t -> t, 2)) {
+                    knn.spillFolder(dir).bankMemory(limit);
+                    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                            () -> knn.fit(java.util.List.of(new Batch(good, null), new Batch(bad, null))));
+                    assertTrue(e.getMessage().contains("NaN"), e.getMessage());
+                    assertFalse(knn.isFitted());
+                }
+            }
+        }
+        assertEquals(blocks, MemoryStats.liveBlocks(), "the held rows and the spill's mapping are gone with the failed fit");
+    }
+
     @Test
     void errorsNameTheProblem() {
         try (Scope s = Scope.open(); KNN knn = new KNN(null, 5)) {
             Tensor x = Tensor.randn(new SplittableRandom(1), DType.FLOAT32, 4, 3);
             IllegalArgumentException few = assertThrows(IllegalArgumentException.class, () -> knn.spillFolder(dir).fitFeatures(x, null));
             assertEquals("KNN: k = 5 but only 4 ID fit samples", few.getMessage());
-            UncheckedIOException nowhere = assertThrows(UncheckedIOException.class, () -> knn.spillFolder(dir.resolve("missing")).fitFeatures(x, null));
+            UncheckedIOException nowhere = assertThrows(UncheckedIOException.class, () -> knn.spillFolder(dir.resolve("missing")).bankMemory(0).fitFeatures(x, null));
             assertTrue(nowhere.getMessage().startsWith("KNN: cannot spill rows to ") && nowhere.getMessage().contains("missing"), nowhere.getMessage());
         }
     }

@@ -126,7 +126,8 @@ class FusedScoresTest {
             Tensor h = x.to(DType.FLOAT64), z = h.sub(fit.to(DType.FLOAT64).mean(0, true));
             Tensor wc = w.to(DType.FLOAT64).indexSelect(0, h.matmul(w.to(DType.FLOAT64).t()).add(b.to(DType.FLOAT64)).argmax(1));
             Tensor expected = z.mul(wc).sum(1).div(z.normL2(1, false)).neg().sub(h.normL1(1, false).mul(0.3));
-            assertClose(expected, nci.predictFeatures(x), 1e-12);
+            assertClose(expected, nci.predictFeatures(x), 1e-12);   // float32 rows: class from float32 logits
+            assertClose(expected, nci.predictFeatures(h), 1e-12);   // float64 rows: the float64 path
             nci.close();
 
             DICE dice = new DICE(null, w, b, 60, null);

@@ -72,9 +72,7 @@ final class ShardedBank implements Serializable {
 
     /** One partition's shard: its blocks fitted as a bank (none when it holds no in-distribution row). */
     private static Iterator<byte[]> shard(DetectorSpec spec, Iterator<RowBlocks.Block> blocks) {
-        try (AbstractDetector d = spec.create()) {
-            BankDetector bank = (BankDetector) d;
-            var acc = bank.fitAccumulator(0);
+        try (AbstractDetector d = spec.create(); var acc = ((BankDetector) d).fitAccumulator(0)) {
             boolean[] any = {false};
             SparkFit.addAll(acc, new Iterator<>() {   // noting whether any block holds an in-distribution row
                 @Override public boolean hasNext() { return blocks.hasNext(); }

@@ -135,12 +135,13 @@ final class SparkFit {
 
     /**
      * The bank: every partition's blocks, fetched in partition order (one partition at a time on
-     * the driver) and appended to the detector's bank accumulator, which spills them to disk.
+     * the driver) and appended to the detector's bank accumulator (in memory, or spilled to disk when large).
      */
     private static void fitBank(BankDetector bank, Input in) {
-        FitAccumulator acc = bank.fitAccumulator(0);
-        addAll(acc, in.blocks().toLocalIterator());
-        acc.finish();
+        try (FitAccumulator acc = bank.fitAccumulator(0)) {   // closed: a failed fit frees the rows it holds
+            addAll(acc, in.blocks().toLocalIterator());
+            acc.finish();
+        }
     }
 
     /** Adds every block (a tensor each, freed after), a refusal naming the block's partition and first row. */

@@ -9,7 +9,11 @@ import org.ood4j.engine.backend.BinaryOp;
 import org.ood4j.engine.backend.ElementwiseOps;
 import org.ood4j.engine.backend.UnaryOp;
 
-/** Elementwise ops: load runs into double[], apply the op on arrays, store in the output dtype. */
+/**
+ * Elementwise ops: load runs into double[], apply the op on arrays, store in the output dtype — or,
+ * for float32 operands and an op whose float32 result has those bits, straight on the memory
+ * ({@link FloatElementwise}).
+ */
 final class CpuElementwise implements ElementwiseOps {
     /** Elements per segment: 4096 doubles = 32 KiB per buffer, about an L1 cache. */
     static final int SEGMENT = 4096;
@@ -21,6 +25,11 @@ final class CpuElementwise implements ElementwiseOps {
         MemorySegment xs = x.storage().segment(), os = out.storage().segment();
         StridedLoop loop = StridedLoop.over(out, x);
         long xStride = loop.rowStride(1), oStride = loop.rowStride(0);
+        FloatElementwise f = FloatElementwise.INSTANCE;
+        if (f != null && FloatElementwise.supports(op) && x.dtype() == DType.FLOAT32 && outType == DType.FLOAT32 && xStride == 1) {
+            loop.forEach(SEGMENT, 0, (base, n, buf) -> f.unary(op, a, b, xs, 4 * base[1], os, 4 * base[0], n));   // the output is contiguous
+            return out;
+        }
         loop.forEach(SEGMENT, 1, (base, n, buf) -> {
             HostRows.load(xs, x.dtype(), base[1], xStride, n, buf[0]);
             apply(op, buf[0], n, a, b);
@@ -80,6 +89,12 @@ final class CpuElementwise implements ElementwiseOps {
             MemorySegment xs = x.storage().segment(), ys = y.storage().segment(), os = out.storage().segment();
             StridedLoop loop = StridedLoop.over(out, xb, yb);
             long oStride = loop.rowStride(0), xStride = loop.rowStride(1), yStride = loop.rowStride(2);
+            FloatElementwise f = FloatElementwise.INSTANCE;
+            if (f != null && FloatElementwise.supports(op) && x.dtype() == DType.FLOAT32 && y.dtype() == DType.FLOAT32
+                    && (xStride == 0 || xStride == 1) && (yStride == 0 || yStride == 1)) {
+                loop.forEach(SEGMENT, 0, (base, n, buf) -> f.binary(op, xs, 4 * base[1], (int) xStride, ys, 4 * base[2], (int) yStride, os, 4 * base[0], n));
+                return out;
+            }
             loop.forEach(SEGMENT, 2, (base, n, buf) -> {
                 HostRows.load(xs, x.dtype(), base[1], xStride, n, buf[0]);
                 HostRows.load(ys, y.dtype(), base[2], yStride, n, buf[1]);

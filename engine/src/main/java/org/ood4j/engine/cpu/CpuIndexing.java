@@ -194,8 +194,11 @@ final class CpuIndexing implements IndexOps {
             for (int i = 0; i < label.length; i++) {
                 if (label[i] < 0) continue;
                 int at = (int) (label[i] * rowSize) + from;
-                if (floatRows) {
-                    MathKernels.INSTANCE.addFloats(xs, 4 * (offset + i * rowStride + from), to - from, sums, at);
+                if (floatRows) {   // a run of rows of one group (all of them, for a mean) in one call
+                    int run = 1;
+                    while (i + run < label.length && label[i + run] == label[i]) run++;
+                    MathKernels.INSTANCE.addFloats(xs, 4 * (offset + i * rowStride + from), 4 * rowStride, run, to - from, sums, at);
+                    i += run - 1;
                     continue;
                 }
                 HostRows.load(xs, dtype, offset + i * rowStride + from * colStride, colStride, to - from, buf);

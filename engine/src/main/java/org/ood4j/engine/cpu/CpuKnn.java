@@ -108,10 +108,18 @@ final class CpuKnn implements KnnOps {
 
     /**
      * A bank block transposed, (D, nb): float32 packed once for the GEMM kernels (every query block
-     * multiplies the same tile), float64 row-major; with its rows' squared norms.
+     * multiplies the same tile; a float32 bank of contiguous rows is packed straight from its rows,
+     * in parallel), float64 row-major; with its rows' squared norms.
      */
     private record Tile(int n0, int nb, int d, Gemm.PackedFloats floats, double[] doubles, double[] norms) {
         static Tile of(Tensor bank, int n0, int nb, int d, DType type) {
+            if (type == DType.FLOAT32 && bank.dtype() == DType.FLOAT32 && bank.strides()[1] == 1) {
+                double[] norms = new double[nb];
+                long rowBytes = 4 * bank.strides()[0], at = 4 * bank.offset() + n0 * rowBytes;
+                Gemm.PackedFloats packed = Gemm.packTransposed(bank.storage().segment(), at, rowBytes, nb, d, norms);
+                requireFinite(bank, n0, norms);
+                return new Tile(n0, nb, d, packed, null, norms);
+            }
             float[] f = null;
             double[] g = null;
             try (Tensor block = bank.slice(0, n0, n0 + nb); Tensor bt = block.t()) {
@@ -124,10 +132,14 @@ final class CpuKnn implements KnnOps {
                 if (f != null) for (int j = 0; j < nb; j++) norms[j] += (double) f[o + j] * f[o + j];
                 else for (int j = 0; j < nb; j++) norms[j] += g[o + j] * g[o + j];
             }
-            for (int j = 0; j < nb; j++) {
+            requireFinite(bank, n0, norms);
+            return new Tile(n0, nb, d, f == null ? null : Gemm.pack(f, nb, d), g, norms);
+        }
+
+        private static void requireFinite(Tensor bank, int n0, double[] norms) {
+            for (int j = 0; j < norms.length; j++) {
                 if (!Double.isFinite(norms[j])) throw nonFinite(bank, "bank", n0 + j);
             }
-            return new Tile(n0, nb, d, f == null ? null : Gemm.pack(f, nb, d), g, norms);
         }
     }
 

@@ -41,7 +41,7 @@ public final class CpuWhitened {
         this.factors = new Gemm.PackedFloats[classes];
         for (int k = 0; k < classes; k++) {
             for (int j = 0; j < dim; j++) this.means[k][j] = (float) means[k * dim + j];
-            this.factors[k] = Gemm.pack(transposedLower(factors, k * dim * dim, dim), dim, dim, true);
+            this.factors[k] = Gemm.pack(transposedLower(factors, k * dim * dim, dim), 0, dim, dim, dim, true);
         }
     }
 

@@ -19,19 +19,22 @@ final class Gemm {
         float[] sgemm(float[] a, float[] b, int m, int n, int k);
 
         /**
-         * B (k, n) in the layout this implementation's products read; with {@code upper}, B is
-         * upper triangular (B[p][j] = 0 for p > j) and a product may skip those zeros.
+         * B (k, n) in the layout this implementation's products read; B's row p, column j is
+         * b[offset + p ldb + j]. With {@code upper}, B is upper triangular (B[p][j] = 0 for p > j) and
+         * a product may skip those zeros.
          */
-        PackedFloats pack(float[] b, int n, int k, boolean upper);
+        PackedFloats pack(float[] b, int offset, int ldb, int n, int k, boolean upper);
+
+        /**
+         * B = R^T (d, nb) packed from nb float32 rows R of d values, row j at byte {@code at + j rowBytes}
+         * of {@code seg}; norms[j] = |row j|^2 in float64, summed over the row in order.
+         */
+        PackedFloats packTransposed(java.lang.foreign.MemorySegment seg, long at, long rowBytes, int nb, int d, double[] norms);
 
         /** Rows 0..m-1 of C = A B into {@code c} (m rows of {@code b.width()}; the first n of each are the product), overwritten. */
         void sgemm(float[] a, int m, PackedFloats b, float[] c);
 
-        /**
-         * C = A B; with {@code upper}, only C's upper triangle (j >= i) is asked for: row blocks skip
-         * the column panels wholly left of their first row (those entries of C are left 0 or partial).
-         */
-        double[] dgemm(double[] a, double[] b, int m, int n, int k, boolean upper);
+        double[] dgemm(double[] a, double[] b, int m, int n, int k);
 
         String name();
     }
@@ -62,17 +65,48 @@ final class Gemm {
 
     /** B packed for {@link #sgemm(float[], int, PackedFloats, float[])}. */
     static PackedFloats pack(float[] b, int n, int k) {
-        return pack(b, n, k, false);
+        return pack(b, 0, n, n, k);
     }
 
     /**
-     * As {@link #pack(float[], int, int)}, for a B known to be upper triangular (zeros below its
-     * diagonal, as stored): the vector kernels skip the zero rows of each panel; the scalar loops
-     * multiply them (same result).
+     * B (k, n) packed from a block of a larger row-major matrix: B's row p, column j is
+     * b[offset + p ldb + j] — e.g. some columns of some rows — with no contiguous copy of it first.
      */
-    static PackedFloats pack(float[] b, int n, int k, boolean upper) {
-        if (vectorFits(1, n, k)) return VECTOR.pack(b, n, k, upper);
-        return new PackedFloats(b, n, k, n, false, false);
+    static PackedFloats pack(float[] b, int offset, int ldb, int n, int k) {
+        return pack(b, offset, ldb, n, k, false);
+    }
+
+    /**
+     * As {@link #pack(float[], int, int, int, int)}; with {@code upper}, for a B known to be upper
+     * triangular (zeros below its diagonal, as stored): the vector kernels skip the zero rows of
+     * each panel; the scalar loops multiply them (same result).
+     */
+    static PackedFloats pack(float[] b, int offset, int ldb, int n, int k, boolean upper) {
+        if (vectorFits(1, n, k)) return VECTOR.pack(b, offset, ldb, n, k, upper);
+        if (offset == 0 && ldb == n) return new PackedFloats(b, n, k, n, false, false);
+        float[] dense = new float[n * k];
+        for (int p = 0; p < k; p++) System.arraycopy(b, offset + p * ldb, dense, p * n, n);
+        return new PackedFloats(dense, n, k, n, false, false);
+    }
+
+    /**
+     * B = R^T (d, nb) for nb float32 rows R of d contiguous values, row j at byte {@code at + j rowBytes}
+     * of {@code seg} (a k-NN bank block: each row is a column of B), packed in one pass over the rows
+     * — no transposed copy first; norms[j] = |row j|^2 in float64, summed in order.
+     */
+    static PackedFloats packTransposed(java.lang.foreign.MemorySegment seg, long at, long rowBytes, int nb, int d, double[] norms) {
+        if (vectorFits(1, nb, d)) return VECTOR.packTransposed(seg, at, rowBytes, nb, d, norms);
+        float[] b = new float[d * nb];
+        for (int j = 0; j < nb; j++) {
+            double s = 0;
+            for (int p = 0; p < d; p++) {
+                float v = seg.get(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, at + j * rowBytes + 4L * p);
+                b[p * nb + j] = v;
+                s += (double) v * v;
+            }
+            norms[j] = s;
+        }
+        return new PackedFloats(b, nb, d, nb, false, false);
     }
 
     /**
@@ -106,15 +140,7 @@ final class Gemm {
     }
 
     static double[] dgemm(double[] a, double[] b, int m, int n, int k) {
-        return dgemm(a, b, m, n, k, false);
-    }
-
-    /**
-     * C = A B of which only the upper triangle (j >= i) is read (a SYRK panel): the vector kernels
-     * skip the column panels wholly below the diagonal, and the entries there are not the product.
-     */
-    static double[] dgemm(double[] a, double[] b, int m, int n, int k, boolean upper) {
-        if (vectorFits(m, n, k)) return VECTOR.dgemm(a, b, m, n, k, upper);
+        if (vectorFits(m, n, k)) return VECTOR.dgemm(a, b, m, n, k);
         return scalarDgemm(a, b, m, n, k);
     }
 

@@ -29,8 +29,12 @@ interface MathKernels {
     /** Whether the {@code bytes} bytes at {@code offset} of {@code seg} are finite float32 (or, when {@code f64}, float64) values. */
     boolean allFinite(java.lang.foreign.MemorySegment seg, long offset, long bytes, boolean f64);
 
-    /** into[at + j] += the float32 value j at {@code offset} of {@code seg}, for j < n: a float32 row added to float64 sums. */
-    void addFloats(java.lang.foreign.MemorySegment seg, long offset, int n, double[] into, int at);
+    /**
+     * into[at + j] += the float32 value j of each of {@code rows} rows, the first at {@code offset} of
+     * {@code seg} and each {@code rowBytes} after the one before, for j < n, rows added in order:
+     * float32 rows (of one group) added to float64 sums, each sum in row order.
+     */
+    void addFloats(java.lang.foreign.MemorySegment seg, long offset, long rowBytes, int rows, int n, double[] into, int at);
 
     /** sum of a[i] * b[i]. */
     double dot(double[] a, double[] b, int n);
@@ -70,6 +74,19 @@ interface MathKernels {
 
     /** sum of v[i]^p = exp(p log v[i]) (every v[i] > 0), float64; scratch (n floats, may be v) takes the terms. */
     double sumPow(float[] v, int n, float p, float[] scratch);
+
+    /**
+     * out[c] = dot(z, rows[c], n) for every row c, in float32 FMA chains: a float32 row's logits
+     * under a small head, for an argmax (relative error ~1e-6 of the terms, so only a near-tie of
+     * the top two can differ from float64).
+     */
+    void dots(float[] z, float[][] rows, int n, float[] out);
+
+    /** sum of (x[i] - centre[i]) w[i] in float64: a float32 row centred exactly, times a vector. */
+    double centredDot(float[] x, double[] centre, double[] w, int n);
+
+    /** sum of (x[i] - centre[i])^2 in float64: a float32 row's squared distance to a centre. */
+    double centredSquares(float[] x, double[] centre, int n);
 
     /** Which implementation runs, for diagnostics. */
     String name();

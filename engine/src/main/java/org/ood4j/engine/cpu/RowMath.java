@@ -73,4 +73,13 @@ public final class RowMath {
 
     /** sum of v[i]^p (every v[i] > 0), float32 terms summed in float64; v is overwritten by the terms. */
     public static double sumPow(float[] v, int n, float p) { return K.sumPow(v, n, p, v); }
+
+    /** out[c] = dot(z, rows[c], n) in float32 (a float32 row's logits under a small head, for its argmax). */
+    public static void dots(float[] z, float[][] rows, int n, float[] out) { K.dots(z, rows, n, out); }
+
+    /** sum of (x[i] - centre[i]) w[i], float64. */
+    public static double centredDot(float[] x, double[] centre, double[] w, int n) { return K.centredDot(x, centre, w, n); }
+
+    /** sum of (x[i] - centre[i])^2, float64. */
+    public static double centredSquares(float[] x, double[] centre, int n) { return K.centredSquares(x, centre, n); }
 }

@@ -49,8 +49,10 @@ final class ScalarKernels implements MathKernels {
     }
 
     @Override
-    public void addFloats(java.lang.foreign.MemorySegment seg, long offset, int n, double[] into, int at) {
-        for (int j = 0; j < n; j++) into[at + j] += seg.get(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, offset + 4L * j);
+    public void addFloats(java.lang.foreign.MemorySegment seg, long offset, long rowBytes, int rows, int n, double[] into, int at) {
+        for (int r = 0; r < rows; r++, offset += rowBytes) {
+            for (int j = 0; j < n; j++) into[at + j] += seg.get(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, offset + 4L * j);
+        }
     }
 
     @Override
@@ -132,6 +134,32 @@ final class ScalarKernels implements MathKernels {
     public double sumPow(float[] v, int n, float p, float[] scratch) {
         double s = 0;
         for (int i = 0; i < n; i++) s += (float) Math.exp(p * (float) Math.log(v[i]));
+        return s;
+    }
+
+    @Override
+    public void dots(float[] z, float[][] rows, int n, float[] out) {
+        for (int c = 0; c < rows.length; c++) {
+            float s = 0;
+            for (int i = 0; i < n; i++) s = Math.fma(z[i], rows[c][i], s);
+            out[c] = s;
+        }
+    }
+
+    @Override
+    public double centredDot(float[] x, double[] centre, double[] w, int n) {
+        double s = 0;
+        for (int i = 0; i < n; i++) s += (x[i] - centre[i]) * w[i];
+        return s;
+    }
+
+    @Override
+    public double centredSquares(float[] x, double[] centre, int n) {
+        double s = 0;
+        for (int i = 0; i < n; i++) {
+            double d = x[i] - centre[i];
+            s += d * d;
+        }
         return s;
     }
 }

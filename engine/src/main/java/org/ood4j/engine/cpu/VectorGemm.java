@@ -42,21 +42,46 @@ final class VectorGemm implements Gemm.Kernels {
     @Override
     public float[] sgemm(float[] a, float[] b, int m, int n, int k) {
         if (m == 0 || n == 0 || k == 0) return new float[m * n];
-        Gemm.PackedFloats packed = pack(b, n, k, false);
+        Gemm.PackedFloats packed = pack(b, 0, n, n, k, false);
         float[] c = new float[m * packed.width()];     // rows padded to whole panels: the kernels never mask
         sgemm(a, m, packed, c);
         return packed.width() == n ? c : unpad(c, m, n, packed.width());
     }
 
     @Override
-    public Gemm.PackedFloats pack(float[] b, int n, int k, boolean upper) {
+    public Gemm.PackedFloats pack(float[] b, int offset, int ldb, int n, int k, boolean upper) {
         int nr = NV * FL, panels = (n + nr - 1) / nr;
         float[] bp = new float[panels * k * nr];
         for (int jp = 0; jp < panels; jp++) {
             int j0 = jp * nr, cols = Math.min(nr, n - j0);
-            for (int p = 0; p < k; p++) System.arraycopy(b, p * n + j0, bp, (jp * k + p) * nr, cols);
+            for (int p = 0; p < k; p++) System.arraycopy(b, offset + p * ldb + j0, bp, (jp * k + p) * nr, cols);
         }
         return new Gemm.PackedFloats(bp, n, k, panels * nr, true, upper);
+    }
+
+    /**
+     * Each panel of 2L columns of B is 2L rows of R: read row by row, in order, each value stored
+     * into its place in the panel (2L floats apart, one cache line); the panels in parallel.
+     */
+    @Override
+    public Gemm.PackedFloats packTransposed(java.lang.foreign.MemorySegment seg, long at, long rowBytes, int nb, int d, double[] norms) {
+        int nr = NV * FL, panels = (nb + nr - 1) / nr;
+        float[] bp = new float[panels * d * nr];
+        IntStream tasks = IntStream.range(0, panels);
+        if ((long) nb * d >= PARALLEL_WORK) tasks = tasks.parallel();
+        tasks.forEach(jp -> {
+            for (int r = 0, j = jp * nr; r < nr && j < nb; r++, j++) {
+                long row = at + j * rowBytes;
+                double s = 0;
+                for (int p = 0, o = jp * d * nr + r; p < d; p++, o += nr) {
+                    float v = seg.get(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, row + 4L * p);
+                    bp[o] = v;
+                    s += (double) v * v;
+                }
+                norms[j] = s;
+            }
+        });
+        return new Gemm.PackedFloats(bp, nb, d, panels * nr, true, false);
     }
 
     @Override
@@ -152,7 +177,7 @@ final class VectorGemm implements Gemm.Kernels {
     // ---------------------------------------------------------------- float64
 
     @Override
-    public double[] dgemm(double[] a, double[] b, int m, int n, int k, boolean upper) {
+    public double[] dgemm(double[] a, double[] b, int m, int n, int k) {
         if (m == 0 || n == 0 || k == 0) return new double[m * n];
         int nr = NV * DL, panels = (n + nr - 1) / nr, width = panels * nr;
         double[] c = new double[m * width];     // rows padded to whole panels: the kernels never mask
@@ -168,8 +193,7 @@ final class VectorGemm implements Gemm.Kernels {
             int i0 = blk * MC, i1 = Math.min(m, i0 + MC);
             for (int p0 = 0; p0 < k; p0 += KC) {
                 int p1 = Math.min(k, p0 + KC);
-                // upper: the panels whose columns all lie left of this block's first row hold no entry j >= i
-                for (int jp = upper ? i0 / nr : 0; jp < panels; jp++) {
+                for (int jp = 0; jp < panels; jp++) {
                     int j0 = jp * nr, boff = (jp * k + p0) * nr;
                     int i = i0;
                     for (; i + MR <= i1; i += MR) dKernel6(a, k, i, p0, p1, bp, boff, nr, c, width, j0);

@@ -113,22 +113,40 @@ final class VectorKernels implements MathKernels {
     }
 
     /**
-     * Each lane's sum is its own element's, in row order, so the bits are the scalar loop's. A float
-     * vector widens to two double vectors (the preferred species have one width); the two parts are
-     * written out, as a loop over them measured 2.5x slower.
+     * Each lane's sum is its own element's, in row order, so the bits are the scalar loop's. The sums
+     * of a vector's lanes stay in registers over a block of rows (a load and a store of them per
+     * block, not per row). A float vector widens to two double vectors (the preferred species have
+     * one width); the two parts are written out, as a loop over them measured 2.5x slower.
      */
     @Override
-    public void addFloats(java.lang.foreign.MemorySegment seg, long offset, int n, double[] into, int at) {
-        int half = S.length(), j = 0;
-        for (int bound = F.loopBound(n); j < bound; j += F.length()) {
-            FloatVector x = FloatVector.fromMemorySegment(F, seg, offset + 4L * j, java.nio.ByteOrder.LITTLE_ENDIAN);
-            DoubleVector low = (DoubleVector) x.convertShape(VectorOperators.F2D, S, 0);
-            DoubleVector high = (DoubleVector) x.convertShape(VectorOperators.F2D, S, 1);
-            low.add(DoubleVector.fromArray(S, into, at + j)).intoArray(into, at + j);
-            high.add(DoubleVector.fromArray(S, into, at + j + half)).intoArray(into, at + j + half);
+    public void addFloats(java.lang.foreign.MemorySegment seg, long offset, long rowBytes, int rows, int n, double[] into, int at) {
+        java.nio.ByteOrder order = java.nio.ByteOrder.LITTLE_ENDIAN;
+        int half = S.length(), bound = F.loopBound(n);
+        for (int r0 = 0; r0 < rows; r0 += ADD_ROW_BLOCK) {
+            int block = Math.min(ADD_ROW_BLOCK, rows - r0);
+            long base = offset + r0 * rowBytes;
+            int j = 0;
+            for (; j < bound; j += F.length()) {
+                DoubleVector low = DoubleVector.fromArray(S, into, at + j), high = DoubleVector.fromArray(S, into, at + j + half);
+                long o = base + 4L * j;
+                for (int r = 0; r < block; r++, o += rowBytes) {
+                    FloatVector x = FloatVector.fromMemorySegment(F, seg, o, order);
+                    low = low.add(x.convertShape(VectorOperators.F2D, S, 0));
+                    high = high.add(x.convertShape(VectorOperators.F2D, S, 1));
+                }
+                low.intoArray(into, at + j);
+                high.intoArray(into, at + j + half);
+            }
+            for (; j < n; j++) {
+                double sum = into[at + j];
+                for (int r = 0; r < block; r++) sum += seg.get(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, base + r * rowBytes + 4L * j);
+                into[at + j] = sum;
+            }
         }
-        for (; j < n; j++) into[at + j] += seg.get(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, offset + 4L * j);
     }
+
+    /** Rows per block of {@link #addFloats}: eight streams of rows, read side by side. */
+    private static final int ADD_ROW_BLOCK = 8;
 
     @Override
     public double dot(double[] a, double[] b, int n) {
@@ -199,26 +217,36 @@ final class VectorKernels implements MathKernels {
 
     @Override
     public float max(float[] v, int n) {
-        FloatVector acc = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
-        int i = 0;
-        for (int bound = F.loopBound(n); i < bound; i += F.length()) {
-            acc = acc.lanewise(VectorOperators.MAX, FloatVector.fromArray(F, v, i));
+        // four chains: one MAX after another is bound by its latency, not by the loads; max is exact, in any order
+        FloatVector a0 = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY), a1 = a0, a2 = a0, a3 = a0;
+        int i = 0, len = F.length();
+        for (int bound = n - 4 * len; i <= bound; i += 4 * len) {
+            a0 = a0.lanewise(VectorOperators.MAX, FloatVector.fromArray(F, v, i));
+            a1 = a1.lanewise(VectorOperators.MAX, FloatVector.fromArray(F, v, i + len));
+            a2 = a2.lanewise(VectorOperators.MAX, FloatVector.fromArray(F, v, i + 2 * len));
+            a3 = a3.lanewise(VectorOperators.MAX, FloatVector.fromArray(F, v, i + 3 * len));
         }
-        float m = acc.reduceLanes(VectorOperators.MAX);
+        for (int bound = F.loopBound(n); i < bound; i += len) a0 = a0.lanewise(VectorOperators.MAX, FloatVector.fromArray(F, v, i));
+        float m = a0.lanewise(VectorOperators.MAX, a1).lanewise(VectorOperators.MAX, a2.lanewise(VectorOperators.MAX, a3)).reduceLanes(VectorOperators.MAX);
         for (; i < n; i++) m = Math.max(m, v[i]);
         return m;
     }
 
     @Override
     public boolean allFinite(float[] v, int n) {
-        // x - x is 0 for a finite x and NaN otherwise; any order of the sum finds a NaN
-        FloatVector acc = FloatVector.zero(F);
-        int i = 0;
-        for (int bound = F.loopBound(n); i < bound; i += F.length()) {
-            FloatVector x = FloatVector.fromArray(F, v, i);
-            acc = acc.add(x.sub(x));
+        // x - x is 0 for a finite x and NaN otherwise; any order of the sum finds a NaN: four chains, as max
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        int i = 0, len = F.length();
+        for (int bound = n - 4 * len; i <= bound; i += 4 * len) {
+            FloatVector x0 = FloatVector.fromArray(F, v, i), x1 = FloatVector.fromArray(F, v, i + len);
+            FloatVector x2 = FloatVector.fromArray(F, v, i + 2 * len), x3 = FloatVector.fromArray(F, v, i + 3 * len);
+            a0 = a0.add(x0.sub(x0)); a1 = a1.add(x1.sub(x1)); a2 = a2.add(x2.sub(x2)); a3 = a3.add(x3.sub(x3));
         }
-        boolean finite = !Float.isNaN(acc.reduceLanes(VectorOperators.ADD));
+        for (int bound = F.loopBound(n); i < bound; i += len) {
+            FloatVector x = FloatVector.fromArray(F, v, i);
+            a0 = a0.add(x.sub(x));
+        }
+        boolean finite = !Float.isNaN(a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD));
         for (; i < n && finite; i++) finite = Float.isFinite(v[i]);
         return finite;
     }
@@ -236,18 +264,19 @@ final class VectorKernels implements MathKernels {
     /**
      * In float64: a float32 partial sum holding a row's 1 (the max's exp) and terms of 1e-6 would
      * round each of them to 6e-8, and the entropy of a confident row lives in those digits. Each
-     * float vector widens into two double vectors, added in lane order; the lanes' total in index
-     * order (VectorMath.sum).
+     * float vector widens into two double vectors, each half summed per lane in index order; then
+     * the halves added, and the lanes' total in index order (VectorMath.sum).
      */
     @Override
     public double sum(float[] v, int n) {
-        DoubleVector acc = DoubleVector.zero(S);
+        DoubleVector low = DoubleVector.zero(S), high = low;   // two chains (the widened halves): half the add latency per vector
         int i = 0;
         for (int bound = F.loopBound(n); i < bound; i += F.length()) {
             FloatVector x = FloatVector.fromArray(F, v, i);
-            acc = acc.add(x.convertShape(VectorOperators.F2D, S, 0)).add(x.convertShape(VectorOperators.F2D, S, 1));
+            low = low.add(x.convertShape(VectorOperators.F2D, S, 0));
+            high = high.add(x.convertShape(VectorOperators.F2D, S, 1));
         }
-        double s = VectorMath.sum(acc);
+        double s = VectorMath.sum(low.add(high));
         for (; i < n; i++) s += v[i];
         return s;
     }
@@ -273,5 +302,69 @@ final class VectorKernels implements MathKernels {
         VectorMath.log(v, n, scratch);
         VectorMath.exp(scratch, n, 0, p, scratch);
         return sum(scratch, n);
+    }
+
+    @Override
+    public void dots(float[] z, float[][] rows, int n, float[] out) {
+        // as the float64 dots: four rows share each load of z, in four independent FMA chains
+        for (int c = 0; c < rows.length; c += 4) {
+            int last = Math.min(rows.length, c + 4) - 1;
+            float[] r0 = rows[c], r1 = rows[Math.min(c + 1, last)], r2 = rows[Math.min(c + 2, last)], r3 = rows[last];
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+            int i = 0;
+            for (int bound = F.loopBound(n); i < bound; i += F.length()) {
+                FloatVector x = FloatVector.fromArray(F, z, i);
+                a0 = x.fma(FloatVector.fromArray(F, r0, i), a0);
+                a1 = x.fma(FloatVector.fromArray(F, r1, i), a1);
+                a2 = x.fma(FloatVector.fromArray(F, r2, i), a2);
+                a3 = x.fma(FloatVector.fromArray(F, r3, i), a3);
+            }
+            float s0 = a0.reduceLanes(VectorOperators.ADD), s1 = a1.reduceLanes(VectorOperators.ADD);
+            float s2 = a2.reduceLanes(VectorOperators.ADD), s3 = a3.reduceLanes(VectorOperators.ADD);
+            for (; i < n; i++) {
+                s0 = Math.fma(z[i], r0[i], s0); s1 = Math.fma(z[i], r1[i], s1);
+                s2 = Math.fma(z[i], r2[i], s2); s3 = Math.fma(z[i], r3[i], s3);
+            }
+            out[c] = s0;
+            if (c + 1 <= last) out[c + 1] = s1;
+            if (c + 2 <= last) out[c + 2] = s2;
+            if (c + 3 <= last) out[c + 3] = s3;
+        }
+    }
+
+    /** Each float vector widens into two double vectors (as {@link #addFloats}), centred and multiplied in float64. */
+    @Override
+    public double centredDot(float[] x, double[] centre, double[] w, int n) {
+        DoubleVector acc0 = DoubleVector.zero(S), acc1 = acc0;
+        int half = S.length(), i = 0;
+        for (int bound = F.loopBound(n); i < bound; i += F.length()) {
+            FloatVector v = FloatVector.fromArray(F, x, i);
+            DoubleVector low = ((DoubleVector) v.convertShape(VectorOperators.F2D, S, 0)).sub(DoubleVector.fromArray(S, centre, i));
+            DoubleVector high = ((DoubleVector) v.convertShape(VectorOperators.F2D, S, 1)).sub(DoubleVector.fromArray(S, centre, i + half));
+            acc0 = low.fma(DoubleVector.fromArray(S, w, i), acc0);
+            acc1 = high.fma(DoubleVector.fromArray(S, w, i + half), acc1);
+        }
+        double s = VectorMath.sum(acc0.add(acc1));
+        for (; i < n; i++) s += (x[i] - centre[i]) * w[i];
+        return s;
+    }
+
+    @Override
+    public double centredSquares(float[] x, double[] centre, int n) {
+        DoubleVector acc0 = DoubleVector.zero(S), acc1 = acc0;
+        int half = S.length(), i = 0;
+        for (int bound = F.loopBound(n); i < bound; i += F.length()) {
+            FloatVector v = FloatVector.fromArray(F, x, i);
+            DoubleVector low = ((DoubleVector) v.convertShape(VectorOperators.F2D, S, 0)).sub(DoubleVector.fromArray(S, centre, i));
+            DoubleVector high = ((DoubleVector) v.convertShape(VectorOperators.F2D, S, 1)).sub(DoubleVector.fromArray(S, centre, i + half));
+            acc0 = low.fma(low, acc0);
+            acc1 = high.fma(high, acc1);
+        }
+        double s = VectorMath.sum(acc0.add(acc1));
+        for (; i < n; i++) {
+            double d = x[i] - centre[i];
+            s += d * d;
+        }
+        return s;
     }
 }

@@ -33,7 +33,7 @@ class CpuWhitenedTest {
             float[] a = new float[m * n], b = new float[n * n];
             for (int i = 0; i < a.length; i++) a[i] = (float) rng.nextGaussian();
             for (int p = 0; p < n; p++) for (int j = p; j < n; j++) b[p * n + j] = (float) rng.nextGaussian();
-            Gemm.PackedFloats upper = Gemm.pack(b, n, n, true), full = Gemm.pack(b, n, n, false);
+            Gemm.PackedFloats upper = Gemm.pack(b, 0, n, n, n, true), full = Gemm.pack(b, n, n);
             float[] cu = Gemm.sgemm(a, m, upper, null), cf = Gemm.sgemm(a, m, full, null);
             for (int i = 0; i < m; i++) {
                 for (int j = 0; j < n; j++) assertEquals(cf[i * full.width() + j], cu[i * upper.width() + j], 0f, "n " + n + " [" + i + ", " + j + "]");

@@ -64,6 +64,43 @@ class GemmTest {
     }
 
     @Test
+    void rowsPackedAsTheColumnsOfBGiveTheProductOfTheirTranspose() {
+        SplittableRandom rng = new SplittableRandom(9);
+        int d = 70, nb = 37, rowFloats = 75, skip = 3;   // rows of 75 floats, of which the first 70; from row 3 of the memory
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            java.lang.foreign.MemorySegment seg = arena.allocate(4L * rowFloats * (nb + skip), 4);
+            float[] transposed = new float[d * nb], a = new float[13 * d];
+            double[] expectedNorms = new double[nb], norms = new double[nb];
+            for (int j = 0; j < nb; j++) {
+                for (int p = 0; p < rowFloats; p++) {
+                    float v = (float) rng.nextGaussian();
+                    seg.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, (long) (j + skip) * rowFloats + p, v);
+                    if (p < d) {
+                        transposed[p * nb + j] = v;
+                        expectedNorms[j] += (double) v * v;
+                    }
+                }
+            }
+            for (int i = 0; i < a.length; i++) a[i] = (float) rng.nextGaussian();
+            Gemm.PackedFloats packed = Gemm.packTransposed(seg, 4L * skip * rowFloats, 4L * rowFloats, nb, d, norms);
+            assertArrayEquals(Gemm.sgemm(a, 13, Gemm.pack(transposed, nb, d), null), Gemm.sgemm(a, 13, packed, null));
+            assertArrayEquals(expectedNorms, norms);
+        }
+    }
+
+    @Test
+    void aBlockOfALargerMatrixPacksAsItsContiguousCopy() {
+        SplittableRandom rng = new SplittableRandom(8);
+        int ldb = 90, rows = 320, col0 = 13, n = 41, k = 300, row0 = 7;   // B = rows 7..306, columns 13..53 of a 320 x 90 matrix
+        float[] big = new float[rows * ldb], dense = new float[k * n], a = new float[11 * k];
+        for (int i = 0; i < big.length; i++) big[i] = (float) rng.nextGaussian();
+        for (int i = 0; i < a.length; i++) a[i] = (float) rng.nextGaussian();
+        for (int p = 0; p < k; p++) System.arraycopy(big, (row0 + p) * ldb + col0, dense, p * n, n);
+        Gemm.PackedFloats block = Gemm.pack(big, row0 * ldb + col0, ldb, n, k), copy = Gemm.pack(dense, n, k);
+        assertArrayEquals(Gemm.sgemm(a, 11, copy, null), Gemm.sgemm(a, 11, block, null));
+    }
+
+    @Test
     void doubleProductsMatchTheTripleLoop() {
         SplittableRandom rng = new SplittableRandom(2);
         for (int[] s : SIZES) {

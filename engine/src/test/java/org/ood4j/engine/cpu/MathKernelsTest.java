@@ -71,17 +71,19 @@ class MathKernelsTest {
                 }
             }
         }
-        // float32 rows added to float64 sums: the scalar loop's bits, any length and start
+        // float32 rows added to float64 sums: the scalar loop's bits, any length, start, row count (blocks of 8 and not) and stride
         try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
-            java.lang.foreign.MemorySegment seg = arena.allocate(4L * 103, 4);
+            java.lang.foreign.MemorySegment seg = arena.allocate(4L * 2100, 4);
             SplittableRandom values = new SplittableRandom(9);
-            for (int i = 0; i < 103; i++) seg.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i, (float) values.nextGaussian());
+            for (int i = 0; i < 2100; i++) seg.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i, (float) values.nextGaussian());
             for (int n : new int[] {0, 5, 8, 102}) {
-                double[] a = new double[n + 3], b = new double[n + 3];
-                for (int i = 0; i < a.length; i++) a[i] = b[i] = values.nextGaussian() * 1e8;
-                vector.addFloats(seg, 4, n, a, 2);
-                scalar.addFloats(seg, 4, n, b, 2);
-                assertArrayEquals(b, a, "n = " + n);
+                for (int rows : new int[] {1, 7, 8, 19}) {
+                    double[] a = new double[n + 3], b = new double[n + 3];
+                    for (int i = 0; i < a.length; i++) a[i] = b[i] = values.nextGaussian() * 1e8;
+                    vector.addFloats(seg, 4, 4L * 103, rows, n, a, 2);
+                    scalar.addFloats(seg, 4, 4L * 103, rows, n, b, 2);
+                    assertArrayEquals(b, a, "n = " + n + ", rows = " + rows);
+                }
             }
         }
         // a row times a few rows: the bits of one dot per row, any row count (whole groups of four and not)

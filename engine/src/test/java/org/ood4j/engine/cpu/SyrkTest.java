@@ -19,7 +19,7 @@ class SyrkTest {
 
     @Test
     void float64AndFloat32UpdatesMatchThePlainProductAcrossPanelsAndDepthBlocks() {
-        // n above one panel (256) and not a multiple of it; rows above one float32 depth block (512)
+        // n above one panel (72) and not a multiple of it; rows above one float32 depth block (512)
         int rows = 1100, n = 300;
         SplittableRandom rng = new SplittableRandom(7);
         double[] a = new double[rows * n];
