@@ -45,6 +45,7 @@ run MatmulBenchmark          "${avgt[@]}" -p n=512
 run LinalgBenchmark          "${avgt[@]}" -p n=256
 run ConvBenchmark            "${avgt[@]}" -p batch=8
 run KnnBenchmark             -wi 1 -i 2 -p queries=1000 -p bankRows=10000
+run WhitenedDistancesBenchmark "${avgt[@]}"
 run LogitsDetectorsBenchmark -wi 2 -i 3 -p rows=20000
 run FeaturesDetectorsBenchmark -wi 1 -i 2 -p fitRows=5000 -p rows=1000
 run FeatureMapsDetectorsBenchmark -wi 2 -i 3 -p maps=400

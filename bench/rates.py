@@ -36,6 +36,8 @@ def rate(name, p):
         return 2 * i("batch") * i("channels") ** 2 * i("size") ** 2 * 9, "GFLOP/s"
     if cls == "KnnBenchmark":
         return 2 * i("queries") * i("bankRows") * i("dim"), "GFLOP/s"
+    if cls == "WhitenedDistancesBenchmark":   # the triangles' flops
+        return i("rows") * i("classes") * i("dim") * (i("dim") + 1), "GFLOP/s"
     if cls == "LogitsDetectorsBenchmark":
         return 4 * i("rows") * i("classes"), "GB/s"
     if cls == "FeatureMapsDetectorsBenchmark" and p["detector"] in ("ReAct", "VRA"):

@@ -103,7 +103,7 @@ final class Bounds {
         return switch (row.name()) {
             case "Mahalanobis" -> new Cost(featuresIn, 2 * n * d * d + 2 * n * d * k);          // z P, (z P) mu^T
             case "RMD" -> new Cost(featuresIn, 4 * n * d * d + 2 * n * d * k);                  // and the background's
-            case "GMM" -> new Cost(featuresIn, 2 * n * k * d * d);                              // one precision per class
+            case "GMM" -> new Cost(featuresIn, n * k * d * (d + 1));                            // one triangular factor per class
             case "KNN" -> new Cost(featuresIn, 2 * n * s.featFit() * d);                        // every pair of rows
             case "NNGuide" -> new Cost(featuresIn, 2 * n * s.featFit() * d + 2 * n * heads * d);
             case "ViM" -> new Cost(featuresIn, 2 * n * d * residual(d) + 2 * n * heads * d);    // residual space, head
@@ -128,7 +128,7 @@ final class Bounds {
         return switch (row.name()) {
             case "Mahalanobis" -> new Cost(featuresIn, m * d * d + d * d * d);                  // scatter (one half), inverse
             case "RMD" -> new Cost(featuresIn, 2 * m * d * d + 2 * d * d * d);
-            case "GMM" -> new Cost(featuresIn, m * d * d + k * d * d * d);                      // class scatters, k inverses
+            case "GMM" -> new Cost(featuresIn, m * d * d + k * d * d * d);                      // class scatters, k factors L and L^-1
             case "ViM" -> new Cost(featuresIn, m * d * d + d * d * d + 2 * heads * d * d);      // covariance, eigh, pinv(W)
             case "NNGuide", "SHE" -> new Cost(featuresIn, 2 * m * heads * d);                   // the head over the fit rows
             case "KNN", "DICE", "NCI", "fDBD" -> new Cost(featuresIn, 0);                       // one pass: norms or a mean

@@ -171,21 +171,6 @@ final class ClassGaussians {
         }
     }
 
-    /**
-     * log det A of a symmetric positive-definite matrix (a regularised covariance) from its
-     * Cholesky factor, A = L L^T: log det A = 2 sum_i log L_ii. The blocked Cholesky runs on the
-     * parallel GEMM (n^3/3 flops), where a general LU log-determinant is a serial 2n^3/3.
-     */
-    static double logDetSpd(Tensor a) {
-        int n = (int) a.size(0);
-        try (Tensor l = Linalg.cholesky(a)) {
-            double[] f = l.toDoubleArray();
-            double sum = 0;
-            for (int i = 0; i < n; i++) sum += Math.log(f[i * n + i]);
-            return 2 * sum;
-        }
-    }
-
     /** Inverse of a symmetric positive-definite matrix, symmetrised against rounding. */
     static Tensor precision(Tensor cov) {
         try (Scope s = Scope.open()) {

@@ -90,6 +90,36 @@ class FeaturesDetectorsTest {
         }
     }
 
+    /**
+     * GMM scores float32 rows in the fused float32 pass and float64 rows in float64: both agree with a
+     * state saved before the factors (precision matrices P_k = W_k^T W_k, scored through the precisions).
+     */
+    @Test
+    void gmmSavedWithPrecisionsScoresAsTheFactorForm() {
+        try (Scope s = Scope.open()) {
+            int n = 600, dim = 40, classes = 5;
+            long[] labels = new long[n];
+            Tensor fit = gaussians(21, n, dim, classes, labels).to(DType.FLOAT32);
+            Tensor test = gaussians(22, 90, dim, classes, new long[90]).add(0.5).to(DType.FLOAT32);
+            GMM gmm = new GMM(null);
+            gmm.fitFeatures(fit, Tensor.of(labels));
+            Tensor factors = gmm.state().get("factors");
+            Tensor precisions = Tensor.zeros(DType.FLOAT64, classes, dim, dim);
+            for (int k = 0; k < classes; k++) precisions.select(0, k).copyFrom(factors.select(0, k).t().matmul(factors.select(0, k)));
+            GMM old = new GMM(null);
+            old.restore(java.util.Map.of("mu", gmm.state().get("mu").copy(), "precisions", precisions,
+                    "log_norm", gmm.state().get("log_norm").copy()), java.util.Map.of("dim", (long) dim));
+            double[] want = old.predictFeatures(test).toDoubleArray();
+            double[] exact = gmm.predictFeatures(test.to(DType.FLOAT64)).toDoubleArray(), fused = gmm.predictFeatures(test).toDoubleArray();
+            for (int i = 0; i < want.length; i++) {
+                assertEquals(want[i], exact[i], 1e-9 * Math.abs(want[i]), "float64 rows, row " + i);
+                assertEquals(want[i], fused[i], 1e-5 * Math.abs(want[i]), "float32 rows, row " + i);
+            }
+            gmm.close();
+            old.close();
+        }
+    }
+
     @Test
     void aConstantFeatureIsRegularisedInGmm() {
         try (Scope s = Scope.open()) {

@@ -88,16 +88,12 @@ class MomentsTest {
         assertFalse(Moments.Products.FLOAT64.float32(4096, 4096));
         Random rng = new Random(5);
         for (int d : new int[] {below, Moments.Products.FLOAT32_FROM_DIM}) {
-            int rows = 600;
-            double[] x = new double[rows * d];
-            for (int i = 0; i < x.length; i++) x[i] = (float) (3 + rng.nextGaussian());
-            Moments auto = new Moments(Moments.Scatter.POOLED, Moments.Products.AUTO);
-            Moments f64 = new Moments(Moments.Scatter.POOLED, Moments.Products.FLOAT64);
-            auto.add(x.clone(), rows, null);
-            f64.add(x.clone(), rows, null);
-            boolean same = java.util.Arrays.equals(auto.pooledScatter(), f64.pooledScatter());
+            boolean same = autoIsFloat64(Moments.Scatter.POOLED, d, 600, rng);
             assertEquals(d == below, same, "width " + d + ": AUTO's products " + (same ? "are" : "are not") + " float64's");
         }
+        // a scatter per group (GMM's covariances, often rank-deficient) stays float64 under AUTO at every width
+        int d = 2 * Moments.Products.FLOAT32_FROM_DIM;
+        assertTrue(autoIsFloat64(Moments.Scatter.PER_GROUP, d, 2 * d, rng), "per-group AUTO products are float64's");
         String old = System.getProperty(Moments.PRODUCTS_PROPERTY);
         try {
             System.setProperty(Moments.PRODUCTS_PROPERTY, "half");
@@ -107,5 +103,17 @@ class MomentsTest {
             if (old == null) System.clearProperty(Moments.PRODUCTS_PROPERTY);
             else System.setProperty(Moments.PRODUCTS_PROPERTY, old);
         }
+    }
+
+    /** Whether AUTO's scatter of one group of {@code rows} random rows of width d is bit-equal to FLOAT64's. */
+    private static boolean autoIsFloat64(Moments.Scatter kind, int d, int rows, Random rng) {
+        double[] x = new double[rows * d];
+        for (int i = 0; i < x.length; i++) x[i] = (float) (3 + rng.nextGaussian());
+        Moments auto = new Moments(kind, Moments.Products.AUTO);
+        Moments f64 = new Moments(kind, Moments.Products.FLOAT64);
+        auto.add(x.clone(), rows, null);
+        f64.add(x.clone(), rows, null);
+        return kind == Moments.Scatter.POOLED ? java.util.Arrays.equals(auto.pooledScatter(), f64.pooledScatter())
+                : java.util.Arrays.equals(auto.scatter(0), f64.scatter(0));
     }
 }

@@ -35,6 +35,13 @@ public final class Linalg {
 
     public static Tensor inverse(Tensor a) { return ops(a).inverse(a); }
 
+    /**
+     * W = L^-1, the inverse of the lower Cholesky factor of a symmetric positive-definite A = L L^T
+     * (lower triangular): A^-1 = W^T W, x^T A^-1 x = ||W x||^2 and log det A = -2 sum_i log W_ii —
+     * a Gaussian's distances and normaliser from one factorisation, without forming A^-1.
+     */
+    public static Tensor inverseCholesky(Tensor a) { return ops(a).inverseCholesky(a); }
+
     /** The inverse of a symmetric positive-definite matrix (through its Cholesky factor where the backend can). */
     public static Tensor inverseSpd(Tensor a) { return ops(a).inverseSpd(a); }
 

@@ -25,6 +25,24 @@ public interface LinalgOps {
         return inverse(a);
     }
 
+    /**
+     * W = L^-1 for the lower Cholesky factor L of a symmetric positive-definite A; throws when A is
+     * not positive definite. The default solves L W = I; a backend may invert L by halves instead.
+     */
+    default Tensor inverseCholesky(Tensor a) {
+        try (Tensor l = cholesky(a); Tensor eye = identity(l)) {
+            return solve(l, eye);
+        }
+    }
+
+    /** The identity of l's order, dtype and device (made on the host, then moved). */
+    private static Tensor identity(Tensor l) {
+        long n = l.size(0);
+        Tensor eye = Tensor.zeros(l.dtype(), n, n);
+        for (long i = 0; i < n; i++) eye.set(1, i, i);
+        return eye.movedTo(l.device());
+    }
+
     /** Moore-Penrose pseudo-inverse, singular values below rcond * s_max treated as zero. */
     Tensor pinv(Tensor a, double rcond);
 

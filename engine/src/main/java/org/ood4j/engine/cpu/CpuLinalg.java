@@ -48,6 +48,15 @@ final class CpuLinalg implements LinalgOps {
         return f;
     }
 
+    /** W = L^-1 from the same factorisation by halves as {@link #cholesky} ({@link BlockedCholesky}). */
+    @Override
+    public Tensor inverseCholesky(Tensor a) {
+        DType type = floatType(a, "inverseCholesky");
+        try (Scope s = Scope.open()) {
+            return s.keep(factor(a, "inverseCholesky")[1].to(type));
+        }
+    }
+
     @Override
     public Tensor solve(Tensor a, Tensor b) {
         DType type = DType.promote(floatType(a, "solve"), floatType(b, "solve"));

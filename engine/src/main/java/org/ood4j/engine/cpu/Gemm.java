@@ -18,8 +18,12 @@ final class Gemm {
     interface Kernels {
         float[] sgemm(float[] a, float[] b, int m, int n, int k);
 
-        /** B (k, n) in the layout this implementation's products read; B's row p, column j is b[offset + p ldb + j]. */
-        PackedFloats pack(float[] b, int offset, int ldb, int n, int k);
+        /**
+         * B (k, n) in the layout this implementation's products read; B's row p, column j is
+         * b[offset + p ldb + j]. With {@code upper}, B is upper triangular (B[p][j] = 0 for p > j) and
+         * a product may skip those zeros.
+         */
+        PackedFloats pack(float[] b, int offset, int ldb, int n, int k, boolean upper);
 
         /**
          * B = R^T (d, nb) packed from nb float32 rows R of d values, row j at byte {@code at + j rowBytes}
@@ -53,9 +57,11 @@ final class Gemm {
     /**
      * B (k, n) prepared once for many products A B with different A — a k-NN bank tile against
      * every block of queries — so that the packing is not redone per product. C's rows are
-     * {@code width} floats (n, or n padded to the kernel's panels).
+     * {@code width} floats (n, or n padded to the kernel's panels). {@code upper}: B is upper
+     * triangular and the vector kernels stop each panel's depth at its last column (a triangular
+     * product at about half the flops of a full one).
      */
-    record PackedFloats(float[] data, int n, int k, int width, boolean panels) {}
+    record PackedFloats(float[] data, int n, int k, int width, boolean panels, boolean upper) {}
 
     /** B packed for {@link #sgemm(float[], int, PackedFloats, float[])}. */
     static PackedFloats pack(float[] b, int n, int k) {
@@ -67,11 +73,20 @@ final class Gemm {
      * b[offset + p ldb + j] — e.g. some columns of some rows — with no contiguous copy of it first.
      */
     static PackedFloats pack(float[] b, int offset, int ldb, int n, int k) {
-        if (vectorFits(1, n, k)) return VECTOR.pack(b, offset, ldb, n, k);
-        if (offset == 0 && ldb == n) return new PackedFloats(b, n, k, n, false);
+        return pack(b, offset, ldb, n, k, false);
+    }
+
+    /**
+     * As {@link #pack(float[], int, int, int, int)}; with {@code upper}, for a B known to be upper
+     * triangular (zeros below its diagonal, as stored): the vector kernels skip the zero rows of
+     * each panel; the scalar loops multiply them (same result).
+     */
+    static PackedFloats pack(float[] b, int offset, int ldb, int n, int k, boolean upper) {
+        if (vectorFits(1, n, k)) return VECTOR.pack(b, offset, ldb, n, k, upper);
+        if (offset == 0 && ldb == n) return new PackedFloats(b, n, k, n, false, false);
         float[] dense = new float[n * k];
         for (int p = 0; p < k; p++) System.arraycopy(b, offset + p * ldb, dense, p * n, n);
-        return new PackedFloats(dense, n, k, n, false);
+        return new PackedFloats(dense, n, k, n, false, false);
     }
 
     /**
@@ -91,7 +106,7 @@ final class Gemm {
             }
             norms[j] = s;
         }
-        return new PackedFloats(b, nb, d, nb, false);
+        return new PackedFloats(b, nb, d, nb, false, false);
     }
 
     /**

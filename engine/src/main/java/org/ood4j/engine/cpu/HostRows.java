@@ -51,11 +51,16 @@ final class HostRows {
 
     /** n float32 elements from element offset base with the given stride, as stored (no widening). */
     static void loadFloats(MemorySegment seg, long base, long stride, int n, float[] dst) {
+        loadFloats(seg, base, stride, n, dst, 0);
+    }
+
+    /** As {@link #loadFloats(MemorySegment, long, long, int, float[])}, into dst from index {@code at}. */
+    static void loadFloats(MemorySegment seg, long base, long stride, int n, float[] dst, int at) {
         if (stride == 1) {
-            MemorySegment.copy(seg, F32, base * Float.BYTES, dst, 0, n);
+            MemorySegment.copy(seg, F32, base * Float.BYTES, dst, at, n);
             return;
         }
-        for (int i = 0; i < n; i++) dst[i] = seg.getAtIndex(F32, base + i * stride);
+        for (int i = 0; i < n; i++) dst[at + i] = seg.getAtIndex(F32, base + i * stride);
     }
 
     static void store(MemorySegment seg, DType dtype, long base, long stride, int n, double[] src) {

@@ -83,6 +83,9 @@ interface MathKernels {
     /** sum of v[i], float64. */
     double sum(float[] v, int n);
 
+    /** sum of v[from + i]^2 for i < n: float32 terms squared and summed in float64 (no rounding of a term to float32). */
+    double sumSquares(float[] v, int from, int n);
+
     /** sum of v[i]^p = exp(p log v[i]) (every v[i] > 0), float64; scratch (n floats, may be v) takes the terms. */
     double sumPow(float[] v, int n, float p, float[] scratch);
 

@@ -147,6 +147,13 @@ final class ScalarKernels implements MathKernels {
     }
 
     @Override
+    public double sumSquares(float[] v, int from, int n) {
+        double s = 0;
+        for (int i = from; i < from + n; i++) s += (double) v[i] * v[i];
+        return s;
+    }
+
+    @Override
     public double sumPow(float[] v, int n, float p, float[] scratch) {
         double s = 0;
         for (int i = 0; i < n; i++) s += (float) Math.exp(p * (float) Math.log(v[i]));

@@ -42,21 +42,21 @@ final class VectorGemm implements Gemm.Kernels {
     @Override
     public float[] sgemm(float[] a, float[] b, int m, int n, int k) {
         if (m == 0 || n == 0 || k == 0) return new float[m * n];
-        Gemm.PackedFloats packed = pack(b, 0, n, n, k);
+        Gemm.PackedFloats packed = pack(b, 0, n, n, k, false);
         float[] c = new float[m * packed.width()];     // rows padded to whole panels: the kernels never mask
         sgemm(a, m, packed, c);
         return packed.width() == n ? c : unpad(c, m, n, packed.width());
     }
 
     @Override
-    public Gemm.PackedFloats pack(float[] b, int offset, int ldb, int n, int k) {
+    public Gemm.PackedFloats pack(float[] b, int offset, int ldb, int n, int k, boolean upper) {
         int nr = NV * FL, panels = (n + nr - 1) / nr;
         float[] bp = new float[panels * k * nr];
         for (int jp = 0; jp < panels; jp++) {
             int j0 = jp * nr, cols = Math.min(nr, n - j0);
             for (int p = 0; p < k; p++) System.arraycopy(b, offset + p * ldb + j0, bp, (jp * k + p) * nr, cols);
         }
-        return new Gemm.PackedFloats(bp, n, k, panels * nr, true);
+        return new Gemm.PackedFloats(bp, n, k, panels * nr, true, upper);
     }
 
     /**
@@ -81,12 +81,13 @@ final class VectorGemm implements Gemm.Kernels {
                 norms[j] = s;
             }
         });
-        return new Gemm.PackedFloats(bp, nb, d, panels * nr, true);
+        return new Gemm.PackedFloats(bp, nb, d, panels * nr, true, false);
     }
 
     @Override
     public void sgemm(float[] a, int m, Gemm.PackedFloats b, float[] c) {
         int n = b.n(), k = b.k(), nr = NV * FL, panels = b.width() / nr, width = b.width();
+        boolean upper = b.upper();
         float[] bp = b.data();
         if (m == 0 || n == 0) return;
         if (k == 0) {
@@ -103,9 +104,12 @@ final class VectorGemm implements Gemm.Kernels {
                 boolean first = p0 == 0;   // the first stretch of k stores C, the later ones add to it: C needs no zeroing
                 for (int jp = 0; jp < panels; jp++) {
                     int j0 = jp * nr, boff = (jp * k + p0) * nr;
+                    // an upper-triangular B is zero below row j0 + nr - 1 in this panel: its depth ends there
+                    int end = upper ? Math.min(p1, j0 + nr) : p1;
+                    if (end <= p0) continue;   // never on the first stretch (p0 = 0 < j0 + nr), so C is stored before
                     int i = i0;
-                    for (; i + MR <= i1; i += MR) sKernel6(a, k, i, p0, p1, bp, boff, nr, c, width, j0, first);
-                    for (; i < i1; i++) sKernel1(a, k, i, p0, p1, bp, boff, nr, c, width, j0, first);
+                    for (; i + MR <= i1; i += MR) sKernel6(a, k, i, p0, end, bp, boff, nr, c, width, j0, first);
+                    for (; i < i1; i++) sKernel1(a, k, i, p0, end, bp, boff, nr, c, width, j0, first);
                 }
             }
         });

@@ -403,6 +403,22 @@ final class VectorKernels implements MathKernels {
     }
 
     @Override
+    public double sumSquares(float[] v, int from, int n) {
+        DoubleVector acc0 = DoubleVector.zero(S), acc1 = acc0;   // two chains: the FMA latency of one is not the loop's
+        int i = 0;
+        for (int bound = F.loopBound(n); i < bound; i += F.length()) {
+            FloatVector x = FloatVector.fromArray(F, v, from + i);
+            DoubleVector lo = (DoubleVector) x.convertShape(VectorOperators.F2D, S, 0);
+            DoubleVector hi = (DoubleVector) x.convertShape(VectorOperators.F2D, S, 1);
+            acc0 = lo.fma(lo, acc0);
+            acc1 = hi.fma(hi, acc1);
+        }
+        double s = VectorMath.sum(acc0.add(acc1));
+        for (; i < n; i++) s += (double) v[from + i] * v[from + i];
+        return s;
+    }
+
+    @Override
     public double sumPow(float[] v, int n, float p, float[] scratch) {
         VectorMath.log(v, n, scratch);
         VectorMath.exp(scratch, n, 0, p, scratch);

@@ -103,6 +103,22 @@ class CpuLinalgTest {
         assertTrue(e.getMessage().contains("not positive definite"), e.getMessage());
     }
 
+    /** W = L^-1: lower triangular, W A W^T = I (so A^-1 = W^T W), its diagonal 1 / L's; past BlockedCholesky.BLOCK too. */
+    @ParameterizedTest
+    @ValueSource(ints = {1, 7, 300})
+    void inverseCholeskyWhitens(int n) {
+        Tensor x = Tensor.randn(rng, DType.FLOAT64, n + 5, n);
+        Tensor spd = x.t().matmul(x).add(Tensor.scalar(1e-3, DType.FLOAT64));
+        double[][] w = Linalg.inverseCholesky(spd).toDoubleMatrix(), l = Linalg.cholesky(spd).toDoubleMatrix(), a = spd.toDoubleMatrix();
+        for (int i = 0; i < n; i++) {
+            for (int j = i + 1; j < n; j++) assertEquals(0.0, w[i][j], "upper triangle must be zero");
+            assertEquals(1 / l[i][i], w[i][i], 1e-12 / l[i][i], "diagonal " + i);
+        }
+        assertClose(identity(n), mul(mul(w, a), transpose(w)), 1e-10 * norm(a) * norm(w) * norm(w));
+        var e = assertThrows(IllegalArgumentException.class, () -> Linalg.inverseCholesky(Tensor.of(new double[][] {{1, 2}, {2, 1}})));
+        assertEquals("inverseCholesky: matrix [2, 2] is not positive definite", e.getMessage());
+    }
+
     @ParameterizedTest
     @ValueSource(ints = {1, 7, 100})
     void inverseIsTwoSided(int n) {

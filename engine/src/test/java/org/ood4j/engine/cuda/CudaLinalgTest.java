@@ -396,4 +396,17 @@ class CudaLinalgTest {
         };
         return pair(base, layout, shape);
     }
+
+    /** Linalg.inverseCholesky through the backend's default (cuSOLVER's Cholesky, then L W = I) against the CPU's by halves. */
+    @Test
+    void inverseCholeskyMatchesTheCpu() {
+        for (int n : new int[] {1, 9, 200}) {
+            Tensor x = Tensor.randn(new SplittableRandom(n), DType.FLOAT64, n + 3, n);
+            Tensor spd = x.t().matmul(x).add(Tensor.scalar(1e-2, DType.FLOAT64));
+            try (Tensor onCuda = spd.to(Device.CUDA); Tensor expected = Linalg.inverseCholesky(spd);
+                 Tensor actual = Linalg.inverseCholesky(onCuda)) {
+                assertMatches(expected, actual, 1e-8, "inverseCholesky " + n);
+            }
+        }
+    }
 }
