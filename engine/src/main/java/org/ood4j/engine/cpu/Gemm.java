@@ -18,6 +18,9 @@ final class Gemm {
     interface Kernels {
         float[] sgemm(float[] a, float[] b, int m, int n, int k);
 
+        /** Columns of B per packed panel. */
+        int panelWidth();
+
         /**
          * B (k, n) in the layout this implementation's products read; B's row p, column j is
          * b[offset + p ldb + j]. With {@code upper}, B is upper triangular (B[p][j] = 0 for p > j) and
@@ -61,7 +64,24 @@ final class Gemm {
      * triangular and the vector kernels stop each panel's depth at its last column (a triangular
      * product at about half the flops of a full one).
      */
-    record PackedFloats(float[] data, int n, int k, int width, boolean panels, boolean upper) {}
+    record PackedFloats(float[] data, int n, int k, int width, boolean panels, boolean upper, int offset) {
+        /** Packed from column 0: the panels start at data[0]. */
+        PackedFloats(float[] data, int n, int k, int width, boolean panels, boolean upper) {
+            this(data, n, k, width, panels, upper, 0);
+        }
+    }
+
+    /**
+     * Columns j0.. of a packed B (not upper triangular), sharing its packed data — one packing of a
+     * block for products with each of its column ranges (Syrk's panels) — or null where j0 is not
+     * at a panel's start, or B is not in panels (the scalar loops): pack those columns then.
+     */
+    static PackedFloats columnsFrom(PackedFloats b, int j0) {
+        if (j0 == 0) return b;
+        if (!b.panels() || b.upper() || j0 >= b.n()) return null;
+        if (j0 % VECTOR.panelWidth() != 0) return null;   // panels of B exist only with the vector kernels
+        return new PackedFloats(b.data(), b.n() - j0, b.k(), b.width() - j0, true, false, b.offset() + j0 * b.k());
+    }
 
     /** B packed for {@link #sgemm(float[], int, PackedFloats, float[])}. */
     static PackedFloats pack(float[] b, int n, int k) {

@@ -18,11 +18,13 @@ package org.ood4j.engine.cpu;
 public final class Syrk {
     /**
      * Rows of C per GEMM call: each call computes the panel of those rows right of the diagonal, so
-     * the diagonal blocks' lower halves are the flops spent beyond the triangle — 1.14 x n^2 / 2 per
-     * row of A at n = 512 with 72 (1.5 x with 256). 72 is the GEMM's row block, a multiple of its
-     * six-row micro-kernel: no row of a panel takes the one-row kernel.
+     * the diagonal blocks' lower halves are the flops spent beyond the triangle — 1.18 x n^2 / 2 per
+     * row of A at n = 512 with 96 (1.5 x with 256). 96 is a multiple of the GEMM's six-row
+     * micro-kernel (its row blocks of 72 and 24: no row takes the one-row kernel) and of its packed
+     * panels' width (16 floats with AVX2, 32 with AVX-512): each panel's columns start at a packed
+     * panel of the block, so one packing of the block serves every panel.
      */
-    static final int TILE = 72;
+    static final int TILE = 96;
     /** Rows per float32 partial product before it is added to the float64 accumulator. */
     public static final int FLOAT32_DEPTH = 512;
 
@@ -52,34 +54,37 @@ public final class Syrk {
     public static void accumulate(float[] a, int rows, int n, double[] c) {
         check(a.length, rows, n, c);
         if (rows == 0) return;
-        forPanels(n, (i0, i1) -> {
-            int width = n - i0, m = i1 - i0;
-            float[] left = new float[m * Math.min(FLOAT32_DEPTH, rows)], panel = null;
-            for (int r0 = 0; r0 < rows; r0 += FLOAT32_DEPTH) {
-                int depth = Math.min(FLOAT32_DEPTH, rows - r0);
-                transpose(a, r0 * n + i0, n, depth, m, left);   // the panel's columns
-                // the rows right of the diagonal packed straight from A (no contiguous copy of them first)
-                Gemm.PackedFloats right = Gemm.pack(a, r0 * n + i0, n, width, depth);
-                float[] product = panel = Gemm.sgemm(left, m, right, panel);
+        float[] columns = new float[n * Math.min(FLOAT32_DEPTH, rows)];
+        for (int r0 = 0; r0 < rows; r0 += FLOAT32_DEPTH) {
+            int depth = Math.min(FLOAT32_DEPTH, rows - r0), offset = r0 * n;
+            // once per block, for every panel: its columns transposed, and its rows packed for the GEMM
+            forPanels(n, (c0, c1) -> transpose(a, offset + c0, n, depth, c1 - c0, columns, c0 * depth));
+            Gemm.PackedFloats block = Gemm.pack(a, offset, n, n, depth);
+            forPanels(n, (i0, i1) -> {
+                // the rows right of the diagonal: the block's packed columns from i0 on (panels of 96 start at a packed panel)
+                Gemm.PackedFloats right = Gemm.columnsFrom(block, i0);
+                if (right == null) right = Gemm.pack(a, offset + i0, n, n - i0, depth);
+                float[] left = java.util.Arrays.copyOfRange(columns, i0 * depth, i1 * depth);
+                float[] product = Gemm.sgemm(left, i1 - i0, right, null);
                 addPanel(k -> product[k], right.width(), i0, i1, n, c);
-            }
-        });
+            });
+        }
     }
 
     /**
-     * to (cols x rows, row-major) = the transpose of the rows x cols block of {@code from} at
+     * to (cols x rows, row-major, from index {@code at}) = the transpose of the rows x cols block of {@code from} at
      * {@code offset} with rows {@code stride} apart, by tiles of {@link #TRANSPOSE_TILE} squared:
      * each tile's reads and writes stay in a few cache lines (row by row, every write of a long
      * row went to another line: 6.5 ns an element measured, a third of the float32 scatter's time).
      */
-    static void transpose(float[] from, int offset, int stride, int rows, int cols, float[] to) {
+    static void transpose(float[] from, int offset, int stride, int rows, int cols, float[] to, int at) {
         for (int r0 = 0; r0 < rows; r0 += TRANSPOSE_TILE) {
             int r1 = Math.min(rows, r0 + TRANSPOSE_TILE);
             for (int c0 = 0; c0 < cols; c0 += TRANSPOSE_TILE) {
                 int c1 = Math.min(cols, c0 + TRANSPOSE_TILE);
                 for (int r = r0; r < r1; r++) {
                     int o = offset + r * stride;
-                    for (int c = c0; c < c1; c++) to[c * rows + r] = from[o + c];
+                    for (int c = c0; c < c1; c++) to[at + c * rows + r] = from[o + c];
                 }
             }
         }

@@ -33,6 +33,11 @@ final class VectorGemm implements Gemm.Kernels {
     private static final long PARALLEL_WORK = 1 << 20;
 
     @Override
+    public int panelWidth() {
+        return NV * FL;
+    }
+
+    @Override
     public String name() {
         return "vector (" + FS.vectorBitSize() + "-bit)";
     }
@@ -103,7 +108,7 @@ final class VectorGemm implements Gemm.Kernels {
                 int p1 = Math.min(k, p0 + KC);
                 boolean first = p0 == 0;   // the first stretch of k stores C, the later ones add to it: C needs no zeroing
                 for (int jp = 0; jp < panels; jp++) {
-                    int j0 = jp * nr, boff = (jp * k + p0) * nr;
+                    int j0 = jp * nr, boff = b.offset() + (jp * k + p0) * nr;
                     // an upper-triangular B is zero below row j0 + nr - 1 in this panel: its depth ends there
                     int end = upper ? Math.min(p1, j0 + nr) : p1;
                     if (end <= p0) continue;   // never on the first stretch (p0 = 0 < j0 + nr), so C is stored before
