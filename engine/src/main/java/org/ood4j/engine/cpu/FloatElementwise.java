@@ -18,7 +18,7 @@ import org.ood4j.engine.backend.UnaryOp;
  * {@code --add-modules jdk.incubator.vector} (the float64 path then serves: the same bits).
  */
 interface FloatElementwise {
-    FloatElementwise INSTANCE = pick();
+    FloatElementwise INSTANCE = VectorApi.load(FloatElementwise.class, "org.ood4j.engine.cpu.VectorFloatElementwise", "ood4j.scalarMath");
 
     /** Whether {@link #unary} computes {@code op}. */
     static boolean supports(UnaryOp op) {
@@ -45,14 +45,4 @@ interface FloatElementwise {
      */
     void binary(BinaryOp op, MemorySegment x, long xAt, int xStep, MemorySegment y, long yAt, int yStep,
                 MemorySegment out, long outAt, int n);
-
-    private static FloatElementwise pick() {
-        boolean vectorModule = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
-        if (!vectorModule || Boolean.getBoolean("ood4j.scalarMath")) return null;
-        try {
-            return (FloatElementwise) Class.forName("org.ood4j.engine.cpu.VectorFloatElementwise").getDeclaredConstructor().newInstance();
-        } catch (ReflectiveOperationException | LinkageError e) {
-            return null;
-        }
-    }
 }

@@ -43,17 +43,7 @@ final class Gemm {
     }
 
     /** The vector kernels, or null: without {@code --add-modules jdk.incubator.vector}, or with -Dood4j.scalarGemm=true. */
-    static final Kernels VECTOR = pickVector();
-
-    private static Kernels pickVector() {
-        boolean vectorModule = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
-        if (!vectorModule || Boolean.getBoolean("ood4j.scalarGemm")) return null;
-        try {
-            return (Kernels) Class.forName("org.ood4j.engine.cpu.VectorGemm").getDeclaredConstructor().newInstance();
-        } catch (ReflectiveOperationException | LinkageError e) {
-            return null;
-        }
-    }
+    static final Kernels VECTOR = VectorApi.load(Kernels.class, "org.ood4j.engine.cpu.VectorGemm", "ood4j.scalarGemm");
 
     private Gemm() {}
 

@@ -109,14 +109,8 @@ interface MathKernels {
         private Selection() {}
 
         static MathKernels pick() {
-            boolean vectorModule = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
-            if (vectorModule && !Boolean.getBoolean("ood4j.scalarMath")) {
-                try {
-                    return (MathKernels) Class.forName("org.ood4j.engine.cpu.VectorKernels").getDeclaredConstructor().newInstance();
-                } catch (ReflectiveOperationException | LinkageError e) {
-                    // fall through to the scalar loops
-                }
-            }
+            MathKernels vector = VectorApi.load(MathKernels.class, "org.ood4j.engine.cpu.VectorKernels", "ood4j.scalarMath");
+            if (vector != null) return vector;
             return new ScalarKernels();
         }
     }
