@@ -16,7 +16,7 @@ import org.ood4j.engine.backend.UnaryOp;
 /**
  * {@link FloatElementwise} on the Vector API: one loop per op (the op chosen once per segment, not
  * per element), each vector loaded from and stored to the tensors' memory; the lanes past the last
- * whole vector take the float64 path's expression, so every element has the float64 path's bits.
+ * whole vector go through the float64 path itself, so every element has its bits.
  */
 final class VectorFloatElementwise implements FloatElementwise {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -57,19 +57,12 @@ final class VectorFloatElementwise implements FloatElementwise {
             }
             default -> throw new IllegalArgumentException("no float32 kernel for " + op);
         }
-        for (int i = whole; i < n; i++) out.set(FLOAT, outAt + 4L * i, scalar(op, a, b, x.get(FLOAT, xAt + 4L * i)));
-    }
-
-    /** The float64 path's expression for one value (CpuElementwise.apply), rounded to float32. */
-    private static float scalar(UnaryOp op, double a, double b, float v) {
-        return switch (op) {
-            case CLAMP -> (float) Math.min(Math.max(v, a), b);
-            case RELU -> (float) Math.max(v, 0.0);
-            case ABS -> Math.abs(v);
-            case SQRT -> (float) Math.sqrt(v);
-            case AFFINE -> (float) (a * v + b);
-            default -> throw new IllegalArgumentException("no float32 kernel for " + op);
-        };
+        if (whole == n) return;
+        // the lanes past the last whole vector: the float64 path itself
+        double[] tail = new double[n - whole];
+        for (int i = 0; i < tail.length; i++) tail[i] = x.get(FLOAT, xAt + 4L * (whole + i));
+        CpuElementwise.apply(op, tail, tail.length, a, b);
+        for (int i = 0; i < tail.length; i++) out.set(FLOAT, outAt + 4L * (whole + i), (float) tail[i]);
     }
 
     /** Two float64 halves narrowed into one float vector: a contraction fills its other lanes with 0 bits, so OR joins them. */
@@ -90,10 +83,15 @@ final class VectorFloatElementwise implements FloatElementwise {
             FloatVector u = xOne != null ? xOne : load(x, i), v = yOne != null ? yOne : load(y, j);
             apply(op, u, v).intoMemorySegment(out, o, LE);
         }
-        for (int e = whole; e < n; e++) {
-            float u = x.get(FLOAT, xAt + 4L * xStep * e), v = y.get(FLOAT, yAt + 4L * yStep * e);
-            out.set(FLOAT, outAt + 4L * e, scalar(op, u, v));
+        if (whole == n) return;
+        // the lanes past the last whole vector: the float64 path itself
+        double[] u = new double[n - whole], v = new double[n - whole];
+        for (int e = 0; e < u.length; e++) {
+            u[e] = x.get(FLOAT, xAt + 4L * xStep * (whole + e));
+            v[e] = y.get(FLOAT, yAt + 4L * yStep * (whole + e));
         }
+        CpuElementwise.apply(op, u, v, u.length);
+        for (int e = 0; e < u.length; e++) out.set(FLOAT, outAt + 4L * (whole + e), (float) u[e]);
     }
 
     private static FloatVector apply(BinaryOp op, FloatVector u, FloatVector v) {
@@ -112,19 +110,6 @@ final class VectorFloatElementwise implements FloatElementwise {
 
     private static VectorMask<Float> nan(FloatVector v) {
         return v.test(VectorOperators.IS_NAN);
-    }
-
-    /** The float64 path's expression for one pair (CpuElementwise.apply), rounded to float32. */
-    private static float scalar(BinaryOp op, double u, double v) {
-        return switch (op) {
-            case ADD -> (float) (u + v);
-            case SUB -> (float) (u - v);
-            case MUL -> (float) (u * v);
-            case DIV -> (float) (u / v);
-            case MAXIMUM -> (float) (Double.isNaN(v) ? v : (u >= v || Double.isNaN(u) ? u : v));
-            case MINIMUM -> (float) (Double.isNaN(v) ? v : (u <= v || Double.isNaN(u) ? u : v));
-            default -> throw new IllegalArgumentException("no float32 kernel for " + op);
-        };
     }
 
     private static FloatVector load(MemorySegment s, long at) {
