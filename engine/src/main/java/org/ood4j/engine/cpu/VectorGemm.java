@@ -10,9 +10,11 @@ import jdk.incubator.vector.VectorSpecies;
  * C = A B on row-major heap arrays with a register-blocked micro-kernel on the Vector API: B is
  * packed once into panels of 2 vectors' width ([panel][p][2 L], zero-padded), C is computed with
  * its rows padded to whole panels (no masked loads or stores, which are slow), and each kernel
- * call keeps a 6 x 2L block of C in 12 vector accumulators while it walks a KC-long stretch of k,
- * with six broadcasts of A and two loads of B per twelve FMAs. Row blocks of A run in
- * parallel; a block's KC x 3L panel of B stays in L1 while its rows pass over it.
+ * call keeps a 5 x 2L block of C in 10 vector accumulators while it walks a KC-long stretch of k,
+ * with five broadcasts of A and two loads of B per ten FMAs. Row blocks of A run in parallel;
+ * each copies its MC x KC block of A into micro-panels of 5 rows ([panel][p][5]), so that the
+ * kernel's broadcasts read one sequential stream, and a KC x 2L panel of B stays in L1 while the
+ * block's micro-panels pass over it.
  *
  * <p>Sums along k are FMA chains per element of C, in k order within a KC block, then added to C:
  * the rounding differs from {@link Gemm}'s scalar loops by the fused multiply-adds only.
@@ -22,13 +24,16 @@ final class VectorGemm implements Gemm.Kernels {
     private static final VectorSpecies<Double> DS = DoubleVector.SPECIES_PREFERRED;
     private static final int FL = FS.length(), DL = DS.length();
     /**
-     * Rows of C per kernel call, and vectors of C per row: 12 accumulators, 2 vectors of B and
-     * one broadcast of A, 15 of AVX2's 16 vector registers. (4 x 3 took all 16, and C2 then
-     * spilled: 37 GFLOP/s per core here against 52 for 6 x 2, float32 2048^3.)
+     * Rows of C per kernel call, and vectors of C per row: 10 accumulators, 2 vectors of B and the
+     * broadcasts of A in AVX2's 16 vector registers. 6 x 2 (12 accumulators) looks like it fits in
+     * 15, but C2 keeps up to three broadcasts live and then spills one accumulator to the stack
+     * every step, a store-to-load chain through memory: 35-38 GFLOP/s per core here against
+     * 50-85 for 5 x 2 with A in micro-panels (float32, A 60 x 256 and B panels in cache; 4 x 3
+     * took all 16 and spilled too: 37).
      */
-    private static final int MR = 6, NV = 2;
-    /** Depth of one pass over a panel; rows of A per parallel task. */
-    private static final int KC = 256, MC = 72;   // MC a multiple of MR: no row of a block takes the one-row kernel
+    private static final int MR = 5, NV = 2;
+    /** Depth of one pass over a panel; rows of A per parallel task (a multiple of MR: only a product's last rows take the one-row kernel). */
+    private static final int KC = 256, MC = 80;
     /** Below this many multiply-adds the product runs on the calling thread. */
     private static final long PARALLEL_WORK = 1 << 20;
 
@@ -103,52 +108,56 @@ final class VectorGemm implements Gemm.Kernels {
         IntStream tasks = IntStream.range(0, blocks);
         if (blocks > 1 && (long) m * n * k >= PARALLEL_WORK) tasks = tasks.parallel();
         tasks.forEach(blk -> {
-            int i0 = blk * MC, i1 = Math.min(m, i0 + MC);
+            int i0 = blk * MC, i1 = Math.min(m, i0 + MC), panelRows = (i1 - i0) / MR * MR;
+            float[] ap = new float[panelRows * Math.min(k, KC)];
             for (int p0 = 0; p0 < k; p0 += KC) {
-                int p1 = Math.min(k, p0 + KC);
+                int p1 = Math.min(k, p0 + KC), len = p1 - p0;
                 boolean first = p0 == 0;   // the first stretch of k stores C, the later ones add to it: C needs no zeroing
+                packRows(a, k, i0, panelRows, p0, len, ap);
                 for (int jp = 0; jp < panels; jp++) {
                     int j0 = jp * nr, boff = b.offset() + (jp * k + p0) * nr;
                     // an upper-triangular B is zero below row j0 + nr - 1 in this panel: its depth ends there
                     int end = upper ? Math.min(p1, j0 + nr) : p1;
                     if (end <= p0) continue;   // never on the first stretch (p0 = 0 < j0 + nr), so C is stored before
-                    int i = i0;
-                    for (; i + MR <= i1; i += MR) sKernel6(a, k, i, p0, end, bp, boff, nr, c, width, j0, first);
-                    for (; i < i1; i++) sKernel1(a, k, i, p0, end, bp, boff, nr, c, width, j0, first);
+                    for (int r = 0; r < panelRows; r += MR) sKernel5(ap, r * len, end - p0, bp, boff, c, (i0 + r) * width + j0, width, first);
+                    for (int i = i0 + panelRows; i < i1; i++) sKernel1(a, k, i, p0, end, bp, boff, nr, c, width, j0, first);
                 }
             }
         });
     }
 
-    private static void sKernel6(float[] a, int k, int i, int p0, int p1, float[] bp, int boff, int nr, float[] c, int n, int j0,
-                                 boolean first) {
+    /** Rows i0..i0+rows-1 of A (row length k), columns p0..p0+len-1, into micro-panels of MR rows: ap[(r / MR) MR len + p MR + r % MR]. */
+    private static void packRows(float[] a, int k, int i0, int rows, int p0, int len, float[] ap) {
+        for (int r = 0; r < rows; r++) {
+            int src = (i0 + r) * k + p0, dst = (r / MR) * MR * len + r % MR;
+            for (int p = 0; p < len; p++, dst += MR) ap[dst] = a[src + p];
+        }
+    }
+
+    /** The 5 rows of C from c[o] (row length n), 2L columns, over depth steps of A's micro-panel at ap[ao] and B's panel at bp[boff]. */
+    private static void sKernel5(float[] ap, int ao, int depth, float[] bp, int boff, float[] c, int o, int n, boolean first) {
         FloatVector c00 = FloatVector.zero(FS), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-        FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-        int a0 = i * k, a1 = a0 + k, a2 = a1 + k, a3 = a2 + k, a4 = a3 + k, a5 = a4 + k;
-        int bo = boff;
-        for (int p = p0; p < p1; p++, bo += nr) {
+        FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00;
+        int bo = boff, nr = NV * FL;
+        for (int x = ao, end = ao + MR * depth; x < end; x += MR, bo += nr) {
             FloatVector b0 = FloatVector.fromArray(FS, bp, bo);
             FloatVector b1 = FloatVector.fromArray(FS, bp, bo + FL);
-            FloatVector x = FloatVector.broadcast(FS, a[a0 + p]);
-            c00 = b0.fma(x, c00); c01 = b1.fma(x, c01);
-            x = FloatVector.broadcast(FS, a[a1 + p]);
-            c10 = b0.fma(x, c10); c11 = b1.fma(x, c11);
-            x = FloatVector.broadcast(FS, a[a2 + p]);
-            c20 = b0.fma(x, c20); c21 = b1.fma(x, c21);
-            x = FloatVector.broadcast(FS, a[a3 + p]);
-            c30 = b0.fma(x, c30); c31 = b1.fma(x, c31);
-            x = FloatVector.broadcast(FS, a[a4 + p]);
-            c40 = b0.fma(x, c40); c41 = b1.fma(x, c41);
-            x = FloatVector.broadcast(FS, a[a5 + p]);
-            c50 = b0.fma(x, c50); c51 = b1.fma(x, c51);
+            FloatVector av = FloatVector.broadcast(FS, ap[x]);
+            c00 = b0.fma(av, c00); c01 = b1.fma(av, c01);
+            av = FloatVector.broadcast(FS, ap[x + 1]);
+            c10 = b0.fma(av, c10); c11 = b1.fma(av, c11);
+            av = FloatVector.broadcast(FS, ap[x + 2]);
+            c20 = b0.fma(av, c20); c21 = b1.fma(av, c21);
+            av = FloatVector.broadcast(FS, ap[x + 3]);
+            c30 = b0.fma(av, c30); c31 = b1.fma(av, c31);
+            av = FloatVector.broadcast(FS, ap[x + 4]);
+            c40 = b0.fma(av, c40); c41 = b1.fma(av, c41);
         }
-        int o = i * n + j0;
         sAdd2(c, o, c00, c01, first);
         sAdd2(c, o + n, c10, c11, first);
         sAdd2(c, o + 2 * n, c20, c21, first);
         sAdd2(c, o + 3 * n, c30, c31, first);
         sAdd2(c, o + 4 * n, c40, c41, first);
-        sAdd2(c, o + 5 * n, c50, c51, first);
     }
 
     /** C[o..o+2L) = (v0, v1), or += when not the first stretch of k. */
@@ -195,48 +204,52 @@ final class VectorGemm implements Gemm.Kernels {
         IntStream tasks = IntStream.range(0, blocks);
         if (blocks > 1 && (long) m * n * k >= PARALLEL_WORK) tasks = tasks.parallel();
         tasks.forEach(blk -> {
-            int i0 = blk * MC, i1 = Math.min(m, i0 + MC);
+            int i0 = blk * MC, i1 = Math.min(m, i0 + MC), panelRows = (i1 - i0) / MR * MR;
+            double[] ap = new double[panelRows * Math.min(k, KC)];
             for (int p0 = 0; p0 < k; p0 += KC) {
-                int p1 = Math.min(k, p0 + KC);
+                int p1 = Math.min(k, p0 + KC), len = p1 - p0;
+                packRows(a, k, i0, panelRows, p0, len, ap);
                 for (int jp = 0; jp < panels; jp++) {
                     int j0 = jp * nr, boff = (jp * k + p0) * nr;
-                    int i = i0;
-                    for (; i + MR <= i1; i += MR) dKernel6(a, k, i, p0, p1, bp, boff, nr, c, width, j0);
-                    for (; i < i1; i++) dKernel1(a, k, i, p0, p1, bp, boff, nr, c, width, j0);
+                    for (int r = 0; r < panelRows; r += MR) dKernel5(ap, r * len, len, bp, boff, c, (i0 + r) * width + j0, width);
+                    for (int i = i0 + panelRows; i < i1; i++) dKernel1(a, k, i, p0, p1, bp, boff, nr, c, width, j0);
                 }
             }
         });
         return width == n ? c : unpad(c, m, n, width);
     }
 
-    private static void dKernel6(double[] a, int k, int i, int p0, int p1, double[] bp, int boff, int nr, double[] c, int n, int j0) {
+    /** {@link #packRows(float[], int, int, int, int, int, float[])} for float64. */
+    private static void packRows(double[] a, int k, int i0, int rows, int p0, int len, double[] ap) {
+        for (int r = 0; r < rows; r++) {
+            int src = (i0 + r) * k + p0, dst = (r / MR) * MR * len + r % MR;
+            for (int p = 0; p < len; p++, dst += MR) ap[dst] = a[src + p];
+        }
+    }
+
+    private static void dKernel5(double[] ap, int ao, int depth, double[] bp, int boff, double[] c, int o, int n) {
         DoubleVector c00 = DoubleVector.zero(DS), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-        DoubleVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-        int a0 = i * k, a1 = a0 + k, a2 = a1 + k, a3 = a2 + k, a4 = a3 + k, a5 = a4 + k;
-        int bo = boff;
-        for (int p = p0; p < p1; p++, bo += nr) {
+        DoubleVector c30 = c00, c31 = c00, c40 = c00, c41 = c00;
+        int bo = boff, nr = NV * DL;
+        for (int x = ao, end = ao + MR * depth; x < end; x += MR, bo += nr) {
             DoubleVector b0 = DoubleVector.fromArray(DS, bp, bo);
             DoubleVector b1 = DoubleVector.fromArray(DS, bp, bo + DL);
-            DoubleVector x = DoubleVector.broadcast(DS, a[a0 + p]);
-            c00 = b0.fma(x, c00); c01 = b1.fma(x, c01);
-            x = DoubleVector.broadcast(DS, a[a1 + p]);
-            c10 = b0.fma(x, c10); c11 = b1.fma(x, c11);
-            x = DoubleVector.broadcast(DS, a[a2 + p]);
-            c20 = b0.fma(x, c20); c21 = b1.fma(x, c21);
-            x = DoubleVector.broadcast(DS, a[a3 + p]);
-            c30 = b0.fma(x, c30); c31 = b1.fma(x, c31);
-            x = DoubleVector.broadcast(DS, a[a4 + p]);
-            c40 = b0.fma(x, c40); c41 = b1.fma(x, c41);
-            x = DoubleVector.broadcast(DS, a[a5 + p]);
-            c50 = b0.fma(x, c50); c51 = b1.fma(x, c51);
+            DoubleVector av = DoubleVector.broadcast(DS, ap[x]);
+            c00 = b0.fma(av, c00); c01 = b1.fma(av, c01);
+            av = DoubleVector.broadcast(DS, ap[x + 1]);
+            c10 = b0.fma(av, c10); c11 = b1.fma(av, c11);
+            av = DoubleVector.broadcast(DS, ap[x + 2]);
+            c20 = b0.fma(av, c20); c21 = b1.fma(av, c21);
+            av = DoubleVector.broadcast(DS, ap[x + 3]);
+            c30 = b0.fma(av, c30); c31 = b1.fma(av, c31);
+            av = DoubleVector.broadcast(DS, ap[x + 4]);
+            c40 = b0.fma(av, c40); c41 = b1.fma(av, c41);
         }
-        int o = i * n + j0;
         dAdd2(c, o, c00, c01);
         dAdd2(c, o + n, c10, c11);
         dAdd2(c, o + 2 * n, c20, c21);
         dAdd2(c, o + 3 * n, c30, c31);
         dAdd2(c, o + 4 * n, c40, c41);
-        dAdd2(c, o + 5 * n, c50, c51);
     }
 
     private static void dKernel1(double[] a, int k, int i, int p0, int p1, double[] bp, int boff, int nr, double[] c, int n, int j0) {
