@@ -27,8 +27,10 @@ import picocli.CommandLine.Spec;
 
 /**
  * Times fit and predict of every row of the benchmark workload ({@code shared/bench/WORKLOADS.md}),
- * in this process: per row, {@code --warmup} untimed runs, then the median of {@code --repeats}
- * timed ones (a fresh detector each run; fit and predict timed separately, predict over the
+ * in this process: per row, {@code --warmup} untimed runs (and more until {@code --warmup-time}
+ * seconds have passed: the JIT compiles a hot loop in the background, after thousands of its
+ * iterations, and a row of a few milliseconds would otherwise be timed half-interpreted), then
+ * the median of {@code --repeats} timed ones (a fresh detector each run; fit and predict timed separately, predict over the
  * whole scoring array).
  */
 @Command(name = "bench", description = {"Time every detector on the benchmark workload (WORKLOADS.md).",
@@ -87,6 +89,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--warmup", defaultValue = "1", description = "untimed runs per row first (default: ${DEFAULT-VALUE})")
     int warmup;
 
+    @Option(names = "--warmup-time", defaultValue = "1", paramLabel = "SECONDS",
+            description = "and more untimed runs until this many seconds of them per row (steady state, as JMH's warm-up; 0: the count only; default: ${DEFAULT-VALUE})")
+    double warmupTime;
+
     @Option(names = "--only", split = ",", paramLabel = "ROW", description = "time only these rows (comma-separated names)")
     List<String> only;
 
@@ -114,6 +120,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         if (generate == null && out == null) throw new IllegalArgumentException("give --generate DIR, or --data DIR --out FILE.json, or both");
         if (repeats < 1 || warmup < 0) throw new IllegalArgumentException("--repeats must be >= 1 and --warmup >= 0");
+        if (!(warmupTime >= 0)) throw new IllegalArgumentException("--warmup-time must be a number of seconds >= 0, got " + warmupTime);
         if (out != null) {   // the results' folder is made (and the name checked) before minutes of timing
             Path folder = out.toAbsolutePath().getParent();
             if (folder != null) Files.createDirectories(folder);
@@ -137,7 +144,8 @@ final class BenchCommand implements Callable<Integer> {
             o.printf(java.util.Locale.ROOT, "machine: streaming read %.1f GB/s, float32 GEMM %.1f GFLOP/s (the bounds below: "
                     + "bound_s = max(bytes / read rate, flops / GEMM rate))%n", rates.readBytesPerSecond() / 1e9, rates.gemmFlopsPerSecond() / 1e9);
             o.println("workload " + dir + ": " + w.describe());
-            o.printf("%d warm-up + %d timed runs per row, median; device %s, %d threads%n", warmup, repeats, device, threads);
+            o.printf(java.util.Locale.ROOT, "%d warm-up runs (at least %.1f s of them) + %d timed runs per row, median; device %s, %d threads%n",
+                    warmup, warmupTime, repeats, device, threads);
             o.printf("%-20s %10s %10s %14s %14s%n", "row", "fit_s", "predict_s", "fit/bound", "predict/bound");
             for (Workload.Row row : w.rows()) {
                 if (selected != null && !selected.contains(row.name())) continue;
@@ -147,6 +155,7 @@ final class BenchCommand implements Callable<Integer> {
                     double[] times = time(w, row, target);
                     r.put("fit_s", Double.isNaN(times[0]) ? null : times[0]);
                     r.put("predict_s", times[1]);
+                    r.put("warmup_runs", (int) times[2]);
                 } catch (RuntimeException e) {
                     r.put("fit_s", null);
                     r.put("predict_s", null);
@@ -191,12 +200,14 @@ final class BenchCommand implements Callable<Integer> {
         return names;
     }
 
-    /** {median fit seconds (NaN when the detector needs no fitting), median predict seconds}. */
+    /** {median fit seconds (NaN when the detector needs no fitting), median predict seconds, warm-up runs}. */
     private double[] time(Workload w, Workload.Row row, Device target) {
-        int runs = warmup + repeats;
         double[] fit = new double[repeats], predict = new double[repeats];
         boolean fits = false;
-        for (int run = 0; run < runs; run++) {
+        long warmupEnd = System.nanoTime() + (long) (warmupTime * 1e9);
+        int warmups = 0, timed = 0;
+        while (timed < repeats) {
+            boolean warming = warmups < warmup || System.nanoTime() < warmupEnd;
             try (AbstractDetector d = row.factory().get()) {
                 if (target != Device.CPU) d.to(target);
                 fits = d.requiresFit();
@@ -207,15 +218,18 @@ final class BenchCommand implements Callable<Integer> {
                 try (Tensor scores = w.predict(row, d)) {
                     scores.getDouble(0);   // the scores exist (a device's queue has finished)
                     t2 = System.nanoTime();
-                    if (run == runs - 1 && saveScores != null) save(row.name(), scores);
+                    if (!warming && timed == repeats - 1 && saveScores != null) save(row.name(), scores);
                 }
-                if (run >= warmup) {
-                    fit[run - warmup] = (t1 - t0) / 1e9;
-                    predict[run - warmup] = (t2 - t1) / 1e9;
+                if (warming) {
+                    warmups++;
+                } else {
+                    fit[timed] = (t1 - t0) / 1e9;
+                    predict[timed] = (t2 - t1) / 1e9;
+                    timed++;
                 }
             }
         }
-        return new double[] {fits ? median(fit) : Double.NaN, median(predict)};
+        return new double[] {fits ? median(fit) : Double.NaN, median(predict), warmups};
     }
 
     private void save(String name, Tensor scores) {

@@ -30,7 +30,7 @@ class BenchCommandTest {
         Path data = dir.resolve("wl"), json = dir.resolve("out/results.json"), scores = dir.resolve("scores");
         StringWriter out = new StringWriter(), err = new StringWriter();
         int code = run(out, err, "bench", "--generate", data.toString(), "--divisor", "200", "--out", json.toString(),
-                "--repeats", "1", "--warmup", "0", "--save-scores", scores.toString(), "--small-rates");
+                "--repeats", "1", "--warmup", "0", "--warmup-time", "0", "--save-scores", scores.toString(), "--small-rates");
         assertEquals(0, code, err.toString());
 
         // the folder has WORKLOADS.md's files, shapes and dtypes
@@ -80,9 +80,19 @@ class BenchCommandTest {
         assertEquals(0, run(out, err, "bench", "--generate", data.toString(), "--divisor", "200"), err.toString());
         assertFalse(Files.exists(json));
         assertEquals(0, run(out, err, "bench", "--data", data.toString(), "--out", json.toString(), "--only", "MaxLogit,KNN",
-                "--repeats", "2", "--warmup", "0", "--small-rates"), err.toString());
+                "--repeats", "2", "--warmup", "0", "--warmup-time", "0", "--small-rates"), err.toString());
         List<?> rows = (List<?>) Json.parse(Files.readString(json));
         assertEquals(List.of("MaxLogit", "KNN"), rows.stream().map(r -> ((Map<?, ?>) r).get("name")).toList());
+        assertEquals(List.of(0, 0), rows.stream().map(r -> ((Number) ((Map<?, ?>) r).get("warmup_runs")).intValue()).toList());
+
+        // a warm-up time runs untimed rounds until it has passed (a tiny row: many of them), after the count
+        assertEquals(0, run(out, err, "bench", "--data", data.toString(), "--out", json.toString(), "--only", "MaxLogit",
+                "--repeats", "1", "--warmup", "2", "--warmup-time", "0.3", "--small-rates"), err.toString());
+        Map<?, ?> warmed = (Map<?, ?>) ((List<?>) Json.parse(Files.readString(json))).get(0);
+        assertTrue(((Number) warmed.get("warmup_runs")).intValue() > 2, warmed.toString());
+        StringWriter errTime = new StringWriter();
+        assertNotEquals(0, run(new StringWriter(), errTime, "bench", "--data", data.toString(), "--out", json.toString(), "--warmup-time", "-1"));
+        assertTrue(errTime.toString().contains("--warmup-time"), errTime.toString());
 
         StringWriter err2 = new StringWriter();
         assertNotEquals(0, run(new StringWriter(), err2, "bench", "--data", data.toString(), "--out", json.toString(), "--only", "Nope"));

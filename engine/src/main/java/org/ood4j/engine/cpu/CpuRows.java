@@ -51,8 +51,12 @@ public final class CpuRows {
         long stride = x.strides()[1];
         return reduce(x, 0, (base, len, unused) -> {
             float[][] rows = floatRows(len);
-            HostRows.loadFloats(xs, base, stride, len, rows[0]);
-            if (finiteOnly && !MathKernels.INSTANCE.allFinite(rows[0], len)) return Double.NaN;
+            if (finiteOnly && stride == 1) {
+                if (!MathKernels.INSTANCE.loadFinite(xs, base * Float.BYTES, rows[0], len)) return Double.NaN;
+            } else {
+                HostRows.loadFloats(xs, base, stride, len, rows[0]);
+                if (finiteOnly && !MathKernels.INSTANCE.allFinite(rows[0], len)) return Double.NaN;
+            }
             return f.apply(rows[0], rows[1], len);
         });
     }

@@ -71,6 +71,12 @@ interface MathKernels {
     boolean allFinite(float[] v, int n);
 
     /**
+     * out[0..n) = the n contiguous float32 values at byte {@code offset} of {@code seg}; returns whether
+     * every one is finite: the input check in the copy's pass, while the values are in registers.
+     */
+    boolean loadFinite(java.lang.foreign.MemorySegment seg, long offset, float[] out, int n);
+
+    /**
      * out[outAt + q] = the mean of plane q (q < planes) of the float32 values at byte {@code offset}
      * of {@code seg}, planes of hw contiguous values; with bounds (both or neither), each value is
      * first clamped to min(max(v, lower[at + q hw + i]), upper[at + q hw + i]), NaN kept (as

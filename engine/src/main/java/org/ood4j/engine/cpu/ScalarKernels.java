@@ -112,6 +112,12 @@ final class ScalarKernels implements MathKernels {
     }
 
     @Override
+    public boolean loadFinite(java.lang.foreign.MemorySegment seg, long offset, float[] out, int n) {
+        java.lang.foreign.MemorySegment.copy(seg, java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, offset, out, 0, n);
+        return allFinite(out, n);
+    }
+
+    @Override
     public void gram(double[] x, int at, int rows, int cols, double[] g) {
         for (int a = 0; a < cols; a++) for (int b = 0; b < cols; b++) g[a * cols + b] = gramEntry(x, at, rows, cols, a, b);
     }

@@ -251,6 +251,29 @@ final class VectorKernels implements MathKernels {
         return finite;
     }
 
+    @Override
+    public boolean loadFinite(java.lang.foreign.MemorySegment seg, long offset, float[] out, int n) {
+        // the copy is bound by the read from memory; the check's x - x on the loaded vectors rides along (two chains)
+        java.nio.ByteOrder order = java.nio.ByteOrder.LITTLE_ENDIAN;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0;
+        int i = 0, len = F.length();
+        for (int bound = n - 2 * len; i <= bound; i += 2 * len) {
+            FloatVector x0 = FloatVector.fromMemorySegment(F, seg, offset + 4L * i, order);
+            FloatVector x1 = FloatVector.fromMemorySegment(F, seg, offset + 4L * (i + len), order);
+            x0.intoArray(out, i);
+            x1.intoArray(out, i + len);
+            a0 = a0.add(x0.sub(x0));
+            a1 = a1.add(x1.sub(x1));
+        }
+        boolean finite = !Float.isNaN(a0.add(a1).reduceLanes(VectorOperators.ADD));
+        for (; i < n; i++) {
+            float v = seg.get(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, offset + 4L * i);
+            out[i] = v;
+            finite &= Float.isFinite(v);
+        }
+        return finite;
+    }
+
     /**
      * Blocks of 4 rows x 2 vectors of G in eight accumulators, one pass over X's rows per block
      * (X stays in L2: a sample's 512 x 16 doubles are 64 KiB), each lane the fused multiply-adds

@@ -46,6 +46,35 @@ class MathKernelsTest {
     }
 
     @Test
+    void loadFiniteCopiesTheRowAndFlagsAnyNaNOrInfinity() {
+        MathKernels vector = new VectorKernels(), scalar = new ScalarKernels();
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            int total = 1003;
+            java.lang.foreign.MemorySegment seg = arena.allocate(4L * total, 8);
+            for (int n : new int[] {1, 7, 16, 17, 1000}) {
+                for (long from : new long[] {0, 4, 12}) {   // unaligned starts too
+                    for (int at = -1; at < n; at = at < 0 ? 0 : at < 2 ? at + 1 : at + Math.max(1, n / 3)) {
+                        for (float bad : new float[] {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY}) {
+                            for (int i = 0; i < total; i++) seg.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i, i * 0.37f - 150.5f);
+                            if (at >= 0) seg.set(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, from + 4L * at, bad);
+                            float[] v = new float[n], s = new float[n];
+                            boolean vf = vector.loadFinite(seg, from, v, n), sf = scalar.loadFinite(seg, from, s, n);
+                            String where = "n " + n + " from " + from + " bad at " + at + " " + bad;
+                            assertEquals(at < 0, vf, where);
+                            assertEquals(at < 0, sf, where);
+                            for (int i = 0; i < n; i++) {
+                                float expected = seg.get(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, from + 4L * i);
+                                assertEquals(Float.floatToRawIntBits(expected), Float.floatToRawIntBits(v[i]), where + " value " + i);
+                                assertEquals(Float.floatToRawIntBits(expected), Float.floatToRawIntBits(s[i]), where + " value " + i);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void memoryScansAndRowDotsMatchScalar() {
         MathKernels vector = new VectorKernels(), scalar = new ScalarKernels();
         try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
