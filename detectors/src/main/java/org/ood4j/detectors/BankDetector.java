@@ -246,7 +246,8 @@ public abstract class BankDetector extends FeaturesDetector implements Streaming
             long need = heldRows + coming, capacity = held == null ? 0 : held.size(0);
             if (need > limit) return false;
             if (need <= capacity) return true;
-            Tensor larger = Scope.release(Tensor.zeros(rows.dtype(), Math.min(Math.max(need, 2 * capacity), limit), rows.size(1)));
+            // rows past heldRows are written before the bank's view reaches them: no zero fill
+            Tensor larger = Scope.release(Tensor.empty(rows.dtype(), Math.min(Math.max(need, 2 * capacity), limit), rows.size(1)));
             if (held != null) {
                 try (Tensor from = held.slice(0, 0, heldRows); Tensor to = larger.slice(0, 0, heldRows)) {
                     to.copyFrom(from);

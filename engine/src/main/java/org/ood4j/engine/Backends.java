@@ -42,8 +42,13 @@ public final class Backends {
     }
 
     static Storage allocate(Device device, long bytes) {
+        return allocate(device, bytes, true);
+    }
+
+    /** As {@link #allocate(Device, long)}; without {@code zero} the host contents are unspecified (CUDA memory is zeroed all the same). */
+    static Storage allocate(Device device, long bytes, boolean zero) {
         return switch (device) {
-            case CPU -> new Storage.Host(bytes);
+            case CPU -> new Storage.Host(bytes, zero);
             case CUDA -> {
                 requireCuda("allocating " + bytes + " bytes on CUDA");
                 yield CudaStorage.zeros(bytes);

@@ -33,13 +33,22 @@ final class HostBlocks {
 
     /** A zero-filled block of at least {@code bytes} (64-byte aligned): a cached one when there is one of its class. */
     static Block take(long bytes) {
+        return take(bytes, true);
+    }
+
+    /**
+     * As {@link #take(long)}; without {@code zero}, a cached block keeps what its last tensor left
+     * (a fresh one is zeroed by the JDK all the same): for an output every element of which is
+     * written before it is read, which saves a memset of its size (2.5 ms for 20 MB here).
+     */
+    static Block take(long bytes, boolean zero) {
         long size = sizeClass(bytes);
         if (size >= MIN_BYTES) {
             ConcurrentLinkedDeque<Block> free = FREE.get(size);
             Block b = free == null ? null : free.pollFirst();
             if (b != null) {
                 CACHED.addAndGet(-size);
-                b.segment().asSlice(0, bytes).fill((byte) 0);
+                if (zero) b.segment().asSlice(0, bytes).fill((byte) 0);
                 return b;
             }
         }

@@ -66,9 +66,14 @@ public abstract class Storage {
         private final MemorySegment segment;
 
         public Host(long byteSize) {
+            this(byteSize, true);
+        }
+
+        /** Zero-filled, or (not {@code zero}) with unspecified contents: see {@link HostBlocks#take(long, boolean)}. */
+        Host(long byteSize, boolean zero) {
             super(byteSize);
             // 64-byte alignment: a cache line, and enough for any vector width; large blocks are reused (HostBlocks)
-            this.block = HostBlocks.take(byteSize);
+            this.block = HostBlocks.take(byteSize, zero);
             this.segment = block.segment().asSlice(0, byteSize);
         }
 

@@ -55,6 +55,22 @@ public final class Tensor implements AutoCloseable {
         return zeros(dtype, Device.CPU, shape);
     }
 
+    /**
+     * A contiguous tensor whose contents are unspecified (as {@code torch.empty}): for an output
+     * every element of which is written before it is read. Large host blocks are reused without
+     * the zero fill that {@link #zeros} pays (a memset of the whole size).
+     */
+    public static Tensor empty(DType dtype, Device device, long... shape) {
+        long[] s = Shape.check(shape);
+        long bytes = Math.multiplyExact(Shape.numel(s), dtype.byteSize());
+        Storage storage = Backends.allocate(device, bytes, false);
+        return new Tensor(storage, dtype, s, Shape.contiguousStrides(s), 0);
+    }
+
+    public static Tensor empty(DType dtype, long... shape) {
+        return empty(dtype, Device.CPU, shape);
+    }
+
     public static Tensor full(double value, DType dtype, long... shape) {
         Tensor t = zeros(dtype, shape);
         if (value != 0) t.fillHost(value);
@@ -649,7 +665,7 @@ public final class Tensor implements AutoCloseable {
         checkOpen();
         if (target == dtype && !forceCopy) return view(shape, strides, offset);
         if (dtype.isStorageOnly() || target.isStorageOnly()) return toOrFromHalf(target);
-        Tensor out = zeros(target, device(), shape);
+        Tensor out = empty(target, device(), shape);   // the copy writes every element
         backend().elementwise().copy(this, out);
         return out;
     }

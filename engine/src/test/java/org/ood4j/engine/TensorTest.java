@@ -9,6 +9,35 @@ import org.junit.jupiter.api.Test;
 class TensorTest {
 
     @Test
+    void emptyTensorsReuseDirtyBlocksAndOpsOverwriteEveryElement() {
+        int n = 2_000_000;   // 8 MB of float32: a block size the host cache keeps
+        for (int round = 0; round < 2; round++) {
+            try (Tensor dirty = Tensor.full(Double.NaN, DType.FLOAT32, n)) {
+                assertTrue(Double.isNaN(dirty.getDouble(n - 1)));
+            }
+            if (round == 0) {
+                try (Tensor z = Tensor.zeros(DType.FLOAT32, n)) {   // zeros stay zeros on a reused block
+                    for (double v : z.toDoubleArray()) assertEquals(0.0, v);
+                }
+            } else {
+                try (Tensor ids = Tensor.arange(n); Tensor x = ids.to(DType.FLOAT32); Tensor y = x.add(x); Tensor c = y.clamp(0, 1e6)) {
+                    double[] xs = x.toDoubleArray(), ys = y.toDoubleArray(), cs = c.toDoubleArray();
+                    for (int i = 0; i < n; i++) {
+                        assertEquals((float) i, xs[i]);
+                        assertEquals(2.0 * (float) i, ys[i]);
+                        assertEquals(Math.min(2.0 * (float) i, 1e6), cs[i]);
+                    }
+                }
+            }
+        }
+        try (Tensor e = Tensor.empty(DType.FLOAT64, 3, 4)) {
+            assertArrayEquals(new long[] {3, 4}, e.shape());
+            assertEquals(DType.FLOAT64, e.dtype());
+            assertTrue(e.isContiguous());
+        }
+    }
+
+    @Test
     void createsFromArraysAndReadsBack() {
         try (Tensor t = Tensor.of(new float[] {1, 2, 3, 4, 5, 6}, 2, 3)) {
             assertArrayEquals(new long[] {2, 3}, t.shape());

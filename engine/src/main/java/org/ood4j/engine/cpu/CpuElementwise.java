@@ -21,7 +21,7 @@ final class CpuElementwise implements ElementwiseOps {
     @Override
     public Tensor unary(UnaryOp op, Tensor x, double a, double b) {
         DType outType = unaryType(op, x.dtype(), a, b);
-        Tensor out = Tensor.zeros(outType, x.shape());
+        Tensor out = Tensor.empty(outType, x.shape());   // the loop writes every element
         MemorySegment xs = x.storage().segment(), os = out.storage().segment();
         StridedLoop loop = StridedLoop.over(out, x);
         long xStride = loop.rowStride(1), oStride = loop.rowStride(0);
@@ -84,7 +84,7 @@ final class CpuElementwise implements ElementwiseOps {
     public Tensor binary(BinaryOp op, Tensor x, Tensor y) {
         long[] shape = Shape.broadcast(x.shape(), y.shape());
         DType outType = binaryType(op, x.dtype(), y.dtype());
-        Tensor out = Tensor.zeros(outType, shape);
+        Tensor out = Tensor.empty(outType, shape);   // the loop writes every element
         try (Tensor xb = x.expand(shape); Tensor yb = y.expand(shape)) {
             MemorySegment xs = x.storage().segment(), ys = y.storage().segment(), os = out.storage().segment();
             StridedLoop loop = StridedLoop.over(out, xb, yb);
@@ -136,7 +136,7 @@ final class CpuElementwise implements ElementwiseOps {
     public Tensor where(Tensor cond, Tensor a, Tensor b) {
         long[] shape = Shape.broadcast(Shape.broadcast(cond.shape(), a.shape()), b.shape());
         DType outType = DType.promote(a.dtype(), b.dtype());
-        Tensor out = Tensor.zeros(outType, shape);
+        Tensor out = Tensor.empty(outType, shape);   // the loop writes every element
         try (Tensor cb = cond.expand(shape); Tensor ab = a.expand(shape); Tensor bb = b.expand(shape)) {
             MemorySegment cs = cond.storage().segment(), as = a.storage().segment(), bs = b.storage().segment();
             MemorySegment os = out.storage().segment();
@@ -160,8 +160,7 @@ final class CpuElementwise implements ElementwiseOps {
         }
         MemorySegment ss = src.storage().segment(), ds = dst.storage().segment();
         if (src.dtype() == dst.dtype() && src.isContiguous() && dst.isContiguous()) {
-            long bytes = src.numel() * src.dtype().byteSize();
-            MemorySegment.copy(ss, src.offset() * src.dtype().byteSize(), ds, dst.offset() * dst.dtype().byteSize(), bytes);
+            copyBytes(ss, src.offset() * src.dtype().byteSize(), ds, dst.offset() * dst.dtype().byteSize(), src.numel() * src.dtype().byteSize());
             return;
         }
         StridedLoop loop = StridedLoop.over(dst, src);
@@ -174,6 +173,22 @@ final class CpuElementwise implements ElementwiseOps {
                 HostRows.load(ss, src.dtype(), base[1], sStride, n, buf[0]);
                 HostRows.store(ds, dst.dtype(), base[0], dStride, n, buf[0]);
             }
+        });
+    }
+
+    /** Bytes per task of a large copy: one thread's memcpy stays well below the read bandwidth of all cores. */
+    private static final long COPY_SLICE = 1 << 20;
+
+    /** A plain copy of {@code bytes} bytes, in slices of at least a MiB on all cores when large. */
+    private static void copyBytes(MemorySegment from, long fromOffset, MemorySegment to, long toOffset, long bytes) {
+        int slices = (int) Math.min(bytes / COPY_SLICE, 4L * Runtime.getRuntime().availableProcessors());
+        if (slices <= 1) {
+            MemorySegment.copy(from, fromOffset, to, toOffset, bytes);
+            return;
+        }
+        java.util.stream.IntStream.range(0, slices).parallel().forEach(i -> {
+            long start = bytes * i / slices, end = bytes * (i + 1) / slices;
+            MemorySegment.copy(from, fromOffset + start, to, toOffset + start, end - start);
         });
     }
 }
