@@ -28,8 +28,9 @@ import picocli.CommandLine.Spec;
 /**
  * Times fit and predict of every row of the benchmark workload ({@code shared/bench/WORKLOADS.md}),
  * in this process: per row, {@code --warmup} untimed runs (and more until {@code --warmup-time}
- * seconds have passed: the JIT compiles a hot loop in the background, after thousands of its
- * iterations, and a row of a few milliseconds would otherwise be timed half-interpreted), then
+ * seconds have passed: C2 compiles a hot loop in the background, after thousands of its
+ * iterations, and until it has, Vector API code runs boxed, tens of times slower; on two cores a
+ * DICE predict still took 37 ms after 1 s of warm-up, 4 ms after 3 s, 2.5 ms after 8 s), then
  * the median of {@code --repeats} timed ones (a fresh detector each run; fit and predict timed separately, predict over the
  * whole scoring array).
  */
@@ -89,7 +90,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--warmup", defaultValue = "1", description = "untimed runs per row first (default: ${DEFAULT-VALUE})")
     int warmup;
 
-    @Option(names = "--warmup-time", defaultValue = "1", paramLabel = "SECONDS",
+    @Option(names = "--warmup-time", defaultValue = "5", paramLabel = "SECONDS",
             description = "and more untimed runs until this many seconds of them per row (steady state, as JMH's warm-up; 0: the count only; default: ${DEFAULT-VALUE})")
     double warmupTime;
 

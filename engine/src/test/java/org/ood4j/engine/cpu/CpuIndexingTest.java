@@ -232,6 +232,34 @@ class CpuIndexingTest {
     }
 
     @Test
+    void aOneGroupSumOfManyFloat32RowsAddsBlocksOf1024RowsInOrder() {
+        SplittableRandom rng = new SplittableRandom(23);
+        int rows = 5000, cols = 37, groups = 3, group = 1;
+        Tensor x = Tensor.randn(rng, DType.FLOAT32, rows, cols);
+        double[][] values = x.toDoubleMatrix();
+        long[] label = new long[rows];
+        java.util.Arrays.fill(label, group);
+        double[] expected = new double[cols];
+        for (int r0 = 0; r0 < rows; r0 += 1024) {   // each block summed in row order, the blocks added in order
+            double[] block = new double[cols];
+            for (int r = r0; r < Math.min(rows, r0 + 1024); r++) for (int j = 0; j < cols; j++) block[j] += values[r][j];
+            for (int j = 0; j < cols; j++) expected[j] += block[j];
+        }
+        double[] got = x.groupSum(Tensor.of(label), groups, DType.FLOAT64).toDoubleArray();
+        for (int j = 0; j < cols; j++) {
+            assertEquals(0.0, got[j], "group 0, column " + j);
+            assertEquals(expected[j], got[group * cols + j], "group 1, column " + j);   // the same bits
+            assertEquals(0.0, got[2 * cols + j], "group 2, column " + j);
+        }
+        // float64 sums keep what a float32 sum loses here too
+        float[] ones = new float[rows * 2];
+        java.util.Arrays.fill(ones, 1f);
+        ones[0] = ones[1] = 0x1p24f;
+        assertArrayEquals(new double[] {0x1p24 + rows - 1, 0x1p24 + rows - 1},
+                Tensor.of(ones, rows, 2).groupSum(Tensor.of(new long[rows]), 1, DType.FLOAT64).toDoubleArray());
+    }
+
+    @Test
     void groupSumOfALargeInputMatchesAndMeansDivide() {
         SplittableRandom rng = new SplittableRandom(17);
         Tensor x = Tensor.randn(rng, DType.FLOAT64, 2000, 300);
