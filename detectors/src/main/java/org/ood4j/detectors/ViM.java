@@ -73,10 +73,10 @@ public final class ViM extends FeaturesDetector implements StreamingFit {
                 double di = mean[i] - origin[i];
                 for (int j = 0; j < dim; j++) scatter[i * dim + j] = (scatter[i * dim + j] + n * di * (mean[j] - origin[j])) / n;
             }
-            try (Linalg.Eigh eig = Linalg.eigh(Tensor.of(scatter, dim, dim))) {
-                // eigenvalues ascending: the principal space is the last d columns, the residual space the others
+            // the principal space: the eigenvectors of the d largest eigenvalues, and only those computed
+            try (Linalg.Eigh eig = Linalg.eighLargest(Tensor.of(scatter, dim, dim), detector.d)) {
                 detector.putState("u", u);
-                detector.putState("principal_space", eig.vectors().slice(1, dim - detector.d, dim).copy());
+                detector.putState("principal_space", eig.vectors().copy());
             }
         }
     }

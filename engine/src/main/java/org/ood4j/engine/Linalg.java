@@ -59,6 +59,17 @@ public final class Linalg {
         return new Eigh(r[0], r[1]);
     }
 
+    /**
+     * The k largest eigenpairs of a symmetric matrix (its lower triangle read, as {@link #eigh}):
+     * eigenvalues ascending and their eigenvectors as the columns of an (n, k) matrix — the last k
+     * of eigh's, up to a rotation within a repeated eigenvalue's space. On the CPU only these are
+     * computed (reduction to tridiagonal form, bisection, inverse iteration).
+     */
+    public static Eigh eighLargest(Tensor a, int k) {
+        Tensor[] r = ops(a).eighLargest(a, k);
+        return new Eigh(r[0], r[1]);
+    }
+
     /** Economy (thin) SVD when {@code full} is false; batched over a leading dimension for 3-D input. */
     public static Svd svd(Tensor a, boolean full) {
         Tensor[] r = ops(a).svd(a, full);

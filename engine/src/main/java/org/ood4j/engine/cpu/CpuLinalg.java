@@ -303,6 +303,21 @@ final class CpuLinalg implements LinalgOps {
         return new Tensor[] {Unpacking.tensor(values, type, n), Unpacking.tensor(vectors, type, n, n)};
     }
 
+    /** {@link SymmetricEigen}: only the k wanted pairs, from the lower triangle. */
+    @Override
+    public Tensor[] eighLargest(Tensor a, int k) {
+        DType type = floatType(a, "eighLargest");
+        DMatrixRMaj m = square(a, "eighLargest");
+        int n = m.numRows;
+        if (k < 1 || k > n) throw new IllegalArgumentException("eighLargest: k = " + k + " of an " + n + " x " + n + " matrix (1 <= k <= n)");
+        double[] full = m.data;
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < i; j++) full[j * n + i] = full[i * n + j];
+        }
+        SymmetricEigen.Pairs pairs = SymmetricEigen.largest(full, n, k);
+        return new Tensor[] {Unpacking.tensor(pairs.values(), type, k), Unpacking.tensor(pairs.vectors(), type, n, k)};
+    }
+
     /**
      * From an LU factorisation: sign = parity of the row permutation times the signs of the
      * pivots, log|det| = sum log|pivot| (no overflow for large matrices). An exactly zero pivot
