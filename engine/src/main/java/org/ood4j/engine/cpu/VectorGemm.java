@@ -128,9 +128,16 @@ final class VectorGemm implements Gemm.Kernels {
 
     /** Rows i0..i0+rows-1 of A (row length k), columns p0..p0+len-1, into micro-panels of MR rows: ap[(r / MR) MR len + p MR + r % MR]. */
     private static void packRows(float[] a, int k, int i0, int rows, int p0, int len, float[] ap) {
-        for (int r = 0; r < rows; r++) {
-            int src = (i0 + r) * k + p0, dst = (r / MR) * MR * len + r % MR;
-            for (int p = 0; p < len; p++, dst += MR) ap[dst] = a[src + p];
+        // the MR rows of a micro-panel side by side: five sequential reads and one sequential write
+        for (int q = 0, dst = 0; q < rows / MR; q++) {
+            int s0 = (i0 + q * MR) * k + p0, s1 = s0 + k, s2 = s1 + k, s3 = s2 + k, s4 = s3 + k;
+            for (int p = 0; p < len; p++, dst += MR) {
+                ap[dst] = a[s0 + p];
+                ap[dst + 1] = a[s1 + p];
+                ap[dst + 2] = a[s2 + p];
+                ap[dst + 3] = a[s3 + p];
+                ap[dst + 4] = a[s4 + p];
+            }
         }
     }
 
@@ -221,9 +228,15 @@ final class VectorGemm implements Gemm.Kernels {
 
     /** {@link #packRows(float[], int, int, int, int, int, float[])} for float64. */
     private static void packRows(double[] a, int k, int i0, int rows, int p0, int len, double[] ap) {
-        for (int r = 0; r < rows; r++) {
-            int src = (i0 + r) * k + p0, dst = (r / MR) * MR * len + r % MR;
-            for (int p = 0; p < len; p++, dst += MR) ap[dst] = a[src + p];
+        for (int q = 0, dst = 0; q < rows / MR; q++) {
+            int s0 = (i0 + q * MR) * k + p0, s1 = s0 + k, s2 = s1 + k, s3 = s2 + k, s4 = s3 + k;
+            for (int p = 0; p < len; p++, dst += MR) {
+                ap[dst] = a[s0 + p];
+                ap[dst + 1] = a[s1 + p];
+                ap[dst + 2] = a[s2 + p];
+                ap[dst + 3] = a[s3 + p];
+                ap[dst + 4] = a[s4 + p];
+            }
         }
     }
 
