@@ -15,7 +15,8 @@ import org.openjdk.jmh.annotations.*;
  * path), and {@code Tensor.mapRows} summing each row into 16 column groups (the shape of ASH's
  * per-channel kept sums); and the single-pass helpers of the fused detectors: {@code allFinite}
  * (the input check, straight from memory), {@code groupSum} into float64 sums of float32 rows (16
- * groups: class means without a float64 copy), and a 10-class linear head's argmax per row by
+ * groups: class means without a float64 copy; one group: a mean, in blocks of whole rows on all
+ * cores), and a 10-class linear head's argmax per row by
  * {@code RowMath.dots} (four FMA chains; SHE, NCI, fDBD). All read 4 (float32) or 8 (float64) rows
  * cols bytes once from memory: GB/s = bytes / (time in s) / 1e9; the read bound is
  * {@link CopyBenchmark}'s rate.
@@ -27,7 +28,8 @@ import org.openjdk.jmh.annotations.*;
 @Measurement(iterations = 3, time = 3)
 @Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "--add-modules", "jdk.incubator.vector"})
 public class RowsBenchmark {
-    @Param({"softmax-float32", "softmax-float64", "maprows-float32", "allfinite-float32", "groupsum-float32", "headargmax-float32"})
+    @Param({"softmax-float32", "softmax-float64", "maprows-float32", "allfinite-float32", "groupsum-float32", "mean-float32",
+            "headargmax-float32"})
     String kernel;
 
     @Param("20000")
@@ -36,7 +38,7 @@ public class RowsBenchmark {
     @Param("1000")
     int cols;
 
-    Tensor x, groups;
+    Tensor x, groups, oneGroup;
     double[][] head;
 
     @Setup
@@ -47,6 +49,7 @@ public class RowsBenchmark {
             x = host.to(dtype);
         }
         groups = Tensor.rand(rng, DType.INT64, 0, 16, rows);
+        oneGroup = Tensor.zeros(DType.INT64, rows);
         head = new double[10][cols];
         for (double[] w : head) for (int j = 0; j < cols; j++) w[j] = rng.nextGaussian();
     }
@@ -55,6 +58,7 @@ public class RowsBenchmark {
     public void tearDown() {
         x.close();
         groups.close();
+        oneGroup.close();
     }
 
     @Benchmark
@@ -69,6 +73,7 @@ public class RowsBenchmark {
                 for (int j = 0; j < n; j++) out[Math.min(15, j / group)] += z[j];
             });
             case "groupsum-float32" -> x.groupSum(groups, 16, DType.FLOAT64);
+            case "mean-float32" -> x.groupSum(oneGroup, 1, DType.FLOAT64);
             case "headargmax-float32" -> x.reduceRows((z, scratch, n) -> {
                 RowMath.dots(z, head, n, scratch);
                 return RowMath.argmax(scratch, head.length);
