@@ -142,7 +142,7 @@ final class CpuConv implements ConvOps {
      * from memory ({@link MathKernels#planeMeans}), others loaded and summed in float64, in order.
      */
     private static Tensor globalAveragePool(Tensor x, int hw) {
-        if (x.dtype() == DType.FLOAT32) return floatPlaneMeans(x, hw, null, null, false);
+        if (x.dtype() == DType.FLOAT32) return floatPlaneMeans(x, hw, null, null, false, false);
         return globalAveragePool(x, hw, null, null, x.dtype());
     }
 
@@ -175,9 +175,14 @@ final class CpuConv implements ConvOps {
         long[] plane = {x.size(1), x.size(2), x.size(3)};
         DType type = resultType(x, lower, upper);
         int hw = (int) (plane[1] * plane[2]);
-        double[] low = bounds(lower, plane, Double.NEGATIVE_INFINITY), high = bounds(upper, plane, Double.POSITIVE_INFINITY);
         try (Tensor xc = x.contiguous()) {
-            if (x.dtype() == DType.FLOAT32 && type == DType.FLOAT32) return floatPlaneMeans(xc, hw, floats(low), floats(high), ifFinite);
+            if (x.dtype() == DType.FLOAT32 && type == DType.FLOAT32 && perPlane(lower) && perPlane(upper)) {
+                long[] channels = {plane[0], 1, 1};   // one bound per plane: ReAct's scalar, VRA's per channel
+                return floatPlaneMeans(xc, hw, floats(bounds(lower, channels, Double.NEGATIVE_INFINITY)),
+                        floats(bounds(upper, channels, Double.POSITIVE_INFINITY)), true, ifFinite);
+            }
+            double[] low = bounds(lower, plane, Double.NEGATIVE_INFINITY), high = bounds(upper, plane, Double.POSITIVE_INFINITY);
+            if (x.dtype() == DType.FLOAT32 && type == DType.FLOAT32) return floatPlaneMeans(xc, hw, floats(low), floats(high), false, ifFinite);
             return globalAveragePool(xc, hw, low, high, type);
         }
     }
@@ -190,7 +195,14 @@ final class CpuConv implements ConvOps {
         return t;
     }
 
-    /** A bound broadcast to one (C, H, W) map, row-major; the identity {@code none} when absent. */
+    /** Whether a bound (absent, or broadcast to (C, H, W)) is one value per plane: its H and W sizes 1. */
+    private static boolean perPlane(Tensor bound) {
+        if (bound == null) return true;
+        long[] s = bound.shape();
+        return (s.length < 1 || s[s.length - 1] == 1) && (s.length < 2 || s[s.length - 2] == 1);
+    }
+
+    /** A bound broadcast to one (C, H, W) map (or to (C, 1, 1): one per plane), row-major; the identity {@code none} when absent. */
     private static double[] bounds(Tensor bound, long[] plane, double none) {
         double[] out = new double[Math.toIntExact(plane[0] * plane[1] * plane[2])];
         if (bound == null) {
@@ -215,7 +227,7 @@ final class CpuConv implements ConvOps {
      * means written at once. With {@code ifFinite}, null (the result freed) when a value of x is
      * NaN or infinite, found in the same pass.
      */
-    private static Tensor floatPlaneMeans(Tensor x, int hw, float[] lower, float[] upper, boolean ifFinite) {
+    private static Tensor floatPlaneMeans(Tensor x, int hw, float[] lower, float[] upper, boolean perPlane, boolean ifFinite) {
         int n = (int) x.size(0), c = (int) x.size(1);
         long planes = (long) n * c;
         Tensor out = Tensor.zeros(DType.FLOAT32, n, c, 1, 1);
@@ -228,7 +240,8 @@ final class CpuConv implements ConvOps {
             boolean ok = true;
             for (long p = p0; p < p1; ) {
                 int channel = (int) (p % c), run = (int) Math.min(p1 - p, c - channel);   // to the end of this sample's map
-                ok &= MathKernels.INSTANCE.planeMeans(xs, base + p * hw * Float.BYTES, run, hw, lower, upper, channel * hw, means, (int) (p - p0));
+                int at = perPlane ? channel : channel * hw;   // the run's first bound
+                ok &= MathKernels.INSTANCE.planeMeans(xs, base + p * hw * Float.BYTES, run, hw, lower, upper, perPlane, at, means, (int) (p - p0));
                 p += run;
             }
             MemorySegment.copy(means, 0, os, DType.FLOAT32.layout(), p0 * Float.BYTES, means.length);

@@ -80,10 +80,13 @@ interface MathKernels {
      * out[outAt + q] = the mean of plane q (q < planes) of the float32 values at byte {@code offset}
      * of {@code seg}, planes of hw contiguous values; with bounds (both or neither), each value is
      * first clamped to min(max(v, lower[at + q hw + i]), upper[at + q hw + i]), NaN kept (as
-     * Math.min/max). Read straight from memory, summed in float32 (a plane is 16 to 49 values).
-     * Returns whether every value read (before the clamp) is finite: the input check in the same pass.
+     * Math.min/max); with {@code perPlane}, to min(max(v, lower[at + q]), upper[at + q]): one bound
+     * per plane (a scalar or per-channel clamp, ReAct's and VRA's), two values where a map of
+     * bounds would be two more arrays as large as the run in L1. Read straight from memory, summed in
+     * float32 (a plane is 16 to 49 values). Returns whether every value read (before the clamp) is
+     * finite: the input check in the same pass.
      */
-    boolean planeMeans(java.lang.foreign.MemorySegment seg, long offset, int planes, int hw, float[] lower, float[] upper, int at,
+    boolean planeMeans(java.lang.foreign.MemorySegment seg, long offset, int planes, int hw, float[] lower, float[] upper, boolean perPlane, int at,
                     float[] out, int outAt);
 
     /** sum of v[i], float64. */

@@ -130,15 +130,16 @@ final class ScalarKernels implements MathKernels {
     }
 
     @Override
-    public boolean planeMeans(java.lang.foreign.MemorySegment seg, long offset, int planes, int hw, float[] lower, float[] upper, int at,
-                              float[] out, int outAt) {
+    public boolean planeMeans(java.lang.foreign.MemorySegment seg, long offset, int planes, int hw, float[] lower, float[] upper,
+                              boolean perPlane, int at, float[] out, int outAt) {
         boolean finite = true;
         for (int q = 0, j = 0; q < planes; q++) {
             float s = 0;
             for (int i = 0; i < hw; i++, j++) {
                 float v = seg.get(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, offset + 4L * j);
                 finite &= Float.isFinite(v);
-                s += lower == null ? v : Math.min(Math.max(v, lower[at + j]), upper[at + j]);
+                int b = perPlane ? at + q : at + j;
+                s += lower == null ? v : Math.min(Math.max(v, lower[b]), upper[b]);
             }
             out[outAt + q] = s / hw;
         }

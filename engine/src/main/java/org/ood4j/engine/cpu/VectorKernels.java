@@ -321,30 +321,36 @@ final class VectorKernels implements MathKernels {
      * the values rides along in the blocks (x - x added up), the tails are tested one by one.
      */
     @Override
-    public boolean planeMeans(java.lang.foreign.MemorySegment seg, long offset, int planes, int hw, float[] lower, float[] upper, int at,
-                              float[] out, int outAt) {
+    public boolean planeMeans(java.lang.foreign.MemorySegment seg, long offset, int planes, int hw, float[] lower, float[] upper,
+                              boolean perPlane, int at, float[] out, int outAt) {
         float[] x = floatScratch(planes * hw);
         java.lang.foreign.MemorySegment.copy(seg, java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, offset, x, 0, planes * hw);
         int body = hw - hw % 8;
         if (!WIDE || body == 0) {
-            for (int q = 0; q < planes; q++) out[outAt + q] = planeSum(x, q * hw, hw, lower, upper, at) / hw;
+            for (int q = 0; q < planes; q++) out[outAt + q] = planeSum(x, q * hw, hw, lower, upper, perPlane, at, q) / hw;
             return allFinite(x, planes * hw);
         }
         float[] l = new float[8];
         FloatVector nonFinite = FloatVector.zero(F8);          // x - x: 0 for a finite x, NaN otherwise
+        boolean planeBounds = perPlane && lower != null;
         if (body == hw) {
             // whole blocks only (4 x 4, 8 x 8 planes): one flat loop over the run, a plane's total taken
             // every hw / 8 blocks — no inner loop of two or eight trips per plane
             FloatVector acc = FloatVector.zero(F8);
+            FloatVector lo = planeBounds ? FloatVector.broadcast(F8, lower[at]) : null, hi = planeBounds ? FloatVector.broadcast(F8, upper[at]) : null;
             for (int i = 0, q = 0, left = hw / 8, n = planes * hw; i < n; i += 8) {
                 FloatVector v = FloatVector.fromArray(F8, x, i);
                 nonFinite = nonFinite.add(v.sub(v));
-                acc = acc.add(clamp(v, lower, upper, at + i));
+                acc = acc.add(planeBounds ? v.lanewise(VectorOperators.MAX, lo).lanewise(VectorOperators.MIN, hi) : clamp(v, lower, upper, at + i));
                 if (--left == 0) {
                     acc.intoArray(l, 0);
                     out[outAt + q++] = tree(l) / hw;
                     acc = FloatVector.zero(F8);
                     left = hw / 8;
+                    if (planeBounds && q < planes) {
+                        lo = FloatVector.broadcast(F8, lower[at + q]);
+                        hi = FloatVector.broadcast(F8, upper[at + q]);
+                    }
                 }
             }
             nonFinite.intoArray(l, 0);
@@ -353,13 +359,14 @@ final class VectorKernels implements MathKernels {
         for (int q = 0; q < planes; q++) {
             int o = q * hw;
             FloatVector acc = FloatVector.zero(F8);
+            FloatVector lo = planeBounds ? FloatVector.broadcast(F8, lower[at + q]) : null, hi = planeBounds ? FloatVector.broadcast(F8, upper[at + q]) : null;
             for (int i = o; i < o + body; i += 8) {
                 FloatVector v = FloatVector.fromArray(F8, x, i);
                 nonFinite = nonFinite.add(v.sub(v));
-                acc = acc.add(clamp(v, lower, upper, at + i));
+                acc = acc.add(planeBounds ? v.lanewise(VectorOperators.MAX, lo).lanewise(VectorOperators.MIN, hi) : clamp(v, lower, upper, at + i));
             }
             acc.intoArray(l, 0);
-            out[outAt + q] = tail(tree(l), x, o, body, hw, lower, upper, at) / hw;
+            out[outAt + q] = tail(tree(l), x, o, body, hw, lower, upper, perPlane, at, q) / hw;
         }
         nonFinite.intoArray(l, 0);
         boolean finite = !Float.isNaN(tree(l));
@@ -375,26 +382,27 @@ final class VectorKernels implements MathKernels {
         return v.lanewise(VectorOperators.MAX, FloatVector.fromArray(F8, lower, b)).lanewise(VectorOperators.MIN, FloatVector.fromArray(F8, upper, b));
     }
 
-    /** The sum of one plane at x[o..o + hw) in the vector path's order: eight lane sums, their tree, then the tail. */
-    private static float planeSum(float[] x, int o, int hw, float[] lower, float[] upper, int at) {
+    /** The sum of plane q at x[o..o + hw) in the vector path's order: eight lane sums, their tree, then the tail. */
+    private static float planeSum(float[] x, int o, int hw, float[] lower, float[] upper, boolean perPlane, int at, int q) {
         int body = hw - hw % 8;
         float[] l = new float[8];
-        for (int i = 0; i < body; i++) l[i & 7] += clamped(x, o + i, lower, upper, at);
-        return tail(body == 0 ? 0 : tree(l), x, o, body, hw, lower, upper, at);
+        for (int i = 0; i < body; i++) l[i & 7] += clamped(x, o + i, lower, upper, perPlane ? at + q : at + o + i);
+        return tail(body == 0 ? 0 : tree(l), x, o, body, hw, lower, upper, perPlane, at, q);
     }
 
     private static float tree(float[] l) {
         return ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
     }
 
-    /** total plus the plane's values at x[o + body..o + hw), in index order. */
-    private static float tail(float total, float[] x, int o, int body, int hw, float[] lower, float[] upper, int at) {
-        for (int i = body; i < hw; i++) total += clamped(x, o + i, lower, upper, at);
+    /** total plus plane q's values at x[o + body..o + hw), in index order. */
+    private static float tail(float total, float[] x, int o, int body, int hw, float[] lower, float[] upper, boolean perPlane, int at, int q) {
+        for (int i = body; i < hw; i++) total += clamped(x, o + i, lower, upper, perPlane ? at + q : at + o + i);
         return total;
     }
 
-    private static float clamped(float[] x, int j, float[] lower, float[] upper, int at) {
-        return lower == null ? x[j] : Math.min(Math.max(x[j], lower[at + j]), upper[at + j]);
+    /** x[j] clamped to lower[b], upper[b] when given (NaN kept, as Math.min/max). */
+    private static float clamped(float[] x, int j, float[] lower, float[] upper, int b) {
+        return lower == null ? x[j] : Math.min(Math.max(x[j], lower[b]), upper[b]);
     }
 
     private static final ThreadLocal<float[][]> FLOAT_SCRATCH = ThreadLocal.withInitial(() -> new float[1][1024]);

@@ -178,15 +178,22 @@ class CpuConvTest {
         // float32 maps and bounds take MathKernels.planeMeans (8-value blocks, then the tail): planes of 4
         // (no whole block), 9, 16 and 49 values, against clamp-then-mean in float64, and bit for bit
         // against the unfused clamp followed by the float32 pool; 13 channels: runs that are no multiple of 8
+        // Bounds per element (13, side, side), or one per plane (MathKernels.planeMeans' perPlane form): per
+        // channel (13, 1, 1) as VRA's, and a scalar upper bound alone as ReAct's.
         SplittableRandom rng = new SplittableRandom(4);
+        for (String kind : new String[] {"element", "channel", "scalar"})
         for (int side : new int[] {2, 3, 4, 7}) {
             Tensor x = Tensor.randn(rng, DType.FLOAT32, 5, 13, side, side);
-            Tensor lower = Tensor.randn(rng, DType.FLOAT32, 13, side, side).mul(0.5).sub(0.5), upper = lower.add(1);
+            long[] boundShape = kind.equals("element") ? new long[] {13, side, side} : new long[] {13, 1, 1};
+            Tensor lower = kind.equals("scalar") ? null : Tensor.randn(rng, DType.FLOAT32, boundShape).mul(0.5).sub(0.5);
+            Tensor upper = kind.equals("scalar") ? Tensor.scalar(0.3, DType.FLOAT32) : lower.add(1);
+            Tensor lowerMap = lower == null ? Tensor.full(Double.NEGATIVE_INFINITY, DType.FLOAT32, 13, side, side) : lower.expand(13, side, side);
+            Tensor upperMap = upper.expand(13, side, side);
             x.set(Double.NaN, 3, 4, 1, 1);
             Tensor fused = Conv.clampedGlobalAvgPool(x, lower, upper);
-            Tensor unfused = Conv.adaptiveAvgPool2d(x.maximum(lower).minimum(upper), 1, 1);
+            Tensor unfused = Conv.adaptiveAvgPool2d((lower == null ? x : x.maximum(lower)).minimum(upper), 1, 1);
             assertEquals(DType.FLOAT32, fused.dtype());
-            assertArrayEquals(unfused.toDoubleArray(), fused.toDoubleArray(), 0, side + " x " + side);
+            assertArrayEquals(unfused.toDoubleArray(), fused.toDoubleArray(), 0, kind + ", " + side + " x " + side);
             assertTrue(Double.isNaN(fused.getDouble(3, 4, 0, 0)));
             // the checked form: null for NaN or an infinity (even one the clamp would hide), else the same bits
             assertEquals(null, Conv.clampedGlobalAvgPoolIfFinite(x, lower, upper));
@@ -205,7 +212,7 @@ class CpuConvTest {
                     double sum = 0;
                     for (int i = 0; i < side; i++) {
                         for (int j = 0; j < side; j++) {
-                            sum += Math.min(Math.max(x.getDouble(n, c, i, j), lower.getDouble(c, i, j)), upper.getDouble(c, i, j));
+                            sum += Math.min(Math.max(x.getDouble(n, c, i, j), lowerMap.getDouble(c, i, j)), upperMap.getDouble(c, i, j));
                         }
                     }
                     assertEquals(sum / (side * side), fused.getDouble(n, c, 0, 0), 1e-6, side + " x " + side + " at " + n + ", " + c);
