@@ -31,8 +31,8 @@ import picocli.CommandLine.Spec;
  * seconds have passed: C2 compiles a hot loop in the background, after thousands of its
  * iterations, and until it has, Vector API code runs boxed, tens of times slower; on two cores a
  * DICE predict still took 37 ms after 1 s of warm-up, 4 ms after 3 s, 2.5 ms after 8 s), then
- * the median of {@code --repeats} timed ones (a fresh detector each run; fit and predict timed separately, predict over the
- * whole scoring array).
+ * the median of {@code --repeats} timed ones (a fresh detector each run; fit and predict timed
+ * separately, predict over the whole scoring array).
  */
 @Command(name = "bench", description = {"Time every detector on the benchmark workload (WORKLOADS.md).",
         "--generate DIR writes a workload folder (with --quick: the first dimension / 5); --data DIR --out FILE times it.",

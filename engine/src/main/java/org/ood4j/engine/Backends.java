@@ -41,11 +41,7 @@ public final class Backends {
         return s;
     }
 
-    static Storage allocate(Device device, long bytes) {
-        return allocate(device, bytes, true);
-    }
-
-    /** As {@link #allocate(Device, long)}; without {@code zero} the host contents are unspecified (CUDA memory is zeroed all the same). */
+    /** Zero-filled storage, or (not {@code zero}) with unspecified host contents (CUDA memory is zeroed all the same). */
     static Storage allocate(Device device, long bytes, boolean zero) {
         return switch (device) {
             case CPU -> new Storage.Host(bytes, zero);

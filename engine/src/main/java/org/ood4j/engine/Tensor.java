@@ -45,10 +45,7 @@ public final class Tensor implements AutoCloseable {
 
     /** A zero-filled contiguous tensor. */
     public static Tensor zeros(DType dtype, Device device, long... shape) {
-        long[] s = Shape.check(shape);
-        long bytes = Math.multiplyExact(Shape.numel(s), dtype.byteSize());
-        Storage storage = Backends.allocate(device, bytes);
-        return new Tensor(storage, dtype, s, Shape.contiguousStrides(s), 0);
+        return allocate(dtype, device, shape, true);
     }
 
     public static Tensor zeros(DType dtype, long... shape) {
@@ -61,14 +58,17 @@ public final class Tensor implements AutoCloseable {
      * the zero fill that {@link #zeros} pays (a memset of the whole size).
      */
     public static Tensor empty(DType dtype, Device device, long... shape) {
-        long[] s = Shape.check(shape);
-        long bytes = Math.multiplyExact(Shape.numel(s), dtype.byteSize());
-        Storage storage = Backends.allocate(device, bytes, false);
-        return new Tensor(storage, dtype, s, Shape.contiguousStrides(s), 0);
+        return allocate(dtype, device, shape, false);
     }
 
     public static Tensor empty(DType dtype, long... shape) {
         return empty(dtype, Device.CPU, shape);
+    }
+
+    private static Tensor allocate(DType dtype, Device device, long[] shape, boolean zero) {
+        long[] s = Shape.check(shape);
+        long bytes = Math.multiplyExact(Shape.numel(s), dtype.byteSize());
+        return new Tensor(Backends.allocate(device, bytes, zero), dtype, s, Shape.contiguousStrides(s), 0);
     }
 
     public static Tensor full(double value, DType dtype, long... shape) {

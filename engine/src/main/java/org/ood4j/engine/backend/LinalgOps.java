@@ -55,16 +55,22 @@ public interface LinalgOps {
      * the full decomposition; a backend may compute only them.
      */
     default Tensor[] eighLargest(Tensor a, int k) {
-        if (a.rank() != 2 || a.size(0) != a.size(1)) {
-            throw new IllegalArgumentException("eighLargest needs a square 2-D matrix, got " + org.ood4j.engine.Shape.toString(a.shape()));
-        }
+        checkEighLargest(a, k);
         long n = a.size(0);
-        if (k < 1 || k > n) throw new IllegalArgumentException("eighLargest: k = " + k + " of an " + n + " x " + n + " matrix (1 <= k <= n)");
         Tensor[] all = eigh(a);
         try (Tensor values = all[0]; Tensor vectors = all[1];
              Tensor topValues = values.slice(0, n - k, n); Tensor topVectors = vectors.slice(1, n - k, n)) {
             return new Tensor[] {topValues.copy(), topVectors.copy()};
         }
+    }
+
+    /** The operand checks of {@link #eighLargest} every backend applies: a square 2-D matrix and 1 <= k <= n. */
+    static void checkEighLargest(Tensor a, int k) {
+        if (a.rank() != 2 || a.size(0) != a.size(1)) {
+            throw new IllegalArgumentException("eighLargest needs a square 2-D matrix, got " + org.ood4j.engine.Shape.toString(a.shape()));
+        }
+        long n = a.size(0);
+        if (k < 1 || k > n) throw new IllegalArgumentException("eighLargest: k = " + k + " of an " + n + " x " + n + " matrix (1 <= k <= n)");
     }
 
     /** SVD {U, S descending, Vh}; economy when !full; batched over a leading dimension for 3-D input. */

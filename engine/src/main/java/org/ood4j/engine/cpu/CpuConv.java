@@ -176,14 +176,14 @@ final class CpuConv implements ConvOps {
         DType type = resultType(x, lower, upper);
         int hw = (int) (plane[1] * plane[2]);
         try (Tensor xc = x.contiguous()) {
-            if (x.dtype() == DType.FLOAT32 && type == DType.FLOAT32 && perPlane(lower) && perPlane(upper)) {
-                long[] channels = {plane[0], 1, 1};   // one bound per plane: ReAct's scalar, VRA's per channel
-                return floatPlaneMeans(xc, hw, floats(bounds(lower, channels, Double.NEGATIVE_INFINITY)),
-                        floats(bounds(upper, channels, Double.POSITIVE_INFINITY)), true, ifFinite);
+            if (x.dtype() == DType.FLOAT32 && type == DType.FLOAT32) {
+                // one bound per plane (ReAct's scalar, VRA's per channel) stays one value per plane
+                boolean perPlane = perPlane(lower) && perPlane(upper);
+                long[] boundShape = perPlane ? new long[] {plane[0], 1, 1} : plane;
+                return floatPlaneMeans(xc, hw, floats(bounds(lower, boundShape, Double.NEGATIVE_INFINITY)),
+                        floats(bounds(upper, boundShape, Double.POSITIVE_INFINITY)), perPlane, ifFinite);
             }
-            double[] low = bounds(lower, plane, Double.NEGATIVE_INFINITY), high = bounds(upper, plane, Double.POSITIVE_INFINITY);
-            if (x.dtype() == DType.FLOAT32 && type == DType.FLOAT32) return floatPlaneMeans(xc, hw, floats(low), floats(high), false, ifFinite);
-            return globalAveragePool(xc, hw, low, high, type);
+            return globalAveragePool(xc, hw, bounds(lower, plane, Double.NEGATIVE_INFINITY), bounds(upper, plane, Double.POSITIVE_INFINITY), type);
         }
     }
 
@@ -222,7 +222,7 @@ final class CpuConv implements ConvOps {
 
     /**
      * The (N, C, 1, 1) float32 means of a contiguous float32 (N, C, H, W) tensor's planes, clamped
-     * to the (C, H, W) bounds first when given: one read of the maps, in chunks of planes (one per
+     * to the (C, H, W) bounds first when given, or (perPlane) to the (C, 1, 1) ones: one read of the maps, in chunks of planes (one per
      * thread's share, a single chunk below 32 Ki values: no hand-off for small work), each chunk's
      * means written at once. With {@code ifFinite}, null (the result freed) when a value of x is
      * NaN or infinite, found in the same pass.

@@ -279,11 +279,8 @@ final class CpuLinalg implements LinalgOps {
     @Override
     public Tensor[] eigh(Tensor a) {
         DType type = floatType(a, "eigh");
-        DMatrixRMaj m = square(a, "eigh");
+        DMatrixRMaj m = symmetricFromLower(a, "eigh");
         int n = m.numRows;
-        for (int i = 0; i < n; i++) {
-            for (int j = 0; j < i; j++) m.set(j, i, m.get(i, j));
-        }
         EigenDecomposition_F64<DMatrixRMaj> eig = DecompositionFactory_DDRM.eig(n, true, true);
         if (!eig.decompose(m)) {
             throw new IllegalArgumentException("eigh did not converge for " + Shape.toString(a.shape()));
@@ -307,15 +304,21 @@ final class CpuLinalg implements LinalgOps {
     @Override
     public Tensor[] eighLargest(Tensor a, int k) {
         DType type = floatType(a, "eighLargest");
-        DMatrixRMaj m = square(a, "eighLargest");
+        LinalgOps.checkEighLargest(a, k);
+        DMatrixRMaj m = symmetricFromLower(a, "eighLargest");
         int n = m.numRows;
-        if (k < 1 || k > n) throw new IllegalArgumentException("eighLargest: k = " + k + " of an " + n + " x " + n + " matrix (1 <= k <= n)");
-        double[] full = m.data;
-        for (int i = 0; i < n; i++) {
-            for (int j = 0; j < i; j++) full[j * n + i] = full[i * n + j];
-        }
-        SymmetricEigen.Pairs pairs = SymmetricEigen.largest(full, n, k);
+        SymmetricEigen.Pairs pairs = SymmetricEigen.largest(m.data, n, k);
         return new Tensor[] {Unpacking.tensor(pairs.values(), type, k), Unpacking.tensor(pairs.vectors(), type, n, k)};
+    }
+
+    /** A square matrix's lower triangle mirrored onto its upper one: exactly symmetric input for a symmetric solver. */
+    private static DMatrixRMaj symmetricFromLower(Tensor a, String op) {
+        DMatrixRMaj m = square(a, op);
+        int n = m.numRows;
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < i; j++) m.data[j * n + i] = m.data[i * n + j];
+        }
+        return m;
     }
 
     /**

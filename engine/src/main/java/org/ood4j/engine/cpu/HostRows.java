@@ -89,15 +89,20 @@ final class HostRows {
      * Stride-1 runs: a slice of the segment indexed from 0 with an int counter is the loop shape
      * C2 vectorises (no long multiply in the address).
      */
+    /**
+     * dst[at..at + n) = the n contiguous float32 elements from element offset base, widened: a bulk
+     * copy into a per-thread float[] and a widening loop, both vectorised (per-element segment reads are not).
+     */
+    static void widenFloats(MemorySegment seg, long base, int n, double[] dst, int at) {
+        float[] f = floats(n);
+        MemorySegment.copy(seg, F32, base * Float.BYTES, f, 0, n);
+        for (int i = 0; i < n; i++) dst[at + i] = f[i];
+    }
+
     private static void loadContiguous(MemorySegment seg, DType dtype, long base, int n, double[] dst) {
         MemorySegment run = seg.asSlice(base * dtype.byteSize(), (long) n * dtype.byteSize());
         switch (dtype) {
-            case FLOAT32 -> {
-                // a bulk copy into a float[] and a widening loop: both vectorise, unlike per-element segment reads
-                float[] f = floats(n);
-                MemorySegment.copy(run, F32, 0, f, 0, n);
-                for (int i = 0; i < n; i++) dst[i] = f[i];
-            }
+            case FLOAT32 -> widenFloats(seg, base, n, dst, 0);
             case FLOAT64 -> MemorySegment.copy(run, F64, 0, dst, 0, n);
             case INT64 -> {
                 for (int i = 0; i < n; i++) dst[i] = run.getAtIndex(I64, i);

@@ -24,7 +24,7 @@ final class Packing {
         return out;
     }
 
-    /** Elements widened per task: 32 KiB of float32 copied out, then widened while in L1. */
+    /** Elements widened per task: 32 KiB of float32 ({@link HostRows#widenFloats}), in L1 while widened. */
     private static final int WIDEN_BLOCK = 1 << 13;
 
     static double[] doubles(Tensor t) {
@@ -35,15 +35,12 @@ final class Packing {
         }
         if (t.dtype() == DType.FLOAT32 && t.isContiguous()) {   // float32 operands of float64 products (ViM's rows times its space)
             MemorySegment seg = t.storage().segment();
-            long base = t.offset() * 4;
             int blocks = (out.length + WIDEN_BLOCK - 1) / WIDEN_BLOCK;
             java.util.stream.IntStream range = java.util.stream.IntStream.range(0, blocks);
             if (blocks >= 16) range = range.parallel();
             range.forEach(b -> {
-                int from = b * WIDEN_BLOCK, n = Math.min(WIDEN_BLOCK, out.length - from);
-                float[] block = new float[n];
-                MemorySegment.copy(seg, DType.FLOAT32.layout(), base + 4L * from, block, 0, n);
-                for (int i = 0; i < n; i++) out[from + i] = block[i];
+                int from = b * WIDEN_BLOCK;
+                HostRows.widenFloats(seg, t.offset() + from, Math.min(WIDEN_BLOCK, out.length - from), out, from);
             });
             return out;
         }

@@ -19,10 +19,10 @@ public final class Syrk {
     /**
      * Rows of C per GEMM call: each call computes the panel of those rows right of the diagonal, so
      * the diagonal blocks' lower halves are the flops spent beyond the triangle — 1.18 x n^2 / 2 per
-     * row of A at n = 512 with 96 (1.5 x with 256). 96 is a multiple of the GEMM's six-row
-     * micro-kernel (its row blocks of 72 and 24: no row takes the one-row kernel) and of its packed
-     * panels' width (16 floats with AVX2, 32 with AVX-512): each panel's columns start at a packed
-     * panel of the block, so one packing of the block serves every panel.
+     * row of A at n = 512 with 96 (1.5 x with 256). 96 is a multiple of the GEMM's packed panels'
+     * width (16 floats with AVX2, 32 with AVX-512): each panel's columns start at a packed panel of
+     * the block, so one packing of the block serves every panel. (Of its rows, 95 are the GEMM's
+     * five-row micro-panels and one takes the one-row kernel.)
      */
     static final int TILE = 96;
     /** Rows per float32 partial product before it is added to the float64 accumulator. */
