@@ -7,10 +7,11 @@ import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Large off-heap host blocks kept for reuse. A fresh block of tens of MB is mapped anew by the C
- * library (beyond its mmap threshold) and costs a page fault per 4 KiB on first touch: a 40 MB
- * zero-filled tensor took 25 ms here, its memset alone 3 ms. Ops that make such intermediates one
- * after another (a float64 copy, a centred copy, an elementwise chain) get a block back instead.
+ * Large off-heap host blocks kept for reuse. A fresh block of tens of MB is mapped anew and costs
+ * page faults on first touch: a 40 MB zero-filled tensor took 25 ms here with 4 KiB pages, its
+ * memset alone 3 ms. Ops that make such intermediates one after another (a float64 copy, a
+ * centred copy, an elementwise chain) get a block back instead; a fresh one is mapped on huge
+ * pages where the system allows ({@link HugePageMemory}: one fault per 2 MiB).
  *
  * <p>Blocks of at least {@link #MIN_BYTES} are rounded up to a size class (four per doubling, so at
  * most 19% is wasted) and, when freed, kept while the cache holds at most {@link #LIMIT_BYTES} —
@@ -53,7 +54,8 @@ final class HostBlocks {
             }
         }
         Arena arena = Arena.ofShared();
-        return new Block(arena, arena.allocate(size, 64));
+        MemorySegment mapped = size >= MIN_BYTES ? HugePageMemory.allocate(size, arena) : null;   // zeroed by the kernel
+        return new Block(arena, mapped != null ? mapped : arena.allocate(size, 64));
     }
 
     /** Takes a block back: cached while the cache has room, else released. */
