@@ -163,6 +163,11 @@ final class CpuElementwise implements ElementwiseOps {
             copyBytes(ss, src.offset() * src.dtype().byteSize(), ds, dst.offset() * dst.dtype().byteSize(), src.numel() * src.dtype().byteSize());
             return;
         }
+        if (Packing.isTransposed(src) && dst.strides()[1] == 1 && dst.dtype().isFloating()) {
+            long rowStride = dst.strides()[0], offset = dst.offset();   // x.t() into rows: in tiles, not a cache miss per element
+            Packing.transpose(src, (r0, c, run, count) -> HostRows.store(ds, dst.dtype(), offset + r0 * rowStride + c, rowStride, count, run));
+            return;
+        }
         StridedLoop loop = StridedLoop.over(dst, src);
         long dStride = loop.rowStride(0), sStride = loop.rowStride(1);
         boolean exactLongs = src.dtype() == DType.INT64 && dst.dtype() == DType.INT64;

@@ -21,7 +21,7 @@ final class CpuMatmul implements MatmulOps {
         long batch = batched ? Math.max(a.rank() == 3 ? a.size(0) : 1, b.rank() == 3 ? b.size(0) : 1) : 1;
         int m = (int) a.size(-2), k = (int) a.size(-1), n = (int) b.size(-1);
         DType type = DType.promote(a.dtype(), b.dtype());
-        Tensor out = batched ? Tensor.zeros(type, batch, m, n) : Tensor.zeros(type, m, n);
+        Tensor out = batched ? Tensor.empty(type, batch, m, n) : Tensor.empty(type, m, n);   // every element is written below
         MemorySegment os = out.storage().segment();
         // A 2-D operand is packed once and shared by every batch item.
         Object sharedA = a.rank() == 2 ? pack(a, type) : null;

@@ -15,6 +15,13 @@ final class Packing {
             MemorySegment.copy(t.storage().segment(), DType.FLOAT32.layout(), t.offset() * 4, out, 0, out.length);
             return out;
         }
+        if (t.dtype() == DType.FLOAT32 && isTransposed(t)) {
+            int cols = (int) t.size(1);
+            transpose(t, (r0, c, run, count) -> {
+                for (int r = 0; r < count; r++) out[(r0 + r) * cols + c] = (float) run[r];
+            });
+            return out;
+        }
         double[] buf = new double[CpuElementwise.SEGMENT];
         int[] pos = {0};
         rows(t, buf, (n) -> {
@@ -44,6 +51,13 @@ final class Packing {
             });
             return out;
         }
+        if (isTransposed(t)) {
+            int cols = (int) t.size(1);
+            transpose(t, (r0, c, run, count) -> {
+                for (int r = 0; r < count; r++) out[(r0 + r) * cols + c] = run[r];
+            });
+            return out;
+        }
         double[] buf = new double[CpuElementwise.SEGMENT];
         int[] pos = {0};
         rows(t, buf, (n) -> {
@@ -54,6 +68,47 @@ final class Packing {
     }
 
     private interface Sink { void take(int n); }
+
+    /** Rows of a tile per pass: a tile's 64 output rows stay in L1/L2 while its columns are scattered into them. */
+    private static final int TILE = 64;
+
+    /**
+     * A 2-D view whose columns are contiguous in memory (strides (1, ld): the transpose of a
+     * row-major matrix, {@code x.t()}), float32 or float64: read column run by column run.
+     */
+    static boolean isTransposed(Tensor t) {
+        return t.rank() == 2 && t.strides()[0] == 1 && t.strides()[1] != 1 && t.size(0) > 1
+                && (t.dtype() == DType.FLOAT32 || t.dtype() == DType.FLOAT64);
+    }
+
+    /** Takes the elements (r0 + r, c) of the view, r < count, as run[r]: one column's run of a tile. */
+    interface ColumnSink { void take(int r0, int c, double[] run, int count); }
+
+    /**
+     * The elements of a transposed view, in tiles of {@link #TILE} x TILE: each column's run of a
+     * tile is one contiguous read (not one cache miss per element, as the row walk of {@link #rows}
+     * makes of a stride of ld), for the sink to scatter into the tile's rows of a row-major output
+     * while they are in cache (a packing here, a copy in {@link CpuElementwise#copy}); tiles of
+     * columns in parallel (they write disjoint elements).
+     */
+    static void transpose(Tensor t, ColumnSink sink) {
+        MemorySegment seg = t.storage().segment();
+        int rows = (int) t.size(0), cols = (int) t.size(1);
+        long ld = t.strides()[1], offset = t.offset();
+        int tiles = (cols + TILE - 1) / TILE;
+        java.util.stream.IntStream range = java.util.stream.IntStream.range(0, tiles);
+        if ((long) rows * cols >= 1 << 16) range = range.parallel();
+        range.forEach(tile -> {
+            double[] run = new double[TILE];
+            for (int r0 = 0; r0 < rows; r0 += TILE) {
+                int count = Math.min(TILE, rows - r0);
+                for (int c = tile * TILE; c < Math.min(cols, (tile + 1) * TILE); c++) {
+                    HostRows.load(seg, t.dtype(), offset + c * ld + r0, 1, count, run);
+                    sink.take(r0, c, run, count);
+                }
+            }
+        });
+    }
 
     /** Visits the elements in C order, a segment at a time, on the calling thread. */
     private static void rows(Tensor t, double[] buf, Sink sink) {
