@@ -184,22 +184,33 @@ final class CpuKnn implements KnnOps {
             ds = Gemm.dgemm((double[]) packedQueries, tile.doubles, m, nb, tile.d);
             width = nb;
         }
-        boolean l2 = metric == Metric.L2;
-        double[] norms = tile.norms;
+        double[] norms = metric == Metric.L2 ? tile.norms : null;
         for (int r = 0; r < m; r++) {
             Candidates c = best[q0 + r];
             double qn = queryNorms[q0 + r];
-            double bar = c.bar();
             int o = r * width;
+            if (fs != null) {   // float32 scores: most are rejected a vector at a time
+                int j = MathKernels.INSTANCE.firstKeyAtMost(fs, o, 0, nb, qn, norms, c.bar());
+                while (j < nb) {
+                    c.offer(key(fs[o + j], j, qn, norms), tile.n0 + j);
+                    j = MathKernels.INSTANCE.firstKeyAtMost(fs, o, j + 1, nb, qn, norms, c.bar());
+                }
+                continue;
+            }
+            double bar = c.bar();
             for (int j = 0; j < nb; j++) {
-                double dot = fs != null ? fs[o + j] : ds[o + j];
-                double key = l2 ? qn - 2 * dot + norms[j] : -dot;
+                double key = key(ds[o + j], j, qn, norms);
                 if (key <= bar) {
                     c.offer(key, tile.n0 + j);
                     bar = c.bar();
                 }
             }
         }
+    }
+
+    /** The heap key of inner product dot with bank row j: (qn - 2 dot) + |row j|^2 (squared L2) with norms, else -dot. */
+    static double key(double dot, int j, double qn, double[] norms) {
+        return norms != null ? qn - 2 * dot + norms[j] : -dot;
     }
 
     /** Recomputes query i's candidates exactly in float64 and writes the best k, ordered, to the outputs. */
@@ -212,16 +223,11 @@ final class CpuKnn implements KnnOps {
         double[] exact = new double[c.size];
         for (int e = 0; e < c.size; e++) {
             HostRows.load(bankSeg, bank.dtype(), bank.offset() + c.ids[e] * bs[0], bs[1], d, bRow);
-            double s = 0;
             if (metric == Metric.L2) {
-                for (int p = 0; p < d; p++) {
-                    double diff = qRow[p] - bRow[p];
-                    s += diff * diff;
-                }
-                exact[e] = Math.sqrt(s);
+                for (int p = 0; p < d; p++) bRow[p] = qRow[p] - bRow[p];
+                exact[e] = Math.sqrt(MathKernels.INSTANCE.dot(bRow, bRow, d));
             } else {
-                for (int p = 0; p < d; p++) s += qRow[p] * bRow[p];
-                exact[e] = s;
+                exact[e] = MathKernels.INSTANCE.dot(qRow, bRow, d);
             }
         }
         Integer[] order = new Integer[c.size];

@@ -111,6 +111,15 @@ interface MathKernels {
     /** sum of (x[i] - centre[i])^2 in float64: a float32 row's squared distance to a centre. */
     double centredSquares(float[] x, double[] centre, int n);
 
+    /**
+     * The first j in [from, to) whose kNN key is at most {@code bar}, or {@code to} if none: the key
+     * of float32 inner product dots[at + j] is, in float64, (qn - 2 dot) + norms[j] with
+     * {@code norms} (the squared L2 distance), or -dot without (the negated inner product). The
+     * same IEEE operations as {@link CpuKnn}'s scalar key, so a bank row is a candidate exactly when
+     * that key would let it in: most of a tile of scores is rejected eight at a time.
+     */
+    int firstKeyAtMost(float[] dots, int at, int from, int to, double qn, double[] norms, double bar);
+
     /** Which implementation runs, for diagnostics. */
     String name();
 

@@ -82,6 +82,14 @@ final class ScalarKernels implements MathKernels {
     }
 
     @Override
+    public int firstKeyAtMost(float[] dots, int at, int from, int to, double qn, double[] norms, double bar) {
+        for (int j = from; j < to; j++) {
+            if (CpuKnn.key(dots[at + j], j, qn, norms) <= bar) return j;
+        }
+        return to;
+    }
+
+    @Override
     public String name() { return "scalar"; }
 
     @Override

@@ -203,6 +203,42 @@ final class VectorKernels implements MathKernels {
     }
 
     @Override
+    public int firstKeyAtMost(float[] dots, int at, int from, int to, double qn, double[] norms, double bar) {
+        for (int j = from; j < to; ) {
+            j = norms != null ? skipL2(dots, at, j, to, qn, norms, bar) : skipInnerProduct(dots, at, j, to, bar);
+            for (int end = Math.min(to, j + F.length()); j < end; j++) {
+                if (CpuKnn.key(dots[at + j], j, qn, norms) <= bar) return j;
+            }
+        }
+        return to;
+    }
+
+    /** The start of the first whole vector from j that holds a key (qn - 2 dot) + norm at most bar, else of the tail. */
+    private static int skipL2(float[] dots, int at, int j, int to, double qn, double[] norms, double bar) {
+        // widened to float64 lane by lane, then the scalar key's operations in its order: the same bits
+        DoubleVector q = DoubleVector.broadcast(S, qn);
+        for (int bound = to - F.length(); j <= bound; j += F.length()) {
+            FloatVector dot = FloatVector.fromArray(F, dots, at + j);
+            DoubleVector low = (DoubleVector) dot.convertShape(VectorOperators.F2D, S, 0);
+            DoubleVector high = (DoubleVector) dot.convertShape(VectorOperators.F2D, S, 1);
+            DoubleVector keyLow = q.sub(low.mul(2)).add(DoubleVector.fromArray(S, norms, j));
+            DoubleVector keyHigh = q.sub(high.mul(2)).add(DoubleVector.fromArray(S, norms, j + S.length()));
+            if (keyLow.compare(VectorOperators.LE, bar).or(keyHigh.compare(VectorOperators.LE, bar)).anyTrue()) return j;
+        }
+        return j;
+    }
+
+    /** As {@link #skipL2} for the key -dot: a float32 test dot >= -bar rounded, never stricter than the float64 one. */
+    private static int skipInnerProduct(float[] dots, int at, int j, int to, double bar) {
+        // no float lies between -bar and its nearest float, so a float dot >= -bar is >= that float too
+        float floor = (float) -bar;
+        for (int bound = to - F.length(); j <= bound; j += F.length()) {
+            if (FloatVector.fromArray(F, dots, at + j).compare(VectorOperators.GE, floor).anyTrue()) return j;
+        }
+        return j;
+    }
+
+    @Override
     public String name() { return "vector (" + S.length() + " x float64)"; }
 
     // ------------------------------------------------------------------ float32 rows

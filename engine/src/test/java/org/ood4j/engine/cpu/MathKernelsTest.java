@@ -45,6 +45,38 @@ class MathKernelsTest {
         }
     }
 
+    /** kNN candidates scanned a vector at a time: every hit the scalar walk finds, in order, ties at the bar included. */
+    @Test
+    void firstKeyAtMostFindsTheScalarHits() {
+        MathKernels vector = new VectorKernels(), scalar = new ScalarKernels();
+        SplittableRandom rng = new SplittableRandom(21);
+        int n = 203, at = 5;
+        float[] dots = new float[at + n];
+        double[] norms = new double[n];
+        for (int j = 0; j < n; j++) {
+            dots[at + j] = (float) rng.nextGaussian();
+            norms[j] = 1 + rng.nextDouble();
+        }
+        double qn = 1.5;
+        for (double[] metricNorms : new double[][] {norms, null}) {
+            double[] keys = new double[n];
+            for (int j = 0; j < n; j++) keys[j] = CpuKnn.key(dots[at + j], j, qn, metricNorms);
+            double[] sorted = keys.clone();
+            java.util.Arrays.sort(sorted);
+            // bars with no, few and many hits, one exactly a key (a tie enters), and the open heap's +inf
+            for (double bar : new double[] {sorted[0] - 1, sorted[0], sorted[3], sorted[n / 2], sorted[n - 1], Double.POSITIVE_INFINITY}) {
+                for (int from : new int[] {0, 1, 9, n - 3, n}) {
+                    int want = scalar.firstKeyAtMost(dots, at, from, n, qn, metricNorms, bar);
+                    assertEquals(want, vector.firstKeyAtMost(dots, at, from, n, qn, metricNorms, bar),
+                            (metricNorms == null ? "inner product" : "L2") + ", bar " + bar + ", from " + from);
+                    int expected = from;
+                    while (expected < n && keys[expected] > bar) expected++;
+                    assertEquals(expected, want, "scalar walk");
+                }
+            }
+        }
+    }
+
     @Test
     void loadFiniteCopiesTheRowAndFlagsAnyNaNOrInfinity() {
         MathKernels vector = new VectorKernels(), scalar = new ScalarKernels();
