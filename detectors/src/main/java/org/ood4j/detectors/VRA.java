@@ -3,6 +3,7 @@ package org.ood4j.detectors;
 import java.util.function.Function;
 
 import org.ood4j.engine.DType;
+import org.ood4j.engine.Scope;
 import org.ood4j.engine.Tensor;
 
 /**
@@ -84,11 +85,17 @@ public final class VRA extends FeatureMapsDetector implements StreamingFit {
         @Override
         protected void install(VRA detector) {
             long[] shape = rowShape();
-            Tensor m = Tensor.of(reservoir.rows(), reservoir.size(), shape[0], shape[1], shape[2]);
-            // quantiles in float64, then rounded to the maps' dtype: float32 maps are clamped by float32
-            // bounds, as pytorch-ood's clip does, and the clamp and pool stay a float32 pass
-            detector.putState("lower", m.quantile(detector.lowerPercentile / 100, 0, false).to(type));
-            detector.putState("upper", m.quantile(detector.upperPercentile / 100, 0, false).to(type));
+            try (Scope s = Scope.open()) {
+                // each map element's values over the kept maps as one contiguous row (a tiled transpose):
+                // the sort then reads a row, not one cache line per value; both percentiles from one sort
+                Tensor m = Tensor.of(reservoir.rows(), reservoir.size(), shape[0] * shape[1] * shape[2]);
+                Tensor bounds = m.t().contiguous().quantile(
+                        new double[] {detector.lowerPercentile / 100, detector.upperPercentile / 100}, 1, false);
+                // quantiles in float64, then rounded to the maps' dtype: float32 maps are clamped by float32
+                // bounds, as pytorch-ood's clip does, and the clamp and pool stay a float32 pass
+                detector.putState("lower", bounds.select(0, 0).reshape(shape).to(type));
+                detector.putState("upper", bounds.select(0, 1).reshape(shape).to(type));
+            }
         }
     }
 
