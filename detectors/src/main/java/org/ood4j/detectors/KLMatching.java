@@ -12,7 +12,7 @@ import org.ood4j.engine.cpu.RowMath;
  * Settings" (ICML 2022). Fit: for each class c the typical posterior
  * <pre>  d_c = mean of softmax(f(x)) over fit samples whose PREDICTED class is c</pre>
  * (labels only mark OOD rows to skip). Score: {@code KL(p || d_yhat) = sum_j p_j (log p_j - log d_yhat,j)}
- * with 0 log 0 = 0 and yhat = argmax p.
+ * with 0 log 0 = 0 and yhat = argmax p (the argmax of the logits: softmax keeps their order).
  *
  * <p>A sample predicted as a class that no fit sample was predicted as has no typical posterior
  * to match; its score is +infinity (as far from every fitted posterior as can be), never NaN.
@@ -30,7 +30,7 @@ public final class KLMatching extends LogitsDetector implements StreamingFit {
         return new PosteriorFit(this);
     }
 
-    /** Means of softmax(logits) grouped by argmax, float64. */
+    /** Means of softmax(logits) grouped by the logits' argmax, float64. */
     private static final class PosteriorFit extends MomentsAccumulator<KLMatching> {
         PosteriorFit(KLMatching detector) {
             super(detector, 0, new Moments(Moments.Scatter.NONE));
@@ -40,14 +40,16 @@ public final class KLMatching extends LogitsDetector implements StreamingFit {
         protected void addId(Tensor logits, long[] labels) {
             // The group sums and the log table scoring reads on the heap; the sums, means and table as tensors.
             if (moments[0].dim() < 0) Inputs.requireClassTables("KLMatching", logits, 2, 3);
-            // softmax in float64 row by row from the logits' own dtype (no float64 copy of the logits), then
-            // the posteriors' float64 sums grouped by their argmax (no copy of the posteriors to the heap)
+            // softmax in float64 row by row from the logits' own dtype (no float64 copy of the logits), the
+            // predicted class (the logits' argmax, as pytorch-ood's fit) in the same pass as a last column,
+            // then the posteriors' float64 sums grouped by it (no copy of the posteriors to the heap)
             int classes = (int) logits.size(1);
-            Tensor p = logits.mapRows(classes, (z, scratch, n, out) -> {
+            Tensor rows = logits.mapRows(classes + 1, (z, scratch, n, out) -> {
+                out[n] = RowMath.argmax(z, n);
                 RowMath.softmax(z, n);
                 System.arraycopy(z, 0, out, 0, n);
             });
-            addMeans(moments[0], p, p.argmax(1).toLongArray());
+            addMeans(moments[0], rows.slice(1, 0, classes), rows.select(1, classes).toLongArray());
         }
 
         @Override
