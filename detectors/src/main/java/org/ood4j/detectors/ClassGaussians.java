@@ -115,9 +115,8 @@ final class ClassGaussians {
                 boolean perClass = moments[0].scatter() == Moments.Scatter.PER_GROUP;
                 requireMemory(detector().name(), rows, classes, matrices + (perClass ? classes : 0));
             }
-            double[] x = rows.toDoubleArray();
-            if (moments.length > 1) moments[1].add(x.clone(), (int) rows.size(0), null);
-            moments[0].add(x, (int) rows.size(0), labels);
+            if (moments.length > 1) moments[1].add(rows, null);
+            moments[0].add(rows, labels);
         }
 
         @Override

@@ -58,7 +58,7 @@ public final class ViM extends FeaturesDetector implements StreamingFit {
         @Override
         protected void addId(Tensor rows, long[] labels) {
             if (moments[0].dim() < 0) requireMemory(rows);
-            moments[0].add(rows.toDoubleArray(), (int) rows.size(0), null);
+            moments[0].add(rows, null);
         }
 
         @Override

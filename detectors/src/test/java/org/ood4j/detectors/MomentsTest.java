@@ -77,6 +77,33 @@ class MomentsTest {
     }
 
     /** AUTO: float64 products below FLOAT32_FROM_DIM columns (bit-equal to FLOAT64 there), float32 from it on; bad property values named. */
+    /** Float32 rows added as a tensor (kept float32 for float32 products) give the bits of their float64 copy's path. */
+    @Test
+    void float32RowsGiveTheBitsOfTheirFloat64Copy() {
+        Random rng = new Random(8);
+        int rows = 700, d = Moments.Products.FLOAT32_FROM_DIM + 3, classes = 3;
+        float[] x = new float[rows * d];
+        long[] y = new long[rows];
+        for (int i = 0; i < rows; i++) {
+            y[i] = i % classes == 2 ? 7 : i % classes;   // labels 0, 1 and 7
+            for (int j = 0; j < d; j++) x[i * d + j] = (float) (3 * y[i] + rng.nextGaussian());
+        }
+        Moments viaTensor = new Moments(Moments.Scatter.POOLED, Moments.Products.FLOAT32);
+        Moments viaDoubles = new Moments(Moments.Scatter.POOLED, Moments.Products.FLOAT32);
+        for (int start = 0; start < rows; start += 350) {                         // two chunks: a centre set by the first
+            int n = Math.min(350, rows - start);
+            long[] labels = java.util.Arrays.copyOfRange(y, start, start + n);
+            try (org.ood4j.engine.Tensor chunk = org.ood4j.engine.Tensor.of(java.util.Arrays.copyOfRange(x, start * d, (start + n) * d), n, d)) {
+                viaTensor.add(chunk, labels);
+                viaDoubles.add(chunk.toDoubleArray(), n, labels);
+            }
+        }
+        for (long label : new long[] {0, 1, 7}) {
+            org.junit.jupiter.api.Assertions.assertArrayEquals(viaDoubles.mean(label), viaTensor.mean(label), 0.0, "mean of " + label);
+        }
+        org.junit.jupiter.api.Assertions.assertArrayEquals(viaDoubles.pooledScatter(), viaTensor.pooledScatter(), 0.0, "pooled scatter");
+    }
+
     @Test
     void autoProductsChooseByWidth() {
         int below = Moments.Products.FLOAT32_FROM_DIM - 1;
