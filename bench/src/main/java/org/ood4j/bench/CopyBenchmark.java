@@ -13,7 +13,9 @@ import org.openjdk.jmh.annotations.*;
  * preallocated tensor (the memory-bandwidth ceiling that memory-bound ops are compared with),
  * {@code copy} into a new one (allocation and first-touch page faults included, as every op that
  * returns a new tensor pays). Traffic 8n bytes (n*4 read + n*4 written): GB/s = 8n / (time in s)
- * / 1e9 (bench/rates.py prints it).
+ * / 1e9 (bench/rates.py prints it). {@code transposedInto} copies the transpose of an n-element
+ * square matrix (a view, {@code x.t()}) into a preallocated one: the same traffic, read in 64 x 64
+ * tiles ({@code Packing.transpose}) where a row walk of the view misses the cache on every element.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -28,7 +30,7 @@ public class CopyBenchmark {
     @Param({"cpu", "cuda"})
     String backend;
 
-    Tensor x, into;
+    Tensor x, into, square, squareInto;
     Device device;
 
     @Setup
@@ -38,10 +40,15 @@ public class CopyBenchmark {
             x = host.to(device);
         }
         into = Tensor.zeros(DType.FLOAT32, device, n);
+        long side = (long) Math.sqrt((double) n);
+        square = x.slice(0, 0, side * side).reshape(side, side);
+        squareInto = Tensor.zeros(DType.FLOAT32, device, side, side);
     }
 
     @TearDown
     public void tearDown() {
+        square.close();
+        squareInto.close();
         x.close();
         into.close();
     }
@@ -50,6 +57,14 @@ public class CopyBenchmark {
     public double copyInto() {
         into.copyFrom(x);
         return into.getDouble(0);
+    }
+
+    @Benchmark
+    public double transposedInto() {
+        try (Tensor view = square.t()) {
+            squareInto.copyFrom(view);
+        }
+        return squareInto.getDouble(0);
     }
 
     @Benchmark
