@@ -64,7 +64,7 @@ public class CopyBenchmark {
         try (Tensor view = square.t()) {
             squareInto.copyFrom(view);
         }
-        return squareInto.getDouble(0);
+        return squareInto.getDouble(0, 1);
     }
 
     @Benchmark
