@@ -18,9 +18,9 @@ import java.lang.invoke.MethodHandle;
  * faults once per 2 MiB: the same 100 MB took 15-21 ms to touch and 0.5 ms to unmap. The kernel
  * hands out zeroed pages, so a fresh block needs no fill of its own.
  *
- * <p>Where the mapping cannot be made (not Linux, no {@code mmap} symbol, or {@code
- * -Dood4j.hugePages=false}), {@link #allocate} answers null and the caller takes the arena's own
- * memory. Huge pages are only advised: with the kernel's THP set to {@code never} the mapping
+ * <p>Where the mapping cannot be made (not Linux, native access not enabled for the engine, no
+ * {@code mmap} symbol, or {@code -Dood4j.hugePages=false}), {@link #allocate} answers null and the
+ * caller takes the arena's own memory. Huge pages are only advised: with the kernel's THP set to {@code never} the mapping
  * still works, with 4 KiB pages. Mapped blocks are not counted in Native Memory Tracking's
  * "Other" (the JVM does not see a mapping it did not make); the engine's own counters
  * ({@link MemoryStats}) count them as any block.
@@ -32,8 +32,11 @@ final class HugePageMemory {
 
     static {
         MethodHandle mmap = null, munmap = null, madvise = null;
+        // only where native access is granted (the launcher's --enable-native-access): elsewhere the
+        // linker would print the JDK's restricted-method warning on a CPU-only path that never did
         if (Boolean.parseBoolean(System.getProperty("ood4j.hugePages", "true"))
-                && System.getProperty("os.name", "").startsWith("Linux")) {
+                && System.getProperty("os.name", "").startsWith("Linux")
+                && HugePageMemory.class.getModule().isNativeAccessEnabled()) {
             try {
                 Linker linker = Linker.nativeLinker();
                 SymbolLookup libc = linker.defaultLookup();
