@@ -98,14 +98,12 @@ final class BlockedCholesky {
         }
     }
 
-    /** [[corner, side^T], [side, bottom]]. */
+    /** [[corner, side^T], [side, bottom]]: the lower blocks as {@link #place} puts them, then the mirror of side. */
     private static Tensor symmetric(Tensor corner, Tensor side, Tensor bottom) {
         int h = (int) corner.size(0), n = h + (int) bottom.size(0);
         Tensor out = Tensor.empty(DType.FLOAT64, n, n);
-        block(out, 0, h, 0, h).copyFrom(corner);
-        block(out, h, n, 0, h).copyFrom(side);
+        place(out, corner, bottom, side);
         block(out, 0, h, h, n).copyFrom(side.t());
-        block(out, h, n, h, n).copyFrom(bottom);
         return out;
     }
 
@@ -114,7 +112,7 @@ final class BlockedCholesky {
         return a.slice(0, r0, r1).slice(1, c0, c1);
     }
 
-    /** [[top, 0], [below, bottom]] into the zeroed out. */
+    /** top, below and bottom into out's blocks [[top, .], [below, bottom]] (the upper right one left as it is). */
     private static void place(Tensor out, Tensor top, Tensor bottom, Tensor below) {
         int n = (int) out.size(0), h = (int) top.size(0);
         block(out, 0, h, 0, h).copyFrom(top);
