@@ -40,16 +40,13 @@ public final class KLMatching extends LogitsDetector implements StreamingFit {
         protected void addId(Tensor logits, long[] labels) {
             // The group sums and the log table scoring reads on the heap; the sums, means and table as tensors.
             if (moments[0].dim() < 0) Inputs.requireClassTables("KLMatching", logits, 2, 3);
-            // softmax in float64 row by row from the logits' own dtype (no float64 copy of the logits), the
-            // predicted class (the logits' argmax, as pytorch-ood's fit) in the same pass as a last column,
-            // then the posteriors' float64 sums grouped by it (no copy of the posteriors to the heap)
-            int classes = (int) logits.size(1);
-            Tensor rows = logits.mapRows(classes + 1, (z, scratch, n, out) -> {
-                out[n] = RowMath.argmax(z, n);
-                RowMath.softmax(z, n);
-                System.arraycopy(z, 0, out, 0, n);
-            });
-            addMeans(moments[0], rows.slice(1, 0, classes), rows.select(1, classes).toLongArray());
+            // The posteriors in the logits' dtype (float32 exps summed in float64 for float32 logits, as
+            // pytorch-ood's float32 softmax), grouped by the predicted class (the logits' argmax, as
+            // pytorch-ood's fit: logits.max(dim=1).indices) into float64 sums: two engine passes over
+            // the logits and one over the posteriors, with no float64 copy of either.
+            try (Tensor predicted = logits.argmax(1); Tensor posteriors = logits.softmax(1)) {
+                addMeans(moments[0], posteriors, predicted.toLongArray());
+            }
         }
 
         @Override

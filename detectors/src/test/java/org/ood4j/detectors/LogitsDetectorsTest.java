@@ -154,7 +154,8 @@ class LogitsDetectorsTest {
             KLMatching kl = new KLMatching(null);
             kl.fitLogits(fit, Tensor.of(new long[] {0, 0, -1}));  // the class-1 row is OOD: never fitted
             double[] sc = scores(kl, Tensor.of(new float[][] {{2, 0, 0}, {0, 3, 1}}));
-            assertEquals(0, sc[0], 1e-15);
+            // zero to float32 resolution: the typical posterior is a mean of float32 softmax rows (as pytorch-ood's)
+            assertEquals(0, sc[0], 1e-7);
             assertEquals(Double.POSITIVE_INFINITY, sc[1]);
         }
     }

@@ -242,6 +242,20 @@ class CpuReductionsTest {
         }
     }
 
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"FLOAT32", "FLOAT64"})
+    void softmaxOfARowWithNaNOrPlusInfinityOrOnlyMinusInfinityIsNaN(DType dtype) {
+        double inf = Double.POSITIVE_INFINITY;
+        try (Tensor x64 = Tensor.of(new double[][] {{1, Double.NaN, 2}, {1, inf, 2}, {NEG_INF, NEG_INF, NEG_INF}, {0, 0, 0}});
+             Tensor x = x64.to(dtype)) {
+            for (boolean log : new boolean[] {false, true}) {
+                double[] p = OPS.softmax(x, 1, log).toDoubleArray();
+                for (int j = 0; j < 9; j++) assertTrue(Double.isNaN(p[j]), (log ? "log_softmax " : "softmax ") + dtype + " element " + j);
+                for (int j = 9; j < 12; j++) assertEquals(log ? -Math.log(3) : 1.0 / 3, p[j], TestTensors.tolerance(dtype));
+            }
+        }
+    }
+
     @Test
     void maxMinAndArgPropagateNaN() {
         Tensor x = Tensor.of(new double[][] {{1, Double.NaN, 5, Double.NaN}, {4, 9, 9, -2}});
