@@ -170,11 +170,8 @@ final class ClassGaussians {
         }
     }
 
-    /** Inverse of a symmetric positive-definite matrix, symmetrised against rounding. */
+    /** Inverse of a symmetric positive-definite matrix, exactly symmetric ({@link Linalg#inverseSpd}'s contract). */
     static Tensor precision(Tensor cov) {
-        try (Scope s = Scope.open()) {
-            Tensor inv = Linalg.inverseSpd(cov);   // a regularised scatter is positive definite: Cholesky, not LU
-            return s.keep(inv.add(inv.t()).mul(0.5));
-        }
+        return Linalg.inverseSpd(cov);   // a regularised scatter is positive definite: Cholesky, not LU
     }
 }

@@ -17,12 +17,16 @@ public interface LinalgOps {
     Tensor inverse(Tensor a);
 
     /**
-     * The inverse of a symmetric positive-definite matrix (a covariance or scatter); throws when A
-     * is not positive definite. The default is {@link #inverse}; a backend may go through the
-     * Cholesky factor instead, A^-1 = L^-T L^-1, half the work of LU and better conditioned.
+     * The inverse of a symmetric positive-definite matrix (a covariance or scatter), exactly
+     * symmetric (its two triangles the same bits); throws when A is not positive definite. The
+     * default is {@link #inverse} averaged with its transpose; a backend may go through the
+     * Cholesky factor instead, A^-1 = L^-T L^-1, half the work of LU and better conditioned, and
+     * mirror one triangle.
      */
     default Tensor inverseSpd(Tensor a) {
-        return inverse(a);
+        try (Tensor inv = inverse(a); Tensor t = inv.t(); Tensor sum = inv.add(t)) {
+            return sum.mul(0.5);
+        }
     }
 
     /**

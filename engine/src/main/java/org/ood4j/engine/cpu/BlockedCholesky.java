@@ -4,130 +4,164 @@ import org.ejml.data.DMatrixRMaj;
 import org.ejml.dense.row.decomposition.TriangularSolver_DDRM;
 import org.ejml.dense.row.factory.DecompositionFactory_DDRM;
 import org.ejml.interfaces.decomposition.CholeskyDecomposition_F64;
-import org.ood4j.engine.DType;
-import org.ood4j.engine.Scope;
-import org.ood4j.engine.Tensor;
 
 /**
- * Cholesky factor, triangular inverse and SPD inverse of float64 matrices by halves, so that
- * almost all of the work is the engine's parallel GEMM (EJML's loops, single-threaded and
- * column-walking, below {@link #BLOCK}). With A = [[A11, A21^T], [A21, A22]]:
+ * Cholesky factor, triangular inverse and SPD inverse of a float64 (n, n) row-major matrix, in
+ * place and by halves, so that almost all of the work is the engine's parallel GEMM
+ * ({@link Gemm#dgemmAdd} on blocks of the one array; EJML's loops at and below {@link #BLOCK}).
+ * With A = [[A11, .], [A21, A22]] (only the lower triangle is read):
  * <pre>
  *   L11 = chol(A11),  W11 = L11^-1,  L21 = A21 W11^T,  L22 = chol(A22 - L21 L21^T)
  *   W = L^-1 = [[W11, 0], [-W22 L21 W11, W22]]
- *   A^-1 = W^T W = [[G(W11) + B^T B, B^T W22], [W22^T B, G(W22)]],  B = -W22 L21 W11,  G(X) = X^T X
+ *   A^-1 = W^T W = [[G(W11) + W21^T W21, .], [W22^T W21, G(W22)]],  G(X) = X^T X
  * </pre>
- * (Golub and Van Loan, 4.2.4 and 3.1.4, recursive form.) Every product with a triangular factor
- * ({@link #lowerTimes}, {@link #timesLower}) and every symmetric one ({@link #outer}) is itself
- * taken by halves, so the zero and the mirrored halves cost no flops: the factor and W are
- * 2n^3/3 flops and the Gram n^3/3, n^3 in all, half of numpy's LU inverse (2n^3). With full
- * products at every level it was 2n^3 (4.9 s at n = 4096 here against numpy's 3.6 s).
+ * (Golub and Van Loan, 4.2.4 and 3.1.4, recursive form; LAPACK's potrf, trtri and lauum.) Each
+ * product with a triangle ({@link #multiply}) and each symmetric update ({@link #symmetricAdd})
+ * is itself taken by halves, so the zero and the mirrored halves cost no flops: the factor and W
+ * are 2n^3/3 flops and the Gram n^3/3, n^3 in all, half of numpy's LU inverse (2n^3). Every step
+ * writes into the blocks of the two arrays, with no copy of a block and no temporary matrix
+ * outside the leaves.
  */
 final class BlockedCholesky {
-    /** Orders at or below this are EJML's loops (its own blocked Cholesky starts at 1000 rows, single-threaded). */
-    static final int BLOCK = 192;
+    /** Orders at or below this are leaves: EJML's loops for the factor, one dense GEMM for a product. */
+    static final int BLOCK = 96;
 
     private BlockedCholesky() {}
 
-    /** {L, W = L^-1} of the SPD float64 (n, n) matrix a; null when a is not positive definite. */
-    static Tensor[] factor(Tensor a) {
-        int n = (int) a.size(0);
-        if (n <= BLOCK) return factorSmall(a, n);
-        int h = n / 2;
-        try (Scope s = Scope.open()) {
-            Tensor[] top = factor(block(a, 0, h, 0, h).contiguous());
-            if (top == null) return null;
-            Tensor l21 = lowerTimes(top[1], block(a, h, n, 0, h).t()).t();          // A21 W11^T = (W11 A21^T)^T
-            Tensor schur = block(a, h, n, h, n).sub(outer(l21));
-            Tensor[] bottom = factor(schur);
-            if (bottom == null) return null;
-            Tensor l = Tensor.zeros(DType.FLOAT64, n, n), w = Tensor.zeros(DType.FLOAT64, n, n);
-            place(l, top[0], bottom[0], l21);
-            place(w, top[1], bottom[1], lowerTimes(bottom[1], timesLower(l21, top[1])).neg());
-            return new Tensor[] {s.keep(l), s.keep(w)};
+    /**
+     * Factors the SPD matrix a (n, n) in place: its lower triangle becomes L (A = L L^T) and its
+     * upper triangle zero; w (n, n, zeros) receives W = L^-1, lower triangular. False when A is not
+     * positive definite (a and w then hold partial results).
+     */
+    static boolean factor(double[] a, double[] w, int n) {
+        if (!factor(a, w, n, 0, n, new Gemm.Scratch())) return false;
+        for (int i = 0; i < n; i++) java.util.Arrays.fill(a, i * n + i + 1, (i + 1) * n, 0);
+        return true;
+    }
+
+    /** A^-1 in place of W = L^-1 (lower triangular, (n, n)): W^T W's lower triangle by halves, then mirrored. */
+    static void gram(double[] w, int n) {
+        gram(w, n, 0, n, new Gemm.Scratch());
+        for (int i0 = 0; i0 < n; i0 += MIRROR_TILE) {         // tile by tile: a column walk of 4096 rows misses the cache per element
+            for (int j0 = 0; j0 <= i0; j0 += MIRROR_TILE) {
+                for (int i = i0; i < Math.min(n, i0 + MIRROR_TILE); i++) {
+                    for (int j = j0; j < Math.min(i, j0 + MIRROR_TILE); j++) w[j * n + i] = w[i * n + j];
+                }
+            }
         }
     }
 
-    /** W^T W for a lower-triangular float64 (n, n) W: the SPD inverse A^-1 from W = L^-1. */
-    static Tensor gram(Tensor w) {
-        int n = (int) w.size(0);
-        if (n <= BLOCK) return w.t().matmul(w);
-        int h = n / 2;
-        try (Scope s = Scope.open()) {
-            Tensor b = block(w, h, n, 0, h), c = block(w, h, n, h, n).contiguous();
-            Tensor corner = gram(block(w, 0, h, 0, h).contiguous()).add(outer(b.t()));
-            Tensor side = timesLower(b.t(), c).t();             // C^T B = (B^T C)^T, (n - h, h): rows h.., columns ..h
-            return s.keep(symmetric(corner, side, gram(c)));
+    private static final int MIRROR_TILE = 64;
+
+    /** The diagonal block [o, o + n) of a and w (row stride ld). */
+    private static boolean factor(double[] a, double[] w, int ld, int o, int n, Gemm.Scratch scratch) {
+        if (n <= BLOCK) return factorLeaf(a, w, ld, o, n);
+        int h = n / 2, o2 = o + h, m = n - h;
+        if (!factor(a, w, ld, o, h, scratch)) return false;
+        multiply(false, true, w, ld, o, h, a, o2 * ld + o, m, scratch);                        // L21 = A21 W11^T
+        symmetricAdd(a, ld, o2, m, new Gemm.Block(a, o2 * ld + o, ld, false), h, -1, scratch); // A22 - L21 L21^T
+        if (!factor(a, w, ld, o2, m, scratch)) return false;
+        for (int i = o2; i < o2 + m; i++) {                                          // W21 = -W22 L21 W11
+            for (int j = o; j < o2; j++) w[i * ld + j] = -a[i * ld + j];
+        }
+        multiply(false, false, w, ld, o, h, w, o2 * ld + o, m, scratch);
+        multiply(true, false, w, ld, o2, m, w, o2 * ld + o, h, scratch);
+        return true;
+    }
+
+    /** W^T W in place of the lower-triangular diagonal block [o, o + n) of w: its lower triangle (a leaf writes both). */
+    private static void gram(double[] w, int ld, int o, int n, Gemm.Scratch scratch) {
+        if (n <= BLOCK) {
+            double[] g = new double[n * n];
+            Gemm.Block t = new Gemm.Block(w, o * ld + o, ld, false);
+            Gemm.dgemmAdd(new Gemm.Block(w, o * ld + o, ld, true), t, 1, g, 0, n, n, n, n, scratch);
+            for (int i = 0; i < n; i++) System.arraycopy(g, i * n, w, (o + i) * ld + o, n);
+            return;
+        }
+        int h = n / 2, o2 = o + h, m = n - h;
+        gram(w, ld, o, h, scratch);                                                           // G(W11)
+        symmetricAdd(w, ld, o, h, new Gemm.Block(w, o2 * ld + o, ld, true), m, 1, scratch);   // + W21^T W21
+        multiply(true, true, w, ld, o2, m, w, o2 * ld + o, h, scratch);                       // W22^T W21
+        gram(w, ld, o2, m, scratch);                                                          // G(W22)
+    }
+
+    /**
+     * X := op(T) X ({@code left}) or X op(T), in place, for the lower-triangular diagonal block T
+     * of t at [o, o + n) and X a block of x at xOff (row stride ld): n rows of {@code width} when
+     * left, else {@code width} rows of n; op(T) = T^T when {@code transposed}. By halves
+     * T = [[Ta, 0], [Tb, Tc]], each half of X updated after the products that still read it:
+     * <pre>
+     *   T X:   X2 = Tc X2 + Tb X1,    X1 = Ta X1          T^T X: X1 = Ta^T X1 + Tb^T X2,  X2 = Tc^T X2
+     *   X T:   X1 = X1 Ta + X2 Tb,    X2 = X2 Tc          X T^T: X2 = X2 Tc^T + X1 Tb^T,  X1 = X1 Ta^T
+     * </pre>
+     * A leaf is one dense GEMM into a scratch block (T's upper triangle is stored as zeros).
+     */
+    private static void multiply(boolean left, boolean transposed, double[] t, int ld, int o, int n, double[] x, int xOff, int width,
+                                 Gemm.Scratch scratch) {
+        int rows = left ? n : width, cols = left ? width : n;
+        if (n <= BLOCK) {
+            double[] product = new double[rows * cols];
+            Gemm.Block tb = new Gemm.Block(t, o * ld + o, ld, transposed), xb = new Gemm.Block(x, xOff, ld, false);
+            Gemm.dgemmAdd(left ? tb : xb, left ? xb : tb, 1, product, 0, cols, rows, cols, n, scratch);
+            for (int i = 0; i < rows; i++) System.arraycopy(product, i * cols, x, xOff + i * ld, cols);
+            return;
+        }
+        int h = n / 2, o2 = o + h, m = n - h;
+        // X's halves along T's order: rows of X when T is on the left, columns when on the right
+        int x1 = xOff, x2 = left ? xOff + h * ld : xOff + h;
+        Gemm.Block tb = new Gemm.Block(t, o2 * ld + o, ld, transposed);             // Tb (m, h), or Tb^T (h, m)
+        boolean firstHalfLast = left != transposed;   // T X and X T^T update X2 first, from the X1 they read
+        if (firstHalfLast) {
+            multiply(left, transposed, t, ld, o2, m, x, x2, width, scratch);
+            if (left) Gemm.dgemmAdd(tb, new Gemm.Block(x, x1, ld, false), 1, x, x2, ld, m, width, h, scratch);
+            else Gemm.dgemmAdd(new Gemm.Block(x, x1, ld, false), tb, 1, x, x2, ld, width, m, h, scratch);
+            multiply(left, transposed, t, ld, o, h, x, x1, width, scratch);
+        } else {
+            multiply(left, transposed, t, ld, o, h, x, x1, width, scratch);
+            if (left) Gemm.dgemmAdd(tb, new Gemm.Block(x, x2, ld, false), 1, x, x1, ld, h, width, m, scratch);
+            else Gemm.dgemmAdd(new Gemm.Block(x, x2, ld, false), tb, 1, x, x1, ld, width, h, m, scratch);
+            multiply(left, transposed, t, ld, o2, m, x, x2, width, scratch);
         }
     }
 
-    /** W X for a lower-triangular W (n, n) and any X (n, m): [[Wa, 0], [Wb, Wc]] X by halves, n^2 m flops. */
-    static Tensor lowerTimes(Tensor w, Tensor x) {
-        int n = (int) w.size(0);
-        if (n <= BLOCK) return w.matmul(x);
-        int h = n / 2;
-        try (Scope s = Scope.open()) {
-            Tensor x1 = x.slice(0, 0, h), x2 = x.slice(0, h, n);
-            Tensor top = lowerTimes(block(w, 0, h, 0, h), x1);
-            Tensor bottom = block(w, h, n, 0, h).matmul(x1).add(lowerTimes(block(w, h, n, h, n), x2));
-            return s.keep(Tensor.cat(java.util.List.of(top, bottom), 0));
+    /**
+     * C += alpha Y Y^T on the lower blocks of the diagonal block [o, o + n) of c, for Y = op(X)
+     * (n, depth): by halves of C's order, C11 += a Y1 Y1^T, C21 += a Y2 Y1^T, C22 += a Y2 Y2^T;
+     * a leaf is one dense GEMM on its diagonal block (both of its triangles).
+     */
+    private static void symmetricAdd(double[] c, int ld, int o, int n, Gemm.Block y, int depth, double alpha, Gemm.Scratch scratch) {
+        Gemm.Block yT = new Gemm.Block(y.data(), y.offset(), y.ld(), !y.transposed());
+        if (n <= BLOCK) {
+            Gemm.dgemmAdd(y, yT, alpha, c, o * ld + o, ld, n, n, depth, scratch);
+            return;
         }
+        int h = n / 2, m = n - h;
+        Gemm.Block y2 = rowsFrom(y, h);
+        symmetricAdd(c, ld, o, h, y, depth, alpha, scratch);
+        Gemm.dgemmAdd(y2, yT, alpha, c, (o + h) * ld + o, ld, m, h, depth, scratch);
+        symmetricAdd(c, ld, o + h, m, y2, depth, alpha, scratch);
     }
 
-    /** X W for any X (m, n) and a lower-triangular W (n, n): X [[Wa, 0], [Wb, Wc]] by halves, m n^2 flops. */
-    static Tensor timesLower(Tensor x, Tensor w) {
-        int n = (int) w.size(0);
-        if (n <= BLOCK) return x.matmul(w);
-        int h = n / 2;
-        try (Scope s = Scope.open()) {
-            Tensor x1 = x.slice(1, 0, h), x2 = x.slice(1, h, n);
-            Tensor left = timesLower(x1, block(w, 0, h, 0, h)).add(x2.matmul(block(w, h, n, 0, h)));
-            Tensor right = timesLower(x2, block(w, h, n, h, n));
-            return s.keep(Tensor.cat(java.util.List.of(left, right), 1));
+    /** op(Y)'s rows from r on, as a block of the same array. */
+    private static Gemm.Block rowsFrom(Gemm.Block y, int r) {
+        return new Gemm.Block(y.data(), y.offset() + (y.transposed() ? r : r * y.ld()), y.ld(), y.transposed());
+    }
+
+    /** EJML's Cholesky of the leaf (its lower triangle, mirrored) and its triangular inverse, written back. */
+    private static boolean factorLeaf(double[] a, double[] w, int ld, int o, int n) {
+        double[] block = new double[n * n];
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j <= i; j++) block[i * n + j] = block[j * n + i] = a[(o + i) * ld + o + j];
         }
-    }
-
-    /** X X^T (m, m) for any X (m, k): the lower blocks by halves, mirrored, m^2 k flops. */
-    static Tensor outer(Tensor x) {
-        int m = (int) x.size(0);
-        if (m <= BLOCK) return x.matmul(x.t());
-        int h = m / 2;
-        try (Scope s = Scope.open()) {
-            Tensor x1 = x.slice(0, 0, h), x2 = x.slice(0, h, m);
-            return s.keep(symmetric(outer(x1), x2.matmul(x1.t()), outer(x2)));
-        }
-    }
-
-    /** [[corner, side^T], [side, bottom]]: the lower blocks as {@link #place} puts them, then the mirror of side. */
-    private static Tensor symmetric(Tensor corner, Tensor side, Tensor bottom) {
-        int h = (int) corner.size(0), n = h + (int) bottom.size(0);
-        Tensor out = Tensor.empty(DType.FLOAT64, n, n);
-        place(out, corner, bottom, side);
-        block(out, 0, h, h, n).copyFrom(side.t());
-        return out;
-    }
-
-    /** The view a[r0:r1, c0:c1]. */
-    private static Tensor block(Tensor a, int r0, int r1, int c0, int c1) {
-        return a.slice(0, r0, r1).slice(1, c0, c1);
-    }
-
-    /** top, below and bottom into out's blocks [[top, .], [below, bottom]] (the upper right one left as it is). */
-    private static void place(Tensor out, Tensor top, Tensor bottom, Tensor below) {
-        int n = (int) out.size(0), h = (int) top.size(0);
-        block(out, 0, h, 0, h).copyFrom(top);
-        block(out, h, n, 0, h).copyFrom(below);
-        block(out, h, n, h, n).copyFrom(bottom);
-    }
-
-    private static Tensor[] factorSmall(Tensor a, int n) {
-        DMatrixRMaj m = DMatrixRMaj.wrap(n, n, a.toDoubleArray());
         CholeskyDecomposition_F64<DMatrixRMaj> chol = DecompositionFactory_DDRM.chol(n, true);
-        if (!chol.decompose(m)) return null;
-        double[] lower = java.util.Arrays.copyOf(chol.getT(null).data, n * n);
-        for (int i = 0; i < n; i++) java.util.Arrays.fill(lower, i * n + i + 1, (i + 1) * n, 0);
-        double[] inverse = lower.clone();
+        if (!chol.decompose(DMatrixRMaj.wrap(n, n, block))) return false;
+        double[] lower = chol.getT(null).data, inverse = new double[n * n];
+        for (int i = 0; i < n; i++) System.arraycopy(lower, i * n, inverse, i * n, i + 1);
         TriangularSolver_DDRM.invertLower(inverse, n);
-        return new Tensor[] {Tensor.of(lower, n, n), Tensor.of(inverse, n, n)};
+        for (int i = 0; i < n; i++) {
+            System.arraycopy(inverse, i * n, w, (o + i) * ld + o, i + 1);
+            System.arraycopy(lower, i * n, a, (o + i) * ld + o, i + 1);
+        }
+        return true;
     }
 }

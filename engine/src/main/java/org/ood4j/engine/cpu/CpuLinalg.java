@@ -13,7 +13,6 @@ import org.ejml.dense.row.linsol.lu.LinearSolverLu_DDRM;
 import org.ejml.interfaces.decomposition.EigenDecomposition_F64;
 import org.ejml.interfaces.decomposition.SingularValueDecomposition_F64;
 import org.ood4j.engine.DType;
-import org.ood4j.engine.Scope;
 import org.ood4j.engine.Shape;
 import org.ood4j.engine.Tensor;
 import org.ood4j.engine.backend.LinalgOps;
@@ -35,26 +34,25 @@ final class CpuLinalg implements LinalgOps {
     @Override
     public Tensor cholesky(Tensor a) {
         DType type = floatType(a, "cholesky");
-        try (Scope s = Scope.open()) {
-            return s.keep(factor(a, "cholesky")[0].to(type));
-        }
+        double[][] lw = factor(a, "cholesky");
+        return Unpacking.tensor(lw[0], type, a.shape());
     }
 
-    /** {L, L^-1} with A = L L^T ({@link BlockedCholesky}); refuses an A that is not positive definite. */
-    private static Tensor[] factor(Tensor a, String op) {
-        DMatrixRMaj m = square(a, op);                          // checks shape, emptiness and finiteness
-        Tensor[] f = BlockedCholesky.factor(Tensor.of(m.data, m.numRows, m.numRows));
-        if (f == null) throw new IllegalArgumentException(op + ": matrix " + Shape.toString(a.shape()) + " is not positive definite");
-        return f;
+    /** {L, L^-1} with A = L L^T, row-major ({@link BlockedCholesky}); refuses an A that is not positive definite. */
+    private static double[][] factor(Tensor a, String op) {
+        DMatrixRMaj m = square(a, op);                          // checks shape, emptiness and finiteness; ours to overwrite
+        double[] w = new double[m.data.length];
+        if (!BlockedCholesky.factor(m.data, w, m.numRows)) {
+            throw new IllegalArgumentException(op + ": matrix " + Shape.toString(a.shape()) + " is not positive definite");
+        }
+        return new double[][] {m.data, w};
     }
 
     /** W = L^-1 from the same factorisation by halves as {@link #cholesky} ({@link BlockedCholesky}). */
     @Override
     public Tensor inverseCholesky(Tensor a) {
         DType type = floatType(a, "inverseCholesky");
-        try (Scope s = Scope.open()) {
-            return s.keep(factor(a, "inverseCholesky")[1].to(type));
-        }
+        return Unpacking.tensor(factor(a, "inverseCholesky")[1], type, a.shape());
     }
 
     @Override
@@ -89,9 +87,9 @@ final class CpuLinalg implements LinalgOps {
     @Override
     public Tensor inverseSpd(Tensor a) {
         DType type = floatType(a, "inverse");
-        try (Scope s = Scope.open()) {
-            return s.keep(BlockedCholesky.gram(factor(a, "inverse")[1]).to(type));
-        }
+        double[] w = factor(a, "inverse")[1];
+        BlockedCholesky.gram(w, (int) a.size(0));
+        return Unpacking.tensor(w, type, a.shape());
     }
 
     /**

@@ -37,7 +37,8 @@ final class Gemm {
         /** Rows 0..m-1 of C = A B into {@code c} (m rows of {@code b.width()}; the first n of each are the product), overwritten. */
         void sgemm(float[] a, int m, PackedFloats b, float[] c);
 
-        double[] dgemm(double[] a, double[] b, int m, int n, int k);
+        /** C += alpha op(A) op(B) in place (see {@link Gemm#dgemmAdd}); B's packing in {@code scratch} when given. */
+        void dgemmAdd(Block a, Block b, double alpha, double[] c, int cOff, int ldc, int m, int n, int k, Scratch scratch);
 
         String name();
     }
@@ -138,6 +139,51 @@ final class Gemm {
         return VECTOR != null ? VECTOR.name() : "scalar";
     }
 
+    /**
+     * A block of a row-major float64 array as a GEMM operand: element (i, p) at
+     * data[offset + i ld + p]; {@code transposed}, the block's transpose, element (i, p) at
+     * data[offset + p ld + i]: a transposed operand is read where it is, not copied first.
+     */
+    record Block(double[] data, int offset, int ld, boolean transposed) {
+        double get(int i, int p) {
+            return transposed ? data[offset + p * ld + i] : data[offset + i * ld + p];
+        }
+    }
+
+    /**
+     * One array for the packed B of a sequence of products on one thread, grown as needed: the
+     * blocked Cholesky's hundreds of products would otherwise each take a fresh array of up to
+     * (n/2)^2 doubles, which a fresh JVM pays for in page faults while its heap grows.
+     */
+    static final class Scratch {
+        private double[] panels = new double[0];
+
+        /** At least {@code size} doubles, their contents left over from earlier products. */
+        double[] panels(int size) {
+            if (panels.length < size) panels = new double[size];
+            return panels;
+        }
+    }
+
+    /**
+     * C += alpha op(A) op(B) in place, on blocks of row-major float64 arrays: op(A) (m, k), op(B)
+     * (k, n), C (m, n) at c[cOff + i ldc + j] (a block of a larger matrix: the blocked Cholesky's
+     * updates). The vector kernels, packing B into {@code scratch} when it is given (one caller
+     * thread's); without the Vector API, plain loops.
+     */
+    static void dgemmAdd(Block a, Block b, double alpha, double[] c, int cOff, int ldc, int m, int n, int k, Scratch scratch) {
+        if (vectorFits(m, n, k)) {
+            VECTOR.dgemmAdd(a, b, alpha, c, cOff, ldc, m, n, k, scratch);
+            return;
+        }
+        for (int i = 0; i < m; i++) {
+            for (int p = 0; p < k; p++) {
+                double x = alpha * a.get(i, p);
+                for (int j = 0; j < n; j++) c[cOff + i * ldc + j] += x * b.get(p, j);
+            }
+        }
+    }
+
     /** Packed B and padded C must fit Java arrays (the vector kernels pad n up to a panel width). */
     private static boolean vectorFits(int m, int n, int k) {
         long padded = n + 64L, limit = Integer.MAX_VALUE - 8;
@@ -150,8 +196,10 @@ final class Gemm {
     }
 
     static double[] dgemm(double[] a, double[] b, int m, int n, int k) {
-        if (vectorFits(m, n, k)) return VECTOR.dgemm(a, b, m, n, k);
-        return scalarDgemm(a, b, m, n, k);
+        if (!vectorFits(m, n, k)) return scalarDgemm(a, b, m, n, k);
+        double[] c = new double[m * n];
+        VECTOR.dgemmAdd(new Block(a, 0, k, false), new Block(b, 0, n, false), 1, c, 0, n, m, n, k, null);
+        return c;
     }
 
     static float[] scalarSgemm(float[] a, float[] b, int m, int n, int k) {

@@ -197,50 +197,88 @@ final class VectorGemm implements Gemm.Kernels {
 
     // ---------------------------------------------------------------- float64
 
+    /**
+     * C += alpha op(A) op(B) in place: B packed into panels as for float32, A's row blocks in
+     * parallel, each packed into micro-panels of MR rows (zero rows past m, so every row goes
+     * through the one 5-row kernel), each kernel tile added into C at its row stride; a tile past
+     * C's last row or column goes through a scratch tile and only its part inside C is added.
+     */
     @Override
-    public double[] dgemm(double[] a, double[] b, int m, int n, int k) {
-        if (m == 0 || n == 0 || k == 0) return new double[m * n];
-        int nr = NV * DL, panels = (n + nr - 1) / nr, width = panels * nr;
-        double[] c = new double[m * width];     // rows padded to whole panels: the kernels never mask
-        double[] bp = new double[panels * k * nr];
-        for (int jp = 0; jp < panels; jp++) {
-            int j0 = jp * nr, cols = Math.min(nr, n - j0);
-            for (int p = 0; p < k; p++) System.arraycopy(b, p * n + j0, bp, (jp * k + p) * nr, cols);
-        }
+    public void dgemmAdd(Gemm.Block a, Gemm.Block b, double alpha, double[] c, int cOff, int ldc, int m, int n, int k, Gemm.Scratch scratch) {
+        if (m == 0 || n == 0 || k == 0) return;
+        int nr = NV * DL, panels = (n + nr - 1) / nr;
+        double[] bp = packPanels(b, n, k, scratch);
         int blocks = (m + MC - 1) / MC;
         IntStream tasks = IntStream.range(0, blocks);
         if (blocks > 1 && (long) m * n * k >= PARALLEL_WORK) tasks = tasks.parallel();
         tasks.forEach(blk -> {
-            int i0 = blk * MC, i1 = Math.min(m, i0 + MC), panelRows = (i1 - i0) / MR * MR;
-            double[] ap = new double[panelRows * Math.min(k, KC)];
+            int i0 = blk * MC, rows = Math.min(MC, m - i0), panelRows = (rows + MR - 1) / MR * MR;
+            double[] ap = new double[panelRows * Math.min(k, KC)], tile = new double[MR * nr];
             for (int p0 = 0; p0 < k; p0 += KC) {
-                int p1 = Math.min(k, p0 + KC), len = p1 - p0;
-                packRows(a, k, i0, panelRows, p0, len, ap);
+                int len = Math.min(KC, k - p0);
+                packRows(a, i0, rows, panelRows, p0, len, ap);
                 for (int jp = 0; jp < panels; jp++) {
-                    int j0 = jp * nr, boff = (jp * k + p0) * nr;
-                    for (int r = 0; r < panelRows; r += MR) dKernel5(ap, r * len, len, bp, boff, c, (i0 + r) * width + j0, width);
-                    for (int i = i0 + panelRows; i < i1; i++) dKernel1(a, k, i, p0, p1, bp, boff, nr, c, width, j0);
+                    int j0 = jp * nr, cols = Math.min(nr, n - j0), boff = (jp * k + p0) * nr;
+                    for (int r = 0; r < panelRows; r += MR) {
+                        int inside = Math.min(MR, rows - r), at = cOff + (i0 + r) * ldc + j0;
+                        if (inside == MR && cols == nr) {
+                            dKernel5(ap, r * len, len, bp, boff, c, at, ldc, alpha);
+                            continue;
+                        }
+                        java.util.Arrays.fill(tile, 0);
+                        dKernel5(ap, r * len, len, bp, boff, tile, 0, nr, 1);
+                        for (int x = 0; x < inside; x++) {
+                            for (int y = 0; y < cols; y++) c[at + x * ldc + y] += alpha * tile[x * nr + y];
+                        }
+                    }
                 }
             }
         });
-        return width == n ? c : unpad(c, m, n, width);
     }
 
-    /** {@link #packRows(float[], int, int, int, int, int, float[])} for float64. */
-    private static void packRows(double[] a, int k, int i0, int rows, int p0, int len, double[] ap) {
-        for (int q = 0, dst = 0; q < rows / MR; q++) {
-            int s0 = (i0 + q * MR) * k + p0, s1 = s0 + k, s2 = s1 + k, s3 = s2 + k, s4 = s3 + k;
+    /**
+     * op(B) (k, n) into zero-padded panels of 2L columns, [panel][p][2 L], the panels in parallel
+     * (a 2048 x 2048 B is 32 MB to move: on one thread, the other would wait); a transposed B is
+     * read along its rows. In a reused {@code scratch}, the padding columns keep stale values:
+     * they only reach the columns of a scratch tile that are never added to C.
+     */
+    private static double[] packPanels(Gemm.Block b, int n, int k, Gemm.Scratch scratch) {
+        int nr = NV * DL, panels = (n + nr - 1) / nr, ld = b.ld();
+        double[] bp = scratch != null ? scratch.panels(panels * k * nr) : new double[panels * k * nr], data = b.data();
+        IntStream tasks = IntStream.range(0, panels);
+        if ((long) n * k >= PARALLEL_WORK) tasks = tasks.parallel();
+        tasks.forEach(jp -> {
+            int j0 = jp * nr, cols = Math.min(nr, n - j0);
+            if (!b.transposed()) {
+                for (int p = 0; p < k; p++) System.arraycopy(data, b.offset() + p * ld + j0, bp, (jp * k + p) * nr, cols);
+                return;
+            }
+            for (int jj = 0; jj < cols; jj++) {
+                for (int p = 0, src = b.offset() + (j0 + jj) * ld, dst = jp * k * nr + jj; p < k; p++, dst += nr) bp[dst] = data[src + p];
+            }
+        });
+        return bp;
+    }
+
+    /**
+     * Rows i0.. of op(A), columns p0..p0+len-1, into micro-panels of MR rows,
+     * ap[(r / MR) MR len + p MR + r % MR], rows past the block's {@code rows} zero: each step
+     * reads MR values (MR row streams, or MR adjacent values of a transposed A) and writes MR in order.
+     */
+    private static void packRows(Gemm.Block a, int i0, int rows, int panelRows, int p0, int len, double[] ap) {
+        double[] data = a.data();
+        int ld = a.ld(), rowStep = a.transposed() ? 1 : ld, colStep = a.transposed() ? ld : 1;
+        for (int q = 0, dst = 0; q < panelRows / MR; q++) {
+            int inside = Math.min(MR, rows - q * MR), first = a.offset() + (i0 + q * MR) * rowStep + p0 * colStep;
             for (int p = 0; p < len; p++, dst += MR) {
-                ap[dst] = a[s0 + p];
-                ap[dst + 1] = a[s1 + p];
-                ap[dst + 2] = a[s2 + p];
-                ap[dst + 3] = a[s3 + p];
-                ap[dst + 4] = a[s4 + p];
+                int src = first + p * colStep;
+                for (int r = 0; r < MR; r++) ap[dst + r] = r < inside ? data[src + r * rowStep] : 0;
             }
         }
     }
 
-    private static void dKernel5(double[] ap, int ao, int depth, double[] bp, int boff, double[] c, int o, int n) {
+    /** C's 5 rows from c[o] (row stride ldc), 2L columns, += alpha times the product over depth steps of A's micro-panel and B's panel. */
+    private static void dKernel5(double[] ap, int ao, int depth, double[] bp, int boff, double[] c, int o, int ldc, double alpha) {
         DoubleVector c00 = DoubleVector.zero(DS), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
         DoubleVector c30 = c00, c31 = c00, c40 = c00, c41 = c00;
         int bo = boff, nr = NV * DL;
@@ -258,32 +296,17 @@ final class VectorGemm implements Gemm.Kernels {
             av = DoubleVector.broadcast(DS, ap[x + 4]);
             c40 = b0.fma(av, c40); c41 = b1.fma(av, c41);
         }
-        dAdd2(c, o, c00, c01);
-        dAdd2(c, o + n, c10, c11);
-        dAdd2(c, o + 2 * n, c20, c21);
-        dAdd2(c, o + 3 * n, c30, c31);
-        dAdd2(c, o + 4 * n, c40, c41);
+        DoubleVector scale = DoubleVector.broadcast(DS, alpha);
+        dAdd2(c, o, c00, c01, scale);
+        dAdd2(c, o + ldc, c10, c11, scale);
+        dAdd2(c, o + 2 * ldc, c20, c21, scale);
+        dAdd2(c, o + 3 * ldc, c30, c31, scale);
+        dAdd2(c, o + 4 * ldc, c40, c41, scale);
     }
 
-    private static void dKernel1(double[] a, int k, int i, int p0, int p1, double[] bp, int boff, int nr, double[] c, int n, int j0) {
-        DoubleVector c0 = DoubleVector.zero(DS), c1 = c0;
-        int a0 = i * k, bo = boff;
-        for (int p = p0; p < p1; p++, bo += nr) {
-            DoubleVector x = DoubleVector.broadcast(DS, a[a0 + p]);
-            c0 = DoubleVector.fromArray(DS, bp, bo).fma(x, c0);
-            c1 = DoubleVector.fromArray(DS, bp, bo + DL).fma(x, c1);
-        }
-        dAdd2(c, i * n + j0, c0, c1);
-    }
-
-    private static void dAdd2(double[] c, int o, DoubleVector v0, DoubleVector v1) {
-        v0.add(DoubleVector.fromArray(DS, c, o)).intoArray(c, o);
-        v1.add(DoubleVector.fromArray(DS, c, o + DL)).intoArray(c, o + DL);
-    }
-
-    private static double[] unpad(double[] c, int m, int n, int width) {
-        double[] out = new double[m * n];
-        for (int i = 0; i < m; i++) System.arraycopy(c, i * width, out, i * n, n);
-        return out;
+    /** C[o..o+2L) += alpha (v0, v1), one rounding per element. */
+    private static void dAdd2(double[] c, int o, DoubleVector v0, DoubleVector v1, DoubleVector alpha) {
+        v0.fma(alpha, DoubleVector.fromArray(DS, c, o)).intoArray(c, o);
+        v1.fma(alpha, DoubleVector.fromArray(DS, c, o + DL)).intoArray(c, o + DL);
     }
 }

@@ -97,6 +97,9 @@ class CpuLinalgTest {
         double t = 1e-12 * norm(a) * norm(l);
         assertClose(identity(n), mul(a, c), t);
         assertClose(l, c, 1e-9 * norm(l));
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < i; j++) assertEquals(c[i][j], c[j][i], "exactly symmetric at (" + i + ", " + j + ")");
+        }
         assertEquals(DType.FLOAT32, Linalg.inverseSpd(spd.to(DType.FLOAT32)).dtype());
         Tensor indefinite = Tensor.of(new double[][] {{1, 2}, {2, 1}});
         var e = assertThrows(IllegalArgumentException.class, () -> Linalg.inverseSpd(indefinite));

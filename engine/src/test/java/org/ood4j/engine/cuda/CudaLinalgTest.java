@@ -409,4 +409,21 @@ class CudaLinalgTest {
             }
         }
     }
+
+    /** Linalg.inverseSpd through the backend's default (LU, averaged with its transpose): exactly symmetric, and the CPU's by halves. */
+    @Test
+    void inverseSpdIsExactlySymmetricAndMatchesTheCpu() {
+        for (int n : new int[] {1, 9, 200}) {
+            Tensor x = Tensor.randn(new SplittableRandom(n + 1), DType.FLOAT64, n + 3, n);
+            Tensor spd = x.t().matmul(x).add(Tensor.scalar(1e-2, DType.FLOAT64));
+            try (Tensor onCuda = spd.to(Device.CUDA); Tensor expected = Linalg.inverseSpd(spd);
+                 Tensor actual = Linalg.inverseSpd(onCuda)) {
+                assertMatches(expected, actual, 1e-8, "inverseSpd " + n);
+                double[][] m = actual.toDoubleMatrix();
+                for (int i = 0; i < n; i++) {
+                    for (int j = 0; j < i; j++) assertEquals(m[i][j], m[j][i], "inverseSpd " + n + " at (" + i + ", " + j + ")");
+                }
+            }
+        }
+    }
 }
