@@ -42,16 +42,8 @@ final class BlockedCholesky {
     /** A^-1 in place of W = L^-1 (lower triangular, (n, n)): W^T W's lower triangle by halves, then mirrored. */
     static void gram(double[] w, int n) {
         gram(w, n, 0, n, new Gemm.Scratch());
-        for (int i0 = 0; i0 < n; i0 += MIRROR_TILE) {         // tile by tile: a column walk of 4096 rows misses the cache per element
-            for (int j0 = 0; j0 <= i0; j0 += MIRROR_TILE) {
-                for (int i = i0; i < Math.min(n, i0 + MIRROR_TILE); i++) {
-                    for (int j = j0; j < Math.min(i, j0 + MIRROR_TILE); j++) w[j * n + i] = w[i * n + j];
-                }
-            }
-        }
+        Syrk.mirror(w, n, false);
     }
-
-    private static final int MIRROR_TILE = 64;
 
     /** The diagonal block [o, o + n) of a and w (row stride ld). */
     private static boolean factor(double[] a, double[] w, int ld, int o, int n, Gemm.Scratch scratch) {

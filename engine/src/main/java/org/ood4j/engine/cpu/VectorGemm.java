@@ -249,6 +249,13 @@ final class VectorGemm implements Gemm.Kernels {
         if ((long) n * k >= PARALLEL_WORK) tasks = tasks.parallel();
         tasks.forEach(jp -> {
             int j0 = jp * nr, cols = Math.min(nr, n - j0);
+            if (!b.transposed() && cols == nr) {   // a whole panel: two vectors a row (an arraycopy call per 16 doubles cost more than the copy)
+                for (int p = 0, src = b.offset() + j0, dst = jp * k * nr; p < k; p++, src += ld, dst += nr) {
+                    DoubleVector.fromArray(DS, data, src).intoArray(bp, dst);
+                    DoubleVector.fromArray(DS, data, src + DL).intoArray(bp, dst + DL);
+                }
+                return;
+            }
             if (!b.transposed()) {
                 for (int p = 0; p < k; p++) System.arraycopy(data, b.offset() + p * ld + j0, bp, (jp * k + p) * nr, cols);
                 return;
