@@ -169,19 +169,27 @@ final class Gemm {
      * C += alpha op(A) op(B) in place, on blocks of row-major float64 arrays: op(A) (m, k), op(B)
      * (k, n), C (m, n) at c[cOff + i ldc + j] (a block of a larger matrix: the blocked Cholesky's
      * updates). The vector kernels, packing B into {@code scratch} when it is given (one caller
-     * thread's); without the Vector API, plain loops.
+     * thread's); without the Vector API, the scalar blocked loops on row-major copies of the
+     * operands, their product added into C.
      */
     static void dgemmAdd(Block a, Block b, double alpha, double[] c, int cOff, int ldc, int m, int n, int k, Scratch scratch) {
         if (vectorFits(m, n, k)) {
             VECTOR.dgemmAdd(a, b, alpha, c, cOff, ldc, m, n, k, scratch);
             return;
         }
+        double[] product = scalarDgemm(rowMajor(a, m, k), rowMajor(b, k, n), m, n, k);
         for (int i = 0; i < m; i++) {
-            for (int p = 0; p < k; p++) {
-                double x = alpha * a.get(i, p);
-                for (int j = 0; j < n; j++) c[cOff + i * ldc + j] += x * b.get(p, j);
-            }
+            for (int j = 0; j < n; j++) c[cOff + i * ldc + j] += alpha * product[i * n + j];
         }
+    }
+
+    /** The operand's (rows, cols) elements as a dense row-major array. */
+    private static double[] rowMajor(Block x, int rows, int cols) {
+        double[] out = new double[rows * cols];
+        for (int i = 0; i < rows; i++) {
+            for (int p = 0; p < cols; p++) out[i * cols + p] = x.get(i, p);
+        }
+        return out;
     }
 
     /** Packed B and padded C must fit Java arrays (the vector kernels pad n up to a panel width). */
