@@ -113,10 +113,11 @@ public final class ViM extends FeaturesDetector implements StreamingFit {
     private static Tensor residualNorms(Tensor z, Tensor u, Tensor principal) {
         double[] origin = u.toDoubleArray();
         try (Scope s = Scope.open()) {
+            // float32 rows centred in float64 as they are read: no float64 copy of a row
             Tensor squares = z.reduceRows((row, scratch, n) -> {
                 for (int j = 0; j < n; j++) row[j] -= origin[j];
                 return RowMath.dot(row, row, n);
-            });
+            }, (row, scratch, n) -> RowMath.centredSquares(row, origin, n));
             // the float32 rows meet the float64 space in the product itself (packed as float64): no float64 copy of them
             Tensor inPrincipal = z.matmul(principal).sub(u.unsqueeze(0).matmul(principal));
             return s.keep(squares.sub(inPrincipal.mul(inPrincipal).sum(1, false)).clampMin(0).sqrt());

@@ -150,34 +150,59 @@ final class VectorKernels implements MathKernels {
 
     @Override
     public double dot(double[] a, double[] b, int n) {
-        DoubleVector acc = DoubleVector.zero(S);
-        int i = 0;
-        for (int bound = S.loopBound(n); i < bound; i += S.length()) {
-            acc = DoubleVector.fromArray(S, a, i).fma(DoubleVector.fromArray(S, b, i), acc);
+        // two chains, the even and the odd vectors: one chain is bound by the FMA's latency
+        DoubleVector even = DoubleVector.zero(S), odd = even;
+        int i = 0, len = S.length();
+        for (int bound = n - 2 * len; i <= bound; i += 2 * len) {
+            even = DoubleVector.fromArray(S, a, i).fma(DoubleVector.fromArray(S, b, i), even);
+            odd = DoubleVector.fromArray(S, a, i + len).fma(DoubleVector.fromArray(S, b, i + len), odd);
         }
-        return tail(VectorMath.sum(acc), a, b, i, n);
+        if (i + len <= n) {
+            even = DoubleVector.fromArray(S, a, i).fma(DoubleVector.fromArray(S, b, i), even);
+            i += len;
+        }
+        return tail(VectorMath.sum(even.add(odd)), a, b, i, n);
     }
 
     @Override
     public void dots(double[] z, double[][] rows, int n, double[] out) {
-        // four rows at a time: four independent FMA chains hide the FMA latency that bounds one
-        // dot; a last group of fewer repeats its rows in the spare chains rather than fall back to it
-        for (int c = 0; c < rows.length; c += 4) {
-            int last = Math.min(rows.length, c + 4) - 1;
-            double[] r0 = rows[c], r1 = rows[Math.min(c + 1, last)], r2 = rows[Math.min(c + 2, last)], r3 = rows[last];
-            DoubleVector a0 = DoubleVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
-            int i = 0;
-            for (int bound = S.loopBound(n); i < bound; i += S.length()) {
-                DoubleVector x = DoubleVector.fromArray(S, z, i);
-                a0 = x.fma(DoubleVector.fromArray(S, r0, i), a0);
-                a1 = x.fma(DoubleVector.fromArray(S, r1, i), a1);
-                a2 = x.fma(DoubleVector.fromArray(S, r2, i), a2);
-                a3 = x.fma(DoubleVector.fromArray(S, r3, i), a3);
+        // five rows at a time, each in dot's two chains: ten independent FMA chains keep both FMA
+        // pipes busy, and z's vector is loaded once for five rows (12 loads per 10 FMAs, where one
+        // dot after another is 2 loads per FMA and waits on the latency). A last group of fewer
+        // repeats its last row in the spare chains rather than fall back to dot.
+        for (int c = 0; c < rows.length; c += 5) {
+            int last = Math.min(rows.length, c + 5) - 1;
+            double[] r0 = rows[c], r1 = rows[Math.min(c + 1, last)], r2 = rows[Math.min(c + 2, last)];
+            double[] r3 = rows[Math.min(c + 3, last)], r4 = rows[last];
+            DoubleVector e0 = DoubleVector.zero(S), e1 = e0, e2 = e0, e3 = e0, e4 = e0, o0 = e0, o1 = e0, o2 = e0, o3 = e0, o4 = e0;
+            int i = 0, len = S.length();
+            for (int bound = n - 2 * len; i <= bound; i += 2 * len) {
+                DoubleVector x = DoubleVector.fromArray(S, z, i), y = DoubleVector.fromArray(S, z, i + len);
+                e0 = x.fma(DoubleVector.fromArray(S, r0, i), e0);
+                o0 = y.fma(DoubleVector.fromArray(S, r0, i + len), o0);
+                e1 = x.fma(DoubleVector.fromArray(S, r1, i), e1);
+                o1 = y.fma(DoubleVector.fromArray(S, r1, i + len), o1);
+                e2 = x.fma(DoubleVector.fromArray(S, r2, i), e2);
+                o2 = y.fma(DoubleVector.fromArray(S, r2, i + len), o2);
+                e3 = x.fma(DoubleVector.fromArray(S, r3, i), e3);
+                o3 = y.fma(DoubleVector.fromArray(S, r3, i + len), o3);
+                e4 = x.fma(DoubleVector.fromArray(S, r4, i), e4);
+                o4 = y.fma(DoubleVector.fromArray(S, r4, i + len), o4);
             }
-            out[c] = tail(VectorMath.sum(a0), z, r0, i, n);
-            if (c + 1 <= last) out[c + 1] = tail(VectorMath.sum(a1), z, r1, i, n);
-            if (c + 2 <= last) out[c + 2] = tail(VectorMath.sum(a2), z, r2, i, n);
-            if (c + 3 <= last) out[c + 3] = tail(VectorMath.sum(a3), z, r3, i, n);
+            if (i + len <= n) {
+                DoubleVector x = DoubleVector.fromArray(S, z, i);
+                e0 = x.fma(DoubleVector.fromArray(S, r0, i), e0);
+                e1 = x.fma(DoubleVector.fromArray(S, r1, i), e1);
+                e2 = x.fma(DoubleVector.fromArray(S, r2, i), e2);
+                e3 = x.fma(DoubleVector.fromArray(S, r3, i), e3);
+                e4 = x.fma(DoubleVector.fromArray(S, r4, i), e4);
+                i += len;
+            }
+            out[c] = tail(VectorMath.sum(e0.add(o0)), z, r0, i, n);
+            if (c + 1 <= last) out[c + 1] = tail(VectorMath.sum(e1.add(o1)), z, r1, i, n);
+            if (c + 2 <= last) out[c + 2] = tail(VectorMath.sum(e2.add(o2)), z, r2, i, n);
+            if (c + 3 <= last) out[c + 3] = tail(VectorMath.sum(e3.add(o3)), z, r3, i, n);
+            if (c + 4 <= last) out[c + 4] = tail(VectorMath.sum(e4.add(o4)), z, r4, i, n);
         }
     }
 
@@ -494,29 +519,47 @@ final class VectorKernels implements MathKernels {
 
     @Override
     public void dots(float[] z, float[][] rows, int n, float[] out) {
-        // as the float64 dots: four rows share each load of z, in four independent FMA chains
-        for (int c = 0; c < rows.length; c += 4) {
-            int last = Math.min(rows.length, c + 4) - 1;
-            float[] r0 = rows[c], r1 = rows[Math.min(c + 1, last)], r2 = rows[Math.min(c + 2, last)], r3 = rows[last];
-            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-            int i = 0;
-            for (int bound = F.loopBound(n); i < bound; i += F.length()) {
-                FloatVector x = FloatVector.fromArray(F, z, i);
-                a0 = x.fma(FloatVector.fromArray(F, r0, i), a0);
-                a1 = x.fma(FloatVector.fromArray(F, r1, i), a1);
-                a2 = x.fma(FloatVector.fromArray(F, r2, i), a2);
-                a3 = x.fma(FloatVector.fromArray(F, r3, i), a3);
+        // as the float64 dots: five rows share each load of z, each in two chains (even and odd vectors)
+        for (int c = 0; c < rows.length; c += 5) {
+            int last = Math.min(rows.length, c + 5) - 1;
+            float[] r0 = rows[c], r1 = rows[Math.min(c + 1, last)], r2 = rows[Math.min(c + 2, last)];
+            float[] r3 = rows[Math.min(c + 3, last)], r4 = rows[last];
+            FloatVector e0 = FloatVector.zero(F), e1 = e0, e2 = e0, e3 = e0, e4 = e0, o0 = e0, o1 = e0, o2 = e0, o3 = e0, o4 = e0;
+            int i = 0, len = F.length();
+            for (int bound = n - 2 * len; i <= bound; i += 2 * len) {
+                FloatVector x = FloatVector.fromArray(F, z, i), y = FloatVector.fromArray(F, z, i + len);
+                e0 = x.fma(FloatVector.fromArray(F, r0, i), e0);
+                o0 = y.fma(FloatVector.fromArray(F, r0, i + len), o0);
+                e1 = x.fma(FloatVector.fromArray(F, r1, i), e1);
+                o1 = y.fma(FloatVector.fromArray(F, r1, i + len), o1);
+                e2 = x.fma(FloatVector.fromArray(F, r2, i), e2);
+                o2 = y.fma(FloatVector.fromArray(F, r2, i + len), o2);
+                e3 = x.fma(FloatVector.fromArray(F, r3, i), e3);
+                o3 = y.fma(FloatVector.fromArray(F, r3, i + len), o3);
+                e4 = x.fma(FloatVector.fromArray(F, r4, i), e4);
+                o4 = y.fma(FloatVector.fromArray(F, r4, i + len), o4);
             }
-            float s0 = a0.reduceLanes(VectorOperators.ADD), s1 = a1.reduceLanes(VectorOperators.ADD);
-            float s2 = a2.reduceLanes(VectorOperators.ADD), s3 = a3.reduceLanes(VectorOperators.ADD);
+            if (i + len <= n) {
+                FloatVector x = FloatVector.fromArray(F, z, i);
+                e0 = x.fma(FloatVector.fromArray(F, r0, i), e0);
+                e1 = x.fma(FloatVector.fromArray(F, r1, i), e1);
+                e2 = x.fma(FloatVector.fromArray(F, r2, i), e2);
+                e3 = x.fma(FloatVector.fromArray(F, r3, i), e3);
+                e4 = x.fma(FloatVector.fromArray(F, r4, i), e4);
+                i += len;
+            }
+            float s0 = e0.add(o0).reduceLanes(VectorOperators.ADD), s1 = e1.add(o1).reduceLanes(VectorOperators.ADD);
+            float s2 = e2.add(o2).reduceLanes(VectorOperators.ADD), s3 = e3.add(o3).reduceLanes(VectorOperators.ADD);
+            float s4 = e4.add(o4).reduceLanes(VectorOperators.ADD);
             for (; i < n; i++) {
-                s0 = Math.fma(z[i], r0[i], s0); s1 = Math.fma(z[i], r1[i], s1);
-                s2 = Math.fma(z[i], r2[i], s2); s3 = Math.fma(z[i], r3[i], s3);
+                s0 = Math.fma(z[i], r0[i], s0); s1 = Math.fma(z[i], r1[i], s1); s2 = Math.fma(z[i], r2[i], s2);
+                s3 = Math.fma(z[i], r3[i], s3); s4 = Math.fma(z[i], r4[i], s4);
             }
             out[c] = s0;
             if (c + 1 <= last) out[c + 1] = s1;
             if (c + 2 <= last) out[c + 2] = s2;
             if (c + 3 <= last) out[c + 3] = s3;
+            if (c + 4 <= last) out[c + 4] = s4;
         }
     }
 

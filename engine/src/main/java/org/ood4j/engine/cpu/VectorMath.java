@@ -101,6 +101,7 @@ final class VectorMath {
         for (; i < n; i++) out[i] = exp((v[i] - shift) * scale);
     }
 
+
     /** Always the two factors: where the vector form scales once (|x| <= 708) the bits are the same. */
     static double exp(double x) {
         x = Math.min(Math.max(x, EXP_MIN), EXP_MAX);
@@ -233,8 +234,25 @@ final class VectorMath {
             }
             p.intoArray(out, i);
         }
-        for (; i < n; i++) out[i] = exp((v[i] - shift) * scale);
+        if (i < n) {
+            float[] tail = paddedTail(v, i, n, shift, species);
+            exp(tail, tail.length, shift, scale, tail);
+            System.arraycopy(tail, 0, out, i, n - i);
+        }
     }
+
+    /**
+     * The last n - i values (fewer than a vector's lanes) in a vector of their own, the spare lanes
+     * set to {@code pad}: the kernel runs them as one more vector step, where a scalar tail would
+     * be the slower half of a row of 1000 float32 at 16 lanes (992 + 8 values).
+     */
+    private static float[] paddedTail(float[] v, int i, int n, float pad, VectorSpecies<Float> species) {
+        float[] tail = new float[species.length()];
+        java.util.Arrays.fill(tail, n - i, tail.length, pad);
+        System.arraycopy(v, i, tail, 0, n - i);
+        return tail;
+    }
+
 
     /** Always the two factors: where the vector form scales once (|x| <= 87) the bits are the same. */
     static float exp(float x) {
@@ -280,7 +298,11 @@ final class VectorMath {
             FloatVector tail = hfsq.sub(s.mul(hfsq.add(r)).add(k.mul(LOG_LN2_LO_F))).sub(f);
             k.mul(LOG_LN2_HI_F).sub(tail).intoArray(out, i);
         }
-        for (; i < n; i++) out[i] = log(v[i]);
+        if (i < n) {
+            float[] tail = paddedTail(v, i, n, 1, species);
+            log(tail, tail.length, tail);
+            System.arraycopy(tail, 0, out, i, n - i);
+        }
     }
 
     static float log(float x) {

@@ -147,9 +147,9 @@ class MathKernelsTest {
                 }
             }
         }
-        // a row times a few rows: the bits of one dot per row, any row count (whole groups of four and not)
+        // a row times a few rows: the bits of one dot per row, any row count (whole groups of five and not)
         SplittableRandom rng = new SplittableRandom(4);
-        for (int rows : new int[] {1, 3, 4, 10}) {
+        for (int rows : new int[] {1, 3, 4, 5, 10, 12}) {
             double[] z = new double[133];
             double[][] w = new double[rows][133];
             for (int i = 0; i < z.length; i++) z[i] = rng.nextGaussian();
