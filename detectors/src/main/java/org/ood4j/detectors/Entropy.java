@@ -15,7 +15,7 @@ public final class Entropy extends LogitsDetector {
     public static final java.util.function.Function<Tensor, Tensor> SCORE = Entropy::score;
 
     static final double MIN_PROBABILITY = 1e-7;
-    private static final float MIN_PROBABILITY_F = (float) MIN_PROBABILITY, LOG_MIN_PROBABILITY_F = (float) Math.log(MIN_PROBABILITY_F);
+    private static final float MIN_PROBABILITY_F = (float) MIN_PROBABILITY;
 
     public Entropy(Function<Tensor, Tensor> model) {
         super(model);
@@ -47,14 +47,9 @@ public final class Entropy extends LogitsDetector {
             float m = RowMath.max(z, n);
             if (!Float.isFinite(m)) return Double.NaN;
             double sum = RowMath.expShiftedSum(z, n, m, 1, terms);
-            float inverseSum = (float) (1 / sum), logSum = (float) Math.log(sum);
             // log p_j = (z_j - m) - log sum, not log of a float32 p_j: near p = 1 that log would keep
             // few digits of a tiny entropy. The clamp p >= 1e-7 is also one on log p (log is monotone).
-            for (int j = 0; j < n; j++) {
-                float p = Math.min(Math.max(terms[j] * inverseSum, MIN_PROBABILITY_F), 1);
-                terms[j] = p * Math.max((z[j] - m) - logSum, LOG_MIN_PROBABILITY_F);
-            }
-            return 0 - RowMath.sum(terms, n);
+            return 0 - RowMath.sumClampedPLogP(terms, z, n, m, sum, MIN_PROBABILITY_F);
         }, flagNonFinite);
     }
 

@@ -92,6 +92,15 @@ interface MathKernels {
     /** sum of v[i], float64. */
     double sum(float[] v, int n);
 
+    /**
+     * sum of p_i log p_i over a softmax row, clamped: p_i = min(max(e[i] inverseSum, minP), 1) and
+     * log p_i = max((z[i] - shift) - logSum, log minP), from the row's logits z, their exps e =
+     * exp(z - shift) and logSum = log sum e (a log of a float32 p_i near 1 would keep few digits).
+     * Float32 terms, summed in float64 in {@link #sum(float[], int)}'s order: the bits of the
+     * terms written to an array and summed.
+     */
+    double sumClampedPLogP(float[] e, float[] z, int n, float shift, float inverseSum, float logSum, float minP);
+
     /** sum of v[from + i]^2 for i < n: float32 terms squared and summed in float64 (no rounding of a term to float32). */
     double sumSquares(float[] v, int from, int n);
 

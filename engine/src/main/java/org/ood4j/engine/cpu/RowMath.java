@@ -71,6 +71,14 @@ public final class RowMath {
     /** sum of v[i], in float64. */
     public static double sum(float[] v, int n) { return K.sum(v, n); }
 
+    /**
+     * sum of p_j log p_j of a softmax row clamped to p_j >= minP, from its logits z, their exps e =
+     * exp(z - shift) and the sum of e (see {@link MathKernels#sumClampedPLogP}).
+     */
+    public static double sumClampedPLogP(float[] e, float[] z, int n, float shift, double sum, float minP) {
+        return K.sumClampedPLogP(e, z, n, shift, (float) (1 / sum), (float) Math.log(sum), minP);
+    }
+
     /** sum of v[i]^p (every v[i] > 0), float32 terms summed in float64; v is overwritten by the terms. */
     public static double sumPow(float[] v, int n, float p) { return K.sumPow(v, n, p, v); }
 

@@ -162,6 +162,14 @@ final class ScalarKernels implements MathKernels {
     }
 
     @Override
+    public double sumClampedPLogP(float[] e, float[] z, int n, float shift, float inverseSum, float logSum, float minP) {
+        float logMinP = (float) Math.log(minP);
+        double s = 0;
+        for (int i = 0; i < n; i++) s += Math.min(Math.max(e[i] * inverseSum, minP), 1) * Math.max((z[i] - shift) - logSum, logMinP);
+        return s;
+    }
+
+    @Override
     public double sumSquares(float[] v, int from, int n) {
         double s = 0;
         for (int i = from; i < from + n; i++) s += (double) v[i] * v[i];

@@ -495,6 +495,29 @@ final class VectorKernels implements MathKernels {
     }
 
     @Override
+    public double sumClampedPLogP(float[] e, float[] z, int n, float shift, float inverseSum, float logSum, float minP) {
+        float logMinP = (float) Math.log(minP);
+        DoubleVector low = DoubleVector.zero(S), high = low;   // sum(float[])'s two chains, in its order
+        int i = 0;
+        for (int bound = F.loopBound(n); i < bound; i += F.length()) {
+            // the clamps as compare and blend: the bits of Math.max/min against these constants (NaN kept,
+            // no signed zero at stake), at half the cost of lanewise MAX/MIN, whose Java semantics take
+            // several instructions a vector on x86 (0.34 against 0.16 ns an element, 512-bit vectors)
+            FloatVector p = FloatVector.fromArray(F, e, i).mul(inverseSum);
+            p = p.blend(minP, p.compare(VectorOperators.LT, minP));
+            p = p.blend(1f, p.compare(VectorOperators.GT, 1f));
+            FloatVector logP = FloatVector.fromArray(F, z, i).sub(shift).sub(logSum);
+            logP = logP.blend(logMinP, logP.compare(VectorOperators.LT, logMinP));
+            FloatVector term = p.mul(logP);
+            low = low.add(term.convertShape(VectorOperators.F2D, S, 0));
+            high = high.add(term.convertShape(VectorOperators.F2D, S, 1));
+        }
+        double s = VectorMath.sum(low.add(high));
+        for (; i < n; i++) s += Math.min(Math.max(e[i] * inverseSum, minP), 1) * Math.max((z[i] - shift) - logSum, logMinP);
+        return s;
+    }
+
+    @Override
     public double sumSquares(float[] v, int from, int n) {
         DoubleVector acc0 = DoubleVector.zero(S), acc1 = acc0;   // two chains: the FMA latency of one is not the loop's
         int i = 0;

@@ -207,6 +207,13 @@ class MathKernelsTest {
             double sum = 0;
             for (int i = 0; i < n; i++) sum += a[i];
             assertEquals(sum, vector.sum(a, n), 1e-12 * Math.abs(sum));   // float64 sums: no float32 rounding
+            // the clamped entropy terms from the same exps: the bits of the float32 terms summed by sum(float[])
+            float inverse = (float) (1 / sum), logSum = (float) Math.log(sum), minP = 1e-7f, logMinP = (float) Math.log(minP);
+            float[] terms = new float[n];
+            for (int i = 0; i < n; i++) terms[i] = Math.min(Math.max(a[i] * inverse, minP), 1) * Math.max((v[i] - m) - logSum, logMinP);
+            assertEquals(vector.sum(terms, n), vector.sumClampedPLogP(a, v, n, m, inverse, logSum, minP));
+            assertEquals(scalar.sumClampedPLogP(a, v, n, m, inverse, logSum, minP), vector.sumClampedPLogP(a, v, n, m, inverse, logSum, minP),
+                    1e-12 * Math.abs(vector.sum(terms, n)));
             float[] pos = new float[n];
             for (int i = 0; i < n; i++) pos[i] = (float) rng.nextDouble(1e-9, 1);
             want = scalar.sumPow(pos, n, 0.1f, null);
