@@ -21,6 +21,9 @@ final class Gemm {
         /** Columns of B per packed panel. */
         int panelWidth();
 
+        /** Rows of A per task of a float32 product: a product of a multiple of these rows never takes the one-row kernel. */
+        int floatRowBlock();
+
         /**
          * B (k, n) in the layout this implementation's products read; B's row p, column j is
          * b[offset + p ldb + j]. With {@code upper}, B is upper triangular (B[p][j] = 0 for p > j) and
@@ -132,6 +135,11 @@ final class Gemm {
             System.arraycopy(scalarSgemm(a, b.data(), m, b.n(), b.k()), 0, c, 0, m * b.n());
         }
         return c;
+    }
+
+    /** Rows of A that a float32 product takes in whole register tiles ({@link Kernels#floatRowBlock}); 64 for the scalar loops. */
+    static int floatRowBlock() {
+        return VECTOR != null ? VECTOR.floatRowBlock() : MB;
     }
 
     /** Which implementation runs, for diagnostics. */
