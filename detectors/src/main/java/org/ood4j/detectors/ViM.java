@@ -108,7 +108,7 @@ public final class ViM extends FeaturesDetector implements StreamingFit {
      * ||(z - u) R|| for feature rows z, through the principal space V (D x d): R R^T + V V^T = I, so
      * with x = z - u, ||x R||^2 = ||x||^2 - ||x V||^2, a product d columns wide instead of D - d (64
      * against 448 at D = 512). x V = z V - u V and ||x||^2 comes from one fused pass over the rows,
-     * so no centred copy of them is made. Float64 keeps the differences exact to ~1e-16 ||x||^2.
+     * ||x V||^2 from one over the product's, so no centred copy of either is made. Float64 keeps the differences exact to ~1e-16 ||x||^2.
      */
     private static Tensor residualNorms(Tensor z, Tensor u, Tensor principal) {
         double[] origin = u.toDoubleArray();
@@ -118,9 +118,14 @@ public final class ViM extends FeaturesDetector implements StreamingFit {
                 for (int j = 0; j < n; j++) row[j] -= origin[j];
                 return RowMath.dot(row, row, n);
             }, (row, scratch, n) -> RowMath.centredSquares(row, origin, n));
-            // the float32 rows meet the float64 space in the product itself (packed as float64): no float64 copy of them
-            Tensor inPrincipal = z.matmul(principal).sub(u.unsqueeze(0).matmul(principal));
-            return s.keep(squares.sub(inPrincipal.mul(inPrincipal).sum(1, false)).clampMin(0).sqrt());
+            // the float32 rows meet the float64 space in the product itself (widened as it packs them): no
+            // float64 copy of them; ||z V - u V||^2 in one pass over the product's rows
+            double[] originInPrincipal = u.unsqueeze(0).matmul(principal).toDoubleArray();
+            Tensor inPrincipal = z.matmul(principal).reduceRows((row, scratch, n) -> {
+                for (int j = 0; j < n; j++) row[j] -= originInPrincipal[j];
+                return RowMath.dot(row, row, n);
+            });
+            return s.keep(squares.sub(inPrincipal).clampMin(0).sqrt());
         }
     }
 

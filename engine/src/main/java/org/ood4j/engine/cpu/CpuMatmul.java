@@ -24,7 +24,8 @@ final class CpuMatmul implements MatmulOps {
         Tensor out = batched ? Tensor.empty(type, batch, m, n) : Tensor.empty(type, m, n);   // every element is written below
         MemorySegment os = out.storage().segment();
         // A 2-D operand is packed once and shared by every batch item.
-        Object sharedA = a.rank() == 2 ? pack(a, type) : null;
+        // a 2-D float32 A of a float64 product stays float32, widened by the GEMM as it packs it
+        Object sharedA = a.rank() != 2 ? null : floatRowsOfDoubleProduct(a, type) ? Packing.floats(a) : pack(a, type);
         Object sharedB = b.rank() == 2 ? pack(b, type) : null;
         for (long bi = 0; bi < batch; bi++) {
             Object pa = sharedA != null ? sharedA : pack(a, bi, type);
@@ -34,11 +35,16 @@ final class CpuMatmul implements MatmulOps {
                 float[] c = Gemm.sgemm((float[]) pa, (float[]) pb, m, n, k);
                 MemorySegment.copy(c, 0, os, DType.FLOAT32.layout(), outByte, c.length);
             } else {
-                double[] c = Gemm.dgemm((double[]) pa, (double[]) pb, m, n, k);
+                double[] c = pa instanceof float[] floats ? Gemm.dgemm(Gemm.Block.ofFloats(floats, 0, k), (double[]) pb, m, n, k)
+                        : Gemm.dgemm((double[]) pa, (double[]) pb, m, n, k);
                 MemorySegment.copy(c, 0, os, DType.FLOAT64.layout(), outByte, c.length);
             }
         }
         return out;
+    }
+
+    private static boolean floatRowsOfDoubleProduct(Tensor a, DType type) {
+        return type == DType.FLOAT64 && a.dtype() == DType.FLOAT32;
     }
 
     private static Object pack(Tensor t, DType type) {

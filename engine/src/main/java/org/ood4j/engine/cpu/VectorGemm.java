@@ -350,12 +350,25 @@ final class VectorGemm implements Gemm.Kernels {
      */
     private static void packRows(Gemm.Block a, int i0, int rows, int panelRows, int p0, int len, double[] ap) {
         double[] data = a.data();
+        float[] floats = a.floats();   // a float32 A (Block.ofFloats) is widened here, as it is packed
         int ld = a.ld(), rowStep = a.transposed() ? 1 : ld, colStep = a.transposed() ? ld : 1;
-        for (int q = 0, dst = 0; q < panelRows / MR; q++) {
+        for (int q = 0, dst = 0; q < panelRows / MR; q++, dst += MR * len) {
             int inside = Math.min(MR, rows - q * MR), first = a.offset() + (i0 + q * MR) * rowStep + p0 * colStep;
-            for (int p = 0; p < len; p++, dst += MR) {
-                int src = first + p * colStep;
-                for (int r = 0; r < MR; r++) ap[dst + r] = r < inside ? data[src + r * rowStep] : 0;
+            if (!a.transposed()) {   // row by row: each a sequential read (the per-element form cost as much as the product here)
+                for (int r = 0; r < MR; r++) {
+                    int src = first + r * ld;
+                    if (r >= inside) {
+                        for (int p = 0, o = dst + r; p < len; p++, o += MR) ap[o] = 0;
+                    } else if (floats != null) {
+                        for (int p = 0, o = dst + r; p < len; p++, o += MR) ap[o] = floats[src + p];
+                    } else {
+                        for (int p = 0, o = dst + r; p < len; p++, o += MR) ap[o] = data[src + p];
+                    }
+                }
+                continue;
+            }
+            for (int p = 0, o = dst; p < len; p++, o += MR) {
+                for (int r = 0; r < MR; r++) ap[o + r] = r < inside ? data[first + p * colStep + r] : 0;
             }
         }
     }

@@ -100,6 +100,20 @@ class GemmTest {
         assertArrayEquals(Gemm.sgemm(a, 11, copy, null), Gemm.sgemm(a, 11, block, null));
     }
 
+    /** A float32 A of a float64 product is widened as it is packed: the bits of the product of its float64 copy. */
+    @Test
+    void floatRowsOfADoubleProductGiveTheProductOfTheirWidenedCopy() {
+        SplittableRandom rng = new SplittableRandom(5);
+        for (int[] s : SIZES) {
+            int m = s[0], n = s[1], k = s[2];
+            float[] a = new float[m * k];
+            double[] wide = new double[m * k], b = new double[k * n];
+            for (int i = 0; i < a.length; i++) wide[i] = a[i] = (float) rng.nextGaussian();
+            for (int i = 0; i < b.length; i++) b[i] = rng.nextGaussian();
+            assertArrayEquals(Gemm.dgemm(wide, b, m, n, k), Gemm.dgemm(Gemm.Block.ofFloats(a, 0, k), b, m, n, k), m + "x" + n + "x" + k);
+        }
+    }
+
     @Test
     void doubleProductsMatchTheTripleLoop() {
         SplittableRandom rng = new SplittableRandom(2);
