@@ -31,11 +31,11 @@ import org.ood4j.engine.backend.KnnOps;
  */
 final class CpuKnn implements KnnOps {
     /**
-     * Query rows per tile: three of the float32 GEMM's row blocks (252 with AVX-512's 12-row
-     * kernel, 240 with 5 rows), so that no query row falls to the GEMM's one-row kernel (256 rows
-     * left 4 of every tile to it, 9% of a search's time).
+     * Query rows per tile: about 256, a whole number of the float32 GEMM's row blocks (252 with
+     * AVX-512's 12-row kernel, 3 x 80 with 5 rows), so that no query row falls to the GEMM's one-row
+     * kernel (256 rows left 4 of every tile to it, 9% of a search's time).
      */
-    static final int QUERY_BLOCK = 3 * Gemm.floatRowBlock();
+    static final int QUERY_BLOCK = Math.max(1, Math.round(256f / Gemm.floatRowBlock())) * Gemm.floatRowBlock();
     /** Bank rows per tile: 256 x 4096 float scores = 4 MiB per running tile. */
     static final int BANK_BLOCK = 4096;
     /** Packed operands stay under this many elements, for very wide rows. */

@@ -10,9 +10,10 @@ import jdk.incubator.vector.VectorSpecies;
  * C = A B on row-major heap arrays with a register-blocked micro-kernel on the Vector API: B is
  * packed once into panels of 2 vectors' width ([panel][p][2 L], zero-padded), C is computed with
  * its rows padded to whole panels (no masked loads or stores, which are slow), and each kernel
- * call keeps a 5 x 2L block of C in 10 vector accumulators while it walks a KC-long stretch of k,
- * with five broadcasts of A and two loads of B per ten FMAs. Row blocks of A run in parallel;
- * each copies its MC x KC block of A into micro-panels of 5 rows ([panel][p][5]), so that the
+ * call keeps a KR x 2L block of C in 2 KR vector accumulators while it walks a KC-long stretch of
+ * k, with KR broadcasts of A and two loads of B per 2 KR FMAs (KR = 5 with 16 vector registers,
+ * 12 with AVX-512's 32). Row blocks of A run in parallel;
+ * each copies its MC x KC block of A into micro-panels of KR rows ([panel][p][KR]), so that the
  * kernel's broadcasts read one sequential stream, and a KC x 2L panel of B stays in L1 while the
  * block's micro-panels pass over it.
  *
@@ -39,9 +40,10 @@ final class VectorGemm implements Gemm.Kernels {
      * 160-165 for 5 x 2, where the FMA rate allows 205. With 16 registers it would spill: 5 x 2 there.
      */
     private static final boolean WIDE = FS.vectorBitSize() >= 512;
-    private static final int SMR = WIDE ? 12 : MR;
-    /** Depth of one pass over a panel; rows of A per parallel task (a multiple of MR, and of SMR for float32: only a product's last rows take the one-row kernel). */
-    private static final int KC = 256, MC = 80, SMC = WIDE ? 84 : MC;
+    /** Rows of C per kernel call, float32 and float64 alike (the float64 kernel is the same shape for the same reason). */
+    private static final int KR = WIDE ? 12 : MR;
+    /** Depth of one pass over a panel; rows of A per parallel task (a multiple of KR: only a product's last rows take the one-row kernel). */
+    private static final int KC = 256, MC = WIDE ? 84 : 80, SMC = WIDE ? 252 : MC;
     /** Below this many multiply-adds the product runs on the calling thread. */
     private static final long PARALLEL_WORK = 1 << 20;
 
@@ -121,7 +123,7 @@ final class VectorGemm implements Gemm.Kernels {
         IntStream tasks = IntStream.range(0, blocks);
         if (blocks > 1 && (long) m * n * k >= PARALLEL_WORK) tasks = tasks.parallel();
         tasks.forEach(blk -> {
-            int i0 = blk * SMC, i1 = Math.min(m, i0 + SMC), panelRows = (i1 - i0) / SMR * SMR;
+            int i0 = blk * SMC, i1 = Math.min(m, i0 + SMC), panelRows = (i1 - i0) / KR * KR;
             float[] ap = new float[panelRows * Math.min(k, KC)];
             for (int p0 = 0; p0 < k; p0 += KC) {
                 int p1 = Math.min(k, p0 + KC), len = p1 - p0;
@@ -132,7 +134,7 @@ final class VectorGemm implements Gemm.Kernels {
                     // an upper-triangular B is zero below row j0 + nr - 1 in this panel: its depth ends there
                     int end = upper ? Math.min(p1, j0 + nr) : p1;
                     if (end <= p0) continue;   // never on the first stretch (p0 = 0 < j0 + nr), so C is stored before
-                    for (int r = 0; r < panelRows; r += SMR) {
+                    for (int r = 0; r < panelRows; r += KR) {
                         if (WIDE) sKernel12(ap, r * len, end - p0, bp, boff, c, (i0 + r) * width + j0, width, first);
                         else sKernel5(ap, r * len, end - p0, bp, boff, c, (i0 + r) * width + j0, width, first);
                     }
@@ -142,13 +144,13 @@ final class VectorGemm implements Gemm.Kernels {
         });
     }
 
-    /** Rows i0..i0+rows-1 of A (row length k), columns p0..p0+len-1, into micro-panels of SMR rows: ap[(r / SMR) SMR len + p SMR + r % SMR]. */
+    /** Rows i0..i0+rows-1 of A (row length k), columns p0..p0+len-1, into micro-panels of KR rows: ap[(r / KR) KR len + p KR + r % KR]. */
     private static void packRows(float[] a, int k, int i0, int rows, int p0, int len, float[] ap) {
-        // the SMR rows of a micro-panel side by side: SMR sequential reads and one sequential write
-        for (int q = 0, dst = 0; q < rows / SMR; q++) {
-            int s0 = (i0 + q * SMR) * k + p0;
-            for (int p = 0; p < len; p++, dst += SMR) {
-                for (int r = 0, src = s0 + p; r < SMR; r++, src += k) ap[dst + r] = a[src];
+        // the KR rows of a micro-panel side by side: KR sequential reads and one sequential write
+        for (int q = 0, dst = 0; q < rows / KR; q++) {
+            int s0 = (i0 + q * KR) * k + p0;
+            for (int p = 0; p < len; p++, dst += KR) {
+                for (int r = 0, src = s0 + p; r < KR; r++, src += k) ap[dst + r] = a[src];
             }
         }
     }
@@ -275,8 +277,8 @@ final class VectorGemm implements Gemm.Kernels {
 
     /**
      * C += alpha op(A) op(B) in place: B packed into panels as for float32, A's row blocks in
-     * parallel, each packed into micro-panels of MR rows (zero rows past m, so every row goes
-     * through the one 5-row kernel), each kernel tile added into C at its row stride; a tile past
+     * parallel, each packed into micro-panels of KR rows (zero rows past m, so every row goes
+     * through the one KR-row kernel), each kernel tile added into C at its row stride; a tile past
      * C's last row or column goes through a scratch tile and only its part inside C is added.
      */
     @Override
@@ -288,21 +290,21 @@ final class VectorGemm implements Gemm.Kernels {
         IntStream tasks = IntStream.range(0, blocks);
         if (blocks > 1 && (long) m * n * k >= PARALLEL_WORK) tasks = tasks.parallel();
         tasks.forEach(blk -> {
-            int i0 = blk * MC, rows = Math.min(MC, m - i0), panelRows = (rows + MR - 1) / MR * MR;
-            double[] ap = new double[panelRows * Math.min(k, KC)], tile = new double[MR * nr];
+            int i0 = blk * MC, rows = Math.min(MC, m - i0), panelRows = (rows + KR - 1) / KR * KR;
+            double[] ap = new double[panelRows * Math.min(k, KC)], tile = new double[KR * nr];
             for (int p0 = 0; p0 < k; p0 += KC) {
                 int len = Math.min(KC, k - p0);
                 packRows(a, i0, rows, panelRows, p0, len, ap);
                 for (int jp = 0; jp < panels; jp++) {
                     int j0 = jp * nr, cols = Math.min(nr, n - j0), boff = (jp * k + p0) * nr;
-                    for (int r = 0; r < panelRows; r += MR) {
-                        int inside = Math.min(MR, rows - r), at = cOff + (i0 + r) * ldc + j0;
-                        if (inside == MR && cols == nr) {
-                            dKernel5(ap, r * len, len, bp, boff, c, at, ldc, alpha);
+                    for (int r = 0; r < panelRows; r += KR) {
+                        int inside = Math.min(KR, rows - r), at = cOff + (i0 + r) * ldc + j0;
+                        if (inside == KR && cols == nr) {
+                            dKernel(ap, r * len, len, bp, boff, c, at, ldc, alpha);
                             continue;
                         }
                         java.util.Arrays.fill(tile, 0);
-                        dKernel5(ap, r * len, len, bp, boff, tile, 0, nr, 1);
+                        dKernel(ap, r * len, len, bp, boff, tile, 0, nr, 1);
                         for (int x = 0; x < inside; x++) {
                             for (int y = 0; y < cols; y++) c[at + x * ldc + y] += alpha * tile[x * nr + y];
                         }
@@ -344,31 +346,31 @@ final class VectorGemm implements Gemm.Kernels {
     }
 
     /**
-     * Rows i0.. of op(A), columns p0..p0+len-1, into micro-panels of MR rows,
-     * ap[(r / MR) MR len + p MR + r % MR], rows past the block's {@code rows} zero: each step
-     * reads MR values (MR row streams, or MR adjacent values of a transposed A) and writes MR in order.
+     * Rows i0.. of op(A), columns p0..p0+len-1, into micro-panels of KR rows,
+     * ap[(r / KR) KR len + p KR + r % KR], rows past the block's {@code rows} zero: a row-major A
+     * row by row, a transposed A KR adjacent values at a time.
      */
     private static void packRows(Gemm.Block a, int i0, int rows, int panelRows, int p0, int len, double[] ap) {
         double[] data = a.data();
         float[] floats = a.floats();   // a float32 A (Block.ofFloats) is widened here, as it is packed
         int ld = a.ld(), rowStep = a.transposed() ? 1 : ld, colStep = a.transposed() ? ld : 1;
-        for (int q = 0, dst = 0; q < panelRows / MR; q++, dst += MR * len) {
-            int inside = Math.min(MR, rows - q * MR), first = a.offset() + (i0 + q * MR) * rowStep + p0 * colStep;
+        for (int q = 0, dst = 0; q < panelRows / KR; q++, dst += KR * len) {
+            int inside = Math.min(KR, rows - q * KR), first = a.offset() + (i0 + q * KR) * rowStep + p0 * colStep;
             if (!a.transposed()) {   // row by row: each a sequential read (the per-element form cost as much as the product here)
-                for (int r = 0; r < MR; r++) {
+                for (int r = 0; r < KR; r++) {
                     int src = first + r * ld;
                     if (r >= inside) {
-                        for (int p = 0, o = dst + r; p < len; p++, o += MR) ap[o] = 0;
+                        for (int p = 0, o = dst + r; p < len; p++, o += KR) ap[o] = 0;
                     } else if (floats != null) {
-                        for (int p = 0, o = dst + r; p < len; p++, o += MR) ap[o] = floats[src + p];
+                        for (int p = 0, o = dst + r; p < len; p++, o += KR) ap[o] = floats[src + p];
                     } else {
-                        for (int p = 0, o = dst + r; p < len; p++, o += MR) ap[o] = data[src + p];
+                        for (int p = 0, o = dst + r; p < len; p++, o += KR) ap[o] = data[src + p];
                     }
                 }
                 continue;
             }
-            for (int p = 0, o = dst; p < len; p++, o += MR) {
-                for (int r = 0; r < MR; r++) ap[o + r] = r < inside ? data[first + p * colStep + r] : 0;
+            for (int p = 0, o = dst; p < len; p++, o += KR) {
+                for (int r = 0; r < KR; r++) ap[o + r] = r < inside ? data[first + p * colStep + r] : 0;
             }
         }
     }
@@ -398,6 +400,74 @@ final class VectorGemm implements Gemm.Kernels {
         dAdd2(c, o + 2 * ldc, c20, c21, scale);
         dAdd2(c, o + 3 * ldc, c30, c31, scale);
         dAdd2(c, o + 4 * ldc, c40, c41, scale);
+    }
+
+    /** The float64 kernel of this machine's shape: KR rows of C += alpha times the product over depth steps. */
+    private static void dKernel(double[] ap, int ao, int depth, double[] bp, int boff, double[] c, int o, int ldc, double alpha) {
+        if (WIDE) dKernel12(ap, ao, depth, bp, boff, c, o, ldc, alpha);
+        else dKernel5(ap, ao, depth, bp, boff, c, o, ldc, alpha);
+    }
+
+    /** dKernel5 for 12 rows of C (AVX-512 only: 24 accumulators need 32 registers). */
+    private static void dKernel12(double[] ap, int ao, int depth, double[] bp, int boff, double[] c, int o, int ldc, double alpha) {
+        DoubleVector c00 = DoubleVector.zero(DS), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+        DoubleVector c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
+        DoubleVector c80 = c00, c81 = c00, c90 = c00, c91 = c00, ca0 = c00, ca1 = c00, cb0 = c00, cb1 = c00;
+        int bo = boff, nr = NV * DL;
+        for (int x = ao, end = ao + 12 * depth; x < end; x += 12, bo += nr) {
+            DoubleVector b0 = DoubleVector.fromArray(DS, bp, bo);
+            DoubleVector b1 = DoubleVector.fromArray(DS, bp, bo + DL);
+            DoubleVector av = DoubleVector.broadcast(DS, ap[x]);
+            c00 = b0.fma(av, c00); c01 = b1.fma(av, c01);
+            av = DoubleVector.broadcast(DS, ap[x + 1]);
+            c10 = b0.fma(av, c10); c11 = b1.fma(av, c11);
+            av = DoubleVector.broadcast(DS, ap[x + 2]);
+            c20 = b0.fma(av, c20); c21 = b1.fma(av, c21);
+            av = DoubleVector.broadcast(DS, ap[x + 3]);
+            c30 = b0.fma(av, c30); c31 = b1.fma(av, c31);
+            av = DoubleVector.broadcast(DS, ap[x + 4]);
+            c40 = b0.fma(av, c40); c41 = b1.fma(av, c41);
+            av = DoubleVector.broadcast(DS, ap[x + 5]);
+            c50 = b0.fma(av, c50); c51 = b1.fma(av, c51);
+            av = DoubleVector.broadcast(DS, ap[x + 6]);
+            c60 = b0.fma(av, c60); c61 = b1.fma(av, c61);
+            av = DoubleVector.broadcast(DS, ap[x + 7]);
+            c70 = b0.fma(av, c70); c71 = b1.fma(av, c71);
+            av = DoubleVector.broadcast(DS, ap[x + 8]);
+            c80 = b0.fma(av, c80); c81 = b1.fma(av, c81);
+            av = DoubleVector.broadcast(DS, ap[x + 9]);
+            c90 = b0.fma(av, c90); c91 = b1.fma(av, c91);
+            av = DoubleVector.broadcast(DS, ap[x + 10]);
+            ca0 = b0.fma(av, ca0); ca1 = b1.fma(av, ca1);
+            av = DoubleVector.broadcast(DS, ap[x + 11]);
+            cb0 = b0.fma(av, cb0); cb1 = b1.fma(av, cb1);
+        }
+        // written out, not through dAdd2: as in sKernel12, a call taking vectors would box them
+        DoubleVector scale = DoubleVector.broadcast(DS, alpha);
+        c00.fma(scale, DoubleVector.fromArray(DS, c, o)).intoArray(c, o);
+        c01.fma(scale, DoubleVector.fromArray(DS, c, o + DL)).intoArray(c, o + DL);
+        c10.fma(scale, DoubleVector.fromArray(DS, c, o + ldc)).intoArray(c, o + ldc);
+        c11.fma(scale, DoubleVector.fromArray(DS, c, o + ldc + DL)).intoArray(c, o + ldc + DL);
+        c20.fma(scale, DoubleVector.fromArray(DS, c, o + 2 * ldc)).intoArray(c, o + 2 * ldc);
+        c21.fma(scale, DoubleVector.fromArray(DS, c, o + 2 * ldc + DL)).intoArray(c, o + 2 * ldc + DL);
+        c30.fma(scale, DoubleVector.fromArray(DS, c, o + 3 * ldc)).intoArray(c, o + 3 * ldc);
+        c31.fma(scale, DoubleVector.fromArray(DS, c, o + 3 * ldc + DL)).intoArray(c, o + 3 * ldc + DL);
+        c40.fma(scale, DoubleVector.fromArray(DS, c, o + 4 * ldc)).intoArray(c, o + 4 * ldc);
+        c41.fma(scale, DoubleVector.fromArray(DS, c, o + 4 * ldc + DL)).intoArray(c, o + 4 * ldc + DL);
+        c50.fma(scale, DoubleVector.fromArray(DS, c, o + 5 * ldc)).intoArray(c, o + 5 * ldc);
+        c51.fma(scale, DoubleVector.fromArray(DS, c, o + 5 * ldc + DL)).intoArray(c, o + 5 * ldc + DL);
+        c60.fma(scale, DoubleVector.fromArray(DS, c, o + 6 * ldc)).intoArray(c, o + 6 * ldc);
+        c61.fma(scale, DoubleVector.fromArray(DS, c, o + 6 * ldc + DL)).intoArray(c, o + 6 * ldc + DL);
+        c70.fma(scale, DoubleVector.fromArray(DS, c, o + 7 * ldc)).intoArray(c, o + 7 * ldc);
+        c71.fma(scale, DoubleVector.fromArray(DS, c, o + 7 * ldc + DL)).intoArray(c, o + 7 * ldc + DL);
+        c80.fma(scale, DoubleVector.fromArray(DS, c, o + 8 * ldc)).intoArray(c, o + 8 * ldc);
+        c81.fma(scale, DoubleVector.fromArray(DS, c, o + 8 * ldc + DL)).intoArray(c, o + 8 * ldc + DL);
+        c90.fma(scale, DoubleVector.fromArray(DS, c, o + 9 * ldc)).intoArray(c, o + 9 * ldc);
+        c91.fma(scale, DoubleVector.fromArray(DS, c, o + 9 * ldc + DL)).intoArray(c, o + 9 * ldc + DL);
+        ca0.fma(scale, DoubleVector.fromArray(DS, c, o + 10 * ldc)).intoArray(c, o + 10 * ldc);
+        ca1.fma(scale, DoubleVector.fromArray(DS, c, o + 10 * ldc + DL)).intoArray(c, o + 10 * ldc + DL);
+        cb0.fma(scale, DoubleVector.fromArray(DS, c, o + 11 * ldc)).intoArray(c, o + 11 * ldc);
+        cb1.fma(scale, DoubleVector.fromArray(DS, c, o + 11 * ldc + DL)).intoArray(c, o + 11 * ldc + DL);
     }
 
     /** C[o..o+2L) += alpha (v0, v1), one rounding per element. */
