@@ -10,6 +10,7 @@ import org.junit.jupiter.api.Test;
 class GemmTest {
     private static final int[][] SIZES = {
         {1, 1, 1}, {3, 5, 7}, {4, 48, 256}, {5, 49, 257}, {7, 33, 5}, {64, 96, 300}, {65, 100, 513}, {130, 17, 1}, {2, 600, 40},
+        {301, 70, 260},   // two float32 row blocks (252 rows with AVX-512), four float64 ones, the last partial, k past one stretch
     };
 
     @Test
