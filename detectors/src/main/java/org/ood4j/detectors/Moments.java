@@ -194,7 +194,7 @@ final class Moments implements java.io.Serializable {
             rowSum.add(r, sum);
             sum[dim]++;
         }
-        for (Map.Entry<Long, double[]> e : sums.entrySet()) foldSum(e.getKey(), e.getValue(), (long) e.getValue()[dim]);
+        for (Map.Entry<Long, double[]> e : sums.entrySet()) foldSum(e.getKey(), e.getValue(), 0, (long) e.getValue()[dim]);
         return sums;
     }
 
@@ -208,20 +208,23 @@ final class Moments implements java.io.Serializable {
         if (counts.length == 0) return;
         requireDim(sums.length / counts.length);
         for (int label = 0; label < counts.length; label++) {
-            if (counts[label] > 0) foldSum(label, java.util.Arrays.copyOfRange(sums, label * dim, (label + 1) * dim), counts[label]);
+            if (counts[label] > 0) foldSum(label, sums, label * dim, counts[label]);
         }
     }
 
-    /** Chan's update of group {@code label}'s mean by a chunk of {@code nb} rows whose sum is {@code sum} (overwritten). */
-    private void foldSum(long label, double[] sum, long nb) {
-        double[] chunkMean = sum;
-        for (int j = 0; j < dim; j++) chunkMean[j] /= nb;
+    /**
+     * Chan's update of group {@code label}'s mean by a chunk of {@code nb} rows whose sum is
+     * sum[at..at + dim). A group's first chunk fixes its centre, which only a scatter reads: without
+     * one there is none (1000 classes' sums folded without 2 x 8 MB of copies).
+     */
+    private void foldSum(long label, double[] sum, int at, long nb) {
         Group g = group(label);
         if (g.n == 0) {
-            g.mean = java.util.Arrays.copyOf(chunkMean, dim);
-            g.centre = g.mean.clone();
+            g.mean = new double[dim];
+            for (int j = 0; j < dim; j++) g.mean[j] = sum[at + j] / nb;
+            if (scatter != Scatter.NONE) g.centre = g.mean.clone();
         } else {
-            for (int j = 0; j < dim; j++) g.mean[j] += (chunkMean[j] - g.mean[j]) * nb / (g.n + nb);
+            for (int j = 0; j < dim; j++) g.mean[j] += (sum[at + j] / nb - g.mean[j]) * nb / (g.n + nb);
         }
         g.n += nb;
     }
@@ -247,7 +250,7 @@ final class Moments implements java.io.Serializable {
             if (a.n == 0) {
                 a.n = b.n;
                 a.mean = b.mean.clone();
-                a.centre = b.centre.clone();
+                a.centre = b.centre == null ? null : b.centre.clone();
                 if (scatter == Scatter.PER_GROUP) add(a.scatter, b.scatter);
                 continue;
             }

@@ -136,13 +136,17 @@ final class CpuReductions implements ReductionOps {
         MemorySegment xs = x.storage().segment(), os = out.storage().segment();
         DType inType = x.dtype(), outType = out.dtype();
         long xStride = loop.rowStride(0);
-        if (inType == DType.FLOAT32 && (op == ReduceOp.COUNT_NONFINITE || op == ReduceOp.MAX)) {
-            // exact in float32 (a count, a max): the rows as stored, no float64 copy — the input
-            // checks (countNonFinite) read every feature map once per predict
+        if (inType == DType.FLOAT32 && (op == ReduceOp.COUNT_NONFINITE || op == ReduceOp.MAX || op == ReduceOp.ARGMAX)) {
+            // exact in float32 (a count, a max, its index): the rows as stored, no float64 copy — the
+            // input checks (countNonFinite) read every feature map once per predict
             loop.forEach(WHOLE_ROW, 0, (base, n, unused) -> {
                 float[] row = CpuRows.floatRows(n)[0];
                 HostRows.loadFloats(xs, base[0], xStride, n, row);
-                HostRows.set(os, outType, base[1], op == ReduceOp.MAX ? MathKernels.INSTANCE.max(row, n) : countNonFinite(row, n));
+                HostRows.set(os, outType, base[1], switch (op) {
+                    case MAX -> MathKernels.INSTANCE.max(row, n);
+                    case ARGMAX -> MathKernels.INSTANCE.argmax(row, n);
+                    default -> countNonFinite(row, n);
+                });
             });
             return;
         }

@@ -67,6 +67,21 @@ interface MathKernels {
     /** The largest of v[0..n) (n >= 1); NaN when any is NaN. */
     float max(float[] v, int n);
 
+    /** The first i < n with v[i] == value (never for a NaN value), or n when there is none. */
+    int indexOf(float[] v, int n, float value);
+
+    /**
+     * Index of the first maximum of v[0..n) (n >= 1), or of the first NaN (as torch.argmax): the
+     * max, then the first index holding it. Exact in float32: no float64 copy of the row.
+     */
+    default int argmax(float[] v, int n) {
+        float m = max(v, n);
+        if (!Float.isNaN(m)) return indexOf(v, n, m);
+        int i = 0;
+        while (!Float.isNaN(v[i])) i++;
+        return i;
+    }
+
     /** Whether every v[i] (i < n) is finite. */
     boolean allFinite(float[] v, int n);
 

@@ -114,6 +114,13 @@ final class ScalarKernels implements MathKernels {
     }
 
     @Override
+    public int indexOf(float[] v, int n, float value) {
+        int i = 0;
+        while (i < n && v[i] != value) i++;
+        return i;
+    }
+
+    @Override
     public boolean allFinite(float[] v, int n) {
         for (int i = 0; i < n; i++) if (!Float.isFinite(v[i])) return false;
         return true;

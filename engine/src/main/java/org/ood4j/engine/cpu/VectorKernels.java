@@ -2,6 +2,7 @@ package org.ood4j.engine.cpu;
 
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -291,6 +292,17 @@ final class VectorKernels implements MathKernels {
         float m = a0.lanewise(VectorOperators.MAX, a1).lanewise(VectorOperators.MAX, a2.lanewise(VectorOperators.MAX, a3)).reduceLanes(VectorOperators.MAX);
         for (; i < n; i++) m = Math.max(m, v[i]);
         return m;
+    }
+
+    @Override
+    public int indexOf(float[] v, int n, float value) {
+        int i = 0;
+        for (int bound = F.loopBound(n); i < bound; i += F.length()) {
+            VectorMask<Float> hits = FloatVector.fromArray(F, v, i).compare(VectorOperators.EQ, value);
+            if (hits.anyTrue()) return i + hits.firstTrue();
+        }
+        while (i < n && v[i] != value) i++;
+        return i;
     }
 
     @Override

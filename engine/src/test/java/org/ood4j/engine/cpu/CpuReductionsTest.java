@@ -274,6 +274,22 @@ class CpuReductionsTest {
         assertArrayEquals(new long[] {0, 0, 0, 0}, OPS.reduce(ReduceOp.ARGMAX, x, 0, false).toLongArray());
     }
 
+    /** The float32 rows' argmax (the max, then the first index holding it): as the float64 one, past the first vectors too. */
+    @Test
+    void float32ArgmaxTakesTheFirstMaximumOrTheFirstNaN() {
+        double[][] rows = new double[4][41];
+        for (double[] r : rows) java.util.Arrays.fill(r, -5);
+        rows[0][33] = 9; rows[0][35] = 9; rows[0][2] = 8;           // a tie past the first vectors, in the tail too
+        rows[1][3] = 9; rows[1][20] = Double.NaN; rows[1][38] = Double.NaN;
+        rows[2][3] = -0.0; rows[2][30] = 0.0;                        // -0 and +0 tie: the first
+        java.util.Arrays.fill(rows[3], NEG_INF);
+        try (Tensor x64 = Tensor.of(rows); Tensor x32 = x64.to(DType.FLOAT32)) {
+            long[] want = {33, 20, 3, 0};
+            assertArrayEquals(want, OPS.reduce(ReduceOp.ARGMAX, x64, 1, false).toLongArray());
+            assertArrayEquals(want, OPS.reduce(ReduceOp.ARGMAX, x32, 1, false).toLongArray());
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(value = DType.class, names = {"FLOAT32", "FLOAT64"})
     void normL2NeitherOverflowsNorUnderflows(DType dtype) {
