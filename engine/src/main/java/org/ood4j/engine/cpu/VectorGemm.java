@@ -146,11 +146,11 @@ final class VectorGemm implements Gemm.Kernels {
 
     /** Rows i0..i0+rows-1 of A (row length k), columns p0..p0+len-1, into micro-panels of KR rows: ap[(r / KR) KR len + p KR + r % KR]. */
     private static void packRows(float[] a, int k, int i0, int rows, int p0, int len, float[] ap) {
-        // the KR rows of a micro-panel side by side: KR sequential reads and one sequential write
-        for (int q = 0, dst = 0; q < rows / KR; q++) {
-            int s0 = (i0 + q * KR) * k + p0;
-            for (int p = 0; p < len; p++, dst += KR) {
-                for (int r = 0, src = s0 + p; r < KR; r++, src += k) ap[dst + r] = a[src];
+        // row by row: each a sequential read into every KR-th place (an inner loop over the KR rows
+        // at each p cost more than the product of a 10-column B)
+        for (int q = 0, dst = 0; q < rows / KR; q++, dst += KR * len) {
+            for (int r = 0, src = (i0 + q * KR) * k + p0; r < KR; r++, src += k) {
+                for (int p = 0, o = dst + r; p < len; p++, o += KR) ap[o] = a[src + p];
             }
         }
     }
