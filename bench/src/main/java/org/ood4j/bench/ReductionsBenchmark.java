@@ -20,7 +20,7 @@ import org.openjdk.jmh.annotations.*;
 @Measurement(iterations = 3, time = 3)
 @Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "--add-modules", "jdk.incubator.vector"})
 public class ReductionsBenchmark {
-    @Param({"logsumexp", "softmax", "sum", "max"})
+    @Param({"logsumexp", "softmax", "sum", "max", "argmax"})
     String op;
 
     @Param("100000")
@@ -54,6 +54,7 @@ public class ReductionsBenchmark {
             case "softmax" -> logits.softmax(1);
             case "sum" -> logits.sum(1);
             case "max" -> logits.max(1);
+            case "argmax" -> logits.argmax(1);
             default -> throw new IllegalArgumentException(op);
         }) {
             return r.rank() == 2 ? r.getDouble(0, 0) : r.getDouble(0);

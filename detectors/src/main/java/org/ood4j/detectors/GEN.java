@@ -57,20 +57,12 @@ public final class GEN extends LogitsDetector {
         }, (z, cq, n) -> {
             float m = RowMath.max(z, n);
             if (!Float.isFinite(m)) return Double.NaN;
-            double sum = RowMath.expShiftedSum(z, n, m, 1, cq), inverse = 1 / sum;
-            float inverseSum = (float) inverse;
-            for (int j = 0; j < n; j++) {
-                // 1 - p as (sum - e) / sum in float64: near p = 1, 1 - p in float32 would keep ~1 digit;
-                // times 1 / sum, not divided by sum: a float64 division per element bounded the loop
-                float e = cq[j], c = clamp(e * inverseSum), q = clamp((float) ((sum - e) * inverse));
-                cq[j] = c * q;
-            }
+            double sum = RowMath.expShiftedSum(z, n, m, 1, cq);
+            // 1 - p as (sum - e) / sum in float64: near p = 1, 1 - p in float32 would keep ~1 digit;
+            // times 1 / sum, not divided by sum: a float64 division per element bounded the loop
+            RowMath.clampedPOneMinusP(cq, n, sum, EPS_F, ONE_MINUS_EPS_F);
             return RowMath.sumPow(cq, n, (float) gamma);
         }, flagNonFinite);
-    }
-
-    private static float clamp(float p) {
-        return Math.min(Math.max(p, EPS_F), ONE_MINUS_EPS_F);
     }
 
     @Override

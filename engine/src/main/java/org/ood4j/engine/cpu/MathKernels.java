@@ -116,6 +116,13 @@ interface MathKernels {
      */
     double sumClampedPLogP(float[] e, float[] z, int n, float shift, float inverseSum, float logSum, float minP);
 
+    /**
+     * e[i] = clamp(e[i] (float) (1 / sum)) clamp((float) ((sum - e[i]) (1 / sum))) for i < n, clamp(x) =
+     * min(max(x, lo), hi): a softmax row's p and 1 - p from its exps e and their float64 sum, 1 - p
+     * taken in float64 (near p = 1, 1 - p in float32 would keep about one digit). GEN's terms.
+     */
+    void clampedPOneMinusP(float[] e, int n, double sum, float lo, float hi);
+
     /** sum of v[from + i]^2 for i < n: float32 terms squared and summed in float64 (no rounding of a term to float32). */
     double sumSquares(float[] v, int from, int n);
 

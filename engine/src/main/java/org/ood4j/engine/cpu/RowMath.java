@@ -79,6 +79,9 @@ public final class RowMath {
         return K.sumClampedPLogP(e, z, n, shift, (float) (1 / sum), (float) Math.log(sum), minP);
     }
 
+    /** e[i] = clamp(p_i) clamp(1 - p_i) to [lo, hi], p_i = e[i] / sum, 1 - p_i in float64 (see {@link MathKernels#clampedPOneMinusP}). */
+    public static void clampedPOneMinusP(float[] e, int n, double sum, float lo, float hi) { K.clampedPOneMinusP(e, n, sum, lo, hi); }
+
     /** sum of v[i]^p (every v[i] > 0), float32 terms summed in float64; v is overwritten by the terms. */
     public static double sumPow(float[] v, int n, float p) { return K.sumPow(v, n, p, v); }
 

@@ -169,6 +169,16 @@ final class ScalarKernels implements MathKernels {
     }
 
     @Override
+    public void clampedPOneMinusP(float[] e, int n, double sum, float lo, float hi) {
+        double inverse = 1 / sum;
+        float inverseSum = (float) inverse;
+        for (int i = 0; i < n; i++) {
+            float c = Math.min(Math.max(e[i] * inverseSum, lo), hi), q = Math.min(Math.max((float) ((sum - e[i]) * inverse), lo), hi);
+            e[i] = c * q;
+        }
+    }
+
+    @Override
     public double sumClampedPLogP(float[] e, float[] z, int n, float shift, float inverseSum, float logSum, float minP) {
         float logMinP = (float) Math.log(minP);
         double s = 0;

@@ -507,6 +507,33 @@ final class VectorKernels implements MathKernels {
     }
 
     @Override
+    public void clampedPOneMinusP(float[] e, int n, double sum, float lo, float hi) {
+        double inverse = 1 / sum;
+        float inverseSum = (float) inverse;
+        DoubleVector sums = DoubleVector.broadcast(S, sum);
+        VectorMask<Float> high = F.indexInRange(-S.length(), S.length());   // lanes S.length().. of a float vector
+        int i = 0;
+        for (int bound = F.loopBound(n); i < bound; i += F.length()) {
+            FloatVector v = FloatVector.fromArray(F, e, i), c = v.mul(inverseSum);
+            // 1 - p in float64, each half of the lanes, narrowed into its half of one float vector
+            DoubleVector low = sums.sub(v.convertShape(VectorOperators.F2D, S, 0)).mul(inverse);
+            DoubleVector top = sums.sub(v.convertShape(VectorOperators.F2D, S, 1)).mul(inverse);
+            FloatVector q = ((FloatVector) low.convertShape(VectorOperators.D2F, F, 0))
+                    .blend((FloatVector) top.convertShape(VectorOperators.D2F, F, -1), high);
+            // the clamps as compare and blend (the bits of Math.min/max here: NaN kept, no signed zero at stake)
+            c = c.blend(lo, c.compare(VectorOperators.LT, lo));
+            c = c.blend(hi, c.compare(VectorOperators.GT, hi));
+            q = q.blend(lo, q.compare(VectorOperators.LT, lo));
+            q = q.blend(hi, q.compare(VectorOperators.GT, hi));
+            c.mul(q).intoArray(e, i);
+        }
+        for (; i < n; i++) {
+            float c = Math.min(Math.max(e[i] * inverseSum, lo), hi), q = Math.min(Math.max((float) ((sum - e[i]) * inverse), lo), hi);
+            e[i] = c * q;
+        }
+    }
+
+    @Override
     public double sumClampedPLogP(float[] e, float[] z, int n, float shift, float inverseSum, float logSum, float minP) {
         float logMinP = (float) Math.log(minP);
         DoubleVector low = DoubleVector.zero(S), high = low;   // sum(float[])'s two chains, in its order

@@ -214,6 +214,11 @@ class MathKernelsTest {
             assertEquals(vector.sum(terms, n), vector.sumClampedPLogP(a, v, n, m, inverse, logSum, minP));
             assertEquals(scalar.sumClampedPLogP(a, v, n, m, inverse, logSum, minP), vector.sumClampedPLogP(a, v, n, m, inverse, logSum, minP),
                     1e-12 * Math.abs(vector.sum(terms, n)));
+            // GEN's terms from the same exps: the bits of the scalar loop, 1 - p in float64 in both
+            float[] vq = a.clone(), sq = a.clone();
+            vector.clampedPOneMinusP(vq, n, sum, 1e-7f, (float) (1 - 1e-7));
+            scalar.clampedPOneMinusP(sq, n, sum, 1e-7f, (float) (1 - 1e-7));
+            assertArrayEquals(sq, vq, "n = " + n);
             float[] pos = new float[n];
             for (int i = 0; i < n; i++) pos[i] = (float) rng.nextDouble(1e-9, 1);
             want = scalar.sumPow(pos, n, 0.1f, null);
