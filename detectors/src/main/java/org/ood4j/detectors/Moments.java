@@ -224,7 +224,10 @@ final class Moments implements java.io.Serializable {
             for (int j = 0; j < dim; j++) g.mean[j] = sum[at + j] / nb;
             if (scatter != Scatter.NONE) g.centre = g.mean.clone();
         } else {
-            for (int j = 0; j < dim; j++) g.mean[j] += (sum[at + j] / nb - g.mean[j]) * nb / (g.n + nb);
+            // the chunk's weight once per group, not a second division per value: with 1000 classes of
+            // 1000 values this fold was a fifth of KLMatching's fit
+            double count = nb, weight = count / (g.n + nb);
+            for (int j = 0; j < dim; j++) g.mean[j] += (sum[at + j] / count - g.mean[j]) * weight;
         }
         g.n += nb;
     }
