@@ -610,9 +610,11 @@ final class VectorKernels implements MathKernels {
                 e4 = x.fma(FloatVector.fromArray(F, r4, i), e4);
                 i += len;
             }
-            float s0 = e0.add(o0).reduceLanes(VectorOperators.ADD), s1 = e1.add(o1).reduceLanes(VectorOperators.ADD);
-            float s2 = e2.add(o2).reduceLanes(VectorOperators.ADD), s3 = e3.add(o3).reduceLanes(VectorOperators.ADD);
-            float s4 = e4.add(o4).reduceLanes(VectorOperators.ADD);
+            // the lanes summed in float64 in a fixed order: reduceLanes(ADD) leaves the order to the JIT,
+            // and a score must have the same bits under C1, C2 and the interpreter
+            float s0 = (float) lanesInOrder(e0.add(o0)), s1 = (float) lanesInOrder(e1.add(o1));
+            float s2 = (float) lanesInOrder(e2.add(o2)), s3 = (float) lanesInOrder(e3.add(o3));
+            float s4 = (float) lanesInOrder(e4.add(o4));
             for (; i < n; i++) {
                 s0 = Math.fma(z[i], r0[i], s0); s1 = Math.fma(z[i], r1[i], s1); s2 = Math.fma(z[i], r2[i], s2);
                 s3 = Math.fma(z[i], r3[i], s3); s4 = Math.fma(z[i], r4[i], s4);
@@ -623,6 +625,11 @@ final class VectorKernels implements MathKernels {
             if (c + 3 <= last) out[c + 3] = s3;
             if (c + 4 <= last) out[c + 4] = s4;
         }
+    }
+
+    /** The float lanes' sum in float64 in one fixed order (lane i + lane i + L/2, those in index order): the same bits under every compiler. */
+    private static double lanesInOrder(FloatVector v) {
+        return VectorMath.sum(((DoubleVector) v.convertShape(VectorOperators.F2D, S, 0)).add(v.convertShape(VectorOperators.F2D, S, 1)));
     }
 
     /** Each float vector widens into two double vectors (as {@link #addFloats}), centred and multiplied in float64. */

@@ -37,6 +37,20 @@ class CpuMatmulTest {
         }
     }
 
+    /** x W^T with a few classes (a linear head) goes by row dots: any row count, depth and strides of x, up to 16 classes and past. */
+    @Test
+    void linearHeadsOfAFewClasses() {
+        for (int n : new int[] {1, 3, 10, 16, 17}) {
+            for (int k : new int[] {1, 17, 512}) {
+                for (int m : new int[] {1, 70, 130}) {
+                    Tensor w = Tensor.randn(rng, DType.FLOAT32, n, k);
+                    check(Tensor.randn(rng, DType.FLOAT32, m, k), w.t());
+                    check(Tensor.randn(rng, DType.FLOAT32, k, m).t(), w.t());   // x itself a transposed view
+                }
+            }
+        }
+    }
+
     @Test
     void batched() {
         for (DType type : new DType[] {DType.FLOAT32, DType.FLOAT64}) {
