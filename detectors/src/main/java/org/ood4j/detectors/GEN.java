@@ -58,9 +58,7 @@ public final class GEN extends LogitsDetector {
             float m = RowMath.max(z, n);
             if (!Float.isFinite(m)) return Double.NaN;
             double sum = RowMath.expShiftedSum(z, n, m, 1, cq);
-            // 1 - p as (sum - e) / sum in float64: near p = 1, 1 - p in float32 would keep ~1 digit;
-            // times 1 / sum, not divided by sum: a float64 division per element bounded the loop
-            RowMath.clampedPOneMinusP(cq, n, sum, EPS_F, ONE_MINUS_EPS_F);
+            RowMath.clampedPOneMinusP(cq, n, sum, EPS_F, ONE_MINUS_EPS_F);   // 1 - p in float64: near p = 1 float32 keeps ~1 digit
             return RowMath.sumPow(cq, n, (float) gamma);
         }, flagNonFinite);
     }

@@ -107,26 +107,29 @@ public final class ViM extends FeaturesDetector implements StreamingFit {
     /**
      * ||(z - u) R|| for feature rows z, through the principal space V (D x d): R R^T + V V^T = I, so
      * with x = z - u, ||x R||^2 = ||x||^2 - ||x V||^2, a product d columns wide instead of D - d (64
-     * against 448 at D = 512). x V = z V - u V and ||x||^2 comes from one fused pass over the rows,
-     * ||x V||^2 from one over the product's, so no centred copy of either is made. Float64 keeps the differences exact to ~1e-16 ||x||^2.
+     * against 448 at D = 512). x V = z V - u V; ||x||^2 comes from one fused pass over the rows and
+     * ||x V||^2 from one over the product's, so no centred copy of either is made. Float64 keeps the
+     * differences exact to ~1e-16 ||x||^2.
      */
     private static Tensor residualNorms(Tensor z, Tensor u, Tensor principal) {
         double[] origin = u.toDoubleArray();
         try (Scope s = Scope.open()) {
             // float32 rows centred in float64 as they are read: no float64 copy of a row
-            Tensor squares = z.reduceRows((row, scratch, n) -> {
-                for (int j = 0; j < n; j++) row[j] -= origin[j];
-                return RowMath.dot(row, row, n);
-            }, (row, scratch, n) -> RowMath.centredSquares(row, origin, n));
+            Tensor squares = z.reduceRows(squaredDistances(origin), (row, scratch, n) -> RowMath.centredSquares(row, origin, n));
             // the float32 rows meet the float64 space in the product itself (widened as it packs them): no
-            // float64 copy of them; ||z V - u V||^2 in one pass over the product's rows
+            // float64 copy of them
             double[] originInPrincipal = u.unsqueeze(0).matmul(principal).toDoubleArray();
-            Tensor inPrincipal = z.matmul(principal).reduceRows((row, scratch, n) -> {
-                for (int j = 0; j < n; j++) row[j] -= originInPrincipal[j];
-                return RowMath.dot(row, row, n);
-            });
+            Tensor inPrincipal = z.matmul(principal).reduceRows(squaredDistances(originInPrincipal));
             return s.keep(squares.sub(inPrincipal).clampMin(0).sqrt());
         }
+    }
+
+    /** ||row - centre||^2 of a float64 row (the row is overwritten by its difference). */
+    private static org.ood4j.engine.RowReducer squaredDistances(double[] centre) {
+        return (row, scratch, n) -> {
+            for (int j = 0; j < n; j++) row[j] -= centre[j];
+            return RowMath.dot(row, row, n);
+        };
     }
 
     /** ||(z - u) R||: through the principal space, or the residual space R itself in a detector saved before it was kept. */

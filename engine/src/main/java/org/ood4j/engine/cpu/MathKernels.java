@@ -119,7 +119,8 @@ interface MathKernels {
     /**
      * e[i] = clamp(e[i] (float) (1 / sum)) clamp((float) ((sum - e[i]) (1 / sum))) for i < n, clamp(x) =
      * min(max(x, lo), hi): a softmax row's p and 1 - p from its exps e and their float64 sum, 1 - p
-     * taken in float64 (near p = 1, 1 - p in float32 would keep about one digit). GEN's terms.
+     * taken in float64 (near p = 1, 1 - p in float32 would keep about one digit), times 1 / sum rather
+     * than divided by it (a float64 division per value bounded the loop). GEN's terms.
      */
     void clampedPOneMinusP(float[] e, int n, double sum, float lo, float hi);
 

@@ -134,10 +134,7 @@ final class VectorGemm implements Gemm.Kernels {
                     // an upper-triangular B is zero below row j0 + nr - 1 in this panel: its depth ends there
                     int end = upper ? Math.min(p1, j0 + nr) : p1;
                     if (end <= p0) continue;   // never on the first stretch (p0 = 0 < j0 + nr), so C is stored before
-                    for (int r = 0; r < panelRows; r += KR) {
-                        if (WIDE) sKernel12(ap, r * len, end - p0, bp, boff, c, (i0 + r) * width + j0, width, first);
-                        else sKernel5(ap, r * len, end - p0, bp, boff, c, (i0 + r) * width + j0, width, first);
-                    }
+                    for (int r = 0; r < panelRows; r += KR) sKernel(ap, r * len, end - p0, bp, boff, c, (i0 + r) * width + j0, width, first);
                     for (int i = i0 + panelRows; i < i1; i++) sKernel1(a, k, i, p0, end, bp, boff, nr, c, width, j0, first);
                 }
             }
@@ -179,6 +176,12 @@ final class VectorGemm implements Gemm.Kernels {
         sAdd2(c, o + 2 * n, c20, c21, first);
         sAdd2(c, o + 3 * n, c30, c31, first);
         sAdd2(c, o + 4 * n, c40, c41, first);
+    }
+
+    /** The float32 kernel of this machine's shape: KR rows of C from c[o] (row length n), stored or added ({@code first}). */
+    private static void sKernel(float[] ap, int ao, int depth, float[] bp, int boff, float[] c, int o, int n, boolean first) {
+        if (WIDE) sKernel12(ap, ao, depth, bp, boff, c, o, n, first);
+        else sKernel5(ap, ao, depth, bp, boff, c, o, n, first);
     }
 
     /** sKernel5 for 12 rows of C (AVX-512 only: 24 accumulators need 32 registers). */

@@ -612,9 +612,9 @@ final class VectorKernels implements MathKernels {
             }
             // the lanes summed in float64 in a fixed order: reduceLanes(ADD) leaves the order to the JIT,
             // and a score must have the same bits under C1, C2 and the interpreter
-            float s0 = (float) lanesInOrder(e0.add(o0)), s1 = (float) lanesInOrder(e1.add(o1));
-            float s2 = (float) lanesInOrder(e2.add(o2)), s3 = (float) lanesInOrder(e3.add(o3));
-            float s4 = (float) lanesInOrder(e4.add(o4));
+            float s0 = (float) VectorMath.sum(e0.add(o0)), s1 = (float) VectorMath.sum(e1.add(o1));
+            float s2 = (float) VectorMath.sum(e2.add(o2)), s3 = (float) VectorMath.sum(e3.add(o3));
+            float s4 = (float) VectorMath.sum(e4.add(o4));
             for (; i < n; i++) {
                 s0 = Math.fma(z[i], r0[i], s0); s1 = Math.fma(z[i], r1[i], s1); s2 = Math.fma(z[i], r2[i], s2);
                 s3 = Math.fma(z[i], r3[i], s3); s4 = Math.fma(z[i], r4[i], s4);
@@ -625,11 +625,6 @@ final class VectorKernels implements MathKernels {
             if (c + 3 <= last) out[c + 3] = s3;
             if (c + 4 <= last) out[c + 4] = s4;
         }
-    }
-
-    /** The float lanes' sum in float64 in one fixed order (lane i + lane i + L/2, those in index order): the same bits under every compiler. */
-    private static double lanesInOrder(FloatVector v) {
-        return VectorMath.sum(((DoubleVector) v.convertShape(VectorOperators.F2D, S, 0)).add(v.convertShape(VectorOperators.F2D, S, 1)));
     }
 
     /** Each float vector widens into two double vectors (as {@link #addFloats}), centred and multiplied in float64. */

@@ -101,7 +101,6 @@ final class VectorMath {
         for (; i < n; i++) out[i] = exp((v[i] - shift) * scale);
     }
 
-
     /** Always the two factors: where the vector form scales once (|x| <= 708) the bits are the same. */
     static double exp(double x) {
         x = Math.min(Math.max(x, EXP_MIN), EXP_MAX);
@@ -243,8 +242,8 @@ final class VectorMath {
 
     /**
      * The last n - i values (fewer than a vector's lanes) in a vector of their own, the spare lanes
-     * set to {@code pad}: the kernel runs them as one more vector step, where a scalar tail would
-     * be the slower half of a row of 1000 float32 at 16 lanes (992 + 8 values).
+     * set to {@code pad}: the kernel runs them as one more vector step, where a scalar tail took a
+     * scalar exp per value (all of a 10-class head's logits at 16 lanes; 8 of a 1000-wide row's).
      */
     private static float[] paddedTail(float[] v, int i, int n, float pad, VectorSpecies<Float> species) {
         float[] tail = new float[species.length()];
@@ -331,5 +330,14 @@ final class VectorMath {
         double s = v.lane(0);
         for (int i = 1; i < v.length(); i++) s += v.lane(i);
         return s;
+    }
+
+    /**
+     * A float vector's lanes summed in float64 in one fixed order (lane i + lane i + L/2 for the first
+     * half, those in index order): the same bits under C1, C2 and the interpreter, as {@link #sum(DoubleVector)}.
+     */
+    static double sum(FloatVector v) {
+        VectorSpecies<Double> halves = DoubleVector.SPECIES_PREFERRED;
+        return sum(((DoubleVector) v.convertShape(VectorOperators.F2D, halves, 0)).add(v.convertShape(VectorOperators.F2D, halves, 1)));
     }
 }
