@@ -15,7 +15,6 @@ import org.ood4j.engine.cpu.RowMath;
  */
 public final class GEN extends LogitsDetector {
     private static final double EPS = 1e-7;
-    private static final float EPS_F = (float) EPS, ONE_MINUS_EPS_F = (float) (1 - EPS);
     private final double gamma;
 
     public GEN(Function<Tensor, Tensor> model) {
@@ -58,8 +57,9 @@ public final class GEN extends LogitsDetector {
             float m = RowMath.max(z, n);
             if (!Float.isFinite(m)) return Double.NaN;
             double sum = RowMath.expShiftedSum(z, n, m, 1, cq);
-            RowMath.clampedPOneMinusP(cq, n, sum, EPS_F, ONE_MINUS_EPS_F);   // 1 - p in float64: near p = 1 float32 keeps ~1 digit
-            return RowMath.sumPow(cq, n, (float) gamma);
+            // (c q)^gamma = exp(gamma (log c + log q)), the logs without a log per value (see the kernel)
+            RowMath.logClampedPOneMinusP(cq, z, n, m, sum, EPS, 1 - EPS, cq);
+            return RowMath.expShiftedSum(cq, n, 0, (float) gamma, cq);
         }, flagNonFinite);
     }
 

@@ -108,27 +108,34 @@ interface MathKernels {
     double sum(float[] v, int n);
 
     /**
-     * sum of p_i log p_i over a softmax row, clamped: p_i = min(max(e[i] inverseSum, minP), 1) and
-     * log p_i = max((z[i] - shift) - logSum, log minP), from the row's logits z, their exps e =
-     * exp(z - shift) and logSum = log sum e (a log of a float32 p_i near 1 would keep few digits).
-     * Float32 terms, summed in float64 in {@link #sum(float[], int)}'s order: the bits of the
-     * terms written to an array and summed.
+     * sum of p_i log p_i over a softmax row, p clamped to p >= minP (Entropy): the term is minP log
+     * minP where log p_i < log minP, else p_i log p_i, with p_i = e[i] inverseSum and log p_i = (z[i]
+     * - shift) - logSum, from the row's logits z, their exps e = exp(z - shift) and logSum = log sum
+     * e (a log of a float32 p_i near 1 would keep few digits; p <= 1 needs no upper clamp). Float32
+     * terms; the vector form sums them in float32 lanes, the lanes in float64 in a fixed order: the
+     * terms have one sign, so the float32 sums are within n 2^-24 of the total (the scalar form sums
+     * in float64).
      */
     double sumClampedPLogP(float[] e, float[] z, int n, float shift, float inverseSum, float logSum, float minP);
 
     /**
-     * e[i] = clamp(e[i] (float) (1 / sum)) clamp((float) ((sum - e[i]) (1 / sum))) for i < n, clamp(x) =
-     * min(max(x, lo), hi): a softmax row's p and 1 - p from its exps e and their float64 sum, 1 - p
-     * taken in float64 (near p = 1, 1 - p in float32 would keep about one digit), times 1 / sum rather
-     * than divided by it (a float64 division per value bounded the loop). GEN's terms.
+     * out[i] = log clamp(p_i) + log clamp(1 - p_i), clamp(x) = min(max(x, lo), hi), for a softmax row
+     * given as its logits z, their exps e = exp(z - shift) and the float64 sum of e: GEN's terms
+     * (c q)^gamma are then exp(gamma out[i]). No log and no division per value:
+     * <ul>
+     *   <li>log p_i = (z_i - shift) - log sum, arithmetic on the logits (the clamp on p is one on
+     *       log p: log is monotone);</li>
+     *   <li>log(1 - p_i) = -(p + p^2/2 + ... + p^5/5) for p_i <= 1/16 (the rest below 3e-8); above
+     *       1/16 (at most 15 values a row) the float64 log of (sum - e_i) / sum, where 1 - p keeps its
+     *       digits near p = 1.</li>
+     * </ul>
+     * The vector form computes each lane as the scalar form does (the same float operations, the
+     * lanes above 1/16 by the same scalar step): the same bits. out may be e, not z.
      */
-    void clampedPOneMinusP(float[] e, int n, double sum, float lo, float hi);
+    void logClampedPOneMinusP(float[] e, float[] z, int n, float shift, double sum, double lo, double hi, float[] out);
 
     /** sum of v[from + i]^2 for i < n: float32 terms squared and summed in float64 (no rounding of a term to float32). */
     double sumSquares(float[] v, int from, int n);
-
-    /** sum of v[i]^p = exp(p log v[i]) (every v[i] > 0), float64; scratch (n floats, may be v) takes the terms. */
-    double sumPow(float[] v, int n, float p, float[] scratch);
 
     /**
      * out[c] = dot(z, rows[c], n) for every row c, in float32 FMA chains: a float32 row's logits

@@ -79,11 +79,13 @@ public final class RowMath {
         return K.sumClampedPLogP(e, z, n, shift, (float) (1 / sum), (float) Math.log(sum), minP);
     }
 
-    /** e[i] = clamp(p_i) clamp(1 - p_i) to [lo, hi], p_i = e[i] / sum, 1 - p_i in float64 (see {@link MathKernels#clampedPOneMinusP}). */
-    public static void clampedPOneMinusP(float[] e, int n, double sum, float lo, float hi) { K.clampedPOneMinusP(e, n, sum, lo, hi); }
-
-    /** sum of v[i]^p (every v[i] > 0), float32 terms summed in float64; v is overwritten by the terms. */
-    public static double sumPow(float[] v, int n, float p) { return K.sumPow(v, n, p, v); }
+    /**
+     * out[i] = log clamp(p_i) + log clamp(1 - p_i) to [lo, hi] of a softmax row, from its logits z,
+     * their exps e = exp(z - shift) and the sum of e; out may be e, not z (see {@link MathKernels#logClampedPOneMinusP}).
+     */
+    public static void logClampedPOneMinusP(float[] e, float[] z, int n, float shift, double sum, double lo, double hi, float[] out) {
+        K.logClampedPOneMinusP(e, z, n, shift, sum, lo, hi, out);
+    }
 
     /** out[c] = dot(z, rows[c], n) in float32 (a float32 row's logits under a small head, for its argmax). */
     public static void dots(float[] z, float[][] rows, int n, float[] out) { K.dots(z, rows, n, out); }

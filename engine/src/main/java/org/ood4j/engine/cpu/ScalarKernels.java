@@ -169,20 +169,19 @@ final class ScalarKernels implements MathKernels {
     }
 
     @Override
-    public void clampedPOneMinusP(float[] e, int n, double sum, float lo, float hi) {
-        double inverse = 1 / sum;
-        float inverseSum = (float) inverse;
-        for (int i = 0; i < n; i++) {
-            float c = Math.min(Math.max(e[i] * inverseSum, lo), hi), q = Math.min(Math.max((float) ((sum - e[i]) * inverse), lo), hi);
-            e[i] = c * q;
-        }
+    public void logClampedPOneMinusP(float[] e, float[] z, int n, float shift, double sum, double lo, double hi, float[] out) {
+        GenTerms terms = new GenTerms(shift, sum, lo, hi);
+        for (int i = 0; i < n; i++) out[i] = terms.at(e[i], z[i]);
     }
 
     @Override
     public double sumClampedPLogP(float[] e, float[] z, int n, float shift, float inverseSum, float logSum, float minP) {
-        float logMinP = (float) Math.log(minP);
+        float logMinP = (float) Math.log(minP), clamped = minP * logMinP;
         double s = 0;
-        for (int i = 0; i < n; i++) s += Math.min(Math.max(e[i] * inverseSum, minP), 1) * Math.max((z[i] - shift) - logSum, logMinP);
+        for (int i = 0; i < n; i++) {
+            float logP = (z[i] - shift) - logSum;
+            s += logP < logMinP ? clamped : e[i] * inverseSum * logP;
+        }
         return s;
     }
 
@@ -190,13 +189,6 @@ final class ScalarKernels implements MathKernels {
     public double sumSquares(float[] v, int from, int n) {
         double s = 0;
         for (int i = from; i < from + n; i++) s += (double) v[i] * v[i];
-        return s;
-    }
-
-    @Override
-    public double sumPow(float[] v, int n, float p, float[] scratch) {
-        double s = 0;
-        for (int i = 0; i < n; i++) s += (float) Math.exp(p * (float) Math.log(v[i]));
         return s;
     }
 

@@ -507,52 +507,62 @@ final class VectorKernels implements MathKernels {
     }
 
     @Override
-    public void clampedPOneMinusP(float[] e, int n, double sum, float lo, float hi) {
-        double inverse = 1 / sum;
-        float inverseSum = (float) inverse;
-        DoubleVector sums = DoubleVector.broadcast(S, sum);
-        VectorMask<Float> high = F.indexInRange(-S.length(), S.length());   // lanes S.length().. of a float vector
+    public void logClampedPOneMinusP(float[] e, float[] z, int n, float shift, double sum, double lo, double hi, float[] out) {
+        GenTerms terms = new GenTerms(shift, sum, lo, hi);
+        float inverseSum = terms.inverseSum, logSum = terms.logSum, logLo = terms.logLo, logHi = terms.logHi;
+        float[] lanes = new float[F.length()];
         int i = 0;
         for (int bound = F.loopBound(n); i < bound; i += F.length()) {
-            FloatVector v = FloatVector.fromArray(F, e, i), c = v.mul(inverseSum);
-            // 1 - p in float64, each half of the lanes, narrowed into its half of one float vector
-            DoubleVector low = sums.sub(v.convertShape(VectorOperators.F2D, S, 0)).mul(inverse);
-            DoubleVector top = sums.sub(v.convertShape(VectorOperators.F2D, S, 1)).mul(inverse);
-            FloatVector q = ((FloatVector) low.convertShape(VectorOperators.D2F, F, 0))
-                    .blend((FloatVector) top.convertShape(VectorOperators.D2F, F, -1), high);
-            // the clamps as compare and blend (the bits of Math.min/max here: NaN kept, no signed zero at stake)
-            c = c.blend(lo, c.compare(VectorOperators.LT, lo));
-            c = c.blend(hi, c.compare(VectorOperators.GT, hi));
-            q = q.blend(lo, q.compare(VectorOperators.LT, lo));
-            q = q.blend(hi, q.compare(VectorOperators.GT, hi));
-            c.mul(q).intoArray(e, i);
+            // GenTerms.small in every lane; the clamps as compare and blend (the bits of Math.max/min
+            // against these constants at half the cost of lanewise MAX/MIN): 512-bit vector ops issue
+            // on two ports, and this loop is bound by their count
+            FloatVector ev = FloatVector.fromArray(F, e, i), p = ev.mul(inverseSum);
+            FloatVector logP = FloatVector.fromArray(F, z, i).sub(shift).sub(logSum);
+            logP = logP.blend(logLo, logP.compare(VectorOperators.LT, logLo));
+            FloatVector s = p.lanewise(VectorOperators.FMA, GenTerms.C5, GenTerms.C4);
+            s = p.lanewise(VectorOperators.FMA, s, GenTerms.C3);
+            s = p.lanewise(VectorOperators.FMA, s, GenTerms.C2);
+            s = p.lanewise(VectorOperators.FMA, s, GenTerms.C1);
+            FloatVector logQ = p.mul(s);
+            logQ = logQ.blend(logHi, logQ.compare(VectorOperators.GT, logHi));
+            FloatVector terms16 = logP.add(logQ);
+            VectorMask<Float> large = p.compare(VectorOperators.GT, GenTerms.SERIES_MAX_P);
+            if (!large.anyTrue()) {
+                terms16.intoArray(out, i);
+                continue;
+            }
+            // the few lanes past the series (a row's largest p) by GenTerms.large, from e as loaded (out may be e)
+            ev.intoArray(lanes, 0);
+            terms16.intoArray(out, i);
+            for (long bits = large.toLong(); bits != 0; bits &= bits - 1) {
+                int j = Long.numberOfTrailingZeros(bits);
+                out[i + j] = terms.large(lanes[j], z[i + j]);
+            }
         }
-        for (; i < n; i++) {
-            float c = Math.min(Math.max(e[i] * inverseSum, lo), hi), q = Math.min(Math.max((float) ((sum - e[i]) * inverse), lo), hi);
-            e[i] = c * q;
-        }
+        for (; i < n; i++) out[i] = terms.at(e[i], z[i]);
     }
 
     @Override
     public double sumClampedPLogP(float[] e, float[] z, int n, float shift, float inverseSum, float logSum, float minP) {
-        float logMinP = (float) Math.log(minP);
-        DoubleVector low = DoubleVector.zero(S), high = low;   // sum(float[])'s two chains, in its order
-        int i = 0;
-        for (int bound = F.loopBound(n); i < bound; i += F.length()) {
-            // the clamps as compare and blend: the bits of Math.max/min against these constants (NaN kept,
-            // no signed zero at stake), at half the cost of lanewise MAX/MIN, whose Java semantics take
-            // several instructions a vector on x86 (0.34 against 0.16 ns an element, 512-bit vectors)
-            FloatVector p = FloatVector.fromArray(F, e, i).mul(inverseSum);
-            p = p.blend(minP, p.compare(VectorOperators.LT, minP));
-            p = p.blend(1f, p.compare(VectorOperators.GT, 1f));
-            FloatVector logP = FloatVector.fromArray(F, z, i).sub(shift).sub(logSum);
-            logP = logP.blend(logMinP, logP.compare(VectorOperators.LT, logMinP));
-            FloatVector term = p.mul(logP);
-            low = low.add(term.convertShape(VectorOperators.F2D, S, 0));
-            high = high.add(term.convertShape(VectorOperators.F2D, S, 1));
+        // seven vector ops a vector (512-bit ones issue on two ports, and the loop is bound by their
+        // count): one compare and blend for the clamp (p < minP as log p < log minP), and float32
+        // sums in two chains (the terms have one sign: no cancellation), widened once at the end
+        float logMinP = (float) Math.log(minP), clamped = minP * logMinP;
+        FloatVector s0 = FloatVector.zero(F), s1 = s0;
+        int i = 0, len = F.length();
+        for (int bound = n - 2 * len; i <= bound; i += 2 * len) {
+            FloatVector l0 = FloatVector.fromArray(F, z, i).sub(shift).sub(logSum);
+            FloatVector l1 = FloatVector.fromArray(F, z, i + len).sub(shift).sub(logSum);
+            FloatVector t0 = FloatVector.fromArray(F, e, i).mul(inverseSum).mul(l0);
+            FloatVector t1 = FloatVector.fromArray(F, e, i + len).mul(inverseSum).mul(l1);
+            s0 = s0.add(t0.blend(clamped, l0.compare(VectorOperators.LT, logMinP)));
+            s1 = s1.add(t1.blend(clamped, l1.compare(VectorOperators.LT, logMinP)));
         }
-        double s = VectorMath.sum(low.add(high));
-        for (; i < n; i++) s += Math.min(Math.max(e[i] * inverseSum, minP), 1) * Math.max((z[i] - shift) - logSum, logMinP);
+        double s = VectorMath.sum(s0.add(s1));
+        for (; i < n; i++) {
+            float logP = (z[i] - shift) - logSum;
+            s += logP < logMinP ? clamped : e[i] * inverseSum * logP;
+        }
         return s;
     }
 
@@ -570,13 +580,6 @@ final class VectorKernels implements MathKernels {
         double s = VectorMath.sum(acc0.add(acc1));
         for (; i < n; i++) s += (double) v[from + i] * v[from + i];
         return s;
-    }
-
-    @Override
-    public double sumPow(float[] v, int n, float p, float[] scratch) {
-        VectorMath.log(v, n, scratch);
-        VectorMath.exp(scratch, n, 0, p, scratch);
-        return sum(scratch, n);
     }
 
     @Override

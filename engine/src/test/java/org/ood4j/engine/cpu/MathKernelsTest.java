@@ -207,22 +207,32 @@ class MathKernelsTest {
             double sum = 0;
             for (int i = 0; i < n; i++) sum += a[i];
             assertEquals(sum, vector.sum(a, n), 1e-12 * Math.abs(sum));   // float64 sums: no float32 rounding
-            // the clamped entropy terms from the same exps: the bits of the float32 terms summed by sum(float[])
-            float inverse = (float) (1 / sum), logSum = (float) Math.log(sum), minP = 1e-7f, logMinP = (float) Math.log(minP);
-            float[] terms = new float[n];
-            for (int i = 0; i < n; i++) terms[i] = Math.min(Math.max(a[i] * inverse, minP), 1) * Math.max((v[i] - m) - logSum, logMinP);
-            assertEquals(vector.sum(terms, n), vector.sumClampedPLogP(a, v, n, m, inverse, logSum, minP));
-            assertEquals(scalar.sumClampedPLogP(a, v, n, m, inverse, logSum, minP), vector.sumClampedPLogP(a, v, n, m, inverse, logSum, minP),
-                    1e-12 * Math.abs(vector.sum(terms, n)));
-            // GEN's terms from the same exps: the bits of the scalar loop, 1 - p in float64 in both
-            float[] vq = a.clone(), sq = a.clone();
-            vector.clampedPOneMinusP(vq, n, sum, 1e-7f, (float) (1 - 1e-7));
-            scalar.clampedPOneMinusP(sq, n, sum, 1e-7f, (float) (1 - 1e-7));
-            assertArrayEquals(sq, vq, "n = " + n);
-            float[] pos = new float[n];
-            for (int i = 0; i < n; i++) pos[i] = (float) rng.nextDouble(1e-9, 1);
-            want = scalar.sumPow(pos, n, 0.1f, null);
-            assertEquals(want, vector.sumPow(pos.clone(), n, 0.1f, new float[n]), 4e-7 * want);
+            // the clamped entropy terms from the exps at scale 1: the scalar form's float32 terms (summed in
+            // float64) within the float32 sums' rounding, and within that of the float64 definition
+            float[] e = new float[n];
+            double sum1 = vector.expShiftedSum(v, n, m, 1, e);
+            float inverse = (float) (1 / sum1), logSum = (float) Math.log(sum1), minP = 1e-7f;
+            double exact = 0;
+            for (int i = 0; i < n; i++) {
+                double p = Math.max(Math.exp(v[i] - (double) m) / sum1, minP);
+                exact += p * Math.log(p);
+            }
+            double got = vector.sumClampedPLogP(e, v, n, m, inverse, logSum, minP);
+            assertEquals(scalar.sumClampedPLogP(e, v, n, m, inverse, logSum, minP), got, n * 0x1p-24 * Math.abs(got));
+            assertEquals(exact, got, 1e-6 * Math.abs(exact) + 1e-9, "n = " + n);
+            // GEN's log terms from the exps at scale 1: the bits of the scalar loop, and within float32 of float64's logs
+            float[] vt = new float[n], st = new float[n];
+            vector.logClampedPOneMinusP(e, v, n, m, sum1, 1e-7, 1 - 1e-7, vt);
+            scalar.logClampedPOneMinusP(e, v, n, m, sum1, 1e-7, 1 - 1e-7, st);
+            assertArrayEquals(st, vt, "n = " + n);
+            for (int i = 0; i < n; i++) {
+                double p = Math.exp((v[i] - (double) m)) / sum1;
+                double logTerm = Math.log(Math.min(Math.max(p, 1e-7), 1 - 1e-7)) + Math.log(Math.min(Math.max(1 - p, 1e-7), 1 - 1e-7));
+                assertEquals(logTerm, vt[i], 2e-6 * Math.max(1, Math.abs(logTerm)), "log term at " + i);
+            }
+            float[] aliased = e.clone();
+            vector.logClampedPOneMinusP(aliased, v, n, m, sum1, 1e-7, 1 - 1e-7, aliased);
+            assertArrayEquals(st, aliased, "out may be e");
             assertTrue(vector.allFinite(v, n));
             v[n - 1] = Float.POSITIVE_INFINITY;
             assertFalse(vector.allFinite(v, n));
@@ -234,6 +244,29 @@ class MathKernelsTest {
         java.util.Arrays.fill(ones, 1e-8f);
         ones[0] = 1;
         assertEquals(1 + 999 * (double) 1e-8f, vector.sum(ones, 1000), 1e-15);   // a float32 sum would lose every 1e-8
+    }
+
+    @Test
+    void genLogTermsAtTheSeriesEdgeAndInFlatRows() {
+        MathKernels vector = new VectorKernels(), scalar = new ScalarKernels();
+        // p = 1/8 (past the series), 1/16 (its last value), 1/17 .. 1/64 (inside), and a gentle slope
+        for (int n : new int[] {8, 16, 17, 32, 64, 100, 1000}) {
+            for (double slope : new double[] {0, 0.01, 0.3}) {
+                float[] z = new float[n], e = new float[n];
+                for (int i = 0; i < n; i++) z[i] = (float) (slope * i);
+                float m = scalar.max(z, n);
+                double sum = scalar.expShiftedSum(z, n, m, 1, e);
+                float[] vt = new float[n], st = new float[n];
+                vector.logClampedPOneMinusP(e, z, n, m, sum, 1e-7, 1 - 1e-7, vt);
+                scalar.logClampedPOneMinusP(e, z, n, m, sum, 1e-7, 1 - 1e-7, st);
+                assertArrayEquals(st, vt, "n = " + n + ", slope " + slope);
+                for (int i = 0; i < n; i++) {
+                    double p = e[i] / sum;
+                    double want = Math.log(Math.max(p, 1e-7)) + Math.log(Math.min(1 - p, 1 - 1e-7));
+                    assertEquals(want, vt[i], 1e-6 * Math.abs(want), "n = " + n + ", slope " + slope + ", at " + i);
+                }
+            }
+        }
     }
 
     private static void assertClose(double[] want, double[] got) {
