@@ -511,8 +511,8 @@ final class VectorKernels implements MathKernels {
         GenTerms terms = new GenTerms(shift, sum, lo, hi);
         float inverseSum = terms.inverseSum, logSum = terms.logSum, logLo = terms.logLo, logHi = terms.logHi;
         float[] lanes = new float[F.length()];
-        int i = 0;
-        for (int bound = F.loopBound(n); i < bound; i += F.length()) {
+        int i = 0, len = F.length();
+        for (int bound = F.loopBound(n); i < bound; i += len) {
             // GenTerms.small in every lane; the clamps as compare and blend (the bits of Math.max/min
             // against these constants at half the cost of lanewise MAX/MIN): 512-bit vector ops issue
             // on two ports, and this loop is bound by their count
@@ -531,7 +531,8 @@ final class VectorKernels implements MathKernels {
                 terms16.intoArray(out, i);
                 continue;
             }
-            // the few lanes past the series (a row's largest p) by GenTerms.large, from e as loaded (out may be e)
+            // the few lanes past the series (a row's largest p) by GenTerms.large, from e as loaded (out
+            // may be e): a scalar float64 log each measured faster than a vector log of the whole vector
             ev.intoArray(lanes, 0);
             terms16.intoArray(out, i);
             for (long bits = large.toLong(); bits != 0; bits &= bits - 1) {

@@ -182,6 +182,11 @@ final class VectorMath {
     // ------------------------------------------------------------------ float32 exp and log
 
     private static final float SHIFT_F = 0x1.8p23f;
+    /**
+     * SHIFT_F + 127: fma(x, 1/ln2, this) holds n + 127 in its low bits, the exponent field of 2^n,
+     * so 2^n is those bits shifted (one vector op fewer than adding the bias to each lane).
+     */
+    private static final float SHIFT_BIASED_F = SHIFT_F + 127;
     private static final float INV_LN2_F = 0x1.715476p0f;
     /** ln2 as a float with 9 trailing zero bits (n ln2_hi exact for |n| < 2^9) and the remainder. */
     private static final float LN2_HI_F = 0x1.62e4p-1f, LN2_LO_F = (float) (0x1.62e42fefa39efp-1 - 0x1.62e4p-1);
@@ -210,22 +215,26 @@ final class VectorMath {
     static void exp(float[] v, int n, float shift, float scale, float[] out) {
         VectorSpecies<Float> species = FloatVector.SPECIES_PREFERRED;
         float[] c = EXP_POLY_F;
+        boolean unitScale = scale == 1;
         int i = 0;
         for (int bound = species.loopBound(n); i < bound; i += species.length()) {
-            FloatVector x = FloatVector.fromArray(species, v, i).sub(shift).mul(scale);
+            // the loop is bound by the count of vector ops (512-bit ones issue on two ports): none is spent
+            // on x 1 (the softmax's scale), on negating n, or on adding the exponent bias
+            FloatVector x = FloatVector.fromArray(species, v, i).sub(shift);
+            if (!unitScale) x = x.mul(scale);
             boolean safe = x.abs().compare(VectorOperators.LE, EXP_SAFE_F).allTrue();      // false on NaN
             if (!safe) x = x.max(EXP_MIN_F).min(EXP_MAX_F);
-            FloatVector k = x.lanewise(VectorOperators.FMA, INV_LN2_F, SHIFT_F), n1 = k.sub(SHIFT_F);
-            FloatVector r = n1.neg().lanewise(VectorOperators.FMA, LN2_LO_F, n1.neg().lanewise(VectorOperators.FMA, LN2_HI_F, x));
+            FloatVector k = x.lanewise(VectorOperators.FMA, INV_LN2_F, SHIFT_BIASED_F), n1 = k.sub(SHIFT_BIASED_F);
+            FloatVector r = n1.lanewise(VectorOperators.FMA, -LN2_LO_F, n1.lanewise(VectorOperators.FMA, -LN2_HI_F, x));
             // 1 + (r + r^2 q(r)), q = 1/2! + ... + r^5/7! by Estrin's scheme, as expSeries(float)
             FloatVector r2 = r.mul(r), r4 = r2.mul(r2);
             FloatVector p23 = r.lanewise(VectorOperators.FMA, c[3], c[2]), p45 = r.lanewise(VectorOperators.FMA, c[5], c[4]);
             FloatVector p67 = r.lanewise(VectorOperators.FMA, c[7], c[6]);
             FloatVector p = p67.lanewise(VectorOperators.FMA, r4, p45.lanewise(VectorOperators.FMA, r2, p23))
                     .lanewise(VectorOperators.FMA, r2, r).add(1);
-            // 2^m for k = SHIFT_F + m: the exponent field m + 127 from k's low bits (powerOfTwo(float))
+            // 2^m for k = SHIFT_BIASED_F + m: the exponent field m + 127 is k's low bits
             if (safe) {
-                p = p.mul(k.reinterpretAsInts().add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats());
+                p = p.mul(k.reinterpretAsInts().lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats());
             } else {
                 FloatVector k1 = n1.lanewise(VectorOperators.FMA, 0.5f, SHIFT_F), k2 = n1.sub(k1.sub(SHIFT_F)).add(SHIFT_F);
                 p = p.mul(k1.reinterpretAsInts().add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats())
@@ -256,8 +265,8 @@ final class VectorMath {
     /** Always the two factors: where the vector form scales once (|x| <= 87) the bits are the same. */
     static float exp(float x) {
         x = Math.min(Math.max(x, EXP_MIN_F), EXP_MAX_F);
-        float k = Math.fma(x, INV_LN2_F, SHIFT_F), n = k - SHIFT_F;
-        float r = Math.fma(-n, LN2_LO_F, Math.fma(-n, LN2_HI_F, x));
+        float k = Math.fma(x, INV_LN2_F, SHIFT_BIASED_F), n = k - SHIFT_BIASED_F;
+        float r = Math.fma(n, -LN2_LO_F, Math.fma(n, -LN2_HI_F, x));
         float p = expSeries(r);
         float k1 = Math.fma(n, 0.5f, SHIFT_F), k2 = (n - (k1 - SHIFT_F)) + SHIFT_F;
         return p * powerOfTwo(k1) * powerOfTwo(k2);
