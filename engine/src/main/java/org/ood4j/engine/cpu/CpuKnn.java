@@ -38,6 +38,8 @@ final class CpuKnn implements KnnOps {
     static final int QUERY_BLOCK = Math.max(1, Math.round(256f / Gemm.floatRowBlock())) * Gemm.floatRowBlock();
     /** Bank rows per tile: 256 x 4096 float scores = 4 MiB per running tile. */
     static final int BANK_BLOCK = 4096;
+    /** Bank columns scored and scanned at a time with packed queries: the scores of a query block stay in L2 (252 x 256 floats). */
+    static final int COLUMN_GROUP = 256;
     /** Packed operands stay under this many elements, for very wide rows. */
     private static final int MAX_PACKED = 1 << 24;
     /** Candidates kept beyond k, re-ranked exactly at the end. */
@@ -58,7 +60,7 @@ final class CpuKnn implements KnnOps {
         Object[] packedQueries = new Object[queryBlocks];   // each block packed once, for every bank tile
         IntStream.range(0, queryBlocks).parallel().forEach(blk -> {
             try (Tensor block = queries.slice(0, blk * queryBlock, Math.min(q, (blk + 1) * queryBlock))) {
-                packedQueries[blk] = type == DType.FLOAT32 ? Packing.floats(block) : Packing.doubles(block);
+                packedQueries[blk] = type == DType.FLOAT32 ? packFloats(block) : Packing.doubles(block);
             }
         });
         for (int n0 = 0; n0 < n; n0 += bankBlock) {
@@ -79,6 +81,13 @@ final class CpuKnn implements KnnOps {
             }
         });
         return new Tensor[] {Unpacking.tensor(values, type, q, k), Tensor.of(indices, q, k)};
+    }
+
+    /** A float32 query block as the GEMM's packed rows (the vector kernels), else as plain rows. */
+    private static Object packFloats(Tensor block) {
+        float[] rows = Packing.floats(block);
+        Gemm.PackedRows packed = Gemm.packRows(rows, (int) block.size(0), (int) block.size(1));
+        return packed != null ? packed : rows;
     }
 
     /** The shared checks, then this backend's own limit: the result is two Java arrays. */
@@ -177,6 +186,10 @@ final class CpuKnn implements KnnOps {
      */
     private static void score(Object packedQueries, int q0, int q1, Tile tile, double[] queryNorms, Metric metric,
                               Candidates[] best) {
+        if (packedQueries instanceof Gemm.PackedRows rows && tile.floats.panels()) {
+            scoreByColumnGroups(rows, q0, tile, queryNorms, metric, best);
+            return;
+        }
         int m = q1 - q0, nb = tile.nb, width;
         float[] fs = null;
         double[] ds = null;
@@ -207,6 +220,34 @@ final class CpuKnn implements KnnOps {
                 if (key <= bar) {
                     c.offer(key, tile.n0 + j);
                     bar = c.bar();
+                }
+            }
+        }
+    }
+
+    /**
+     * {@link #score} with packed query rows: the tile's columns in groups of COLUMN_GROUP, each
+     * group's scores (the block's rows x the group's columns: 256 KB) computed and scanned while they
+     * are in L2. A whole tile's scores (4 MB) went to L3 between the GEMM's stretches of k and again
+     * for the scan.
+     */
+    private static void scoreByColumnGroups(Gemm.PackedRows queries, int q0, Tile tile, double[] queryNorms, Metric metric,
+                                            Candidates[] best) {
+        int nr = Gemm.panelWidth(), groupPanels = Math.max(1, COLUMN_GROUP / nr), panels = tile.floats.width() / nr;
+        int ldc = groupPanels * nr;
+        float[] fs = SCORES.get();
+        if (fs == null || fs.length < queries.rows() * ldc) SCORES.set(fs = new float[queries.rows() * ldc]);
+        double[] norms = metric == Metric.L2 ? tile.norms : null;
+        for (int jp0 = 0; jp0 < panels; jp0 += groupPanels) {
+            int jp1 = Math.min(panels, jp0 + groupPanels), j0 = jp0 * nr, j1 = Math.min(tile.nb, jp1 * nr);
+            Gemm.sgemm(queries, tile.floats, jp0, jp1, fs, ldc);
+            for (int r = 0; r < queries.m(); r++) {
+                Candidates c = best[q0 + r];
+                double qn = queryNorms[q0 + r];
+                int at = r * ldc - j0;   // column j's score at fs[at + j], its norm at norms[j]
+                for (int j = MathKernels.INSTANCE.firstKeyAtMost(fs, at, j0, j1, qn, norms, c.bar()); j < j1;
+                     j = MathKernels.INSTANCE.firstKeyAtMost(fs, at, j + 1, j1, qn, norms, c.bar())) {
+                    c.offer(key(fs[at + j], j, qn, norms), tile.n0 + j);
                 }
             }
         }

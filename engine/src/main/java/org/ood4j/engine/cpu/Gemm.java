@@ -40,6 +40,16 @@ final class Gemm {
         /** Rows 0..m-1 of C = A B into {@code c} (m rows of {@code b.width()}; the first n of each are the product), overwritten. */
         void sgemm(float[] a, int m, PackedFloats b, float[] c);
 
+        /** A (m, k) row-major packed once for products with many packed Bs (see {@link PackedRows}). */
+        PackedRows packRows(float[] a, int m, int k);
+
+        /**
+         * C = A B for B's panels jp0..jp1-1 (columns jp0 w.. of B, w = {@link #panelWidth}) on the
+         * calling thread: row r of C at c[r ldc], column jp0 w + j at c[r ldc + j], for all of A's
+         * padded rows (the padding rows are zeros times B), overwritten.
+         */
+        void sgemm(PackedRows a, PackedFloats b, int jp0, int jp1, float[] c, int ldc);
+
         /** C += alpha op(A) op(B) in place (see {@link Gemm#dgemmAdd}); B's packing in {@code scratch} when given. */
         void dgemmAdd(Block a, Block b, double alpha, double[] c, int cOff, int ldc, int m, int n, int k, Scratch scratch);
 
@@ -64,6 +74,14 @@ final class Gemm {
             this(data, n, k, width, panels, upper, 0);
         }
     }
+
+    /**
+     * A (m, k) in the layout the vector kernels read, packed once for products with many Bs or
+     * column ranges of one (a k-NN query block against every column group of every bank tile):
+     * {@code rows} is m padded with zero rows to whole register tiles, so no row takes a one-row
+     * kernel. Made by {@link Kernels#packRows}, read only by the same implementation.
+     */
+    record PackedRows(float[] data, int m, int rows, int k) {}
 
     /**
      * Columns j0.. of a packed B (not upper triangular), sharing its packed data — one packing of a
@@ -135,6 +153,25 @@ final class Gemm {
             System.arraycopy(scalarSgemm(a, b.data(), m, b.n(), b.k()), 0, c, 0, m * b.n());
         }
         return c;
+    }
+
+    /** A packed for {@link #sgemm(PackedRows, PackedFloats, int, int, float[], int)}, or null without the vector kernels. */
+    static PackedRows packRows(float[] a, int m, int k) {
+        return VECTOR != null ? VECTOR.packRows(a, m, k) : null;
+    }
+
+    /**
+     * C = A B for the panels jp0..jp1-1 of a B packed in panels, on the calling thread (see
+     * {@link Kernels#sgemm(PackedRows, PackedFloats, int, int, float[], int)}).
+     */
+    static void sgemm(PackedRows a, PackedFloats b, int jp0, int jp1, float[] c, int ldc) {
+        if (!b.panels() || b.upper() || a.k() != b.k()) throw new IllegalArgumentException("packed rows need a full B of depth " + a.k() + " in panels");
+        VECTOR.sgemm(a, b, jp0, jp1, c, ldc);
+    }
+
+    /** Columns per panel of a packed B: 2 vectors with the vector kernels (B has no panels without them). */
+    static int panelWidth() {
+        return VECTOR != null ? VECTOR.panelWidth() : 1;
     }
 
     /** Rows of A that a float32 product takes in whole register tiles ({@link Kernels#floatRowBlock}); 64 for the scalar loops. */

@@ -143,11 +143,45 @@ final class VectorGemm implements Gemm.Kernels {
 
     /** Rows i0..i0+rows-1 of A (row length k), columns p0..p0+len-1, into micro-panels of KR rows: ap[(r / KR) KR len + p KR + r % KR]. */
     private static void packRows(float[] a, int k, int i0, int rows, int p0, int len, float[] ap) {
+        packRows(a, k, i0, rows, p0, len, ap, 0);
+    }
+
+    /** As above from ap[at]; a last group of fewer than KR rows leaves its other places as they are (zeros in a new array). */
+    private static void packRows(float[] a, int k, int i0, int rows, int p0, int len, float[] ap, int at) {
         // row by row: each a sequential read into every KR-th place (an inner loop over the KR rows
         // at each p cost more than the product of a 10-column B)
-        for (int q = 0, dst = 0; q < rows / KR; q++, dst += KR * len) {
-            for (int r = 0, src = (i0 + q * KR) * k + p0; r < KR; r++, src += k) {
+        for (int q = 0, dst = at; q * KR < rows; q++, dst += KR * len) {
+            for (int r = 0, src = (i0 + q * KR) * k + p0; r < Math.min(KR, rows - q * KR); r++, src += k) {
                 for (int p = 0, o = dst + r; p < len; p++, o += KR) ap[o] = a[src + p];
+            }
+        }
+    }
+
+    /** Each KC stretch of k after the other ([stretch][group][p][KR], the stretch at p0 from ap[rows p0]), rows padded with zeros. */
+    @Override
+    public Gemm.PackedRows packRows(float[] a, int m, int k) {
+        int rows = (m + KR - 1) / KR * KR;
+        float[] ap = new float[rows * k];
+        for (int p0 = 0; p0 < k; p0 += KC) packRows(a, k, 0, m, p0, Math.min(KC, k - p0), ap, rows * p0);
+        return new Gemm.PackedRows(ap, m, rows, k);
+    }
+
+    /**
+     * The loops of {@link #sgemm(float[], int, Gemm.PackedFloats, float[])} over one row block, A
+     * packed already: a k-NN search runs them per column group of a bank tile, so that C (the
+     * block's rows x the group's columns) stays in L2 between the stretches of k and for the scan
+     * that follows, where the whole tile's C went to L3 and back.
+     */
+    @Override
+    public void sgemm(Gemm.PackedRows a, Gemm.PackedFloats b, int jp0, int jp1, float[] c, int ldc) {
+        int k = a.k(), rows = a.rows(), nr = NV * FL;
+        float[] ap = a.data(), bp = b.data();
+        for (int p0 = 0; p0 < k; p0 += KC) {
+            int len = Math.min(KC, k - p0), at = rows * p0;
+            boolean first = p0 == 0;
+            for (int jp = jp0; jp < jp1; jp++) {
+                int boff = b.offset() + (jp * k + p0) * nr, o = (jp - jp0) * nr;
+                for (int r = 0; r < rows; r += KR) sKernel(ap, at + r * len, len, bp, boff, c, r * ldc + o, ldc, first);
             }
         }
     }

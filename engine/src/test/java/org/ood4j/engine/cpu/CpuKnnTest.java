@@ -34,6 +34,15 @@ class CpuKnnTest {
     }
 
     @Test
+    void deepRowsAcrossStretchesOfKAndColumnGroups() {
+        // depth 600: three stretches of the packed query rows (256, 256, 88); 263 queries: a block of 252
+        // and one of 11 padded to a register tile; 1000 bank rows: column groups of 256 and a partial last one
+        Tensor queries = Tensor.randn(rng, DType.FLOAT32, 263, 600);
+        Tensor bank = Tensor.randn(rng, DType.FLOAT32, 1000, 600);
+        for (Metric metric : Metric.values()) check(queries, bank, 3, metric);
+    }
+
+    @Test
     void float64AcrossTwoBankBlocks() {
         Tensor queries = Tensor.randn(rng, DType.FLOAT64, 300, 17);
         Tensor bank = Tensor.randn(rng, DType.FLOAT64, CpuKnn.BANK_BLOCK + 4, 17);

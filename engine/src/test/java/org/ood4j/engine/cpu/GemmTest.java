@@ -90,6 +90,40 @@ class GemmTest {
     }
 
     @Test
+    void packedRowsTimesPanelRangesGiveTheProductsColumnsBitForBit() {
+        SplittableRandom rng = new SplittableRandom(5);
+        int w = Gemm.panelWidth();
+        for (int[] s : SIZES) {
+            int m = s[0], n = s[1], k = s[2];
+            float[] a = randomFloats(rng, m * k), b = randomFloats(rng, k * n);
+            Gemm.PackedFloats packed = Gemm.pack(b, n, k);
+            float[] whole = Gemm.sgemm(a, m, packed, null);
+            Gemm.PackedRows rows = Gemm.packRows(a, m, k);
+            assertTrue(rows.rows() >= m, "rows padded");
+            if (!packed.panels()) continue;   // a B the vector kernels do not take
+            int panels = packed.width() / w;
+            for (int jp0 = 0; jp0 < panels; jp0 += 3) {   // ranges of three panels, the last maybe fewer
+                int jp1 = Math.min(panels, jp0 + 3), ldc = 3 * w;
+                float[] c = new float[rows.rows() * ldc];
+                java.util.Arrays.fill(c, Float.NaN);   // overwritten, never added to
+                Gemm.sgemm(rows, packed, jp0, jp1, c, ldc);
+                for (int i = 0; i < m; i++) {
+                    for (int j = jp0 * w; j < Math.min(n, jp1 * w); j++) {
+                        assertEquals(whole[i * packed.width() + j], c[i * ldc + j - jp0 * w], "m n k = " + m + " " + n + " " + k + " at " + i + ", " + j);
+                    }
+                }
+                for (int i = m; i < rows.rows(); i++) assertEquals(0f, c[i * ldc], "a padding row's product");
+            }
+        }
+    }
+
+    private static float[] randomFloats(SplittableRandom rng, int n) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) v[i] = (float) rng.nextGaussian();
+        return v;
+    }
+
+    @Test
     void aBlockOfALargerMatrixPacksAsItsContiguousCopy() {
         SplittableRandom rng = new SplittableRandom(8);
         int ldb = 90, rows = 320, col0 = 13, n = 41, k = 300, row0 = 7;   // B = rows 7..306, columns 13..53 of a 320 x 90 matrix
