@@ -55,6 +55,8 @@ public abstract class BankDetector extends FeaturesDetector implements Streaming
     private volatile long bankMemory = MEMORY_BYTES;
     private final String bankDtype;
     private volatile Path spillFolder;
+    /** The bank packed for searches once, not per predict (a bank state replaced by a fit or load is a new tensor). */
+    private volatile Knn.Bank prepared;
 
     /** @param bankDtype the bank's dtype: features, float32, float64, bfloat16 or float16 (see the class comment) */
     protected BankDetector(Function<Tensor, Tensor> encoder, int k, String bankDtype) {
@@ -122,8 +124,19 @@ public abstract class BankDetector extends FeaturesDetector implements Streaming
      * bank computes in (a 16-bit bank: float32, its rows decoded as the search reads them).
      */
     private Knn.Result search(Tensor features, int count) {
+        Knn.Bank bank = preparedBank();
+        return bank.search(features.to(bank.rows().dtype().computeType()), count, metric());
+    }
+
+    /** The bank as its backend prepared it for searches, made again when the bank changed (a fit, a load, a move). */
+    private Knn.Bank preparedBank() {
         Tensor bank = state(BANK);
-        return Knn.search(features.to(bank.dtype().computeType()), bank, count, metric());
+        Knn.Bank prepared = this.prepared;
+        if (prepared != null && prepared.rows() == bank) return prepared;
+        synchronized (this) {
+            if (this.prepared == null || this.prepared.rows() != bank) this.prepared = Knn.prepare(bank);
+            return this.prepared;
+        }
     }
 
     /** Scores one chunk: the search, then {@link #scoreNeighbours}. */

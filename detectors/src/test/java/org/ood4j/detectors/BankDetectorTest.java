@@ -108,6 +108,22 @@ class BankDetectorTest {
     }
 
     @Test
+    void aRefitSearchesTheNewBankNotTheOnePreparedBefore() {
+        // the first predict prepares the bank for searches (packed once); a refit replaces the bank state
+        try (Scope s = Scope.open(); KNN knn = new KNN(null, 2)) {
+            SplittableRandom rng = new SplittableRandom(8);
+            Tensor first = Tensor.randn(rng, DType.FLOAT32, 700, 24), second = Tensor.randn(rng, DType.FLOAT32, 500, 24).mul(3.0);
+            Tensor queries = Tensor.randn(rng, DType.FLOAT32, 60, 24);
+            Tensor labels = Tensor.zeros(DType.INT64, 700);
+            knn.fitFeatures(first, labels);
+            assertArrayEquals(bruteForceKnn(queries, first, 2), knn.predictFeatures(queries).toDoubleArray(), 1e-5);
+            assertArrayEquals(knn.predictFeatures(queries).toDoubleArray(), knn.predictFeatures(queries).toDoubleArray(), "the prepared bank again");
+            knn.fitFeatures(second, labels.slice(0, 0, 500));
+            assertArrayEquals(bruteForceKnn(queries, second, 2), knn.predictFeatures(queries).toDoubleArray(), 1e-5);
+        }
+    }
+
+    @Test
     void accumulatorsMergeInOrderAndSkipOodRows() throws IOException {
         try (Scope s = Scope.open(); KNN knn = new KNN(null, 1)) {
             knn.spillFolder(dir);

@@ -16,6 +16,20 @@ public interface KnnOps {
     /** {values (Q, k), int64 indices (Q, k)}; L2 values are distances (not squared). */
     Tensor[] search(Tensor queries, Tensor bank, int k, Metric metric);
 
+    /** A bank made ready once for many searches: {@link #search(Tensor, Tensor, int, Metric)} with its bank fixed. */
+    interface Prepared {
+        Tensor[] search(Tensor queries, int k, Metric metric);
+    }
+
+    /**
+     * The bank prepared for many searches — a detector's bank between predicts — so that work that
+     * depends on the bank only (packing it for the GEMM, its norms, its finiteness check) is done
+     * once. The bank must not change while the result is in use. By default nothing is prepared.
+     */
+    default Prepared prepare(Tensor bank) {
+        return (queries, k, metric) -> search(queries, bank, k, metric);
+    }
+
     /**
      * The checks every backend makes first: 2-D operands of one feature size, 1 <= k <= N, a
      * metric, queries that compute. The bank may be of a 16-bit storage type (BFLOAT16, FLOAT16):

@@ -43,6 +43,34 @@ class CpuKnnTest {
     }
 
     @Test
+    void aPreparedBankSearchesAsTheBankItself() {
+        // two bank tiles (float32 and bfloat16 storage), float32 queries on the prepared tiles, float64
+        // queries on tiles made per search; the same indices and the same bits as the plain search
+        Tensor bank32 = Tensor.randn(rng, DType.FLOAT32, CpuKnn.BANK_BLOCK + 300, 40);
+        for (Tensor bank : new Tensor[] {bank32, bank32.to(DType.BFLOAT16)}) {
+            Knn.Bank prepared = Knn.prepare(bank);
+            for (DType type : new DType[] {DType.FLOAT32, DType.FLOAT64}) {
+                Tensor queries = Tensor.randn(rng, type, 270, 40);
+                for (Metric metric : Metric.values()) {
+                    try (Knn.Result want = Knn.search(queries, bank, 4, metric); Knn.Result got = prepared.search(queries, 4, metric)) {
+                        assertArrayEquals(want.indices().toLongArray(), got.indices().toLongArray(), bank.dtype() + " " + type + " " + metric);
+                        assertArrayEquals(want.values().toDoubleArray(), got.values().toDoubleArray());
+                    }
+                }
+            }
+        }
+        check(Tensor.randn(rng, DType.FLOAT32, 50, 40), bank32, 2, Metric.L2);   // still the exact search
+        Tensor nanBank = Tensor.randn(rng, DType.FLOAT32, 5, 3);
+        nanBank.set(Double.NaN, 4, 0);
+        var e = assertThrows(IllegalArgumentException.class, () -> Knn.prepare(nanBank).search(Tensor.randn(rng, DType.FLOAT32, 2, 3), 1, Metric.L2));
+        assertTrue(e.getMessage().contains("NaN"), e.getMessage());
+        Tensor closed = Tensor.randn(rng, DType.FLOAT32, 5, 3);
+        Knn.Bank ofClosed = Knn.prepare(closed);
+        closed.close();
+        assertThrows(IllegalStateException.class, () -> ofClosed.search(Tensor.randn(rng, DType.FLOAT32, 2, 3), 1, Metric.L2));
+    }
+
+    @Test
     void float64AcrossTwoBankBlocks() {
         Tensor queries = Tensor.randn(rng, DType.FLOAT64, 300, 17);
         Tensor bank = Tensor.randn(rng, DType.FLOAT64, CpuKnn.BANK_BLOCK + 4, 17);
