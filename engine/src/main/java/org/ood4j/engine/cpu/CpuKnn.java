@@ -154,7 +154,19 @@ final class CpuKnn implements KnnOps {
      * multiplies the same tile; a float32 bank of contiguous rows is packed straight from its rows,
      * in parallel), float64 row-major; with its rows' squared norms.
      */
-    private record Tile(int n0, int nb, int d, Gemm.PackedFloats floats, double[] doubles, double[] norms) {
+    private record Tile(int n0, int nb, int d, Gemm.PackedFloats floats, double[] doubles, double[] norms, float[] halfNorms,
+                        double maxHalfNorm) {
+        /** With a float32 tile, its norms / 2 as floats and their largest: the L2 scan's float32 filter. */
+        Tile(int n0, int nb, int d, Gemm.PackedFloats floats, double[] doubles, double[] norms) {
+            this(n0, nb, d, floats, doubles, norms, floats == null ? null : halves(norms), java.util.Arrays.stream(norms).max().orElse(0) / 2);
+        }
+
+        private static float[] halves(double[] norms) {
+            float[] h = new float[norms.length];
+            for (int j = 0; j < h.length; j++) h[j] = (float) (norms[j] / 2);
+            return h;
+        }
+
         static Tile of(Tensor bank, int n0, int nb, int d, DType type) {
             boolean half = bank.dtype().isStorageOnly();
             if (type == DType.FLOAT32 && (half || bank.dtype() == DType.FLOAT32 && bank.strides()[1] == 1)) {
@@ -270,12 +282,39 @@ final class CpuKnn implements KnnOps {
                 Candidates c = best[q0 + r];
                 double qn = queryNorms[q0 + r];
                 int at = r * ldc - j0;   // column j's score at fs[at + j], its norm at norms[j]
-                for (int j = MathKernels.INSTANCE.firstKeyAtMost(fs, at, j0, j1, qn, norms, c.bar()); j < j1;
-                     j = MathKernels.INSTANCE.firstKeyAtMost(fs, at, j + 1, j1, qn, norms, c.bar())) {
-                    c.offer(key(fs[at + j], j, qn, norms), tile.n0 + j);
+                if (norms == null) {
+                    for (int j = MathKernels.INSTANCE.firstKeyAtMost(fs, at, j0, j1, qn, null, c.bar()); j < j1;
+                         j = MathKernels.INSTANCE.firstKeyAtMost(fs, at, j + 1, j1, qn, null, c.bar())) {
+                        c.offer(key(fs[at + j], j, qn, null), tile.n0 + j);
+                    }
+                    continue;
+                }
+                // L2: the float32 filter dot - |b|^2/2 >= threshold passes every candidate; each that passes
+                // is tested by its exact float64 key
+                float threshold = l2Threshold(qn, c.bar(), tile.maxHalfNorm);
+                for (int j = MathKernels.INSTANCE.firstAtLeast(fs, at, j0, j1, tile.halfNorms, threshold); j < j1;
+                     j = MathKernels.INSTANCE.firstAtLeast(fs, at, j + 1, j1, tile.halfNorms, threshold)) {
+                    double key = key(fs[at + j], j, qn, norms);
+                    if (key <= c.bar()) {
+                        c.offer(key, tile.n0 + j);
+                        threshold = l2Threshold(qn, c.bar(), tile.maxHalfNorm);
+                    }
                 }
             }
         }
+    }
+
+    /**
+     * A float32 threshold t that every L2 candidate passes: key = (qn - 2 dot) + |b|^2 <= bar means
+     * dot - |b|^2/2 >= (qn - bar)/2 = T, and the float32 difference of dot and the rounded |b|^2/2
+     * is within 2^-23 (|dot| + max |b|^2/2) of the exact one, |dot| <= sqrt(qn 2 max |b|^2/2) (Cauchy-
+     * Schwarz, plus the GEMM's rounding): t = T less 8 times that bound (and a float64 rounding's
+     * worth of T), rounded down. -infinity while the heap has room.
+     */
+    static float l2Threshold(double qn, double bar, double maxHalfNorm) {
+        if (bar == Double.POSITIVE_INFINITY) return Float.NEGATIVE_INFINITY;
+        double t = (qn - bar) / 2, slack = 0x1p-20 * (maxHalfNorm + 1.01 * Math.sqrt(2 * qn * maxHalfNorm) + Math.abs(t));
+        return Math.nextDown((float) (t - slack));
     }
 
     /** The heap key of inner product dot with bank row j: (qn - 2 dot) + |row j|^2 (squared L2) with norms, else -dot. */

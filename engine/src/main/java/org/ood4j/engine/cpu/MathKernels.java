@@ -159,6 +159,13 @@ interface MathKernels {
      */
     int firstKeyAtMost(float[] dots, int at, int from, int to, double qn, double[] norms, double bar);
 
+    /**
+     * The first j in [from, to) with dots[at + j] - halfNorms[j] >= threshold in float32, or {@code to}:
+     * a kNN scan's filter, two vector ops a vector where {@link #firstKeyAtMost} takes a dozen (its
+     * caller picks a threshold low enough that no candidate fails it, and tests those that pass exactly).
+     */
+    int firstAtLeast(float[] dots, int at, int from, int to, float[] halfNorms, float threshold);
+
     /** Which implementation runs, for diagnostics. */
     String name();
 

@@ -90,6 +90,14 @@ final class ScalarKernels implements MathKernels {
     }
 
     @Override
+    public int firstAtLeast(float[] dots, int at, int from, int to, float[] halfNorms, float threshold) {
+        for (int j = from; j < to; j++) {
+            if (dots[at + j] - halfNorms[j] >= threshold) return j;
+        }
+        return to;
+    }
+
+    @Override
     public String name() { return "scalar"; }
 
     @Override

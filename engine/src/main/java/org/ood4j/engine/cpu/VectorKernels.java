@@ -254,6 +254,20 @@ final class VectorKernels implements MathKernels {
         return j;
     }
 
+    @Override
+    public int firstAtLeast(float[] dots, int at, int from, int to, float[] halfNorms, float threshold) {
+        int j = from;
+        for (int bound = to - F.length(); j <= bound; j += F.length()) {
+            VectorMask<Float> pass = FloatVector.fromArray(F, dots, at + j).sub(FloatVector.fromArray(F, halfNorms, j))
+                    .compare(VectorOperators.GE, threshold);
+            if (pass.anyTrue()) return j + pass.firstTrue();
+        }
+        for (; j < to; j++) {
+            if (dots[at + j] - halfNorms[j] >= threshold) return j;
+        }
+        return to;
+    }
+
     /** As {@link #skipL2} for the key -dot: a float32 test dot >= -bar rounded, never stricter than the float64 one. */
     private static int skipInnerProduct(float[] dots, int at, int j, int to, double bar) {
         // no float lies between -bar and its nearest float, so a float dot >= -bar is >= that float too

@@ -71,6 +71,39 @@ class CpuKnnTest {
     }
 
     @Test
+    void theL2FilterPassesEveryRowWhoseKeyIsAtTheBar() {
+        // the float32 filter dot - |b|^2/2 >= t must pass a row whose exact key equals the bar, at any scale
+        for (double scale : new double[] {1e-3, 1, 1e3}) {
+            int d = 512, n = 200;
+            float[] q = new float[d];
+            for (int p = 0; p < d; p++) q[p] = (float) (scale * rng.nextGaussian());
+            double qn = 0;
+            for (float v : q) qn += (double) v * v;
+            float[][] b = new float[n][d];
+            double[] norms = new double[n];
+            float[] dots = new float[n], halves = new float[n];
+            for (int j = 0; j < n; j++) {
+                float dot = 0;
+                for (int p = 0; p < d; p++) {
+                    // near q; near 2q, where dot - |b|^2/2 is near 0 and the rounding of |b|^2/2 dominates; anywhere
+                    double noise = 1e-3 * scale * rng.nextGaussian();
+                    b[j][p] = (float) (j % 3 == 0 ? q[p] + noise : j % 3 == 1 ? 2 * q[p] + noise : scale * rng.nextGaussian());
+                    norms[j] += (double) b[j][p] * b[j][p];
+                    dot = Math.fma(q[p], b[j][p], dot);
+                }
+                dots[j] = dot;
+                halves[j] = (float) (norms[j] / 2);
+            }
+            double maxHalf = java.util.Arrays.stream(norms).max().orElseThrow() / 2;
+            for (int j = 0; j < n; j++) {
+                double bar = CpuKnn.key(dots[j], j, qn, norms);
+                float t = CpuKnn.l2Threshold(qn, bar, maxHalf);
+                assertTrue(dots[j] - halves[j] >= t, () -> "scale " + scale + ": a row at the bar is filtered out");
+            }
+        }
+    }
+
+    @Test
     void float64AcrossTwoBankBlocks() {
         Tensor queries = Tensor.randn(rng, DType.FLOAT64, 300, 17);
         Tensor bank = Tensor.randn(rng, DType.FLOAT64, CpuKnn.BANK_BLOCK + 4, 17);
