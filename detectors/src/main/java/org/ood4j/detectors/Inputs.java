@@ -58,6 +58,7 @@ final class Inputs {
     static void requireNoNaN(Tensor scores, Tensor x, String detector, String what) {
         long row;
         try (Scope s = Scope.open()) {
+            if (!Double.isNaN(scores.sum().item())) return;   // a NaN score makes the sum NaN: one pass, no mask
             Tensor nan = scores.ne(scores);
             if (nan.sum().item() == 0) return;
             row = nan.argmax(0).getLong();
