@@ -63,14 +63,20 @@ class VectorMathTest {
     }
 
     @Test
-    void lanesAreSummedInIndexOrder() {
-        double[] v = new double[S.length()];
-        v[0] = 1;
-        v[1] = 1e-16;
-        for (int i = 2; i < v.length; i++) v[i] = 1e-16;
-        double want = 0;
-        for (double x : v) want += x;
-        assertEquals(want, VectorMath.sum(DoubleVector.fromArray(S, v, 0)));
+    void lanesAreSummedByHalvesInOneOrder() {
+        // lane i + h folded onto lane i for h = L/2, L/4, .., 1: with 8 lanes ((l0+l4)+(l2+l6))+((l1+l5)+(l3+l7))
+        SplittableRandom rng = new SplittableRandom(4);
+        for (int t = 0; t < 100; t++) {
+            double[] v = new double[S.length()];
+            for (int i = 0; i < v.length; i++) v[i] = rng.nextGaussian() * Math.pow(10, rng.nextInt(-8, 8));
+            double[] folded = v.clone();
+            for (int h = folded.length / 2; h >= 1; h /= 2) {
+                double[] next = folded.clone();
+                for (int i = 0; i < folded.length; i++) next[i] = folded[i] + folded[(i + h) % folded.length];
+                folded = next;
+            }
+            assertEquals(folded[0], VectorMath.sum(DoubleVector.fromArray(S, v, 0)));
+        }
     }
 
     /** The float32 array forms: vector steps and tails equal the scalar twin bit for bit, and both are within 1 ulp of the correctly rounded float. */
