@@ -51,19 +51,45 @@ public abstract class FeaturesDetector extends AbstractDetector {
 
     /** Outlier scores (N,) float64 for features (N, D). */
     public Tensor predictFeatures(Tensor features) {
-        checkFeatures(features);
-        return Inputs.scoreRows(features, this::scoreChunk);
+        if (!scoresFlagNonFinite()) {
+            checkFeatures(features);
+            return Inputs.scoreRows(features, this::scoreChunk);
+        }
+        checkShape(features);
+        Tensor scores = Inputs.scoreRows(features, this::scoreChunk);
+        try (Tensor total = scores.sum()) {
+            if (Double.isFinite(total.item())) return scores;   // every score finite: so was every feature
+        }
+        try {
+            Inputs.requireFinite(features, "features");   // the message names the first bad row
+        } catch (RuntimeException e) {
+            scores.close();
+            throw e;
+        }
+        return scores;
     }
+
+    /**
+     * Whether a feature row holding NaN or an infinity always scores NaN or an infinity: then the
+     * features are checked through the scores (one pass over N scores, not over N x D features),
+     * and only a score that is not finite sends them to the full check, for its message.
+     */
+    protected boolean scoresFlagNonFinite() { return false; }
 
     /** Checks features to score: a fitted detector, a finite matrix (N, D) of the fitted dimension. */
     protected void checkFeatures(Tensor features) {
+        checkShape(features);
+        Inputs.requireFinite(features, "features");
+    }
+
+    /** A fitted detector, a matrix (N, D) of the fitted dimension. */
+    private void checkShape(Tensor features) {
         requireFitted(features);
         Inputs.requireMatrix(features, "features");
         long dim = fittedDim >= 0 ? fittedDim : expectedDim();
         if (dim >= 0 && features.size(1) != dim) {
             throw new IllegalArgumentException(name() + ": features have dimension " + features.size(1) + ", expected " + dim);
         }
-        Inputs.requireFinite(features, "features");
     }
 
     @Override

@@ -149,6 +149,13 @@ public final class ViM extends FeaturesDetector implements StreamingFit {
                 "reduce the feature dimension (e.g. PCA)");
     }
 
+    /**
+     * A NaN or an infinity in z makes ||z - u||^2 or (z - u) V non-finite, hence the residual (inf -
+     * inf is NaN, and NaN survives the clamp and the root) and the score: the features are checked
+     * through the scores.
+     */
+    @Override protected boolean scoresFlagNonFinite() { return true; }
+
     @Override
     protected Tensor scoreChunk(Tensor features) {
         Tensor virtual = residualNorms(features).mul(state("alpha"));

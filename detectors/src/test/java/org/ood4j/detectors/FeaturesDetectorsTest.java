@@ -52,6 +52,29 @@ class FeaturesDetectorsTest {
     }
 
     @Test
+    void vimNamesTheFirstNonFiniteFeatureRowThroughItsScores() {
+        // ViM checks its features through the scores: a NaN or an infinity anywhere in a row is still refused, by row
+        try (Scope s = Scope.open()) {
+            SplittableRandom rng = new SplittableRandom(13);
+            Tensor w = Tensor.randn(rng, DType.FLOAT32, 3, 10), b = Tensor.randn(rng, DType.FLOAT32, 3);
+            ViM vim = new ViM(null, 4, w, b);
+            vim.fitFeatures(Tensor.randn(rng, DType.FLOAT32, 200, 10), null);
+            Tensor good = Tensor.randn(rng, DType.FLOAT32, 40, 10);
+            double[] want = vim.predictFeatures(good).toDoubleArray();
+            for (double bad : new double[] {Double.NaN, Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY}) {
+                for (int col : new int[] {0, 9}) {
+                    Tensor x = good.copy();
+                    x.set(bad, 17, col);
+                    x.set(bad, 30, 3);
+                    var e = assertThrows(IllegalArgumentException.class, () -> vim.predictFeatures(x), bad + " at column " + col);
+                    assertTrue(e.getMessage().contains("first in row 17"), e.getMessage());
+                }
+            }
+            assertArrayEquals(want, vim.predictFeatures(good).toDoubleArray(), "finite features score as before");
+        }
+    }
+
+    @Test
     void mahalanobisMatchesTheDirectFormPerClass() {
         try (Scope s = Scope.open()) {
             long[] y = new long[60];
