@@ -44,7 +44,7 @@ public final class Entropy extends LogitsDetector {
             for (int j = 0; j < n; j++) z[j] = Math.min(Math.max(z[j] / sum, MIN_PROBABILITY), 1);
             return 0 - RowMath.sumXLogX(z, n);
         }, (z, terms, n) -> {
-            float m = RowMath.max(z, n);
+            float m = RowMath.shiftMax(z, n);   // a NaN in the row makes the sum, hence every term, NaN
             if (!Float.isFinite(m)) return Double.NaN;
             double sum = RowMath.expShiftedSum(z, n, m, 1, terms);
             // log p_j = (z_j - m) - log sum, not log of a float32 p_j: near p = 1 that log would keep

@@ -54,7 +54,7 @@ public final class GEN extends LogitsDetector {
             }
             return RowMath.sumPow(z, n, gamma);
         }, (z, cq, n) -> {
-            float m = RowMath.max(z, n);
+            float m = RowMath.shiftMax(z, n);   // a NaN in the row makes the sum, hence every term, NaN
             if (!Float.isFinite(m)) return Double.NaN;
             double sum = RowMath.expShiftedSum(z, n, m, 1, cq);
             // (c q)^gamma = exp(gamma (log c + log q)), the logs without a log per value (see the kernel)

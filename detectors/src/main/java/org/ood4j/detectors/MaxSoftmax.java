@@ -59,7 +59,7 @@ public final class MaxSoftmax extends LogitsDetector {
             if (!Double.isFinite(m)) return Double.NaN;
             return -1 / RowMath.expShiftedSum(z, n, m, false);
         }, (z, scratch, n) -> {
-            float m = RowMath.max(z, n);
+            float m = RowMath.shiftMax(z, n);   // a NaN in the row makes the sum NaN
             if (!Float.isFinite(m)) return Double.NaN;
             return -1 / RowMath.expShiftedSum(z, n, m, (float) inverse, z);   // max(z / t) = max(z) / t for t > 0
         }, flagNonFinite);

@@ -226,6 +226,26 @@ class LogitsDetectorsTest {
     }
 
     @Test
+    void theSoftmaxScoresOfARowWithNaNAreNaNWithoutTheInputCheck() {
+        // the public score functions do not check their input: a NaN anywhere in a float32 row (beside an
+        // infinity or not, in a whole vector's lanes or in the tail) must still score NaN, never a number
+        try (Scope s = Scope.open()) {
+            for (int col : new int[] {0, 17, 999}) {
+                for (double other : new double[] {0, Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY}) {
+                    Tensor z = Tensor.randn(new java.util.SplittableRandom(col), DType.FLOAT32, 3, 1000);
+                    z.set(Double.NaN, 1, col);
+                    z.set(other, 1, (col + 500) % 1000);
+                    for (Tensor scores : new Tensor[] {MaxSoftmax.score(z), Entropy.score(z), GEN.score(z, 0.1), EnergyBased.score(z)}) {
+                        double[] v = scores.toDoubleArray();
+                        assertTrue(Double.isNaN(v[1]), "NaN at column " + col + " beside " + other + ": " + v[1]);
+                        assertTrue(Double.isFinite(v[0]) && Double.isFinite(v[2]), "the other rows");
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void badInputIsRefusedWithTheProblemNamed() {
         try (Scope s = Scope.open()) {
             MaxSoftmax msp = new MaxSoftmax(null);

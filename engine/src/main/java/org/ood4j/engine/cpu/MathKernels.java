@@ -67,6 +67,13 @@ interface MathKernels {
     /** The largest of v[0..n) (n >= 1); NaN when any is NaN. */
     float max(float[] v, int n);
 
+    /**
+     * The largest of v[0..n) other than NaN (-infinity if none): the shift of a row's exps, where a
+     * NaN needs no test of its own, as exp(NaN - shift) makes the sum NaN. A compare and a blend a
+     * vector, where Java's max (NaN and signed zero rules) takes several instructions on x86.
+     */
+    float shiftMax(float[] v, int n);
+
     /** The first i < n with v[i] == value (never for a NaN value), or n when there is none. */
     int indexOf(float[] v, int n, float value);
 

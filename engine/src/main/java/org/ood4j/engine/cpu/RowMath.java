@@ -53,6 +53,12 @@ public final class RowMath {
     public static float max(float[] v, int n) { return K.max(v, n); }
 
     /**
+     * The largest of v[0..n) other than NaN (-infinity if none): the shift of exps whose sum a NaN
+     * makes NaN by itself (twice as fast as {@link #max(float[], int)}; see {@link MathKernels#shiftMax}).
+     */
+    public static float shiftMax(float[] v, int n) { return K.shiftMax(v, n); }
+
+    /**
      * sum of exp((v[i] - shift) scale), float32 exps summed in float64; out[i] is that exp
      * ({@code out} may be v). Shifting before scaling keeps a softmax at temperature t = 1 / scale from
      * overflowing where v[i] / t would.

@@ -112,6 +112,15 @@ final class ScalarKernels implements MathKernels {
     }
 
     @Override
+    public float shiftMax(float[] v, int n) {
+        float m = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) {
+            if (v[i] > m) m = v[i];
+        }
+        return m;
+    }
+
+    @Override
     public float max(float[] v, int n) {
         float m = Float.NEGATIVE_INFINITY;
         for (int i = 0; i < n; i++) {

@@ -309,6 +309,32 @@ final class VectorKernels implements MathKernels {
     }
 
     @Override
+    public float shiftMax(float[] v, int n) {
+        // four chains of compare and blend: a NaN lane never compares greater, so it is never taken
+        FloatVector a0 = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY), a1 = a0, a2 = a0, a3 = a0;
+        int i = 0, len = F.length();
+        for (int bound = n - 4 * len; i <= bound; i += 4 * len) {
+            FloatVector x0 = FloatVector.fromArray(F, v, i), x1 = FloatVector.fromArray(F, v, i + len);
+            FloatVector x2 = FloatVector.fromArray(F, v, i + 2 * len), x3 = FloatVector.fromArray(F, v, i + 3 * len);
+            a0 = a0.blend(x0, x0.compare(VectorOperators.GT, a0));
+            a1 = a1.blend(x1, x1.compare(VectorOperators.GT, a1));
+            a2 = a2.blend(x2, x2.compare(VectorOperators.GT, a2));
+            a3 = a3.blend(x3, x3.compare(VectorOperators.GT, a3));
+        }
+        for (int bound = F.loopBound(n); i < bound; i += len) {
+            FloatVector x = FloatVector.fromArray(F, v, i);
+            a0 = a0.blend(x, x.compare(VectorOperators.GT, a0));
+        }
+        a0 = a0.blend(a1, a1.compare(VectorOperators.GT, a0));
+        a2 = a2.blend(a3, a3.compare(VectorOperators.GT, a2));
+        float m = a0.blend(a2, a2.compare(VectorOperators.GT, a0)).reduceLanes(VectorOperators.MAX);   // no NaN lane: any order
+        for (; i < n; i++) {
+            if (v[i] > m) m = v[i];
+        }
+        return m;
+    }
+
+    @Override
     public int indexOf(float[] v, int n, float value) {
         int i = 0;
         for (int bound = F.loopBound(n); i < bound; i += F.length()) {

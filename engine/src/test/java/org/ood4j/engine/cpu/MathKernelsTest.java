@@ -247,6 +247,28 @@ class MathKernelsTest {
     }
 
     @Test
+    void shiftMaxIsTheLargestValueOtherThanNaN() {
+        MathKernels vector = new VectorKernels(), scalar = new ScalarKernels();
+        SplittableRandom rng = new SplittableRandom(6);
+        for (int n : new int[] {1, 7, 16, 63, 64, 65, 1000}) {
+            float[] v = new float[n];
+            for (int i = 0; i < n; i++) v[i] = (float) rng.nextGaussian();
+            float max = scalar.max(v, n);
+            assertEquals(max, vector.shiftMax(v, n));
+            assertEquals(max, scalar.shiftMax(v, n));
+            v[rng.nextInt(n)] = Float.NaN;
+            float without = Float.NEGATIVE_INFINITY;
+            for (float x : v) if (x > without) without = x;
+            assertEquals(without, vector.shiftMax(v, n), "NaN skipped, n = " + n);
+            assertEquals(without, scalar.shiftMax(v, n));
+            v[n - 1] = Float.POSITIVE_INFINITY;
+            assertEquals(Float.POSITIVE_INFINITY, vector.shiftMax(v, n));
+            java.util.Arrays.fill(v, Float.NaN);
+            assertEquals(Float.NEGATIVE_INFINITY, vector.shiftMax(v, n), "no value but NaN");
+        }
+    }
+
+    @Test
     void genLogTermsAtTheSeriesEdgeAndInFlatRows() {
         MathKernels vector = new VectorKernels(), scalar = new ScalarKernels();
         // p = 1/8 (past the series), 1/16 (its last value), 1/17 .. 1/64 (inside), and a gentle slope
