@@ -47,8 +47,8 @@ public final class EnergyBased extends LogitsDetector {
             if (inverse != 1) RowMath.scale(z, n, inverse);
             return 0 - t * RowMath.logSumExp(z, n);
         }, (z, scratch, n) -> {
-            float m = RowMath.max(z, n);
-            if (!Float.isFinite(m)) return 0 - (double) m;                   // as logSumExp: a non-finite max is the answer
+            float m = RowMath.shiftMax(z, n);                                // a NaN in the row makes the sum NaN
+            if (!Float.isFinite(m)) return 0 - (double) RowMath.max(z, n);    // as logSumExp: a non-finite max (NaN first) is the answer
             return 0 - (m + t * Math.log(RowMath.expShiftedSum(z, n, m, (float) inverse, z)));   // t lse(z/t) = m + t log sum exp((z-m)/t)
         }, flagNonFinite);
     }
