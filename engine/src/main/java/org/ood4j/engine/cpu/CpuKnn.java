@@ -46,11 +46,12 @@ final class CpuKnn implements KnnOps {
     static final int SLACK = 8;
 
     /**
-     * A float32 (or 16-bit) bank of up to this many values keeps its packed tiles between searches
-     * (256 MB): packing a 10,000 x 512 bank took 4% of each search. A larger bank is packed tile by
-     * tile per search, as now: keeping a second copy of it is what its size rules out.
+     * A float32 (or 16-bit) bank of up to this many values keeps its packed tiles between searches:
+     * 64M values (256 MB), and at most an eighth of the JVM's heap, where the tiles live. Packing a
+     * 10,000 x 512 bank took 4% of each search. A larger bank is packed tile by tile per search:
+     * keeping a second copy of it is what its size rules out.
      */
-    static final long PREPARED_MAX_VALUES = 64L << 20;
+    static final long PREPARED_MAX_VALUES = Math.min(64L << 20, Runtime.getRuntime().maxMemory() / 8 / Float.BYTES);
 
     @Override
     public Tensor[] search(Tensor queries, Tensor bank, int k, Metric metric) {
