@@ -106,6 +106,18 @@ public abstract class BankDetector extends FeaturesDetector implements Streaming
     /** The bank rows of in-distribution feature rows (n, D): the rows themselves, or a transform of them. */
     protected abstract Tensor bankRows(Tensor features);
 
+    /**
+     * {@link #bankRows} written into {@code into} (n, D), a block of the bank held in memory, in the
+     * bank's dtype; inside a scope. By default a copy of them; a detector that computes its bank rows
+     * writes them there directly (NNGuide), with no tensor of them made first.
+     */
+    protected void bankRowsInto(Tensor features, Tensor into) {
+        Tensor rows = bankRows(features);   // maybe the features themselves: the scope, not this method, closes what it made
+        try (Tensor typed = rows.to(into.dtype())) {
+            into.copyFrom(typed);
+        }
+    }
+
     /** The search's metric. */
     protected abstract KnnOps.Metric metric();
 
@@ -199,6 +211,15 @@ public abstract class BankDetector extends FeaturesDetector implements Streaming
         @Override
         protected void addId(Tensor rows, long[] labels) {
             DType type = detector().bankType(rows.dtype());
+            long n = rows.size(0);
+            if (type != DType.FLOAT16 && spill == null && reserve(type, rows.size(1), Math.max(rowsComing(), n))) {
+                // in memory: the bank rows go straight into their block of the held bank
+                try (Tensor into = held.slice(0, heldRows, heldRows + n)) {
+                    detector().bankRowsInto(rows, into);
+                }
+                heldRows += n;
+                return;
+            }
             Tensor bank = detector().bankRows(rows);
             if (type == DType.FLOAT16) requireFloat16Range(bank);
             try (Tensor typed = bank.to(type)) {
@@ -236,7 +257,7 @@ public abstract class BankDetector extends FeaturesDetector implements Streaming
         /** Appends bank rows: in memory while {@code coming} rows (these and what follows them) still fit there, else to the spill. */
         private void append(Tensor rows, long coming) {
             long n = rows.size(0);
-            if (spill == null && reserve(rows, Math.max(coming, n))) {
+            if (spill == null && reserve(rows.dtype(), rows.size(1), Math.max(coming, n))) {
                 try (Tensor into = held.slice(0, heldRows, heldRows + n)) {
                     into.copyFrom(rows);
                 }
@@ -251,16 +272,16 @@ public abstract class BankDetector extends FeaturesDetector implements Streaming
         }
 
         /**
-         * Room in memory for {@code coming} more rows like {@code rows}: grows the held rows to what is
+         * Room in memory for {@code coming} more rows of {@code dim} values of {@code dtype}: grows the held rows to what is
          * needed, or to twice what there is, within the memory limit; false when they would not fit.
          */
-        private boolean reserve(Tensor rows, long coming) {
-            long rowBytes = Math.max(1, rows.size(1) * rows.dtype().byteSize()), limit = memoryBytes / rowBytes;
+        private boolean reserve(DType dtype, long dim, long coming) {
+            long rowBytes = Math.max(1, dim * dtype.byteSize()), limit = memoryBytes / rowBytes;
             long need = heldRows + coming, capacity = held == null ? 0 : held.size(0);
             if (need > limit) return false;
             if (need <= capacity) return true;
             // rows past heldRows are written before the bank's view reaches them: no zero fill
-            Tensor larger = Scope.release(Tensor.empty(rows.dtype(), Math.min(Math.max(need, 2 * capacity), limit), rows.size(1)));
+            Tensor larger = Scope.release(Tensor.empty(dtype, Math.min(Math.max(need, 2 * capacity), limit), dim));
             if (held != null) {
                 try (Tensor from = held.slice(0, 0, heldRows); Tensor to = larger.slice(0, 0, heldRows)) {
                     to.copyFrom(from);

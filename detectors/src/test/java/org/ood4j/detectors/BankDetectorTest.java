@@ -108,6 +108,36 @@ class BankDetectorTest {
     }
 
     @Test
+    void nnGuideWritesItsBankRowsInPlaceWithTheBitsOfTheProduct() throws IOException {
+        // in memory NNGuide writes E(z) z straight into the held bank (Tensor.mul with a destination); spilled,
+        // the product goes through a tensor of its own: the same bits, in float32 and in bfloat16, over 3 chunks
+        long blocks = MemoryStats.liveBlocks();
+        try (Scope s = Scope.open()) {
+            SplittableRandom rng = new SplittableRandom(15);
+            Tensor x = Tensor.randn(rng, DType.FLOAT32, 9000, 24).relu(), y = Tensor.zeros(DType.INT64, 9000);
+            Tensor w = Tensor.randn(rng, DType.FLOAT32, 5, 24).mul(0.1), b = Tensor.randn(rng, DType.FLOAT32, 5);
+            for (String dtype : new String[] {"features", "bfloat16"}) {
+                double[] want = null;
+                for (long limit : LIMITS) {
+                    try (NNGuide nng = new NNGuide(null, w, b, 3, dtype)) {
+                        nng.spillFolder(dir).bankMemory(limit).fitFeatures(x, y);
+                        Tensor bank = nng.state().get("bank");
+                        if (want == null) {
+                            try (LinearHead head = new LinearHead(w, b); Tensor e = head.logSumExps(x); Tensor e32 = e.to(DType.FLOAT32);
+                                 Tensor product = x.mul(e32.reshape(-1, 1)); Tensor typed = product.to(nng.bankType(DType.FLOAT32))) {
+                                want = typed.toDoubleArray();
+                            }
+                        }
+                        assertArrayEquals(want, bank.toDoubleArray(), dtype + ", limit " + limit);
+                    }
+                }
+            }
+            assertEquals(0, filesIn(dir), "no spill file is left");
+        }
+        assertEquals(blocks, MemoryStats.liveBlocks(), "every bank freed with its detector");
+    }
+
+    @Test
     void aRefitSearchesTheNewBankNotTheOnePreparedBefore() {
         // the first predict prepares the bank for searches (packed once); a refit replaces the bank state
         try (Scope s = Scope.open(); KNN knn = new KNN(null, 2)) {

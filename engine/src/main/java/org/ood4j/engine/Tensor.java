@@ -767,6 +767,22 @@ public final class Tensor implements AutoCloseable {
     public Tensor add(Tensor other) { return binary(BinaryOp.ADD, other); }
     public Tensor sub(Tensor other) { return binary(BinaryOp.SUB, other); }
     public Tensor mul(Tensor other) { return binary(BinaryOp.MUL, other); }
+
+    /**
+     * this * other (broadcast) written into {@code out} — the broadcast shape, any dtype and strides,
+     * on the same device, e.g. a block of a larger tensor — with no tensor of the product made first;
+     * returns out.
+     */
+    public Tensor mul(Tensor other, Tensor out) {
+        checkOpen();
+        other.checkOpen();
+        out.checkOpen();
+        DType.requireComputable(other, "a binary op");
+        Backends.sameDevice(this, other);
+        Backends.sameDevice(this, out);
+        backend().elementwise().binaryInto(BinaryOp.MUL, this, other, out);
+        return out;
+    }
     public Tensor div(Tensor other) { return binary(BinaryOp.DIV, other); }
     public Tensor pow(Tensor other) { return binary(BinaryOp.POW, other); }
     public Tensor maximum(Tensor other) { return binary(BinaryOp.MAXIMUM, other); }

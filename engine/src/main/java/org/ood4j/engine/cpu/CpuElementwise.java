@@ -83,17 +83,40 @@ final class CpuElementwise implements ElementwiseOps {
     @Override
     public Tensor binary(BinaryOp op, Tensor x, Tensor y) {
         long[] shape = Shape.broadcast(x.shape(), y.shape());
-        DType outType = binaryType(op, x.dtype(), y.dtype());
-        Tensor out = Tensor.empty(outType, shape);   // the loop writes every element
+        Tensor out = Tensor.empty(binaryType(op, x.dtype(), y.dtype()), shape);   // the loop writes every element
+        write(op, x, y, out);
+        return out;
+    }
+
+    /** Straight into out, which may be a strided view (a block of the bank a fit builds), when out has the result's dtype. */
+    @Override
+    public void binaryInto(BinaryOp op, Tensor x, Tensor y, Tensor out) {
+        long[] shape = Shape.broadcast(x.shape(), y.shape());
+        if (!java.util.Arrays.equals(shape, out.shape())) {
+            throw new IllegalArgumentException(op + " of " + Shape.toString(x.shape()) + " and " + Shape.toString(y.shape())
+                    + " is " + Shape.toString(shape) + ", not the output's " + Shape.toString(out.shape()));
+        }
+        if (out.dtype() != binaryType(op, x.dtype(), y.dtype())) {   // the result's bits, then converted: through a tensor of it
+            try (Tensor r = binary(op, x, y)) {
+                copy(r, out);
+            }
+            return;
+        }
+        write(op, x, y, out);
+    }
+
+    private static void write(BinaryOp op, Tensor x, Tensor y, Tensor out) {
+        long[] shape = out.shape();
+        DType outType = out.dtype();
         try (Tensor xb = x.expand(shape); Tensor yb = y.expand(shape)) {
             MemorySegment xs = x.storage().segment(), ys = y.storage().segment(), os = out.storage().segment();
             StridedLoop loop = StridedLoop.over(out, xb, yb);
             long oStride = loop.rowStride(0), xStride = loop.rowStride(1), yStride = loop.rowStride(2);
             FloatElementwise f = FloatElementwise.INSTANCE;
             if (f != null && FloatElementwise.supports(op) && x.dtype() == DType.FLOAT32 && y.dtype() == DType.FLOAT32
-                    && (xStride == 0 || xStride == 1) && (yStride == 0 || yStride == 1)) {
+                    && outType == DType.FLOAT32 && oStride == 1 && (xStride == 0 || xStride == 1) && (yStride == 0 || yStride == 1)) {
                 loop.forEach(SEGMENT, 0, (base, n, buf) -> f.binary(op, xs, 4 * base[1], (int) xStride, ys, 4 * base[2], (int) yStride, os, 4 * base[0], n));
-                return out;
+                return;
             }
             loop.forEach(SEGMENT, 2, (base, n, buf) -> {
                 HostRows.load(xs, x.dtype(), base[1], xStride, n, buf[0]);
@@ -102,7 +125,6 @@ final class CpuElementwise implements ElementwiseOps {
                 HostRows.store(os, outType, base[0], oStride, n, buf[0]);
             });
         }
-        return out;
     }
 
     private static DType binaryType(BinaryOp op, DType a, DType b) {

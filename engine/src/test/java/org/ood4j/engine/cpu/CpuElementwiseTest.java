@@ -18,6 +18,33 @@ import org.ood4j.engine.Tensor;
 
 /** Elementwise ops against float64 references on odd sizes, broadcast and non-contiguous operands. */
 class CpuElementwiseTest {
+    @Test
+    void aProductWrittenIntoABlockOfALargerTensorIsTheProductsBits() {
+        // rows scaled by a column into rows 5..45 of a larger tensor (float32: the vector path), into a column
+        // slice (strided rows), into float64 (converted), and refused for a shape that is not the product's
+        try (Scope s = Scope.open()) {
+            SplittableRandom rng = new SplittableRandom(21);
+            Tensor x = Tensor.randn(rng, DType.FLOAT32, 40, 37), column = Tensor.randn(rng, DType.FLOAT32, 40, 1);
+            float[] want = x.mul(column).toFloatArray();
+            Tensor big = Tensor.full(7, DType.FLOAT32, 50, 37);
+            Tensor into = big.slice(0, 5, 45);
+            assertSame(into, x.mul(column, into));
+            assertArrayEquals(want, into.toFloatArray());
+            assertEquals(7f, big.getDouble(4, 36), 0);
+            assertEquals(7f, big.getDouble(45, 0), 0);
+            Tensor wide = Tensor.zeros(DType.FLOAT32, 40, 50);
+            Tensor strided = wide.slice(1, 3, 40);
+            x.mul(column, strided);
+            assertArrayEquals(want, strided.toFloatArray());
+            Tensor f64 = Tensor.zeros(DType.FLOAT64, 40, 37);
+            x.mul(column, f64);
+            double[] got = f64.toDoubleArray();
+            for (int i = 0; i < got.length; i++) assertEquals(want[i], got[i], 0, "float64 out at " + i);
+            var e = assertThrows(IllegalArgumentException.class, () -> x.mul(column, Tensor.zeros(DType.FLOAT32, 40, 36)));
+            assertTrue(e.getMessage().contains("[40, 37]") && e.getMessage().contains("[40, 36]"), e.getMessage());
+        }
+    }
+
     private static final long[][] SHAPES = {{1}, {7}, {257}, {1000}, {7, 257}, {3, 1, 5}};
 
     record Unary(String name, Function<Tensor, Tensor> op, DoubleUnaryOperator ref) {
