@@ -60,8 +60,8 @@ public final class NNGuide extends BankDetector {
     /** E(z) z written into the held bank's block: the product straight into its place, no tensor of it and no copy. */
     @Override
     protected void bankRowsInto(Tensor features, Tensor into) {
-        if (into.dtype() != features.dtype()) {   // a 16-bit or float64 bank: through bankRows and a conversion
-            super.bankRowsInto(features, into);
+        if (into.dtype() != features.dtype() || into.device() != features.device()) {
+            super.bankRowsInto(features, into);   // a 16-bit or float64 bank, or features on a GPU: through bankRows, converted and moved
             return;
         }
         try (Tensor energy = head.logSumExps(features); Tensor scale = energy.to(features.dtype()); Tensor column = scale.reshape(-1, 1)) {
