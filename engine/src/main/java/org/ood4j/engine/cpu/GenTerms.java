@@ -37,8 +37,9 @@ final class GenTerms {
     }
 
     /**
-     * p <= 1/16: log p has no upper clamp to meet (p < 1 - 1e-7) and 1 - p none below (1 - p > 1e-7);
-     * log(1 - p) by the series, clamped to log hi where p < 1 - hi.
+     * p <= 1/16: with GEN's clamps (lo = 1e-7, hi = 1 - 1e-7; any lo < 15/16 and hi > 1/16 alike), log p
+     * has no upper clamp to meet and log(1 - p) none below; log(1 - p) by the series, clamped to log hi
+     * where p < 1 - hi.
      */
     float small(float p, float z) {
         return Math.max((z - shift) - logSum, logLo) + Math.min(p * series(p), logHi);
