@@ -52,20 +52,30 @@ public final class NNGuide extends BankDetector {
      */
     @Override
     protected Tensor bankRows(Tensor features) {
-        try (Tensor energy = head.logSumExps(features); Tensor scale = energy.to(features.dtype())) {
-            return features.mul(scale.reshape(-1, 1));
+        try (Tensor scale = energies(features)) {
+            return features.mul(scale);
         }
     }
 
-    /** E(z) z written into the held bank's block: the product straight into its place, no tensor of it and no copy. */
+    /**
+     * E(z) z written into the held bank's block: the product straight into its place, no tensor of it
+     * and no copy (another bank dtype converts it there, as {@link Tensor#mul(Tensor, Tensor)} does).
+     */
     @Override
     protected void bankRowsInto(Tensor features, Tensor into) {
-        if (into.dtype() != features.dtype() || into.device() != features.device()) {
-            super.bankRowsInto(features, into);   // a 16-bit or float64 bank, or features on a GPU: through bankRows, converted and moved
+        if (into.device() != features.device()) {
+            super.bankRowsInto(features, into);   // features on a GPU: through bankRows, moved by the copy
             return;
         }
-        try (Tensor energy = head.logSumExps(features); Tensor scale = energy.to(features.dtype()); Tensor column = scale.reshape(-1, 1)) {
-            features.mul(column, into);
+        try (Tensor scale = energies(features)) {
+            features.mul(scale, into);
+        }
+    }
+
+    /** E(z) of each row as a column (n, 1) in the features' precision. */
+    private Tensor energies(Tensor features) {
+        try (Tensor energy = head.logSumExps(features); Tensor scale = energy.to(features.dtype())) {
+            return scale.reshape(-1, 1);   // a view: the storage lives while it does
         }
     }
 

@@ -97,9 +97,7 @@ final class CpuElementwise implements ElementwiseOps {
                     + " is " + Shape.toString(shape) + ", not the output's " + Shape.toString(out.shape()));
         }
         if (out.dtype() != binaryType(op, x.dtype(), y.dtype())) {   // the result's bits, then converted: through a tensor of it
-            try (Tensor r = binary(op, x, y)) {
-                copy(r, out);
-            }
+            ElementwiseOps.super.binaryInto(op, x, y, out);
             return;
         }
         write(op, x, y, out);

@@ -345,10 +345,11 @@ final class VectorMath {
      * folded onto its halves, ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7)) for 8 lanes — three
      * lane permutations and adds, where the lanes one by one took seven extractions and adds (a
      * quarter of a 10-class head's row dots). Exact operations lane by lane: the same bits in every
-     * tier. A vector of another species than the preferred sums in index order.
+     * tier. A vector of another species than the preferred, or of more than 8 lanes (the three folds
+     * reach 8), sums in index order.
      */
     static double sum(DoubleVector v) {
-        if (v.species() != DS) {
+        if (v.species() != DS || DS.length() > 8) {
             double s = v.lane(0);
             for (int i = 1; i < v.length(); i++) s += v.lane(i);
             return s;

@@ -70,7 +70,10 @@ class VectorMathTest {
             double[] v = new double[S.length()];
             for (int i = 0; i < v.length; i++) v[i] = rng.nextGaussian() * Math.pow(10, rng.nextInt(-8, 8));
             double[] folded = v.clone();
-            for (int h = folded.length / 2; h >= 1; h /= 2) {
+            if (folded.length > 8) {   // past three folds: index order
+                for (int i = 1; i < folded.length; i++) folded[0] += folded[i];
+            }
+            for (int h = folded.length / 2; h >= 1 && folded.length <= 8; h /= 2) {
                 double[] next = folded.clone();
                 for (int i = 0; i < folded.length; i++) next[i] = folded[i] + folded[(i + h) % folded.length];
                 folded = next;
