@@ -42,6 +42,10 @@ final class CpuKnn implements KnnOps {
     static final int COLUMN_GROUP = 256;
     /** Packed operands stay under this many elements, for very wide rows. */
     private static final int MAX_PACKED = 1 << 24;
+    /** The fewest query rows a block of a search in cells ends at: 4 register tiles (48 rows with AVX-512). */
+    static final int MIN_BLOCK_ROWS = 4 * Gemm.kernelRows();
+    /** Queries searched at a time in a bank of cells: up to 16384, and their bounds (queries x tiles) up to 4M (32 MB). */
+    private static final int BOUNDS_PER_CHUNK = 1 << 22;
     /** Candidates kept beyond k, re-ranked exactly at the end. */
     static final int SLACK = 8;
 
@@ -66,9 +70,216 @@ final class CpuKnn implements KnnOps {
             return KnnOps.super.prepare(bank);
         }
         int n = (int) bank.size(0), d = (int) bank.size(1), bankBlock = blockRows(BANK_BLOCK, d);
+        if (Gemm.panelWidth() > 1 && n >= 2 * BankCells.CELL_ROWS) return new CellBank(bank, cellTiles(bank, n, d, bankBlock));
         Tile[] tiles = new Tile[(n + bankBlock - 1) / bankBlock];
         for (int t = 0; t < tiles.length; t++) tiles[t] = Tile.of(bank, t * bankBlock, Math.min(bankBlock, n - t * bankBlock), d, DType.FLOAT32);
         return (queries, k, metric) -> search(queries, bank, k, metric, tiles);
+    }
+
+    /** Row {@code row} of a float32 or 16-bit bank as float32 (decoded exactly) into dst from {@code at}. */
+    private static void loadRow(Tensor bank, int row, int d, float[] dst, int at) {
+        MemorySegment seg = bank.storage().segment();
+        long[] st = bank.strides();
+        long base = bank.offset() + row * st[0];
+        if (bank.dtype().isStorageOnly()) HalfFloats.decode(seg, bank.dtype(), base, st[1], d, dst, at);
+        else HostRows.loadFloats(seg, base, st[1], d, dst, at);
+    }
+
+    /**
+     * The bank's tiles cell by cell ({@link BankCells}), a cell of more than bankBlock rows in several
+     * tiles, each with its bounding ball. The rows' finiteness is checked first, in bank order, so a
+     * bad bank names its first bad row.
+     */
+    private static Tile[] cellTiles(Tensor bank, int n, int d, int bankBlock) {
+        finiteRowNorms(bank, "bank");
+        BankCells cells = BankCells.of((row, dst, at) -> loadRow(bank, row, d, dst, at), n, d);
+        java.util.List<int[]> ranges = new java.util.ArrayList<>();
+        for (int c = 0; c < cells.count(); c++) {
+            for (int a = cells.starts[c]; a < cells.starts[c + 1]; a += bankBlock) {
+                ranges.add(Arrays.copyOfRange(cells.order, a, Math.min(cells.starts[c + 1], a + bankBlock)));
+            }
+        }
+        return ranges.parallelStream().map(ids -> Tile.ofRows(bank, ids, d)).toArray(Tile[]::new);
+    }
+
+    /**
+     * A bank in cells: a search that skips, for each block of queries, the tiles whose balls hold no
+     * candidate for any of its queries (see {@link Ball#lowerKey}). Exact, and bit for bit the plain
+     * search's result: a skipped row's key is above its query's bar then, hence at the end, so it
+     * would not have been among the candidates kept. The counts say how much was skipped.
+     */
+    final class CellBank implements Prepared {
+        private final Tensor bank;
+        private final Tile[] tiles;
+        /** The tiles' centres as the float32 GEMM's packed operand (d, tiles). */
+        private final Gemm.PackedFloats centres;
+        /** (query, bank row) pairs scored and skipped by the searches so far. */
+        final java.util.concurrent.atomic.AtomicLong pairsScored = new java.util.concurrent.atomic.AtomicLong();
+        final java.util.concurrent.atomic.AtomicLong pairsSkipped = new java.util.concurrent.atomic.AtomicLong();
+
+        CellBank(Tensor bank, Tile[] tiles) {
+            this.bank = bank;
+            this.tiles = tiles;
+            int d = (int) bank.size(1);
+            float[] rows = new float[tiles.length * d];
+            for (int t = 0; t < tiles.length; t++) System.arraycopy(tiles[t].ball.centre, 0, rows, t * d, d);
+            this.centres = Gemm.packTransposed(MemorySegment.ofArray(rows), 0, 4L * d, tiles.length, d, new double[tiles.length]);
+        }
+
+        int tileCount() {
+            return tiles.length;
+        }
+
+        @Override
+        public Tensor[] search(Tensor queries, int k, Metric metric) {
+            check(queries, bank, k, metric);
+            DType type = DType.promote(DType.promote(queries.dtype(), bank.dtype()), DType.FLOAT32);
+            if (type != DType.FLOAT32) return CpuKnn.this.search(queries, bank, k, metric, null);
+            int q = (int) queries.size(0), d = (int) queries.size(1);
+            double[] values = new double[q * k];
+            long[] indices = new long[q * k];
+            int chunk = Math.max(QUERY_BLOCK, Math.min(1 << 14, BOUNDS_PER_CHUNK / tiles.length));
+            for (int q0 = 0; q0 < q; q0 += chunk) {
+                try (Tensor part = queries.slice(0, q0, Math.min(q, q0 + chunk))) {
+                    Candidates[] best = candidates(part, k, metric);
+                    int offset = q0;
+                    refineAll(part, bank, best, metric, k, values, indices, offset);
+                }
+            }
+            return new Tensor[] {Unpacking.tensor(values, type, q, k), Tensor.of(indices, q, k)};
+        }
+
+        /**
+         * Each query's candidates: the queries in the order of {@link #sortKey} (so that a block's queries
+         * need the same few tiles), cut into {@link #blocks}, the blocks in parallel, each visiting the
+         * tiles from the nearest (least bound over its queries), so that its bars fall early.
+         */
+        private Candidates[] candidates(Tensor queries, int k, Metric metric) {
+            int q = (int) queries.size(0), d = (int) queries.size(1), tileCount = tiles.length;
+            double[] queryNorms = finiteRowNorms(queries, "queries");
+            float[] rows = Packing.floats(queries);
+            float[] qc = Gemm.sgemm(rows, q, centres, null);   // q.c for every query and tile, row length centres.width()
+            double[] lower = new double[q * tileCount];
+            int pool = Math.min((int) bank.size(0), k + SLACK);
+            int[][] sortKeys = new int[q][];
+            double[] uppers = new double[q];
+            IntStream.range(0, q).parallel().forEach(i -> sortKeys[i] = sortKey(qc, lower, uppers, i, queryNorms[i], metric, pool));
+            Integer[] byKey = IntStream.range(0, q).boxed().toArray(Integer[]::new);
+            Arrays.sort(byKey, (x, y) -> Arrays.compare(sortKeys[x], sortKeys[y]));
+            Candidates[] best = new Candidates[q];
+            Blocks blocks = blocks(byKey, lower, uppers, blockRows(QUERY_BLOCK, d));
+            int[] cuts = blocks.cuts;
+            blocks.forEach(blk -> {
+                int b0 = cuts[blk], m = cuts[blk + 1] - b0;
+                int[] ids = new int[m];
+                float[] blockRows = new float[m * d];
+                Candidates[] blockBest = new Candidates[m];
+                double[] blockNorms = new double[m];
+                for (int r = 0; r < m; r++) {
+                    ids[r] = byKey[b0 + r];
+                    System.arraycopy(rows, ids[r] * d, blockRows, r * d, d);
+                    blockBest[r] = best[ids[r]] = new Candidates(pool);
+                    blockNorms[r] = queryNorms[ids[r]];
+                }
+                Gemm.PackedRows packed = Gemm.packRows(blockRows, m, d);
+                for (int t : visitOrder(lower, ids)) {
+                    if (holdsNone(lower, ids, t, blockBest)) {
+                        pairsSkipped.addAndGet((long) m * tiles[t].nb);
+                        continue;
+                    }
+                    pairsScored.addAndGet((long) m * tiles[t].nb);
+                    scoreByColumnGroups(packed, 0, tiles[t], blockNorms, metric, blockBest);
+                }
+            });
+            return best;
+        }
+
+        /**
+         * Fills row i of {@code lower} with the query's bounds (from its q.c), and gives its place in the search
+         * order: {far, ceil(log2(tiles needed)), nearest tile, second-nearest tile, i}. The queries of a
+         * block are searched against every tile that one of them needs, so a block should hold queries
+         * that need the same few: those that need one tile, by that tile; then those that need two
+         * (between two clusters), by the nearest and the second; and so on. Sorted by the nearest tile
+         * alone, a few queries of a larger need in each run of queries that need one tile made every
+         * block score the union of their needs. A query far from every tile (one an OOD detector exists
+         * for) needs most of them: such queries form blocks of their own. "Needed" uses a bound from
+         * above of the query's final bar, from its nearest tile.
+         */
+        private int[] sortKey(float[] qcs, double[] lower, double[] uppers, int i, double qn, Metric metric, int pool) {
+            int tileCount = tiles.length, at = i * tileCount, nearest = 0, second = -1;
+            double qLength = Math.sqrt(qn);
+            double[] qc = new double[tileCount];
+            for (int t = 0; t < tileCount; t++) {
+                qc[t] = qcs[i * centres.width() + t];
+                lower[at + t] = tiles[t].ball.lowerKey(metric, qn, qLength, qc[t]);
+                if (lower[at + t] < lower[at + nearest]) nearest = t;
+            }
+            double upper = tiles[nearest].nb >= pool ? tiles[nearest].ball.upperKey(metric, qn, qLength, qc[nearest]) : Double.POSITIVE_INFINITY;
+            uppers[i] = upper;
+            int needed = 0;
+            for (int t = 0; t < tileCount; t++) {
+                if (lower[at + t] > upper) continue;
+                needed++;
+                if (t != nearest && (second < 0 || lower[at + t] < lower[at + second])) second = t;
+            }
+            int far = needed > Math.max(2, tileCount / 4) ? 1 : 0, scale = 32 - Integer.numberOfLeadingZeros(needed - 1);
+            return new int[] {far, scale, nearest, second, i};
+        }
+
+        /**
+         * The sorted queries cut into blocks: block b is byKey[cuts[b] .. cuts[b + 1]). A block ends at
+         * maxRows, or, once it has MIN_BLOCK_ROWS, where the next query needs a tile (bound within its
+         * estimated bar) that none of the block's queries needs: a block scores the union of its
+         * queries' tiles, so it grows while that union does not; the GEMM wants long blocks (a tile's
+         * panel is read into L1 once per block: 153 GFLOP/s a thread with 252 rows, 122 with 96).
+         * Each block's work is estimated as its rows times its union's rows.
+         */
+        private Blocks blocks(Integer[] byKey, double[] lower, double[] uppers, int maxRows) {
+            int tileCount = tiles.length, minRows = Math.min(maxRows, MIN_BLOCK_ROWS);
+            boolean[] union = new boolean[tileCount];
+            int[] cuts = new int[byKey.length + 1];
+            long[] work = new long[byKey.length];
+            int blocks = 0;
+            long unionRows = 0;
+            for (int x = 0; x < byKey.length; x++) {
+                int at = byKey[x] * tileCount, rows = x - cuts[blocks];
+                boolean grows = false;
+                for (int t = 0; t < tileCount && !grows; t++) grows = lower[at + t] <= uppers[byKey[x]] && !union[t];
+                if (rows == maxRows || (grows && rows >= minRows)) {
+                    work[blocks++] = rows * unionRows;
+                    cuts[blocks] = x;
+                    unionRows = 0;
+                    Arrays.fill(union, false);
+                }
+                for (int t = 0; t < tileCount; t++) {
+                    if (union[t] || !(lower[at + t] <= uppers[byKey[x]])) continue;
+                    union[t] = true;
+                    unionRows += tiles[t].nb;
+                }
+            }
+            work[blocks] = (byKey.length - cuts[blocks]) * unionRows;
+            cuts[++blocks] = byKey.length;
+            return new Blocks(Arrays.copyOf(cuts, blocks + 1), Arrays.copyOf(work, blocks));
+        }
+
+        /** The tiles by their least bound over the block's queries. */
+        private int[] visitOrder(double[] lower, int[] ids) {
+            int tileCount = tiles.length;
+            double[] least = new double[tileCount];
+            Arrays.fill(least, Double.POSITIVE_INFINITY);
+            for (int i : ids) for (int t = 0; t < tileCount; t++) least[t] = Math.min(least[t], lower[i * tileCount + t]);
+            return IntStream.range(0, tileCount).boxed()
+                    .sorted(Comparator.<Integer>comparingDouble(t -> least[t]).thenComparingInt(t -> t))
+                    .mapToInt(Integer::intValue).toArray();
+        }
+
+        /** Whether tile t's bound is above every one of the block's bars. */
+        private boolean holdsNone(double[] lower, int[] ids, int t, Candidates[] blockBest) {
+            for (int r = 0; r < ids.length; r++) {
+                if (!(lower[ids[r] * tiles.length + t] > blockBest[r].bar())) return false;
+            }
+            return true;
+        }
     }
 
     /** The search, with the bank's float32 tiles made already (null: made here, one at a time). */
@@ -100,12 +311,7 @@ final class CpuKnn implements KnnOps {
 
         double[] values = new double[q * k];
         long[] indices = new long[q * k];
-        IntStream.range(0, queryBlocks).parallel().forEach(blk -> {
-            double[] qRow = new double[d], bRow = new double[d];
-            for (int i = blk * queryBlock; i < Math.min(q, (blk + 1) * queryBlock); i++) {
-                refine(queries, bank, i, best[i], metric, k, qRow, bRow, values, indices);
-            }
-        });
+        refineAll(queries, bank, best, metric, k, values, indices, 0);
         return new Tensor[] {Unpacking.tensor(values, type, q, k), Tensor.of(indices, q, k)};
     }
 
@@ -156,10 +362,20 @@ final class CpuKnn implements KnnOps {
      * in parallel), float64 row-major; with its rows' squared norms.
      */
     private record Tile(int n0, int nb, int d, Gemm.PackedFloats floats, double[] doubles, double[] norms, float[] halfNorms,
-                        double maxHalfNorm) {
+                        double maxHalfNorm, int[] ids, Ball ball) {
         /** With a float32 tile, its norms / 2 as floats and their largest: the L2 scan's float32 filter. */
         Tile(int n0, int nb, int d, Gemm.PackedFloats floats, double[] doubles, double[] norms) {
-            this(n0, nb, d, floats, doubles, norms, floats == null ? null : halves(norms), java.util.Arrays.stream(norms).max().orElse(0) / 2);
+            this(n0, nb, d, floats, doubles, norms, null, null);
+        }
+
+        /** Of the bank rows ids (null: rows n0..n0+nb-1), bounded by a ball (null: none). */
+        Tile(int n0, int nb, int d, Gemm.PackedFloats floats, double[] doubles, double[] norms, int[] ids, Ball ball) {
+            this(n0, nb, d, floats, doubles, norms, floats == null ? null : halves(norms), Arrays.stream(norms).max().orElse(0) / 2, ids, ball);
+        }
+
+        /** The bank index of the tile's column j. */
+        int id(int j) {
+            return ids == null ? n0 + j : ids[j];
         }
 
         private static float[] halves(double[] norms) {
@@ -202,10 +418,21 @@ final class CpuKnn implements KnnOps {
          */
         private static float[] decodedRows(Tensor bank, int n0, int nb, int d) {
             float[] rows = new float[nb * d];
-            MemorySegment seg = bank.storage().segment();
-            long[] st = bank.strides();
-            for (int j = 0; j < nb; j++) HalfFloats.decode(seg, bank.dtype(), bank.offset() + (n0 + j) * st[0], st[1], d, rows, j * d);
+            for (int j = 0; j < nb; j++) loadRow(bank, n0 + j, d, rows, j * d);
             return rows;
+        }
+
+        /**
+         * The bank rows ids (a cell of {@link BankCells}) as a float32 tile, with their bounding ball.
+         * The rows' finiteness was checked in bank order before.
+         */
+        static Tile ofRows(Tensor bank, int[] ids, int d) {
+            int nb = ids.length;
+            float[] rows = new float[nb * d];
+            for (int j = 0; j < nb; j++) loadRow(bank, ids[j], d, rows, j * d);
+            double[] norms = new double[nb];
+            Gemm.PackedFloats packed = Gemm.packTransposed(MemorySegment.ofArray(rows), 0, 4L * d, nb, d, norms);
+            return new Tile(0, nb, d, packed, null, norms, ids, Ball.of(rows, nb, d));
         }
 
         private static void requireFinite(Tensor bank, int n0, double[] norms) {
@@ -213,6 +440,92 @@ final class CpuKnn implements KnnOps {
                 if (!Double.isFinite(norms[j])) throw nonFinite(bank, "bank", n0 + j);
             }
         }
+    }
+
+    /**
+     * Blocks of sorted queries (block b: positions cuts[b] .. cuts[b + 1]) and an estimate of each one's
+     * work. Their work differs by a factor of ten and more (queries far from every tile need most of
+     * them), so they are handed out largest first, one at a time, to as many workers as there are
+     * cores: halving the range of blocks between threads left one thread with the far blocks.
+     */
+    private record Blocks(int[] cuts, long[] work) {
+        void forEach(java.util.function.IntConsumer block) {
+            int[] byWork = IntStream.range(0, work.length).boxed()
+                    .sorted(Comparator.<Integer>comparingLong(b -> -work[b]).thenComparingInt(b -> b))
+                    .mapToInt(Integer::intValue).toArray();
+            java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
+            int workers = Math.min(byWork.length, java.util.concurrent.ForkJoinPool.getCommonPoolParallelism() + 1);
+            IntStream.range(0, workers).parallel().forEach(w -> {
+                for (int b = next.getAndIncrement(); b < byWork.length; b = next.getAndIncrement()) block.accept(byWork[b]);
+            });
+        }
+    }
+
+    /**
+     * A tile's bounding ball: centre c (the mean of its rows, rounded to float32: queries meet it in the
+     * float32 GEMM) and radius r = max |b - c| over its rows, computed in float64 and raised by a bound on
+     * that sum's rounding, (d + 8) 2^-50 relative; and its longest row's length.
+     */
+    record Ball(float[] centre, double centreLength, double radius, double maxRowLength) {
+        static Ball of(float[] rows, int nb, int d) {
+            double[] mean = new double[d];
+            for (int j = 0; j < nb; j++) for (int p = 0; p < d; p++) mean[p] += rows[j * d + p];
+            float[] c = new float[d];
+            double cn = 0;
+            for (int p = 0; p < d; p++) {
+                c[p] = (float) (mean[p] / nb);
+                cn += (double) c[p] * c[p];
+            }
+            double r2 = 0, maxRowNorm = 0;
+            for (int j = 0; j < nb; j++) {
+                double s = 0, norm = 0;
+                for (int p = 0; p < d; p++) {
+                    double v = rows[j * d + p], diff = v - c[p];
+                    s += diff * diff;
+                    norm += v * v;
+                }
+                r2 = Math.max(r2, s);
+                maxRowNorm = Math.max(maxRowNorm, norm);
+            }
+            return new Ball(c, Math.sqrt(cn), Math.sqrt(r2) * (1 + (d + 8) * 0x1p-50), Math.sqrt(maxRowNorm));
+        }
+
+        /**
+         * The least heap key any row of the ball can score for a query q (|q|^2 = qn, |q| = qLength, and
+         * q.c = qc from the float32 GEMM), less what the float32 GEMM's rounding can take off a key: a
+         * tile whose bound exceeds a query's bar holds no candidate for it.
+         * <ul>
+         * <li>L2: |q - b| >= |q - c| - r (the triangle inequality), so key >= (|q - c| - r)^2 where positive;</li>
+         * <li>inner product: q.b = q.c + q.(b - c) <= q.c + |q| r (Cauchy-Schwarz), so -q.b >= -(q.c + |q| r).</li>
+         * </ul>
+         * A float32 dot of d products is within gamma_d |x| |y| of the exact one, gamma_d = d u / (1 - d u),
+         * u = 2^-24 (Higham, Accuracy and Stability, 3.5): the allowance takes twice that for q.b (each
+         * key's dot) and for q.c, and (d + 8) 2^-50 (|q|^2 + |c|^2 + |b|^2) for the float64 sums.
+         */
+        double lowerKey(Metric metric, double qn, double qLength, double qc) {
+            int d = centre.length;
+            double gamma = 2 * (d + 2) * 0x1p-24, dotRounding = gamma * qLength * maxRowLength, qcRounding = gamma * qLength * centreLength;
+            double float64Rounding = (d + 8) * 0x1p-50 * (qn + centreLength * centreLength + maxRowLength * maxRowLength);
+            if (metric == Metric.L2) {
+                double gap = Math.sqrt(Math.max(0, qn - 2 * qc + centreLength * centreLength - 2 * qcRounding - float64Rounding)) - radius;
+                return (gap > 0 ? gap * gap : 0) - 2 * dotRounding - float64Rounding;   // key = |q|^2 - 2 dot + |b|^2
+            }
+            return -(qc + qLength * radius) - qcRounding - dotRounding - float64Rounding;
+        }
+
+        /**
+         * An estimate, from above, of the key of every row of the ball for the query (|q - b| <= |q - c| + r;
+         * q.b >= q.c - |q| r): with at least a pool of rows, no better than the query's bar at the end.
+         * Only orders the queries, so it needs no allowance for rounding.
+         */
+        double upperKey(Metric metric, double qn, double qLength, double qc) {
+            if (metric == Metric.L2) {
+                double reach = Math.sqrt(Math.max(0, qn - 2 * qc + centreLength * centreLength)) + radius;
+                return reach * reach;
+            }
+            return -(qc - qLength * radius);
+        }
+
     }
 
     /** Each worker thread's float32 score tile (QUERY_BLOCK x BANK_BLOCK, padded: ~4 MiB), reused for every product. */
@@ -247,7 +560,7 @@ final class CpuKnn implements KnnOps {
             if (fs != null) {   // float32 scores: most are rejected a vector at a time
                 int j = MathKernels.INSTANCE.firstKeyAtMost(fs, o, 0, nb, qn, norms, c.bar());
                 while (j < nb) {
-                    c.offer(key(fs[o + j], j, qn, norms), tile.n0 + j);
+                    c.offer(key(fs[o + j], j, qn, norms), tile.id(j));
                     j = MathKernels.INSTANCE.firstKeyAtMost(fs, o, j + 1, nb, qn, norms, c.bar());
                 }
                 continue;
@@ -256,7 +569,7 @@ final class CpuKnn implements KnnOps {
             for (int j = 0; j < nb; j++) {
                 double key = key(ds[o + j], j, qn, norms);
                 if (key <= bar) {
-                    c.offer(key, tile.n0 + j);
+                    c.offer(key, tile.id(j));
                     bar = c.bar();
                 }
             }
@@ -286,7 +599,7 @@ final class CpuKnn implements KnnOps {
                 if (norms == null) {
                     for (int j = MathKernels.INSTANCE.firstKeyAtMost(fs, at, j0, j1, qn, null, c.bar()); j < j1;
                          j = MathKernels.INSTANCE.firstKeyAtMost(fs, at, j + 1, j1, qn, null, c.bar())) {
-                        c.offer(key(fs[at + j], j, qn, null), tile.n0 + j);
+                        c.offer(key(fs[at + j], j, qn, null), tile.id(j));
                     }
                     continue;
                 }
@@ -297,7 +610,7 @@ final class CpuKnn implements KnnOps {
                      j = MathKernels.INSTANCE.firstAtLeast(fs, at, j + 1, j1, tile.halfNorms, threshold)) {
                     double key = key(fs[at + j], j, qn, norms);
                     if (key <= c.bar()) {
-                        c.offer(key, tile.n0 + j);
+                        c.offer(key, tile.id(j));
                         threshold = l2Threshold(qn, c.bar(), tile.maxHalfNorm);
                     }
                 }
@@ -323,15 +636,41 @@ final class CpuKnn implements KnnOps {
         return norms != null ? qn - 2 * dot + norms[j] : -dot;
     }
 
-    /** Recomputes query i's candidates exactly in float64 and writes the best k, ordered, to the outputs. */
+    /** {@link #refine} for every query, in parallel runs of 64 that share their row buffers. */
+    private static void refineAll(Tensor queries, Tensor bank, Candidates[] best, Metric metric, int k, double[] values, long[] indices, int offset) {
+        int q = best.length, d = (int) queries.size(1), run = 64;
+        IntStream.range(0, (q + run - 1) / run).parallel().forEach(r -> {
+            RowBuffers rows = new RowBuffers(new double[d], new double[d], new float[d], new double[d]);
+            for (int i = r * run; i < Math.min(q, (r + 1) * run); i++) refine(queries, bank, i, best[i], metric, k, rows, values, indices, offset);
+        });
+    }
+
+    /** A query row in float64; a bank row in float64, or as float32 (a float32 or 16-bit bank); zeros. */
+    private record RowBuffers(double[] query, double[] bank, float[] bankFloats, double[] zeros) {}
+
+    /**
+     * Recomputes query i's candidates exactly in float64 and writes the best k, ordered, to the outputs'
+     * row offset + i. A float32 or 16-bit bank's rows are read as float32 and widened inside the float64
+     * sum ({@link MathKernels#centredSquares}, {@link MathKernels#centredDot}): the same exact terms, no
+     * float64 copy of each row first.
+     */
     private static void refine(Tensor queries, Tensor bank, int i, Candidates c, Metric metric, int k,
-                               double[] qRow, double[] bRow, double[] values, long[] indices) {
+                               RowBuffers rows, double[] values, long[] indices, int offset) {
+        double[] qRow = rows.query, bRow = rows.bank;
         int d = qRow.length;
         long[] qs = queries.strides(), bs = bank.strides();
         MemorySegment bankSeg = bank.storage().segment();
+        boolean floats = bank.dtype() == DType.FLOAT32 || bank.dtype().isStorageOnly();
         HostRows.load(queries.storage().segment(), queries.dtype(), queries.offset() + i * qs[0], qs[1], d, qRow);
         double[] exact = new double[c.size];
         for (int e = 0; e < c.size; e++) {
+            if (floats) {
+                loadRow(bank, c.ids[e], d, rows.bankFloats, 0);
+                exact[e] = metric == Metric.L2
+                        ? Math.sqrt(MathKernels.INSTANCE.centredSquares(rows.bankFloats, qRow, d))
+                        : MathKernels.INSTANCE.centredDot(rows.bankFloats, rows.zeros, qRow, d);
+                continue;
+            }
             HostRows.load(bankSeg, bank.dtype(), bank.offset() + c.ids[e] * bs[0], bs[1], d, bRow);
             if (metric == Metric.L2) {
                 for (int p = 0; p < d; p++) bRow[p] = qRow[p] - bRow[p];
@@ -347,8 +686,8 @@ final class CpuKnn implements KnnOps {
                 : Comparator.comparingDouble(e -> -exact[e]);
         Arrays.sort(order, byValue.thenComparingInt(e -> c.ids[e]));
         for (int r = 0; r < k; r++) {
-            values[i * k + r] = exact[order[r]];
-            indices[i * k + r] = c.ids[order[r]];
+            values[(offset + i) * k + r] = exact[order[r]];
+            indices[(offset + i) * k + r] = c.ids[order[r]];
         }
     }
 

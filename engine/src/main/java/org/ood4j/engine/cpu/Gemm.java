@@ -24,6 +24,9 @@ final class Gemm {
         /** Rows of A per task of a float32 product: a product of a multiple of these rows never takes the one-row kernel. */
         int floatRowBlock();
 
+        /** Rows of C per kernel call (a register tile's rows). */
+        int kernelRows();
+
         /**
          * B (k, n) in the layout this implementation's products read; B's row p, column j is
          * b[offset + p ldb + j]. With {@code upper}, B is upper triangular (B[p][j] = 0 for p > j) and
@@ -172,6 +175,11 @@ final class Gemm {
     /** Columns per panel of a packed B: 2 vectors with the vector kernels (B has no panels without them). */
     static int panelWidth() {
         return VECTOR != null ? VECTOR.panelWidth() : 1;
+    }
+
+    /** Rows of C per call of the vector kernels (12 with AVX-512, 5 below); 1 for the scalar loops. */
+    static int kernelRows() {
+        return VECTOR != null ? VECTOR.kernelRows() : 1;
     }
 
     /** Rows of A that a float32 product takes in whole register tiles ({@link Kernels#floatRowBlock}); 64 for the scalar loops. */

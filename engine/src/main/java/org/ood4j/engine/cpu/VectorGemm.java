@@ -58,6 +58,11 @@ final class VectorGemm implements Gemm.Kernels {
     }
 
     @Override
+    public int kernelRows() {
+        return KR;
+    }
+
+    @Override
     public String name() {
         return "vector (" + FS.vectorBitSize() + "-bit)";
     }

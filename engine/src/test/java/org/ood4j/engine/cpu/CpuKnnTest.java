@@ -71,6 +71,77 @@ class CpuKnnTest {
     }
 
     @Test
+    void aBankInCellsSkipsFarTilesAndFindsWhatThePlainSearchFinds() {
+        // 12 tight clusters (one of 5000 rows: a cell of more than one tile) in 64 dimensions; queries in
+        // the clusters, between two clusters, far from all, and exact copies of bank rows (ties across cells)
+        int d = 64, n = 9000;
+        double[][] centres = new double[12][d];
+        for (double[] c : centres) for (int p = 0; p < d; p++) c[p] = 4 * rng.nextGaussian();
+        Tensor bank32 = Tensor.zeros(DType.FLOAT32, n, d);
+        for (int j = 0; j < n; j++) {
+            double[] c = centres[j < 5000 ? 0 : 1 + j % 11];
+            for (int p = 0; p < d; p++) bank32.set(c[p] + 0.5 * rng.nextGaussian(), j, p);
+        }
+        Tensor queries = Tensor.zeros(DType.FLOAT32, 3000, d);
+        for (int i = 0; i < 3000; i++) {
+            double[] a = centres[i % 12], b = centres[(i / 12) % 12];
+            double mix = i < 2600 ? 0 : i < 2800 ? 0.5 : 3;
+            for (int p = 0; p < d; p++) queries.set((1 - mix) * a[p] + mix * b[p] + 0.6 * rng.nextGaussian(), i, p);
+        }
+        for (int i = 2980; i < 3000; i++) for (int p = 0; p < d; p++) queries.set(bank32.getDouble(i * 431 % n, p), i, p);
+        for (Tensor bank : new Tensor[] {bank32, bank32.to(DType.BFLOAT16)}) {
+            CpuKnn.CellBank cells = (CpuKnn.CellBank) new CpuKnn().prepare(bank);
+            assertTrue(cells.tileCount() >= 12, "tiles " + cells.tileCount());
+            for (Metric metric : Metric.values()) {
+                for (int k : new int[] {1, 7, 60}) {
+                    long scored = cells.pairsScored.get(), skipped = cells.pairsSkipped.get();
+                    Tensor[] got = cells.search(queries, k, metric);
+                    String what = bank.dtype() + " " + metric + " k=" + k;
+                    try (Knn.Result want = Knn.search(queries, bank, k, metric)) {
+                        assertArrayEquals(want.indices().toLongArray(), got[1].toLongArray(), what);
+                        assertArrayEquals(want.values().toDoubleArray(), got[0].toDoubleArray(), what);
+                    } finally {
+                        got[0].close();
+                        got[1].close();
+                    }
+                    // the clusters are far apart against their radii: a block of queries of one cluster skips
+                    // most tiles (the blocks of queries far from all scan the whole bank)
+                    scored = cells.pairsScored.get() - scored;
+                    skipped = cells.pairsSkipped.get() - skipped;
+                    assertEquals(3000L * n, scored + skipped, what);
+                    assertTrue(skipped > 2 * scored, what + ": " + skipped + " skipped, " + scored + " scored");
+                }
+            }
+        }
+        try (Tensor some = queries.slice(0, 2500, 3000)) {
+            check(some, bank32, 3, Metric.L2);   // and the plain search is the brute force's
+        }
+    }
+
+    @Test
+    void aBankInCellsOfUnclusteredRowsAndBadRows() {
+        Tensor bank = Tensor.randn(rng, DType.FLOAT32, 3000, 20);
+        Tensor queries = Tensor.randn(rng, DType.FLOAT32, 300, 20);
+        Knn.Bank prepared = Knn.prepare(bank);
+        for (Metric metric : Metric.values()) {
+            try (Knn.Result want = check(queries, bank, 5, metric); Knn.Result got = prepared.search(queries, 5, metric)) {
+                assertArrayEquals(want.indices().toLongArray(), got.indices().toLongArray(), metric.toString());
+                assertArrayEquals(want.values().toDoubleArray(), got.values().toDoubleArray());
+            }
+        }
+        // more queries than a search in cells takes at a time (16384): the second run lands at its rows
+        Tensor many = Tensor.randn(rng, DType.FLOAT32, 16_500, 20);
+        try (Knn.Result want = Knn.search(many, bank, 2, Metric.L2); Knn.Result got = prepared.search(many, 2, Metric.L2)) {
+            assertArrayEquals(want.indices().toLongArray(), got.indices().toLongArray());
+            assertArrayEquals(want.values().toDoubleArray(), got.values().toDoubleArray());
+        }
+        bank.set(Double.POSITIVE_INFINITY, 2500, 3);
+        bank.set(Double.NaN, 1700, 0);
+        var e = assertThrows(IllegalArgumentException.class, () -> Knn.prepare(bank));
+        assertTrue(e.getMessage().contains("row 1700"), e.getMessage());
+    }
+
+    @Test
     void theL2FilterPassesEveryRowWhoseKeyIsAtTheBar() {
         // the float32 filter dot - |b|^2/2 >= t must pass a row whose exact key equals the bar, at any scale
         for (double scale : new double[] {1e-3, 1, 1e3}) {
