@@ -44,6 +44,10 @@ final class CpuKnn implements KnnOps {
     private static final int MAX_PACKED = 1 << 24;
     /** The fewest query rows a block of a search in cells ends at: 4 register tiles (48 rows with AVX-512). */
     static final int MIN_BLOCK_ROWS = 4 * Gemm.kernelRows();
+    /** A search in cells whose sample of queries needs more than this share of the bank on average scores every tile, as the plain search. */
+    private static final double PLAIN_ABOVE = 0.7;
+    /** Queries whose needs decide whether a search in cells skips: a sample's estimate, for a few percent of a search's cost at most. */
+    private static final int SAMPLE = 64;
     /** Queries searched at a time in a bank of cells: up to 16384, and their bounds (queries x tiles) up to 4M (32 MB). */
     private static final int BOUNDS_PER_CHUNK = 1 << 22;
     /** Candidates kept beyond k, re-ranked exactly at the end. */
@@ -135,6 +139,7 @@ final class CpuKnn implements KnnOps {
             check(queries, bank, k, metric);
             DType type = DType.promote(DType.promote(queries.dtype(), bank.dtype()), DType.FLOAT32);
             if (type != DType.FLOAT32) return CpuKnn.this.search(queries, bank, k, metric, null);
+            if (!skippingPays(queries, k, metric)) return CpuKnn.this.search(queries, bank, k, metric, tiles);
             int q = (int) queries.size(0), d = (int) queries.size(1);
             double[] values = new double[q * k];
             long[] indices = new long[q * k];
@@ -206,24 +211,58 @@ final class CpuKnn implements KnnOps {
          * above of the query's final bar, from its nearest tile.
          */
         private int[] sortKey(float[] qcs, double[] lower, double[] uppers, int i, double qn, Metric metric, int pool) {
-            int tileCount = tiles.length, at = i * tileCount, nearest = 0, second = -1;
+            Need need = need(qcs, i, qn, metric, pool, lower, i * tiles.length);
+            uppers[i] = need.upper;
+            int far = need.tiles > Math.max(2, tiles.length / 4) ? 1 : 0, scale = 32 - Integer.numberOfLeadingZeros(need.tiles - 1);
+            return new int[] {far, scale, need.nearest, need.second, i};
+        }
+
+        /**
+         * What a query needs: its nearest tile (least bound) and second-nearest, an estimate from above
+         * of its final bar (from the nearest tile, where that holds a pool of rows), and the tiles (and
+         * their rows) whose bound is within it.
+         */
+        private record Need(int nearest, int second, double upper, int tiles, long rows) {}
+
+        /** The Need of the query in row i of qcs (its q.c for every tile), its bounds written to lower[at..]. */
+        private Need need(float[] qcs, int i, double qn, Metric metric, int pool, double[] lower, int at) {
+            int tileCount = tiles.length, nearest = 0, second = -1, needed = 0;
             double qLength = Math.sqrt(qn);
-            double[] qc = new double[tileCount];
             for (int t = 0; t < tileCount; t++) {
-                qc[t] = qcs[i * centres.width() + t];
-                lower[at + t] = tiles[t].ball.lowerKey(metric, qn, qLength, qc[t]);
+                lower[at + t] = tiles[t].ball.lowerKey(metric, qn, qLength, qcs[i * centres.width() + t]);
                 if (lower[at + t] < lower[at + nearest]) nearest = t;
             }
-            double upper = tiles[nearest].nb >= pool ? tiles[nearest].ball.upperKey(metric, qn, qLength, qc[nearest]) : Double.POSITIVE_INFINITY;
-            uppers[i] = upper;
-            int needed = 0;
+            double upper = tiles[nearest].nb >= pool
+                    ? tiles[nearest].ball.upperKey(metric, qn, qLength, qcs[i * centres.width() + nearest]) : Double.POSITIVE_INFINITY;
+            long rows = 0;
             for (int t = 0; t < tileCount; t++) {
                 if (lower[at + t] > upper) continue;
                 needed++;
+                rows += tiles[t].nb;
                 if (t != nearest && (second < 0 || lower[at + t] < lower[at + second])) second = t;
             }
-            int far = needed > Math.max(2, tileCount / 4) ? 1 : 0, scale = 32 - Integer.numberOfLeadingZeros(needed - 1);
-            return new int[] {far, scale, nearest, second, i};
+            return new Need(nearest, second, upper, needed, rows);
+        }
+
+        /**
+         * Whether skipping can pay: the rows that up to SAMPLE evenly spaced queries need, on average,
+         * are at most PLAIN_ABOVE of the bank. Else (rows spread evenly: no cell is far from a query)
+         * the plain search over the same tiles runs, without the sort, blocks and bounds of every
+         * query, which cost 5-10% of such a search.
+         */
+        private boolean skippingPays(Tensor queries, int k, Metric metric) {
+            int q = (int) queries.size(0), d = (int) queries.size(1), s = Math.min(q, SAMPLE);
+            float[] rows = new float[s * d];
+            double[] norms = new double[s], lower = new double[tiles.length];
+            for (int j = 0; j < s; j++) {
+                loadRow(queries, (int) ((long) j * q / s), d, rows, j * d);
+                for (int p = 0; p < d; p++) norms[j] += (double) rows[j * d + p] * rows[j * d + p];
+            }
+            float[] qc = Gemm.sgemm(rows, s, centres, null);
+            int pool = Math.min((int) bank.size(0), k + SLACK);
+            double needed = 0;
+            for (int j = 0; j < s; j++) needed += need(qc, j, norms[j], metric, pool, lower, 0).rows;
+            return needed <= PLAIN_ABOVE * s * bank.size(0);
         }
 
         /**
@@ -282,7 +321,7 @@ final class CpuKnn implements KnnOps {
         }
     }
 
-    /** The search, with the bank's float32 tiles made already (null: made here, one at a time). */
+    /** The search, with the bank's float32 tiles made already (in any order: each knows its rows; null: made here, one at a time). */
     private Tensor[] search(Tensor queries, Tensor bank, int k, Metric metric, Tile[] prepared) {
         check(queries, bank, k, metric);
         DType type = DType.promote(DType.promote(queries.dtype(), bank.dtype()), DType.FLOAT32);
@@ -300,9 +339,9 @@ final class CpuKnn implements KnnOps {
                 packedQueries[blk] = type == DType.FLOAT32 ? packFloats(block) : Packing.doubles(block);
             }
         });
-        for (int n0 = 0, t = 0; n0 < n; n0 += bankBlock, t++) {
-            int nb = Math.min(bankBlock, n - n0);
-            Tile tile = prepared != null && type == DType.FLOAT32 ? prepared[t] : Tile.of(bank, n0, nb, d, type);
+        boolean usePrepared = prepared != null && type == DType.FLOAT32;
+        for (int t = 0, tiles = usePrepared ? prepared.length : (n + bankBlock - 1) / bankBlock; t < tiles; t++) {
+            Tile tile = usePrepared ? prepared[t] : Tile.of(bank, t * bankBlock, Math.min(bankBlock, n - t * bankBlock), d, type);
             IntStream.range(0, queryBlocks).parallel().forEach(blk -> {
                 int q0 = blk * queryBlock, q1 = Math.min(q, q0 + queryBlock);
                 score(packedQueries[blk], q0, q1, tile, queryNorms, metric, best);

@@ -116,6 +116,19 @@ class CpuKnnTest {
         try (Tensor some = queries.slice(0, 2500, 3000)) {
             check(some, bank32, 3, Metric.L2);   // and the plain search is the brute force's
         }
+        // more queries than a search in cells takes at a time (16384): the second run lands at its rows
+        Tensor many = Tensor.zeros(DType.FLOAT32, 16_500, d);
+        for (int i = 0; i < 16_500; i++) for (int p = 0; p < d; p++) many.set(centres[i % 12][p] + 0.6 * rng.nextGaussian(), i, p);
+        CpuKnn.CellBank cells = (CpuKnn.CellBank) new CpuKnn().prepare(bank32);
+        Tensor[] got = cells.search(many, 2, Metric.L2);
+        try (Knn.Result want = Knn.search(many, bank32, 2, Metric.L2)) {
+            assertArrayEquals(want.indices().toLongArray(), got[1].toLongArray());
+            assertArrayEquals(want.values().toDoubleArray(), got[0].toDoubleArray());
+        } finally {
+            got[0].close();
+            got[1].close();
+        }
+        assertEquals(16_500L * n, cells.pairsScored.get() + cells.pairsSkipped.get());
     }
 
     @Test
@@ -129,12 +142,12 @@ class CpuKnnTest {
                 assertArrayEquals(want.values().toDoubleArray(), got.values().toDoubleArray());
             }
         }
-        // more queries than a search in cells takes at a time (16384): the second run lands at its rows
-        Tensor many = Tensor.randn(rng, DType.FLOAT32, 16_500, 20);
-        try (Knn.Result want = Knn.search(many, bank, 2, Metric.L2); Knn.Result got = prepared.search(many, 2, Metric.L2)) {
-            assertArrayEquals(want.indices().toLongArray(), got.indices().toLongArray());
-            assertArrayEquals(want.values().toDoubleArray(), got.values().toDoubleArray());
-        }
+        // rows spread evenly: every query needs most tiles, so the search scores them all, as the plain one
+        CpuKnn.CellBank cells = (CpuKnn.CellBank) new CpuKnn().prepare(bank);
+        Tensor[] got = cells.search(queries, 3, Metric.L2);
+        got[0].close();
+        got[1].close();
+        assertEquals(0, cells.pairsScored.get() + cells.pairsSkipped.get());
         bank.set(Double.POSITIVE_INFINITY, 2500, 3);
         bank.set(Double.NaN, 1700, 0);
         var e = assertThrows(IllegalArgumentException.class, () -> Knn.prepare(bank));
