@@ -146,7 +146,7 @@ public abstract class BankDetector extends FeaturesDetector implements Streaming
         Knn.Bank prepared = this.prepared;
         if (prepared != null && prepared.rows() == bank) return prepared;
         synchronized (this) {
-            if (this.prepared == null || this.prepared.rows() != bank) this.prepared = Knn.prepare(bank);
+            if (this.prepared == null || this.prepared.rows() != bank) this.prepared = Knn.prepare(bank, metric());
             return this.prepared;
         }
     }

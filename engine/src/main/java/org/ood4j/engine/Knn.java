@@ -22,6 +22,11 @@ public final class Knn {
         return new Bank(bank, Backends.of(bank.device()).knn().prepare(bank));
     }
 
+    /** A bank prepared for searches mostly by {@code metric} (see {@link KnnOps#prepare(Tensor, KnnOps.Metric)}). */
+    public static Bank prepare(Tensor bank, KnnOps.Metric metric) {
+        return new Bank(bank, Backends.of(bank.device()).knn().prepare(bank, metric));
+    }
+
     /** A bank and what its backend prepared of it: {@link #search(Tensor, Tensor, int, KnnOps.Metric)} with the bank fixed. */
     public static final class Bank {
         private final Tensor rows;

@@ -31,6 +31,14 @@ public interface KnnOps {
     }
 
     /**
+     * {@link #prepare(Tensor)} for searches mostly by {@code metric}, where a backend prepares
+     * differently by metric (the CPU groups an L2 bank into cells); any metric still searches it.
+     */
+    default Prepared prepare(Tensor bank, Metric metric) {
+        return prepare(bank);
+    }
+
+    /**
      * The checks every backend makes first: 2-D operands of one feature size, 1 <= k <= N, a
      * metric, queries that compute. The bank may be of a 16-bit storage type (BFLOAT16, FLOAT16):
      * its rows are decoded exactly to float32 as the search reads them, so the search is the same

@@ -24,47 +24,97 @@ final class BankCells {
      */
     static final int MAX_CELLS = 256;
     /** Sample rows per cell for the Lloyd iterations; the full bank is read once, to assign its rows. */
-    private static final int SAMPLE_PER_CELL = 32;
-    private static final int ITERATIONS = 8;
+    private static final int SAMPLE_PER_CELL = 16;
+    private static final int ITERATIONS = 5;
     /** Sample rows per cell that k-means++ draws its seeds from. */
     private static final int SEED_ROWS = 8;
     /** Rows assigned per task. */
     private static final int CHUNK = 2048;
 
-    /** Reads bank row {@code row} as float32 (decoded if stored in 16 bits) into dst from {@code at}. */
+    /** The bank's rows as float32 (decoded if stored in 16 bits). */
     interface Rows {
+        /** Row {@code row} into dst from {@code at}. */
         void load(int row, float[] dst, int at);
+
+        /** Rows r0..r0+m-1 as the GEMM's packed operand (d, m); their squared norms, in float64, into norms[r0..]. */
+        Gemm.PackedFloats pack(int r0, int m, double[] norms);
     }
 
     /** The bank's rows, cell by cell (each cell's rows in ascending order). */
     final int[] order;
-    /** Cell c holds order[starts[c] .. starts[c + 1]); no cell is empty. */
+    /** Cell g holds order[starts[g] .. starts[g + 1]); no cell is empty. */
     final int[] starts;
+    /** Cell g's centre is centre number centreOf[g]. */
+    final int[] centreOf;
+    /** The centres, float32 row-major (centre count x d), and their squared norms in float64. */
+    final float[] centres;
+    final double[] centreNorms;
+    /** Each row's squared norm (float64; NaN or infinite for a row that is not finite) and its float32 dot with its centre. */
+    final double[] norms;
+    final float[] dots;
 
-    private BankCells(int[] order, int[] starts) {
+    private BankCells(int[] order, int[] starts, int[] centreOf, float[] centres, double[] centreNorms, double[] norms, float[] dots) {
         this.order = order;
         this.starts = starts;
+        this.centreOf = centreOf;
+        this.centres = centres;
+        this.centreNorms = centreNorms;
+        this.norms = norms;
+        this.dots = dots;
     }
 
     int count() {
         return starts.length - 1;
     }
 
-    /** The n rows of d values in about n / CELL_ROWS cells, at most MAX_CELLS (one cell for fewer than 1.5 CELL_ROWS rows). */
+    /**
+     * The n rows of d values in about n / CELL_ROWS cells, at most MAX_CELLS. The rows are read twice:
+     * a sample for the centres, then every row, packed for one GEMM with the centres, which gives
+     * each row's cell, its norm and its dot with its centre (from which its distance to the centre
+     * follows: the balls need no pass of their own). Needs the vector kernels (packed rows).
+     */
     static BankCells of(Rows rows, int n, int d) {
         int cells = Math.clamp(Math.round((float) n / CELL_ROWS), 1, MAX_CELLS);
-        if (cells == 1) return new BankCells(IntStream.range(0, n).toArray(), new int[] {0, n});
         float[] centres = lloyd(sample(rows, n, d, Math.min(n, SAMPLE_PER_CELL * cells)), d, cells);
-        int[] cellOf = new int[n];
         Centres packed = Centres.of(centres, cells, d);
-        int chunks = (n + CHUNK - 1) / CHUNK;
-        IntStream.range(0, chunks).parallel().forEach(c -> {
-            int r0 = c * CHUNK, m = Math.min(CHUNK, n - r0);
-            float[] block = new float[m * d];
-            for (int r = 0; r < m; r++) rows.load(r0 + r, block, r * d);
-            nearest(block, m, packed, cellOf, r0);
+        Gemm.PackedRows centreRows = Gemm.packRows(centres, cells, d);
+        int[] cellOf = new int[n];
+        float[] dots = new float[n];
+        double[] norms = new double[n];
+        int nr = Gemm.panelWidth();
+        IntStream.range(0, (n + CHUNK - 1) / CHUNK).parallel().forEach(chunk -> {
+            int r0 = chunk * CHUNK, m = Math.min(CHUNK, n - r0);
+            Gemm.PackedFloats block = rows.pack(r0, m, norms);
+            int width = block.width();
+            float[] c = new float[centreRows.rows() * width];   // c[centre width + j]: row r0 + j's dot with the centre
+            Gemm.sgemm(centreRows, block, 0, width / nr, c, width);
+            for (int j = 0; j < m; j++) {
+                int best = 0;
+                double bestKey = Double.POSITIVE_INFINITY;
+                for (int k = 0; k < cells; k++) {
+                    double key = packed.norms[k] - 2.0 * c[k * width + j];
+                    if (key < bestKey) {
+                        bestKey = key;
+                        best = k;
+                    }
+                }
+                cellOf[r0 + j] = best;
+                dots[r0 + j] = c[best * width + j];
+            }
         });
-        return grouped(cellOf, chain(centres, cells, d));
+        int[] rank = chain(centres, packed, cells);
+        int[] counts = new int[cells + 1];
+        for (int c : cellOf) counts[rank[c] + 1]++;
+        for (int c = 0; c < cells; c++) counts[c + 1] += counts[c];
+        int[] fill = Arrays.copyOf(counts, cells);
+        int[] order = new int[n];   // a counting sort by the cell's rank: each cell's rows stay ascending
+        for (int r = 0; r < n; r++) order[fill[rank[cellOf[r]]]++] = r;
+        int[] byRank = new int[cells];
+        for (int c = 0; c < cells; c++) byRank[rank[c]] = c;
+        int[] kept = IntStream.range(0, cells).filter(r -> counts[r + 1] > counts[r]).toArray();   // empty cells dropped
+        int[] starts = IntStream.concat(Arrays.stream(kept).map(r -> counts[r]), IntStream.of(n)).toArray();
+        int[] centreOf = Arrays.stream(kept).map(r -> byRank[r]).toArray();
+        return new BankCells(order, starts, centreOf, centres, packed.norms, norms, dots);
     }
 
     /** s rows at evenly spaced indices, row-major. */
@@ -174,8 +224,13 @@ final class BankCells {
         }
     }
 
-    /** A numbering of the cells along a greedy nearest-neighbour chain of their centres, from cell 0. */
-    private static int[] chain(float[] centres, int cells, int d) {
+    /**
+     * A numbering of the cells along a greedy nearest-neighbour chain of their centres, from cell 0;
+     * the distances from one GEMM of the centres with themselves.
+     */
+    private static int[] chain(float[] centres, Centres packed, int cells) {
+        float[] dots = Gemm.sgemm(centres, cells, packed.packed, null);
+        int width = packed.packed.width();
         int[] rank = new int[cells];
         boolean[] placed = new boolean[cells];
         int at = 0;
@@ -185,13 +240,8 @@ final class BankCells {
             int next = -1;
             double nextDist = Double.POSITIVE_INFINITY;
             for (int c = 0; c < cells; c++) {
-                if (placed[c]) continue;
-                double dist = 0;
-                for (int p = 0; p < d; p++) {
-                    double diff = centres[at * d + p] - centres[c * d + p];
-                    dist += diff * diff;
-                }
-                if (dist < nextDist) {
+                double dist = packed.norms[at] + packed.norms[c] - 2.0 * dots[at * width + c];
+                if (!placed[c] && dist < nextDist) {
                     nextDist = dist;
                     next = c;
                 }
@@ -200,18 +250,5 @@ final class BankCells {
             at = next;
         }
         return rank;
-    }
-
-    /** The rows grouped by their cell's rank (a counting sort: each cell's rows stay ascending), empty cells dropped. */
-    private static BankCells grouped(int[] cellOf, int[] rank) {
-        int cells = rank.length, n = cellOf.length;
-        int[] counts = new int[cells + 1];
-        for (int c : cellOf) counts[rank[c] + 1]++;
-        for (int c = 0; c < cells; c++) counts[c + 1] += counts[c];
-        int[] fill = Arrays.copyOf(counts, cells);
-        int[] order = new int[n];
-        for (int r = 0; r < n; r++) order[fill[rank[cellOf[r]]]++] = r;
-        int[] starts = IntStream.rangeClosed(0, cells).map(c -> counts[c]).distinct().toArray();
-        return new BankCells(order, starts);
     }
 }

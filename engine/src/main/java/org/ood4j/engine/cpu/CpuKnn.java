@@ -66,15 +66,35 @@ final class CpuKnn implements KnnOps {
         return search(queries, bank, k, metric, null);
     }
 
+    /**
+     * An L2 bank in cells ({@link CellBank}); for the inner product (NNGuide's bank of rows scaled by
+     * their energy) the Cauchy-Schwarz bounds skipped little on the benchmark's bank while the cells
+     * cost 30-50 ms to make, more than they saved in a fit followed by one predict: its tiles as they are.
+     */
+    @Override
+    public Prepared prepare(Tensor bank, Metric metric) {
+        return metric == Metric.L2 ? prepare(bank) : plainTiles(bank);
+    }
+
     @Override
     public Prepared prepare(Tensor bank) {
+        if (!keepsTiles(bank)) return KnnOps.super.prepare(bank);
+        int n = (int) bank.size(0), d = (int) bank.size(1);
+        if (Gemm.panelWidth() > 1 && n >= 2 * BankCells.CELL_ROWS) return new CellBank(bank, cellTiles(bank, n, d, blockRows(BANK_BLOCK, d)));
+        return plainTiles(bank);
+    }
+
+    /** Whether the bank's float32 tiles are kept between searches: a 2-D float32 or 16-bit bank of up to PREPARED_MAX_VALUES. */
+    private static boolean keepsTiles(Tensor bank) {
         bank.checkOpen();
         boolean float32Tiles = bank.dtype() == DType.FLOAT32 || bank.dtype().isStorageOnly();
-        if (bank.rank() != 2 || bank.size(0) * bank.size(1) > PREPARED_MAX_VALUES || !float32Tiles) {
-            return KnnOps.super.prepare(bank);
-        }
+        return bank.rank() == 2 && bank.size(0) * bank.size(1) <= PREPARED_MAX_VALUES && float32Tiles;
+    }
+
+    /** The bank's float32 tiles in bank order, kept where {@link #keepsTiles}; else nothing prepared. */
+    private Prepared plainTiles(Tensor bank) {
+        if (!keepsTiles(bank)) return KnnOps.super.prepare(bank);
         int n = (int) bank.size(0), d = (int) bank.size(1), bankBlock = blockRows(BANK_BLOCK, d);
-        if (Gemm.panelWidth() > 1 && n >= 2 * BankCells.CELL_ROWS) return new CellBank(bank, cellTiles(bank, n, d, bankBlock));
         Tile[] tiles = new Tile[(n + bankBlock - 1) / bankBlock];
         for (int t = 0; t < tiles.length; t++) tiles[t] = Tile.of(bank, t * bankBlock, Math.min(bankBlock, n - t * bankBlock), d, DType.FLOAT32);
         return (queries, k, metric) -> search(queries, bank, k, metric, tiles);
@@ -91,19 +111,42 @@ final class CpuKnn implements KnnOps {
 
     /**
      * The bank's tiles cell by cell ({@link BankCells}), a cell of more than bankBlock rows in several
-     * tiles, each with its bounding ball. The rows' finiteness is checked first, in bank order, so a
-     * bad bank names its first bad row.
+     * tiles, each with its bounding ball. The rows' finiteness is checked in bank order, so a bad bank
+     * names its first bad row.
      */
     private static Tile[] cellTiles(Tensor bank, int n, int d, int bankBlock) {
-        finiteRowNorms(bank, "bank");
-        BankCells cells = BankCells.of((row, dst, at) -> loadRow(bank, row, d, dst, at), n, d);
+        BankCells cells = BankCells.of(new BankCells.Rows() {
+            @Override public void load(int row, float[] dst, int at) { loadRow(bank, row, d, dst, at); }
+            @Override public Gemm.PackedFloats pack(int r0, int m, double[] norms) { return packedRows(bank, r0, m, d, norms, r0); }
+        }, n, d);
+        for (int j = 0; j < n; j++) {
+            if (!Double.isFinite(cells.norms[j])) throw nonFinite(bank, "bank", j);
+        }
         java.util.List<int[]> ranges = new java.util.ArrayList<>();
+        java.util.List<Integer> cellOfRange = new java.util.ArrayList<>();
         for (int c = 0; c < cells.count(); c++) {
             for (int a = cells.starts[c]; a < cells.starts[c + 1]; a += bankBlock) {
                 ranges.add(Arrays.copyOfRange(cells.order, a, Math.min(cells.starts[c + 1], a + bankBlock)));
+                cellOfRange.add(c);
             }
         }
-        return ranges.parallelStream().map(ids -> Tile.ofRows(bank, ids, d)).toArray(Tile[]::new);
+        return IntStream.range(0, ranges.size()).parallel()
+                .mapToObj(r -> Tile.ofRows(bank, ranges.get(r), d, Ball.of(cells, cellOfRange.get(r), ranges.get(r), d)))
+                .toArray(Tile[]::new);
+    }
+
+    /**
+     * Rows r0..r0+m-1 of a float32 or 16-bit bank as the GEMM's packed operand (d, m), their squared
+     * norms into norms[at..] (not checked): straight from a float32 bank's contiguous rows, else from
+     * the rows read (decoded) first.
+     */
+    private static Gemm.PackedFloats packedRows(Tensor bank, int r0, int m, int d, double[] norms, int at) {
+        double[] own = new double[m];
+        Gemm.PackedFloats packed = bank.dtype() == DType.FLOAT32 && bank.strides()[1] == 1
+                ? Gemm.packTransposed(bank.storage().segment(), 4 * (bank.offset() + r0 * bank.strides()[0]), 4 * bank.strides()[0], m, d, own)
+                : Gemm.packTransposed(MemorySegment.ofArray(Tile.readRows(bank, r0, m, d)), 0, 4L * d, m, d, own);
+        System.arraycopy(own, 0, norms, at, m);
+        return packed;
     }
 
     /**
@@ -427,9 +470,7 @@ final class CpuKnn implements KnnOps {
             boolean half = bank.dtype().isStorageOnly();
             if (type == DType.FLOAT32 && (half || bank.dtype() == DType.FLOAT32 && bank.strides()[1] == 1)) {
                 double[] norms = new double[nb];
-                Gemm.PackedFloats packed = half
-                        ? Gemm.packTransposed(MemorySegment.ofArray(decodedRows(bank, n0, nb, d)), 0, 4L * d, nb, d, norms)
-                        : Gemm.packTransposed(bank.storage().segment(), 4 * (bank.offset() + n0 * bank.strides()[0]), 4 * bank.strides()[0], nb, d, norms);
+                Gemm.PackedFloats packed = packedRows(bank, n0, nb, d, norms, 0);
                 requireFinite(bank, n0, norms);
                 return new Tile(n0, nb, d, packed, null, norms);
             }
@@ -450,28 +491,28 @@ final class CpuKnn implements KnnOps {
         }
 
         /**
-         * The decoding tile loader: rows n0..n0+nb-1 of a 16-bit bank decoded exactly to float32
+         * Rows n0..n0+nb-1 of a 16-bit bank decoded exactly to float32 (of a float32 bank, read)
          * ({@link HalfFloats}), row-major (nb, D) — what a float32 bank holds, packed by the same
          * {@link Gemm#packTransposed}: a 16-bit bank is searched exactly as the float32 bank of its
          * decoded rows would be.
          */
-        private static float[] decodedRows(Tensor bank, int n0, int nb, int d) {
+        static float[] readRows(Tensor bank, int n0, int nb, int d) {
             float[] rows = new float[nb * d];
             for (int j = 0; j < nb; j++) loadRow(bank, n0 + j, d, rows, j * d);
             return rows;
         }
 
         /**
-         * The bank rows ids (a cell of {@link BankCells}) as a float32 tile, with their bounding ball.
-         * The rows' finiteness was checked in bank order before.
+         * The bank rows ids (of one cell of {@link BankCells}) as a float32 tile, with their bounding
+         * ball. The rows' finiteness was checked in bank order before.
          */
-        static Tile ofRows(Tensor bank, int[] ids, int d) {
+        static Tile ofRows(Tensor bank, int[] ids, int d, Ball ball) {
             int nb = ids.length;
             float[] rows = new float[nb * d];
             for (int j = 0; j < nb; j++) loadRow(bank, ids[j], d, rows, j * d);
             double[] norms = new double[nb];
             Gemm.PackedFloats packed = Gemm.packTransposed(MemorySegment.ofArray(rows), 0, 4L * d, nb, d, norms);
-            return new Tile(0, nb, d, packed, null, norms, ids, Ball.of(rows, nb, d));
+            return new Tile(0, nb, d, packed, null, norms, ids, ball);
         }
 
         private static void requireFinite(Tensor bank, int n0, double[] norms) {
@@ -501,32 +542,24 @@ final class CpuKnn implements KnnOps {
     }
 
     /**
-     * A tile's bounding ball: centre c (the mean of its rows, rounded to float32: queries meet it in the
-     * float32 GEMM) and radius r = max |b - c| over its rows, computed in float64 and raised by a bound on
-     * that sum's rounding, (d + 8) 2^-50 relative; and its longest row's length.
+     * A tile's bounding ball: centre c (its cell's centre, float32: queries meet it in the float32 GEMM)
+     * and radius r >= max |b - c| over its rows; and its longest row's length.
      */
     record Ball(float[] centre, double centreLength, double radius, double maxRowLength) {
-        static Ball of(float[] rows, int nb, int d) {
-            double[] mean = new double[d];
-            for (int j = 0; j < nb; j++) for (int p = 0; p < d; p++) mean[p] += rows[j * d + p];
-            float[] c = new float[d];
-            double cn = 0;
-            for (int p = 0; p < d; p++) {
-                c[p] = (float) (mean[p] / nb);
-                cn += (double) c[p] * c[p];
+        /**
+         * The ball of rows ids of cell g: |b - c|^2 = |b|^2 + |c|^2 - 2 b.c from each row's norm and its
+         * float32 dot with the centre (from the cells' GEMM), raised by twice gamma_d |b| |c| for that
+         * dot's rounding and (d + 8) 2^-50 (|b|^2 + |c|^2) for the float64 sums (see {@link #lowerKey}).
+         */
+        static Ball of(BankCells cells, int g, int[] ids, int d) {
+            int centre = cells.centreOf[g];
+            double cn = cells.centreNorms[centre], gamma = 2 * (d + 2) * 0x1p-24, r2 = 0, maxNorm = 0;
+            for (int id : ids) {
+                double bn = cells.norms[id], slack = gamma * Math.sqrt(bn * cn) + (d + 8) * 0x1p-50 * (bn + cn);
+                r2 = Math.max(r2, bn + cn - 2.0 * cells.dots[id] + 2 * slack);
+                maxNorm = Math.max(maxNorm, bn);
             }
-            double r2 = 0, maxRowNorm = 0;
-            for (int j = 0; j < nb; j++) {
-                double s = 0, norm = 0;
-                for (int p = 0; p < d; p++) {
-                    double v = rows[j * d + p], diff = v - c[p];
-                    s += diff * diff;
-                    norm += v * v;
-                }
-                r2 = Math.max(r2, s);
-                maxRowNorm = Math.max(maxRowNorm, norm);
-            }
-            return new Ball(c, Math.sqrt(cn), Math.sqrt(r2) * (1 + (d + 8) * 0x1p-50), Math.sqrt(maxRowNorm));
+            return new Ball(Arrays.copyOfRange(cells.centres, centre * d, (centre + 1) * d), Math.sqrt(cn), Math.sqrt(r2), Math.sqrt(maxNorm));
         }
 
         /**

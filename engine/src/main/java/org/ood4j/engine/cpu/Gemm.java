@@ -127,7 +127,8 @@ final class Gemm {
     /**
      * B = R^T (d, nb) for nb float32 rows R of d contiguous values, row j at byte {@code at + j rowBytes}
      * of {@code seg} (a k-NN bank block: each row is a column of B), packed in one pass over the rows
-     * — no transposed copy first; norms[j] = |row j|^2 in float64, summed in order.
+     * — no transposed copy of the whole first; norms[j] = |row j|^2 in float64 (the vector kernels sum by
+     * lanes, {@link MathKernels#sumSquares}).
      */
     static PackedFloats packTransposed(java.lang.foreign.MemorySegment seg, long at, long rowBytes, int nb, int d, double[] norms) {
         if (vectorFits(1, nb, d)) return VECTOR.packTransposed(seg, at, rowBytes, nb, d, norms);

@@ -142,6 +142,14 @@ class CpuKnnTest {
                 assertArrayEquals(want.values().toDoubleArray(), got.values().toDoubleArray());
             }
         }
+        // a bank prepared for the inner product keeps its tiles in bank order (no cells), for L2 in cells
+        assertTrue(!(new CpuKnn().prepare(bank, Metric.INNER_PRODUCT) instanceof CpuKnn.CellBank));
+        assertTrue(new CpuKnn().prepare(bank, Metric.L2) instanceof CpuKnn.CellBank);
+        try (Knn.Result want = Knn.search(queries, bank, 5, Metric.INNER_PRODUCT);
+             Knn.Result got = Knn.prepare(bank, Metric.INNER_PRODUCT).search(queries, 5, Metric.INNER_PRODUCT)) {
+            assertArrayEquals(want.indices().toLongArray(), got.indices().toLongArray());
+            assertArrayEquals(want.values().toDoubleArray(), got.values().toDoubleArray());
+        }
         // rows spread evenly: every query needs most tiles, so the search scores them all, as the plain one
         CpuKnn.CellBank cells = (CpuKnn.CellBank) new CpuKnn().prepare(bank);
         Tensor[] got = cells.search(queries, 3, Metric.L2);
