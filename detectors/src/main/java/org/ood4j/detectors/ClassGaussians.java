@@ -89,8 +89,8 @@ final class ClassGaussians {
 
     /**
      * The streaming fit of class Gaussians, one pass: class moments by label with the pooled
-     * scatter (Mahalanobis, RMD) or one scatter per class (GMM), and with {@code background} also
-     * the moments of all rows (RMD's background Gaussian).
+     * scatter (Mahalanobis, RMD) or one scatter per class (GMM). (RMD's background Gaussian of all
+     * rows follows from these: see {@link RMD}.)
      */
     static class GaussianFit<D extends AbstractDetector & StreamingFit> extends MomentsAccumulator<D> {
         private final transient java.util.function.BiConsumer<D, Moments[]> install;   // the detector's, as the detector is
@@ -100,9 +100,8 @@ final class ClassGaussians {
          * @param matrices the D x D matrices the fit holds at once beside the per-class ones (a
          *                 scatter per class adds one per class), for the memory check before the first rows
          */
-        GaussianFit(D detector, Moments.Scatter scatter, boolean background, long matrices, java.util.function.BiConsumer<D, Moments[]> install) {
-            super(detector, 0, background ? new Moments[] {new Moments(scatter), new Moments(Moments.Scatter.POOLED)}
-                    : new Moments[] {new Moments(scatter)});
+        GaussianFit(D detector, Moments.Scatter scatter, long matrices, java.util.function.BiConsumer<D, Moments[]> install) {
+            super(detector, 0, new Moments[] {new Moments(scatter)});
             this.matrices = matrices;
             this.install = install;
         }
@@ -115,7 +114,6 @@ final class ClassGaussians {
                 boolean perClass = moments[0].scatter() == Moments.Scatter.PER_GROUP;
                 requireMemory(detector().name(), rows, classes, matrices + (perClass ? classes : 0));
             }
-            if (moments.length > 1) moments[1].add(rows, null);
             moments[0].add(rows, labels);
         }
 

@@ -43,7 +43,7 @@ public final class GMM extends FeaturesDetector implements StreamingFit {
     /** One pass: class counts, means and one centred scatter per class (see {@link Moments}). */
     @Override
     public FitAccumulator fitAccumulator(int pass) {
-        return new ClassGaussians.GaussianFit<>(this, Moments.Scatter.PER_GROUP, false, 4, GMM::install);
+        return new ClassGaussians.GaussianFit<>(this, Moments.Scatter.PER_GROUP, 4, GMM::install);
     }
 
     private void install(Moments[] m) {

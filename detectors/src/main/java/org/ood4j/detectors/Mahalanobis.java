@@ -97,7 +97,7 @@ public final class Mahalanobis extends FeaturesDetector implements StreamingFit 
     /** One pass: class counts, means and the pooled centred scatter (see {@link Moments}). */
     @Override
     public FitAccumulator fitAccumulator(int pass) {
-        return new ClassGaussians.GaussianFit<>(this, Moments.Scatter.POOLED, false, 4, Mahalanobis::install);
+        return new ClassGaussians.GaussianFit<>(this, Moments.Scatter.POOLED, 4, Mahalanobis::install);
     }
 
     private void install(Moments[] m) {

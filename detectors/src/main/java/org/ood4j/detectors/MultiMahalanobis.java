@@ -51,7 +51,7 @@ public final class MultiMahalanobis extends StructuredDetector implements Stream
         private long[][] layerShapes;   // (rows, ...) per layer; rows counted as they are added
 
         LayersFit(MultiMahalanobis detector) {
-            super(detector, Moments.Scatter.POOLED, false, 4, (d, m) -> {});
+            super(detector, Moments.Scatter.POOLED, 4, (d, m) -> {});
         }
 
         @Override

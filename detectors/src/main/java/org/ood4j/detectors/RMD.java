@@ -22,23 +22,43 @@ public final class RMD extends FeaturesDetector implements StreamingFit {
 
     @Override protected boolean requiresLabels() { return true; }
 
-    /** One pass: the class moments with their pooled scatter, and the moments of all rows (the background). */
+    /** One pass: the class moments with their pooled scatter; the background's follow from them. */
     @Override
     public FitAccumulator fitAccumulator(int pass) {
-        return new ClassGaussians.GaussianFit<>(this, Moments.Scatter.POOLED, true, 6, RMD::install);
+        return new ClassGaussians.GaussianFit<>(this, Moments.Scatter.POOLED, 5, RMD::install);
     }
 
     private void install(Moments[] m) {
-        int dim = m[0].dim();
-        Tensor mu = ClassGaussians.means(m[0]);
-        Tensor cov = ClassGaussians.scatter(m[0].pooledScatter(), dim, ClassGaussians.SCATTER_EPS);
-        Tensor mu0 = Tensor.of(m[1].mean(0), 1, dim);
-        Tensor cov0 = ClassGaussians.scatter(m[1].pooledScatter(), dim, ClassGaussians.SCATTER_EPS);
+        Moments classes = m[0];
+        int dim = classes.dim(), k = classes.classCount();
+        Tensor mu = ClassGaussians.means(classes);
+        double[] pooled = classes.pooledScatter();
+        double[] mu0 = new double[dim], background = pooled.clone();
+        long n = classes.count();
+        for (int c = 0; c < k; c++) {
+            double[] mean = classes.mean(c);
+            double weight = (double) classes.count(c) / n;
+            for (int p = 0; p < dim; p++) mu0[p] += weight * mean[p];
+        }
+        // the law of total scatter: sum_i (z_i - mu_0)(z_i - mu_0)^T = sum_k M2_k + sum_k n_k (mu_k - mu_0)(mu_k - mu_0)^T,
+        // the pooled class scatter plus a rank-K update (K << D): no second pass of D x D products over the rows
+        double[] offset = new double[dim];
+        for (int c = 0; c < k; c++) {
+            double[] mean = classes.mean(c);
+            double count = classes.count(c);
+            for (int p = 0; p < dim; p++) offset[p] = mean[p] - mu0[p];
+            for (int i = 0; i < dim; i++) {
+                double scaled = count * offset[i];
+                for (int j = 0; j < dim; j++) background[i * dim + j] += scaled * offset[j];
+            }
+        }
+        Tensor cov = ClassGaussians.scatter(pooled, dim, ClassGaussians.SCATTER_EPS);
+        Tensor cov0 = ClassGaussians.scatter(background, dim, ClassGaussians.SCATTER_EPS);
         Tensor precision = ClassGaussians.precision(cov), precision0 = ClassGaussians.precision(cov0);   // before putState moves them
         putState("mu", mu);
         putState("cov", cov);
         putState("precision", precision);
-        putState("background_mu", mu0);
+        putState("background_mu", Tensor.of(mu0, 1, dim));
         putState("background_cov", cov0);
         putState("background_precision", precision0);
     }
