@@ -89,15 +89,7 @@ final class BankCells {
             float[] c = new float[centreRows.rows() * width];   // c[centre width + j]: row r0 + j's dot with the centre
             Gemm.sgemm(centreRows, block, 0, width / nr, c, width);
             for (int j = 0; j < m; j++) {
-                int best = 0;
-                double bestKey = Double.POSITIVE_INFINITY;
-                for (int k = 0; k < cells; k++) {
-                    double key = packed.norms[k] - 2.0 * c[k * width + j];
-                    if (key < bestKey) {
-                        bestKey = key;
-                        best = k;
-                    }
-                }
+                int best = packed.nearest(c, j, width);
                 cellOf[r0 + j] = best;
                 dots[r0 + j] = c[best * width + j];
             }
@@ -204,24 +196,26 @@ final class BankCells {
             double[] norms = new double[cells];
             return new Centres(Gemm.packTransposed(MemorySegment.ofArray(centres), 0, 4L * d, cells, d, norms), norms);
         }
-    }
 
-    /** cellOf[at + r] = the centre nearest row r of the m rows: the least |c|^2 - 2 r.c (a NaN row goes to cell 0). */
-    private static void nearest(float[] rows, int m, Centres centres, int[] cellOf, int at) {
-        float[] dots = Gemm.sgemm(rows, m, centres.packed, null);
-        int width = centres.packed.width(), cells = centres.norms.length;
-        for (int r = 0; r < m; r++) {
+        /** The centre c of least |c|^2 - 2 r.c, a row's dot with centre c at dots[at + c step] (a NaN row: centre 0). */
+        int nearest(float[] dots, int at, int step) {
             int best = 0;
             double bestKey = Double.POSITIVE_INFINITY;
-            for (int c = 0; c < cells; c++) {
-                double key = centres.norms[c] - 2.0 * dots[r * width + c];
+            for (int c = 0; c < norms.length; c++) {
+                double key = norms[c] - 2.0 * dots[at + c * step];
                 if (key < bestKey) {
                     bestKey = key;
                     best = c;
                 }
             }
-            cellOf[at + r] = best;
+            return best;
         }
+    }
+
+    /** cellOf[at + r] = the centre nearest row r of the m rows. */
+    private static void nearest(float[] rows, int m, Centres centres, int[] cellOf, int at) {
+        float[] dots = Gemm.sgemm(rows, m, centres.packed, null);
+        for (int r = 0; r < m; r++) cellOf[at + r] = centres.nearest(dots, r * centres.packed.width(), 1);
     }
 
     /**
