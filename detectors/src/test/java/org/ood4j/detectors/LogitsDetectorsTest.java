@@ -161,6 +161,44 @@ class LogitsDetectorsTest {
     }
 
     @Test
+    void klMatchingsFusedFitOfFloat32RowsIsTheSoftmaxMeansByPredictedClass() {
+        try (Scope s = Scope.open()) {
+            java.util.SplittableRandom rng = new java.util.SplittableRandom(21);
+            int n = 3000, classes = 40;
+            Tensor logits = Tensor.randn(rng, DType.FLOAT32, n, classes).mul(3);
+            long[] labels = new long[n];
+            for (int i = 0; i < n; i++) labels[i] = i % 7 == 0 ? -1 : i % classes;   // OOD rows skipped
+            KLMatching fused = new KLMatching(null);
+            fused.fitLogits(logits, Tensor.of(labels));                      // float32 CPU rows: the fused sums
+            KLMatching twoPass = new KLMatching(null);
+            twoPass.fitLogits(logits.t().contiguous().t(), Tensor.of(labels)); // strided rows: softmax, then group sums
+            double[][] logitsRows = logits.toDoubleMatrix();
+            double[] want = new double[classes * classes];
+            long[] counts = new long[classes];
+            for (int i = 0; i < n; i++) {
+                if (labels[i] < 0) continue;
+                double[] z = logitsRows[i];
+                int arg = 0;
+                for (int j = 1; j < classes; j++) if (z[j] > z[arg]) arg = j;
+                double sum = 0;
+                for (double v : z) sum += Math.exp(v - z[arg]);
+                for (int j = 0; j < classes; j++) want[arg * classes + j] += Math.exp(z[j] - z[arg]) / sum;
+                counts[arg]++;
+            }
+            double[] got = fused.state().get("dists").toDoubleArray(), other = twoPass.state().get("dists").toDoubleArray();
+            for (int c = 0; c < classes; c++) {
+                for (int j = 0; j < classes; j++) {
+                    int at = c * classes + j;
+                    double mean = counts[c] > 0 ? want[at] / counts[c] : 1;
+                    assertEquals(mean, got[at], 1e-6 * Math.max(mean, 1e-3), "dists[" + c + "][" + j + "]");
+                    assertEquals(other[at], got[at], 1e-6 * Math.max(mean, 1e-3));
+                }
+            }
+            assertArrayEquals(twoPass.state().get("counts").toLongArray(), fused.state().get("counts").toLongArray());
+        }
+    }
+
+    @Test
     void openMaxWithOneSamplePerClassIsAStep() {
         try (Scope s = Scope.open()) {
             OpenMax om = new OpenMax(null, 5, 2, 1.0);
