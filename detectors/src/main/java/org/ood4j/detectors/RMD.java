@@ -34,19 +34,19 @@ public final class RMD extends FeaturesDetector implements StreamingFit {
         Tensor mu = ClassGaussians.means(classes);
         double[] pooled = classes.pooledScatter();
         double[] mu0 = new double[dim], background = pooled.clone();
+        double[][] means = new double[k][];
         long n = classes.count();
         for (int c = 0; c < k; c++) {
-            double[] mean = classes.mean(c);
+            means[c] = classes.mean(c);
             double weight = (double) classes.count(c) / n;
-            for (int p = 0; p < dim; p++) mu0[p] += weight * mean[p];
+            for (int p = 0; p < dim; p++) mu0[p] += weight * means[c][p];
         }
         // the law of total scatter: sum_i (z_i - mu_0)(z_i - mu_0)^T = sum_k M2_k + sum_k n_k (mu_k - mu_0)(mu_k - mu_0)^T,
         // the pooled class scatter plus a rank-K update (K << D): no second pass of D x D products over the rows
         double[] offset = new double[dim];
         for (int c = 0; c < k; c++) {
-            double[] mean = classes.mean(c);
             double count = classes.count(c);
-            for (int p = 0; p < dim; p++) offset[p] = mean[p] - mu0[p];
+            for (int p = 0; p < dim; p++) offset[p] = means[c][p] - mu0[p];
             for (int i = 0; i < dim; i++) {
                 double scaled = count * offset[i];
                 for (int j = 0; j < dim; j++) background[i * dim + j] += scaled * offset[j];

@@ -78,9 +78,10 @@ final class CpuKnn implements KnnOps {
 
     @Override
     public Prepared prepare(Tensor bank) {
-        if (!keepsTiles(bank)) return KnnOps.super.prepare(bank);
-        int n = (int) bank.size(0), d = (int) bank.size(1);
-        if (Gemm.panelWidth() > 1 && n >= 2 * BankCells.CELL_ROWS) return new CellBank(bank, cellTiles(bank, n, d, blockRows(BANK_BLOCK, d)));
+        if (keepsTiles(bank) && Gemm.panelWidth() > 1 && bank.size(0) >= 2 * BankCells.CELL_ROWS) {
+            int n = (int) bank.size(0), d = (int) bank.size(1);
+            return new CellBank(bank, cellTiles(bank, n, d, blockRows(BANK_BLOCK, d)));
+        }
         return plainTiles(bank);
     }
 
@@ -299,7 +300,7 @@ final class CpuKnn implements KnnOps {
             double[] norms = new double[s], lower = new double[tiles.length];
             for (int j = 0; j < s; j++) {
                 loadRow(queries, (int) ((long) j * q / s), d, rows, j * d);
-                for (int p = 0; p < d; p++) norms[j] += (double) rows[j * d + p] * rows[j * d + p];
+                norms[j] = MathKernels.INSTANCE.sumSquares(rows, j * d, d);
             }
             float[] qc = Gemm.sgemm(rows, s, centres, null);
             int pool = Math.min((int) bank.size(0), k + SLACK);

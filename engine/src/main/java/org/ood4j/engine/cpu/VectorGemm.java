@@ -107,7 +107,7 @@ final class VectorGemm implements Gemm.Kernels {
             // then transposed from that copy: element by element from the rows, with a chain of float64
             // adds per row, the packing took 3 ns a value, and a tenth of a first search in cells
             int j0 = jp * nr, rows = Math.min(nr, nb - j0);
-            float[] panelRows = new float[rows * d];
+            float[] panelRows = panelScratch(nr * d);
             for (int r = 0; r < rows; r++) {
                 MemorySegment.copy(seg, java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, at + (j0 + r) * rowBytes, panelRows, r * d, d);
                 norms[j0 + r] = MathKernels.INSTANCE.sumSquares(panelRows, r * d, d);
@@ -117,6 +117,15 @@ final class VectorGemm implements Gemm.Kernels {
             }
         });
         return new Gemm.PackedFloats(bp, nb, d, panels * nr, true, false);
+    }
+
+    /** Each thread's copy of a panel's rows for {@link #packTransposed}, grown as needed: not a fresh zeroed array per panel. */
+    private static final ThreadLocal<float[][]> PANEL_ROWS = ThreadLocal.withInitial(() -> new float[1][0]);
+
+    private static float[] panelScratch(int size) {
+        float[][] holder = PANEL_ROWS.get();
+        if (holder[0].length < size) holder[0] = new float[size];
+        return holder[0];
     }
 
     @Override

@@ -95,15 +95,8 @@ class CpuKnnTest {
             for (Metric metric : Metric.values()) {
                 for (int k : new int[] {1, 7, 60}) {
                     long scored = cells.pairsScored.get(), skipped = cells.pairsSkipped.get();
-                    Tensor[] got = cells.search(queries, k, metric);
                     String what = bank.dtype() + " " + metric + " k=" + k;
-                    try (Knn.Result want = Knn.search(queries, bank, k, metric)) {
-                        assertArrayEquals(want.indices().toLongArray(), got[1].toLongArray(), what);
-                        assertArrayEquals(want.values().toDoubleArray(), got[0].toDoubleArray(), what);
-                    } finally {
-                        got[0].close();
-                        got[1].close();
-                    }
+                    assertSearchesAsThePlainOne(queries, bank, k, metric, cells.search(queries, k, metric), what);
                     // the clusters are far apart against their radii: a block of queries of one cluster skips
                     // most tiles (the blocks of queries far from all scan the whole bank)
                     scored = cells.pairsScored.get() - scored;
@@ -120,14 +113,7 @@ class CpuKnnTest {
         Tensor many = Tensor.zeros(DType.FLOAT32, 16_500, d);
         for (int i = 0; i < 16_500; i++) for (int p = 0; p < d; p++) many.set(centres[i % 12][p] + 0.6 * rng.nextGaussian(), i, p);
         CpuKnn.CellBank cells = (CpuKnn.CellBank) new CpuKnn().prepare(bank32);
-        Tensor[] got = cells.search(many, 2, Metric.L2);
-        try (Knn.Result want = Knn.search(many, bank32, 2, Metric.L2)) {
-            assertArrayEquals(want.indices().toLongArray(), got[1].toLongArray());
-            assertArrayEquals(want.values().toDoubleArray(), got[0].toDoubleArray());
-        } finally {
-            got[0].close();
-            got[1].close();
-        }
+        assertSearchesAsThePlainOne(many, bank32, 2, Metric.L2, cells.search(many, 2, Metric.L2), "16500 queries");
         assertEquals(16_500L * n, cells.pairsScored.get() + cells.pairsSkipped.get());
     }
 
@@ -145,11 +131,8 @@ class CpuKnnTest {
         // a bank prepared for the inner product keeps its tiles in bank order (no cells), for L2 in cells
         assertTrue(!(new CpuKnn().prepare(bank, Metric.INNER_PRODUCT) instanceof CpuKnn.CellBank));
         assertTrue(new CpuKnn().prepare(bank, Metric.L2) instanceof CpuKnn.CellBank);
-        try (Knn.Result want = Knn.search(queries, bank, 5, Metric.INNER_PRODUCT);
-             Knn.Result got = Knn.prepare(bank, Metric.INNER_PRODUCT).search(queries, 5, Metric.INNER_PRODUCT)) {
-            assertArrayEquals(want.indices().toLongArray(), got.indices().toLongArray());
-            assertArrayEquals(want.values().toDoubleArray(), got.values().toDoubleArray());
-        }
+        Knn.Result ip = Knn.prepare(bank, Metric.INNER_PRODUCT).search(queries, 5, Metric.INNER_PRODUCT);
+        assertSearchesAsThePlainOne(queries, bank, 5, Metric.INNER_PRODUCT, new Tensor[] {ip.values(), ip.indices()}, "inner product");
         // rows spread evenly: every query needs most tiles, so the search scores them all, as the plain one
         CpuKnn.CellBank cells = (CpuKnn.CellBank) new CpuKnn().prepare(bank);
         Tensor[] got = cells.search(queries, 3, Metric.L2);
@@ -300,6 +283,14 @@ class CpuKnnTest {
         nanBank.set(Double.NaN, 4, 0);
         e = assertThrows(IllegalArgumentException.class, () -> Knn.search(q, nanBank, 1, Metric.INNER_PRODUCT));
         assertTrue(e.getMessage().contains("NaN"), e.getMessage());
+    }
+
+    /** A search's {values, indices} (closed here) are the plain search's: the same indices and the same bits. */
+    private static void assertSearchesAsThePlainOne(Tensor queries, Tensor bank, int k, Metric metric, Tensor[] got, String what) {
+        try (Knn.Result want = Knn.search(queries, bank, k, metric); Knn.Result result = new Knn.Result(got[0], got[1])) {
+            assertArrayEquals(want.indices().toLongArray(), result.indices().toLongArray(), what);
+            assertArrayEquals(want.values().toDoubleArray(), result.values().toDoubleArray(), what);
+        }
     }
 
     // ---------------------------------------------------------------- brute force
