@@ -3,6 +3,7 @@ package org.ood4j.detectors;
 import java.util.function.Function;
 
 import org.ood4j.engine.Tensor;
+import org.ood4j.engine.cpu.GenTerms;
 import org.ood4j.engine.cpu.RowMath;
 
 /**
@@ -41,8 +42,14 @@ public final class GEN extends LogitsDetector {
         return score(logits, gamma, false);
     }
 
-    /** As {@link #score}; with {@code flagNonFinite}, a row holding NaN or an infinity scores NaN (the input check fused in). */
+    /**
+     * As {@link #score}; with {@code flagNonFinite}, a row holding NaN or an infinity scores NaN (the
+     * input check fused in). Float32 rows are scored in float32 for gamma <= 1; a larger gamma's
+     * terms, down to (1e-7)^gamma, leave float32's range, and its rows are widened to float64.
+     */
     static Tensor score(Tensor logits, double gamma, boolean flagNonFinite) {
+        int root = reciprocalRoot(gamma);
+        GenTerms terms = gamma > 1 ? null : new GenTerms(gamma, EPS);
         return rows(logits, (z, scratch, n) -> {
             double m = RowMath.max(z, n);
             if (!Double.isFinite(m)) return Double.NaN;
@@ -53,14 +60,26 @@ public final class GEN extends LogitsDetector {
                 z[j] = c * q;
             }
             return RowMath.sumPow(z, n, gamma);
-        }, (z, cq, n) -> {
+        }, gamma > 1 ? null : (z, e, n) -> {
             float m = RowMath.shiftMax(z, n);   // a NaN in the row makes the sum, hence every term, NaN
             if (!Float.isFinite(m)) return Double.NaN;
-            double sum = RowMath.expShiftedSum(z, n, m, 1, cq);
-            // (c q)^gamma = exp(gamma (log c + log q)), the logs without a log per value (see the kernel)
-            RowMath.logClampedPOneMinusP(cq, z, n, m, sum, EPS, 1 - EPS, cq);
-            return RowMath.expShiftedSum(cq, n, 0, (float) gamma, cq);
+            double sum;
+            if (root > 0) {
+                // u = exp(gamma (z - m)), e = u^root: one exp a value; the row padded with -infinity, whose e
+                // (exp(-87), the floor) is below the sum's rounding and whose terms are left out (n)
+                sum = RowMath.expPowers(z, RowMath.padRow(z, n, Float.NEGATIVE_INFINITY), m, root, z, e);
+            } else {
+                sum = RowMath.expShiftedSum(z, n, m, 1, e);
+                RowMath.expShiftedSum(z, n, m, (float) gamma, z);   // u (its sum unused)
+            }
+            return RowMath.sumGenTerms(z, e, n, sum, terms);
         }, flagNonFinite);
+    }
+
+    /** n where gamma = 1 / n (the paper's 0.1 among them) for an n up to RowMath.MAX_ROOT, else 0. */
+    private static int reciprocalRoot(double gamma) {
+        double n = Math.rint(1 / gamma);
+        return n >= 1 && n <= RowMath.MAX_ROOT && n * gamma == 1 ? (int) n : 0;
     }
 
     @Override

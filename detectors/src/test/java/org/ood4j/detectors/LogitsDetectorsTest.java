@@ -365,7 +365,8 @@ class LogitsDetectorsTest {
      * within 1e-6 relative or 1e-8 absolute (z - max(z) rounds in float32: for |z - max| ~ 16 that
      * is 1e-6 of exp, felt in a tiny entropy), for row lengths around the vector width and the float64 flush of the
      * sums, with confident rows (p near 1, where 1 - p in float32 would keep one digit: GEN) and
-     * large negative logits (p far below the clamp: Entropy, GEN).
+     * large negative logits (p far below the clamp: Entropy, GEN); GEN's gamma = 1 / root (one exp a
+ * value), another gamma <= 1 (two) and one above 1 (float64 rows).
      */
     @Test
     void float32RowsAgreeWithFloat64Rows() {
@@ -380,7 +381,7 @@ class LogitsDetectorsTest {
                 }
                 Tensor f32 = Tensor.of(z, n, c), f64 = f32.to(DType.FLOAT64);
                 for (LogitsDetector d : List.<LogitsDetector>of(new MaxSoftmax(null, 0.7), new EnergyBased(null, 1.5),
-                        new Entropy(null), new GEN(null), new GEN(null, 0.5), new MaxLogit(null))) {
+                        new Entropy(null), new GEN(null), new GEN(null, 0.5), new GEN(null, 0.37), new GEN(null, 3), new MaxLogit(null))) {
                     double[] a = scores(d, f32), b = scores(d, f64);
                     for (int i = 0; i < n; i++) {
                         assertEquals(b[i], a[i], Math.max(1e-6 * Math.abs(b[i]), 1e-8), d.name() + " c=" + c + " row " + i);

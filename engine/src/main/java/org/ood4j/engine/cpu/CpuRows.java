@@ -96,12 +96,16 @@ public final class CpuRows {
         return out;
     }
 
-    /** The calling thread's two float rows of at least n elements (the row and a scratch row). */
+    /**
+     * The calling thread's two float rows of at least n elements (the row and a scratch row), with
+     * room for n rounded up to a whole vector (see {@link RowMath#padRow}).
+     */
     static float[][] floatRows(int n) {
         float[][] rows = FLOAT_ROWS.get();
         if (rows[0].length < n) {
-            rows[0] = new float[n];
-            rows[1] = new float[n];
+            int room = (n + RowMath.VECTOR_FLOATS - 1) / RowMath.VECTOR_FLOATS * RowMath.VECTOR_FLOATS;
+            rows[0] = new float[room];
+            rows[1] = new float[room];
         }
         return rows;
     }

@@ -1,61 +1,89 @@
 package org.ood4j.engine.cpu;
 
 /**
- * One softmax row's constants for {@link MathKernels#logClampedPOneMinusP} and the scalar steps
- * both kernels take per value: log clamp(p) + log clamp(1 - p) from a logit z, its exp e = exp(z -
- * shift) and the row's float64 sum of e.
+ * GEN's terms (c q)^gamma, c = clamp(p, eps, 1 - eps), q = clamp(1 - p, eps, 1 - eps) (Liu et al.,
+ * CVPR 2023), for {@link RowMath#sumGenTerms}: the constants of one (gamma, eps) and the scalar steps
+ * of {@link MathKernels#sumGenTerms}. Each value of a softmax row comes as e = exp(z - shift) (p = e /
+ * sum) and u = exp(gamma (z - shift)), so p^gamma = u sum^-gamma needs no power and no log; the rest
+ * of a term by the binomial series
+ * <pre>  (1 - p)^gamma = 1 + p (a1 + p (a2 + p (a3 + p (a4 + p a5)))),  a_k = binom(gamma, k) (-1)^k</pre>
+ * for eps <= p <= 1/16 (then 1 - p <= 1 - eps: no clamp to meet). p < eps is clamped on both sides,
+ * (eps (1 - eps))^gamma; above the series (at most 16 values a row) the float64 power of a float64 c q.
+ * For 0 < gamma <= 1: every term is then at least (eps (1 - eps))^gamma, a normal float32 for eps >=
+ * 1e-30 (a larger gamma's terms leave float32's range), and the first term the series leaves out,
+ * |a6| p^6 <= gamma (1/16)^6 / 6, is below 2^-24.
  */
-final class GenTerms {
-    /** Up to here log(1 - p) is the series; above, the float64 log (at most 15 values of a row). */
+public final class GenTerms {
+    /** Up to here a term is the series; above, the float64 step. */
     static final float SERIES_MAX_P = 1 / 16f;
+
+    final double gamma, eps;
+    /** eps and (eps (1 - eps))^gamma as floats; the series' coefficients a1..a5. */
+    final float eps32, clampedTerm, a1, a2, a3, a4, a5;
+
+    /** @param gamma the exponent, 0 < gamma <= 1; @param eps the clamp of p and 1 - p, in (0, 1/16) */
+    public GenTerms(double gamma, double eps) {
+        if (!(gamma > 0 && gamma <= 1)) throw new IllegalArgumentException("GEN's float32 terms need 0 < gamma <= 1, got " + gamma);
+        if (!(eps >= 1e-30 && eps < SERIES_MAX_P)) throw new IllegalArgumentException("GEN's float32 terms need 1e-30 <= eps < 1/16, got " + eps);
+        this.gamma = gamma;
+        this.eps = eps;
+        eps32 = (float) eps;
+        clampedTerm = (float) Math.pow(eps * (1 - eps), gamma);
+        double[] a = new double[6];
+        a[0] = 1;
+        for (int k = 1; k < a.length; k++) a[k] = -a[k - 1] * (gamma - (k - 1)) / k;
+        a1 = (float) a[1];
+        a2 = (float) a[2];
+        a3 = (float) a[3];
+        a4 = (float) a[4];
+        a5 = (float) a[5];
+    }
+
+    /** u^root by squarings from root's top bit: a lane of {@link VectorMath#expPowers}' products. */
+    static float power(float u, int root) {
+        float e = u;
+        for (int b = 30 - Integer.numberOfLeadingZeros(root); b >= 0; b--) {
+            e = e * e;
+            if ((root >> b & 1) != 0) e = e * u;
+        }
+        return e;
+    }
+
+    /** sum^-gamma as a float: p^gamma = u times this. */
+    float pPowerScale(double sum) {
+        return (float) Math.pow(sum, -gamma);
+    }
+
+    /** A value's term as a vector lane computes it (float32), or its float64 step above the series. */
+    double term(float[] u, float[] e, int n, int i, double sum, float inverseSum, float pPowerScale) {
+        float p = e[i] * inverseSum;
+        if (p > SERIES_MAX_P) return large(e, n, i, sum);
+        return p < eps32 ? clampedTerm : series(u[i] * pPowerScale, p);
+    }
+
+    /** p^gamma (1 - p)^gamma = pg + pg p s(p) from pg = p^gamma, in fmas as the vector form. */
+    float series(float pg, float p) {
+        float s = Math.fma(p, a5, a4);
+        s = Math.fma(p, s, a3);
+        s = Math.fma(p, s, a2);
+        s = Math.fma(p, s, a1);
+        return Math.fma(pg * p, s, pg);
+    }
+
     /**
-     * log(1 - p) = p (-1 + p (-1/2 + p (-1/3 + p (-1/4 + p (-1/5))))): the series to p^5/5, the rest
-     * below p^6/6 = 3e-8 for p <= 1/16 (an error of gamma 3e-8 relative in a term (c q)^gamma).
+     * p above the series: c q in float64 from e and the row's sum. Past p = 1/2, e is the row's
+     * largest value and 1 - p is the others' share: their sum without e (a float32 sum of lanes
+     * holding e near 1 would have rounded their small values away), where 1 - p may be as small as eps.
      */
-    static final float C1 = -1, C2 = -1 / 2f, C3 = -1 / 3f, C4 = -1 / 4f, C5 = -1 / 5f;
-
-    /** log p = (z - shift) - log sum: logits of 300 have an ulp of 3e-5, which z - shift drops. */
-    final float shift, logSum, inverseSum, logLo, logHi;
-    final double sum, inverse, lo, hi;
-
-    GenTerms(float shift, double sum, double lo, double hi) {
-        this.sum = sum;
-        this.inverse = 1 / sum;
-        this.lo = lo;
-        this.hi = hi;
-        this.shift = shift;
-        this.logSum = (float) Math.log(sum);
-        this.inverseSum = (float) inverse;
-        this.logLo = (float) Math.log(lo);
-        this.logHi = (float) Math.log(hi);
-    }
-
-    /** log clamp(p) + log clamp(1 - p) of one value: as a vector lane computes it. */
-    float at(float e, float z) {
-        float p = e * inverseSum;
-        return p > SERIES_MAX_P ? large(e, z) : small(p, z);
-    }
-
-    /**
-     * p <= 1/16: with GEN's clamps (lo = 1e-7, hi = 1 - 1e-7; any lo < 15/16 and hi > 1/16 alike), log p
-     * has no upper clamp to meet and log(1 - p) none below; log(1 - p) by the series, clamped to log hi
-     * where p < 1 - hi.
-     */
-    float small(float p, float z) {
-        return Math.max((z - shift) - logSum, logLo) + Math.min(p * series(p), logHi);
-    }
-
-    /** p > 1/16: both clamps, and log(1 - p) of (sum - e) / sum in float64 (near p = 1 float32 keeps about one digit). */
-    float large(float e, float z) {
-        float logP = Math.min(Math.max((z - shift) - logSum, logLo), logHi);
-        return logP + (float) Math.log(Math.min(Math.max((sum - e) * inverse, lo), hi));
-    }
-
-    /** -1 - p/2 - ... - p^4/5 by Horner's scheme in fmas, as the vector form. */
-    private static float series(float p) {
-        float s = Math.fma(p, C5, C4);
-        s = Math.fma(p, s, C3);
-        s = Math.fma(p, s, C2);
-        return Math.fma(p, s, C1);
+    double large(float[] e, int n, int i, double sum) {
+        double ei = e[i], others = sum - ei;
+        if (ei > sum / 2) {
+            e[i] = 0;
+            others = MathKernels.INSTANCE.sum(e, n);
+            e[i] = (float) ei;
+        }
+        double total = ei + others;
+        double c = Math.min(Math.max(ei / total, eps), 1 - eps), q = Math.min(Math.max(others / total, eps), 1 - eps);
+        return Math.pow(c * q, gamma);
     }
 }

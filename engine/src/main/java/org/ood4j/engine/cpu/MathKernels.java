@@ -126,20 +126,21 @@ interface MathKernels {
     double sumClampedPLogP(float[] e, float[] z, int n, float shift, float inverseSum, float logSum, float minP);
 
     /**
-     * out[i] = log clamp(p_i) + log clamp(1 - p_i), clamp(x) = min(max(x, lo), hi), for a softmax row
-     * given as its logits z, their exps e = exp(z - shift) and the float64 sum of e: GEN's terms
-     * (c q)^gamma are then exp(gamma out[i]). No log and no division per value:
-     * <ul>
-     *   <li>log p_i = (z_i - shift) - log sum, arithmetic on the logits (the clamp on p is one on
-     *       log p: log is monotone);</li>
-     *   <li>log(1 - p_i) = -(p + p^2/2 + ... + p^5/5) for p_i <= 1/16 (the rest below 3e-8); above
-     *       1/16 (at most 15 values a row) the float64 log of (sum - e_i) / sum, where 1 - p keeps its
-     *       digits near p = 1.</li>
-     * </ul>
-     * The vector form computes each lane as the scalar form does (the same float operations, the
-     * lanes above 1/16 by the same scalar step): the same bits. out may be e, not z.
+     * u[i] = exp(max((v[i] - shift) / root, -87 / root)) and e[i] = u[i]^root = exp(v[i] - shift) (at
+     * least exp(-87), a normal float) for i < n, 1 <= root <= 64; returns the sum of e. GEN's softmax
+     * beside its p^(1/root) from one exp a value (see {@link VectorMath#expPowers}); the vector form
+     * sums in float32 lanes (one sign: within n 2^-24 of the sum), the scalar form in float64.
      */
-    void logClampedPOneMinusP(float[] e, float[] z, int n, float shift, double sum, double lo, double hi, float[] out);
+    double expPowers(float[] v, int n, float shift, int root, float[] u, float[] e);
+
+    /**
+     * GEN's score of one softmax row, sum_i (c_i q_i)^gamma with c = clamp(p, eps, 1 - eps) and q =
+     * clamp(1 - p, eps, 1 - eps), from e_i = exp(z_i - shift), their sum and u_i = exp(gamma (z_i -
+     * shift)): no log and no power per value (see {@link GenTerms}, which holds gamma and eps). Each
+     * lane computes as the scalar form (the same float operations); the vector form sums the float32
+     * terms in float32 lanes.
+     */
+    double sumGenTerms(float[] u, float[] e, int n, double sum, GenTerms terms);
 
     /** sum of v[from + i]^2 for i < n: float32 terms squared and summed in float64 (no rounding of a term to float32). */
     double sumSquares(float[] v, int from, int n);

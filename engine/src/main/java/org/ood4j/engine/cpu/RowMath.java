@@ -85,12 +85,39 @@ public final class RowMath {
         return K.sumClampedPLogP(e, z, n, shift, (float) (1 / sum), (float) Math.log(sum), minP);
     }
 
+    /** The widest float vector's lanes (512 bits): {@link CpuRows}' float rows have room for a whole last vector. */
+    public static final int VECTOR_FLOATS = 16;
+
     /**
-     * out[i] = log clamp(p_i) + log clamp(1 - p_i) to [lo, hi] of a softmax row, from its logits z,
-     * their exps e = exp(z - shift) and the sum of e; out may be e, not z (see {@link MathKernels#logClampedPOneMinusP}).
+     * v[n..m) = pad, m = n rounded up to {@link #VECTOR_FLOATS}, where v has room (else m = n); returns
+     * m. A row padded with values whose results the caller leaves out runs as whole vectors: a
+     * kernel's scalar tail of up to 15 values can cost as much as the row's vectors (25 ns a value
+     * for {@link #expPowers}).
      */
-    public static void logClampedPOneMinusP(float[] e, float[] z, int n, float shift, double sum, double lo, double hi, float[] out) {
-        K.logClampedPOneMinusP(e, z, n, shift, sum, lo, hi, out);
+    public static int padRow(float[] v, int n, float pad) {
+        int m = (n + VECTOR_FLOATS - 1) / VECTOR_FLOATS * VECTOR_FLOATS;
+        if (v.length < m) return n;
+        java.util.Arrays.fill(v, n, m, pad);
+        return m;
+    }
+
+    /** The largest root {@link #expPowers} takes. */
+    public static final int MAX_ROOT = 64;
+
+    /**
+     * u[i] = exp((v[i] - shift) / root) and e[i] = u[i]^root = exp(v[i] - shift), floored at exp(-87),
+     * for 1 <= root <= {@link #MAX_ROOT}; returns the sum of e (see {@link MathKernels#expPowers}).
+     */
+    public static double expPowers(float[] v, int n, float shift, int root, float[] u, float[] e) {
+        return K.expPowers(v, n, shift, root, u, e);
+    }
+
+    /**
+     * GEN's sum_i (c_i q_i)^gamma, c and q = p and 1 - p clamped to [eps, 1 - eps], of a softmax row
+     * given as e = exp(z - shift), its sum and u = exp(gamma (z - shift)) (see {@link MathKernels#sumGenTerms}).
+     */
+    public static double sumGenTerms(float[] u, float[] e, int n, double sum, GenTerms terms) {
+        return K.sumGenTerms(u, e, n, sum, terms);
     }
 
     /** out[c] = dot(z, rows[c], n) in float32 (a float32 row's logits under a small head, for its argmax). */

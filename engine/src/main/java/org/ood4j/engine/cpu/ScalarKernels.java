@@ -186,9 +186,22 @@ final class ScalarKernels implements MathKernels {
     }
 
     @Override
-    public void logClampedPOneMinusP(float[] e, float[] z, int n, float shift, double sum, double lo, double hi, float[] out) {
-        GenTerms terms = new GenTerms(shift, sum, lo, hi);
-        for (int i = 0; i < n; i++) out[i] = terms.at(e[i], z[i]);
+    public double expPowers(float[] v, int n, float shift, int root, float[] u, float[] e) {
+        float scale = 1f / root, floor = -87f / root;
+        double s = 0;
+        for (int i = 0; i < n; i++) {
+            u[i] = (float) Math.exp(Math.max((v[i] - shift) * scale, floor));
+            s += e[i] = GenTerms.power(u[i], root);
+        }
+        return s;
+    }
+
+    @Override
+    public double sumGenTerms(float[] u, float[] e, int n, double sum, GenTerms terms) {
+        float inverseSum = (float) (1 / sum), scale = terms.pPowerScale(sum);
+        double s = 0;
+        for (int i = 0; i < n; i++) s += terms.term(u, e, n, i, sum, inverseSum, scale);
+        return s;
     }
 
     @Override

@@ -547,40 +547,36 @@ final class VectorKernels implements MathKernels {
     }
 
     @Override
-    public void logClampedPOneMinusP(float[] e, float[] z, int n, float shift, double sum, double lo, double hi, float[] out) {
-        GenTerms terms = new GenTerms(shift, sum, lo, hi);
-        float inverseSum = terms.inverseSum, logSum = terms.logSum, logLo = terms.logLo, logHi = terms.logHi;
-        float[] lanes = new float[F.length()];
+    public double expPowers(float[] v, int n, float shift, int root, float[] u, float[] e) {
+        return VectorMath.expPowers(v, n, shift, root, u, e);
+    }
+
+    @Override
+    public double sumGenTerms(float[] u, float[] e, int n, double sum, GenTerms t) {
+        float inverseSum = (float) (1 / sum), scale = t.pPowerScale(sum), eps = t.eps32, clamped = t.clampedTerm;
+        float a1 = t.a1, a2 = t.a2, a3 = t.a3, a4 = t.a4, a5 = t.a5;
+        FloatVector acc = FloatVector.zero(F);
+        double large = 0;
         int i = 0, len = F.length();
         for (int bound = F.loopBound(n); i < bound; i += len) {
-            // GenTerms.small in every lane; the clamps as compare and blend (the bits of Math.max/min
-            // against these constants at half the cost of lanewise MAX/MIN): 512-bit vector ops issue
-            // on two ports, and this loop is bound by their count
-            FloatVector ev = FloatVector.fromArray(F, e, i), p = ev.mul(inverseSum);
-            FloatVector logP = FloatVector.fromArray(F, z, i).sub(shift).sub(logSum);
-            logP = logP.blend(logLo, logP.compare(VectorOperators.LT, logLo));
-            FloatVector s = p.lanewise(VectorOperators.FMA, GenTerms.C5, GenTerms.C4);
-            s = p.lanewise(VectorOperators.FMA, s, GenTerms.C3);
-            s = p.lanewise(VectorOperators.FMA, s, GenTerms.C2);
-            s = p.lanewise(VectorOperators.FMA, s, GenTerms.C1);
-            FloatVector logQ = p.mul(s);
-            logQ = logQ.blend(logHi, logQ.compare(VectorOperators.GT, logHi));
-            FloatVector terms16 = logP.add(logQ);
-            VectorMask<Float> large = p.compare(VectorOperators.GT, GenTerms.SERIES_MAX_P);
-            if (!large.anyTrue()) {
-                terms16.intoArray(out, i);
-                continue;
-            }
-            // the few lanes past the series (a row's largest p) by GenTerms.large, from e as loaded (out
-            // may be e): a scalar float64 log each measured faster than a vector log of the whole vector
-            ev.intoArray(lanes, 0);
-            terms16.intoArray(out, i);
-            for (long bits = large.toLong(); bits != 0; bits &= bits - 1) {
-                int j = Long.numberOfTrailingZeros(bits);
-                out[i + j] = terms.large(lanes[j], z[i + j]);
+            // GenTerms.series in every lane, the clamped lanes' constant by a compare and a blend; the
+            // terms (all in (0, 1]) summed in float32 lanes: within n 2^-24 of the sum
+            FloatVector p = FloatVector.fromArray(F, e, i).mul(inverseSum), pg = FloatVector.fromArray(F, u, i).mul(scale);
+            FloatVector s = p.lanewise(VectorOperators.FMA, a5, a4);
+            s = p.lanewise(VectorOperators.FMA, s, a3);
+            s = p.lanewise(VectorOperators.FMA, s, a2);
+            s = p.lanewise(VectorOperators.FMA, s, a1);
+            FloatVector term = pg.mul(p).lanewise(VectorOperators.FMA, s, pg);
+            term = term.blend(clamped, p.compare(VectorOperators.LT, eps));
+            VectorMask<Float> above = p.compare(VectorOperators.GT, GenTerms.SERIES_MAX_P);
+            acc = acc.add(term.blend(0f, above));
+            if (above.anyTrue()) {   // the few lanes past the series (a row's largest p) by GenTerms.large
+                for (long bits = above.toLong(); bits != 0; bits &= bits - 1) large += t.large(e, n, i + Long.numberOfTrailingZeros(bits), sum);
             }
         }
-        for (; i < n; i++) out[i] = terms.at(e[i], z[i]);
+        double s = VectorMath.sum(acc) + large;
+        for (; i < n; i++) s += t.term(u, e, n, i, sum, inverseSum, scale);
+        return s;
     }
 
     @Override

@@ -251,6 +251,56 @@ final class VectorMath {
     }
 
     /**
+     * u[i] = exp(max((v[i] - shift) / root, -87 / root)) and e[i] = u[i]^root for i < n, 1 <= root <=
+     * 64; returns the sum of e, in float32 lanes (one sign: within n 2^-24 of the sum). e is exp(v[i]
+     * - shift) from one exp and a few products (GEN's softmax beside its p^(1/root)), at least
+     * exp(-87): a product below the normal floats would take a microcode assist of ~100 cycles. The
+     * exp's steps as {@link #exp(float[], int, float, float, float[])} (always |x| <= 87: one
+     * scaling); u^root by squarings from root's top bit, the branches invariant in the loop. The
+     * tail, fewer than a vector's lanes, by the scalar twins (25 ns a value: a caller with room in
+     * its arrays pads v to a whole vector, see {@link RowMath#padRow}).
+     */
+    static double expPowers(float[] v, int n, float shift, int root, float[] u, float[] e) {
+        VectorSpecies<Float> species = FloatVector.SPECIES_PREFERRED;
+        float[] c = EXP_POLY_F;
+        float scale = 1f / root, floor = -87f / root;
+        int top = 31 - Integer.numberOfLeadingZeros(root);
+        boolean b5 = top >= 6, b4 = top >= 5, b3 = top >= 4, b2 = top >= 3, b1 = top >= 2, b0 = top >= 1;
+        boolean o5 = b5 && (root >> 5 & 1) != 0, o4 = b4 && (root >> 4 & 1) != 0, o3 = b3 && (root >> 3 & 1) != 0;
+        boolean o2 = b2 && (root >> 2 & 1) != 0, o1 = b1 && (root >> 1 & 1) != 0, o0 = b0 && (root & 1) != 0;
+        FloatVector sum = FloatVector.zero(species);
+        int i = 0;
+        for (int bound = species.loopBound(n); i < bound; i += species.length()) {
+            FloatVector x = FloatVector.fromArray(species, v, i).sub(shift).mul(scale);
+            x = x.blend(floor, x.compare(VectorOperators.LT, floor));               // NaN stays NaN
+            FloatVector k = x.lanewise(VectorOperators.FMA, INV_LN2_F, SHIFT_BIASED_F), n1 = k.sub(SHIFT_BIASED_F);
+            FloatVector r = n1.lanewise(VectorOperators.FMA, -LN2_LO_F, n1.lanewise(VectorOperators.FMA, -LN2_HI_F, x));
+            FloatVector r2 = r.mul(r), r4 = r2.mul(r2);
+            FloatVector p23 = r.lanewise(VectorOperators.FMA, c[3], c[2]), p45 = r.lanewise(VectorOperators.FMA, c[5], c[4]);
+            FloatVector p67 = r.lanewise(VectorOperators.FMA, c[7], c[6]);
+            FloatVector p = p67.lanewise(VectorOperators.FMA, r4, p45.lanewise(VectorOperators.FMA, r2, p23))
+                    .lanewise(VectorOperators.FMA, r2, r).add(1);
+            FloatVector uv = p.mul(k.reinterpretAsInts().lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats()), ev = uv;
+            // written out, not a loop over the bits (which measured a third slower)
+            if (b5) { ev = ev.mul(ev); if (o5) ev = ev.mul(uv); }
+            if (b4) { ev = ev.mul(ev); if (o4) ev = ev.mul(uv); }
+            if (b3) { ev = ev.mul(ev); if (o3) ev = ev.mul(uv); }
+            if (b2) { ev = ev.mul(ev); if (o2) ev = ev.mul(uv); }
+            if (b1) { ev = ev.mul(ev); if (o1) ev = ev.mul(uv); }
+            if (b0) { ev = ev.mul(ev); if (o0) ev = ev.mul(uv); }
+            uv.intoArray(u, i);
+            ev.intoArray(e, i);
+            sum = sum.add(ev);
+        }
+        double total = sum(sum);
+        for (; i < n; i++) {
+            u[i] = exp(Math.max((v[i] - shift) * scale, floor));
+            total += e[i] = GenTerms.power(u[i], root);
+        }
+        return total;
+    }
+
+    /**
      * The last n - i values (fewer than a vector's lanes) in a vector of their own, the spare lanes
      * set to {@code pad}: the kernel runs them as one more vector step, where a scalar tail took a
      * scalar exp per value (all of a 10-class head's logits at 16 lanes; 8 of a 1000-wide row's).

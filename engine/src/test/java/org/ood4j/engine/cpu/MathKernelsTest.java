@@ -220,19 +220,7 @@ class MathKernelsTest {
             double got = vector.sumClampedPLogP(e, v, n, m, inverse, logSum, minP);
             assertEquals(scalar.sumClampedPLogP(e, v, n, m, inverse, logSum, minP), got, n * 0x1p-24 * Math.abs(got));
             assertEquals(exact, got, 1e-6 * Math.abs(exact) + 1e-9, "n = " + n);
-            // GEN's log terms from the exps at scale 1: the bits of the scalar loop, and within float32 of float64's logs
-            float[] vt = new float[n], st = new float[n];
-            vector.logClampedPOneMinusP(e, v, n, m, sum1, 1e-7, 1 - 1e-7, vt);
-            scalar.logClampedPOneMinusP(e, v, n, m, sum1, 1e-7, 1 - 1e-7, st);
-            assertArrayEquals(st, vt, "n = " + n);
-            for (int i = 0; i < n; i++) {
-                double p = Math.exp((v[i] - (double) m)) / sum1;
-                double logTerm = Math.log(Math.min(Math.max(p, 1e-7), 1 - 1e-7)) + Math.log(Math.min(Math.max(1 - p, 1e-7), 1 - 1e-7));
-                assertEquals(logTerm, vt[i], 2e-6 * Math.max(1, Math.abs(logTerm)), "log term at " + i);
-            }
-            float[] aliased = e.clone();
-            vector.logClampedPOneMinusP(aliased, v, n, m, sum1, 1e-7, 1 - 1e-7, aliased);
-            assertArrayEquals(st, aliased, "out may be e");
+            for (double gamma : new double[] {0.1, 1 / 7.0, 0.37, 1}) assertGenScore(vector, scalar, v, n, gamma, "n = " + n);
             assertTrue(vector.allFinite(v, n));
             v[n - 1] = Float.POSITIVE_INFINITY;
             assertFalse(vector.allFinite(v, n));
@@ -269,26 +257,96 @@ class MathKernelsTest {
     }
 
     @Test
-    void genLogTermsAtTheSeriesEdgeAndInFlatRows() {
+    void genScoresAtTheSeriesEdgeInFlatRowsAndNearCertainty() {
         MathKernels vector = new VectorKernels(), scalar = new ScalarKernels();
         // p = 1/8 (past the series), 1/16 (its last value), 1/17 .. 1/64 (inside), and a gentle slope
         for (int n : new int[] {8, 16, 17, 32, 64, 100, 1000}) {
             for (double slope : new double[] {0, 0.01, 0.3}) {
-                float[] z = new float[n], e = new float[n];
+                float[] z = new float[n];
                 for (int i = 0; i < n; i++) z[i] = (float) (slope * i);
-                float m = scalar.max(z, n);
-                double sum = scalar.expShiftedSum(z, n, m, 1, e);
-                float[] vt = new float[n], st = new float[n];
-                vector.logClampedPOneMinusP(e, z, n, m, sum, 1e-7, 1 - 1e-7, vt);
-                scalar.logClampedPOneMinusP(e, z, n, m, sum, 1e-7, 1 - 1e-7, st);
-                assertArrayEquals(st, vt, "n = " + n + ", slope " + slope);
-                for (int i = 0; i < n; i++) {
-                    double p = e[i] / sum;
-                    double want = Math.log(Math.max(p, 1e-7)) + Math.log(Math.min(1 - p, 1 - 1e-7));
-                    assertEquals(want, vt[i], 1e-6 * Math.abs(want), "n = " + n + ", slope " + slope + ", at " + i);
+                for (double gamma : new double[] {0.1, 0.37, 1}) assertGenScore(vector, scalar, z, n, gamma, "n = " + n + ", slope " + slope);
+            }
+            // one class far ahead: 1 - p down to 1e-9 (below the clamp), where float32 sums would have lost it
+            for (double gap : new double[] {5, 12, 20, 27, 40}) {
+                float[] z = new float[n];
+                for (int i = 0; i < n; i++) z[i] = (float) (0.01 * i);
+                z[n / 2] = (float) gap;
+                for (double gamma : new double[] {0.1, 0.37}) assertGenScore(vector, scalar, z, n, gamma, "n = " + n + ", gap " + gap);
+            }
+        }
+    }
+
+    @Test
+    void expPowersAreTheExpsFromTheirRootsFlooredAtTheNormalFloats() {
+        MathKernels vector = new VectorKernels(), scalar = new ScalarKernels();
+        for (int n : new int[] {1, 15, 16, 17, 100}) {
+            float[] v = new float[n];
+            SplittableRandom rng = new SplittableRandom(n);
+            for (int i = 0; i < n; i++) v[i] = (float) (30 * rng.nextGaussian());
+            v[0] = 3;   // the shift: exp(0) = 1
+            if (n > 2) v[n - 1] = -200;   // below the floor
+            for (int root : new int[] {1, 2, 10, 17, 64}) {
+                double[] sums = new double[2];
+                MathKernels[] kernels = {vector, scalar};
+                for (int k = 0; k < 2; k++) {
+                    float[] u = new float[n], e = new float[n];
+                    sums[k] = kernels[k].expPowers(v, n, 3, root, u, e);
+                    double want = 0;
+                    for (int i = 0; i < n; i++) {
+                        // x as float32 rounds it (v - shift, then times 1 / root): |x| 2^-23 relative in the exp
+                        double x = Math.max(v[i] - 3f, -87.0), rounding = Math.abs(x) * 0x1p-23;
+                        assertEquals(Math.exp(x / root), u[i], (2 * 0x1p-23 + rounding / root) * u[i], "u, root " + root + ", v " + v[i]);
+                        assertEquals(Math.exp(x), e[i], (2 * root * 0x1p-23 + rounding) * e[i], "e, root " + root + ", v " + v[i]);
+                        assertTrue(e[i] >= Float.MIN_NORMAL, "a normal float");
+                        want += e[i];
+                    }
+                    assertEquals(1, e[0], "exp(0) is 1 exactly");
+                    assertEquals(want, sums[k], n * 0x1p-24 * want, "the sum of e");
+                    float[] aliased = v.clone(), e2 = new float[n];
+                    kernels[k].expPowers(aliased, n, 3, root, aliased, e2);
+                    assertArrayEquals(u, aliased, "u may be v");
+                    assertArrayEquals(e, e2);
                 }
             }
         }
+    }
+
+    /**
+     * GEN's score of row z through the kernels (as GEN's float32 path: one exp and u^root where gamma
+     * = 1 / root, else two exps) against the float64 definition (1 - p as the others' share), and the
+     * vector form against the scalar one.
+     */
+    private static void assertGenScore(MathKernels vector, MathKernels scalar, float[] z, int n, double gamma, String what) {
+        double eps = 1e-7;
+        double m = Double.NEGATIVE_INFINITY, total = 0;
+        for (int i = 0; i < n; i++) m = Math.max(m, z[i]);
+        for (int i = 0; i < n; i++) total += Math.exp(z[i] - m);
+        double exact = 0;
+        for (int i = 0; i < n; i++) {
+            double e = Math.exp(z[i] - m), others = total - e;
+            if (e > total / 2) {
+                others = 0;
+                for (int j = 0; j < n; j++) if (j != i) others += Math.exp(z[j] - m);
+            }
+            double c = Math.min(Math.max(e / total, eps), 1 - eps), q = Math.min(Math.max(others / total, eps), 1 - eps);
+            exact += Math.pow(c * q, gamma);
+        }
+        double root = Math.rint(1 / gamma);
+        double[] got = new double[2];
+        MathKernels[] kernels = {vector, scalar};
+        for (int k = 0; k < 2; k++) {
+            float[] u = new float[n], e = new float[n];
+            double sum;
+            if (root * gamma == 1 && root <= RowMath.MAX_ROOT) {
+                sum = kernels[k].expPowers(z, n, (float) m, (int) root, u, e);
+            } else {
+                sum = kernels[k].expShiftedSum(z, n, (float) m, 1, e);
+                kernels[k].expShiftedSum(z, n, (float) m, (float) gamma, u);
+            }
+            got[k] = kernels[k].sumGenTerms(u, e, n, sum, new GenTerms(gamma, eps));
+        }
+        assertEquals(exact, got[0], 2e-6 * exact, what + ", gamma " + gamma + ": vector against float64");
+        assertEquals(exact, got[1], 2e-6 * exact, what + ", gamma " + gamma + ": scalar against float64");
     }
 
     private static void assertClose(double[] want, double[] got) {
