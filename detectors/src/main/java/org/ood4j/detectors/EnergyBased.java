@@ -49,7 +49,8 @@ public final class EnergyBased extends LogitsDetector {
         }, (z, scratch, n) -> {
             float m = RowMath.shiftMax(z, n);                                // a NaN in the row makes the sum NaN
             if (!Float.isFinite(m)) return 0 - (double) RowMath.max(z, n);    // as logSumExp: a non-finite max (NaN first) is the answer
-            return 0 - (m + t * Math.log(RowMath.expShiftedSum(z, n, m, (float) inverse, z)));   // t lse(z/t) = m + t log sum exp((z-m)/t)
+            int whole = RowMath.padForExp(z, n, m, (float) inverse);
+            return 0 - (m + t * Math.log(RowMath.expShiftedSum(z, whole, m, (float) inverse, z)));   // t lse(z/t) = m + t log sum exp((z-m)/t)
         }, flagNonFinite);
     }
 

@@ -46,7 +46,7 @@ public final class Entropy extends LogitsDetector {
         }, (z, terms, n) -> {
             float m = RowMath.shiftMax(z, n);   // a NaN in the row makes the sum, hence every term, NaN
             if (!Float.isFinite(m)) return Double.NaN;
-            double sum = RowMath.expShiftedSum(z, n, m, 1, terms);
+            double sum = RowMath.expShiftedSum(z, RowMath.padForExp(z, n, m, 1), m, 1, terms);   // whole vectors
             // log p_j = (z_j - m) - log sum, not log of a float32 p_j: near p = 1 that log would keep
             // few digits of a tiny entropy. The clamp p >= 1e-7 is also one on log p (log is monotone).
             return 0 - RowMath.sumClampedPLogP(terms, z, n, m, sum, MIN_PROBABILITY_F);

@@ -63,14 +63,13 @@ public final class GEN extends LogitsDetector {
         }, gamma > 1 ? null : (z, e, n) -> {
             float m = RowMath.shiftMax(z, n);   // a NaN in the row makes the sum, hence every term, NaN
             if (!Float.isFinite(m)) return Double.NaN;
+            int whole = RowMath.padForExp(z, n, m, 1);   // the exps as whole vectors; the terms of n values
             double sum;
             if (root > 0) {
-                // u = exp(gamma (z - m)), e = u^root: one exp a value; the row padded with -infinity, whose e
-                // (exp(-87), the floor) is below the sum's rounding and whose terms are left out (n)
-                sum = RowMath.expPowers(z, RowMath.padRow(z, n, Float.NEGATIVE_INFINITY), m, root, z, e);
+                sum = RowMath.expPowers(z, whole, m, root, z, e);   // u = exp(gamma (z - m)), e = u^root: one exp a value
             } else {
-                sum = RowMath.expShiftedSum(z, n, m, 1, e);
-                RowMath.expShiftedSum(z, n, m, (float) gamma, z);   // u (its sum unused)
+                sum = RowMath.expShiftedSum(z, whole, m, 1, e);
+                RowMath.expShiftedSum(z, whole, m, (float) gamma, z);   // u (its sum unused)
             }
             return RowMath.sumGenTerms(z, e, n, sum, terms);
         }, flagNonFinite);

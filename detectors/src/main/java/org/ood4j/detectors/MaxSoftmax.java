@@ -61,7 +61,8 @@ public final class MaxSoftmax extends LogitsDetector {
         }, (z, scratch, n) -> {
             float m = RowMath.shiftMax(z, n);   // a NaN in the row makes the sum NaN
             if (!Float.isFinite(m)) return Double.NaN;
-            return -1 / RowMath.expShiftedSum(z, n, m, (float) inverse, z);   // max(z / t) = max(z) / t for t > 0
+            int whole = RowMath.padForExp(z, n, m, (float) inverse);
+            return -1 / RowMath.expShiftedSum(z, whole, m, (float) inverse, z);   // max(z / t) = max(z) / t for t > 0
         }, flagNonFinite);
     }
 

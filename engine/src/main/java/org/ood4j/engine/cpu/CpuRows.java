@@ -98,7 +98,7 @@ public final class CpuRows {
 
     /**
      * The calling thread's two float rows of at least n elements (the row and a scratch row), with
-     * room for n rounded up to a whole vector (see {@link RowMath#padRow}).
+     * room for n rounded up to a whole vector (see {@link RowMath#padForExp}).
      */
     static float[][] floatRows(int n) {
         float[][] rows = FLOAT_ROWS.get();

@@ -49,25 +49,45 @@ public final class GenTerms {
         return e;
     }
 
-    /** sum^-gamma as a float: p^gamma = u times this. */
-    float pPowerScale(double sum) {
-        return (float) Math.pow(sum, -gamma);
+    /** sum^-gamma: p^gamma = u times this, applied to a row's sum of series terms. */
+    double pPowerScale(double sum) {
+        return Math.pow(sum, -gamma);
     }
 
-    /** A value's term as a vector lane computes it (float32), or its float64 step above the series. */
-    double term(float[] u, float[] e, int n, int i, double sum, float inverseSum, float pPowerScale) {
-        float p = e[i] * inverseSum;
-        if (p > SERIES_MAX_P) return large(e, n, i, sum);
-        return p < eps32 ? clampedTerm : series(u[i] * pPowerScale, p);
+    /**
+     * The series' range [eps, 1/16] as the bits of positive floats (in the order of their values):
+     * p is outside when its bits less {@link #seriesLowBits} exceed {@link #seriesBitsWidth} unsigned,
+     * one test for both ends, exact at each (a NaN is outside too, and makes its term NaN).
+     */
+    int seriesLowBits() { return Float.floatToRawIntBits(eps32); }
+
+    int seriesBitsWidth() { return Float.floatToRawIntBits(SERIES_MAX_P) - Float.floatToRawIntBits(eps32); }
+
+    /** Whether p lies outside the series' range, as a vector lane tests it. */
+    static boolean outsideSeries(float p, int lowBits, int bitsWidth) {
+        return Integer.compareUnsigned(Float.floatToRawIntBits(p) - lowBits, bitsWidth) > 0;
     }
 
-    /** p^gamma (1 - p)^gamma = pg + pg p s(p) from pg = p^gamma, in fmas as the vector form. */
-    float series(float pg, float p) {
+    /**
+     * A value's term over sum^-gamma as a vector lane computes it (float32, {@link #series}), or 0
+     * for a value outside the series' range, whose term {@link #outside} gives (in float64).
+     */
+    float scaledTerm(float u, float p, int lowBits, int bitsWidth) {
+        return outsideSeries(p, lowBits, bitsWidth) ? 0 : series(u, p);
+    }
+
+    /** The term of a value outside the series' range: clamped below it, the float64 step above. */
+    double outside(float[] e, int n, int i, double sum, float p) {
+        return p < eps32 ? clampedTerm : large(e, n, i, sum);
+    }
+
+    /** p^gamma (1 - p)^gamma / sum^-gamma = u + u p s(p) (p^gamma = u sum^-gamma), in fmas as the vector form. */
+    float series(float u, float p) {
         float s = Math.fma(p, a5, a4);
         s = Math.fma(p, s, a3);
         s = Math.fma(p, s, a2);
         s = Math.fma(p, s, a1);
-        return Math.fma(pg * p, s, pg);
+        return Math.fma(u * p, s, u);
     }
 
     /**

@@ -89,14 +89,17 @@ public final class RowMath {
     public static final int VECTOR_FLOATS = 16;
 
     /**
-     * v[n..m) = pad, m = n rounded up to {@link #VECTOR_FLOATS}, where v has room (else m = n); returns
-     * m. A row padded with values whose results the caller leaves out runs as whole vectors: a
-     * kernel's scalar tail of up to 15 values can cost as much as the row's vectors (25 ns a value
-     * for {@link #expPowers}).
+     * v[n..m) = a pad whose exp((pad - shift) scale) is exp(-80), m = n rounded up to {@link
+     * #VECTOR_FLOATS}, where v has room (else m = n); returns m. The exps of a row padded so run as
+     * whole vectors (a scalar tail of up to 15 exps cost about 80 ns a row, a fifth of a 1000-class
+     * softmax), and the pads' exps, a normal float (no subnormal product), are below the rounding of
+     * a sum holding the row's largest, exp(0) = 1: a sum over m values is the row's sum. The
+     * caller's scalar passes after the exps keep n.
      */
-    public static int padRow(float[] v, int n, float pad) {
+    public static int padForExp(float[] v, int n, float shift, float scale) {
         int m = (n + VECTOR_FLOATS - 1) / VECTOR_FLOATS * VECTOR_FLOATS;
-        if (v.length < m) return n;
+        float pad = shift - 80 / scale;
+        if (v.length < m || !((pad - shift) * scale <= -79)) return n;   // no room, or a scale too large to place the pad
         java.util.Arrays.fill(v, n, m, pad);
         return m;
     }

@@ -198,10 +198,15 @@ final class ScalarKernels implements MathKernels {
 
     @Override
     public double sumGenTerms(float[] u, float[] e, int n, double sum, GenTerms terms) {
-        float inverseSum = (float) (1 / sum), scale = terms.pPowerScale(sum);
-        double s = 0;
-        for (int i = 0; i < n; i++) s += terms.term(u, e, n, i, sum, inverseSum, scale);
-        return s;
+        float inverseSum = (float) (1 / sum);
+        int low = terms.seriesLowBits(), width = terms.seriesBitsWidth();
+        double series = 0, outside = 0;
+        for (int i = 0; i < n; i++) {
+            float p = e[i] * inverseSum;
+            series += terms.scaledTerm(u[i], p, low, width);
+            if (GenTerms.outsideSeries(p, low, width)) outside += terms.outside(e, n, i, sum, p);
+        }
+        return terms.pPowerScale(sum) * series + outside;
     }
 
     @Override

@@ -553,30 +553,41 @@ final class VectorKernels implements MathKernels {
 
     @Override
     public double sumGenTerms(float[] u, float[] e, int n, double sum, GenTerms t) {
-        float inverseSum = (float) (1 / sum), scale = t.pPowerScale(sum), eps = t.eps32, clamped = t.clampedTerm;
+        float inverseSum = (float) (1 / sum);
+        int low = t.seriesLowBits(), width = t.seriesBitsWidth();
         float a1 = t.a1, a2 = t.a2, a3 = t.a3, a4 = t.a4, a5 = t.a5;
         FloatVector acc = FloatVector.zero(F);
-        double large = 0;
+        double outside = 0;
         int i = 0, len = F.length();
         for (int bound = F.loopBound(n); i < bound; i += len) {
-            // GenTerms.series in every lane, the clamped lanes' constant by a compare and a blend; the
-            // terms (all in (0, 1]) summed in float32 lanes: within n 2^-24 of the sum
-            FloatVector p = FloatVector.fromArray(F, e, i).mul(inverseSum), pg = FloatVector.fromArray(F, u, i).mul(scale);
+            // GenTerms.series in every lane, over sum^-gamma (applied once, to the sum); the terms (all in
+            // (0, 1]) summed in float32 lanes: within n 2^-24 of the sum. Ten vector ops a vector: one
+            // range test covers both ends of the series (GenTerms.outsideSeries), and the lanes past it (a row's largest p, or p
+            // below the clamp) are rare enough to take a branch of their own
+            FloatVector uv = FloatVector.fromArray(F, u, i), p = FloatVector.fromArray(F, e, i).mul(inverseSum);
             FloatVector s = p.lanewise(VectorOperators.FMA, a5, a4);
             s = p.lanewise(VectorOperators.FMA, s, a3);
             s = p.lanewise(VectorOperators.FMA, s, a2);
             s = p.lanewise(VectorOperators.FMA, s, a1);
-            FloatVector term = pg.mul(p).lanewise(VectorOperators.FMA, s, pg);
-            term = term.blend(clamped, p.compare(VectorOperators.LT, eps));
-            VectorMask<Float> above = p.compare(VectorOperators.GT, GenTerms.SERIES_MAX_P);
-            acc = acc.add(term.blend(0f, above));
-            if (above.anyTrue()) {   // the few lanes past the series (a row's largest p) by GenTerms.large
-                for (long bits = above.toLong(); bits != 0; bits &= bits - 1) large += t.large(e, n, i + Long.numberOfTrailingZeros(bits), sum);
+            FloatVector term = uv.mul(p).lanewise(VectorOperators.FMA, s, uv);
+            VectorMask<Float> out = p.reinterpretAsInts().sub(low).compare(VectorOperators.UGT, width).cast(F);
+            if (!out.anyTrue()) {
+                acc = acc.add(term);
+                continue;
+            }
+            acc = acc.add(term.blend(0f, out));
+            for (long bits = out.toLong(); bits != 0; bits &= bits - 1) {
+                int j = i + Long.numberOfTrailingZeros(bits);
+                outside += t.outside(e, n, j, sum, e[j] * inverseSum);
             }
         }
-        double s = VectorMath.sum(acc) + large;
-        for (; i < n; i++) s += t.term(u, e, n, i, sum, inverseSum, scale);
-        return s;
+        double series = VectorMath.sum(acc);
+        for (; i < n; i++) {
+            float p = e[i] * inverseSum;
+            series += t.scaledTerm(u[i], p, low, width);
+            if (GenTerms.outsideSeries(p, low, width)) outside += t.outside(e, n, i, sum, p);
+        }
+        return t.pPowerScale(sum) * series + outside;
     }
 
     @Override

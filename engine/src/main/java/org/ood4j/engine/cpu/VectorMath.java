@@ -258,7 +258,7 @@ final class VectorMath {
      * exp's steps as {@link #exp(float[], int, float, float, float[])} (always |x| <= 87: one
      * scaling); u^root by squarings from root's top bit, the branches invariant in the loop. The
      * tail, fewer than a vector's lanes, by the scalar twins (25 ns a value: a caller with room in
-     * its arrays pads v to a whole vector, see {@link RowMath#padRow}).
+     * its arrays pads v to a whole vector, see {@link RowMath#padForExp}).
      */
     static double expPowers(float[] v, int n, float shift, int root, float[] u, float[] e) {
         VectorSpecies<Float> species = FloatVector.SPECIES_PREFERRED;

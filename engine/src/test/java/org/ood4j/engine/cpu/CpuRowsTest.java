@@ -40,4 +40,35 @@ class CpuRowsTest {
             assertThrows(IllegalArgumentException.class, () -> Tensor.zeros(DType.FLOAT32, 3).reduceRows((r, b, n) -> 1));
         }
     }
+
+    /** Float rows have room for a whole last vector; a padded row's exps sum to the row's own sum. */
+    @Test
+    void floatRowsPaddedForWholeVectorsOfExps() {
+        try (Scope s = Scope.open()) {
+            SplittableRandom rng = new SplittableRandom(3);
+            for (int c : new int[] {1, 10, 16, 17, 1000}) {
+                Tensor x = Tensor.randn(rng, DType.FLOAT32, 3, c).mul(20);
+                for (float scale : new float[] {1, 0.25f}) {
+                    Tensor lse = x.reduceRows((r, b, n) -> RowMath.logSumExp(r, n), (row, scratch, n) -> {
+                        int whole = RowMath.padForExp(row, n, RowMath.shiftMax(row, n), scale);
+                        assertEquals((n + 15) / 16 * 16, whole, "room for a whole last vector");
+                        assertTrue(scratch.length >= whole);
+                        float m = RowMath.shiftMax(row, n);
+                        return m + Math.log(RowMath.expShiftedSum(row, whole, m, scale, scratch)) / scale;
+                    });
+                    double[] got = lse.toDoubleArray();
+                    for (int i = 0; i < 3; i++) {
+                        // the float32 exps of (z - m) scale, summed: within a few float32 roundings of the float64 sum
+                        double wantScaled = x.slice(0, i, i + 1).to(DType.FLOAT64).mul(scale).logsumexp(1).item() / scale;
+                        assertEquals(wantScaled, got[i], 1e-5 * Math.max(1, Math.abs(wantScaled)), "c = " + c + ", scale " + scale);
+                    }
+                }
+            }
+            float[] tight = new float[17];
+            assertEquals(17, RowMath.padForExp(tight, 17, 0, 1), "no room: no padding");
+            float[] huge = new float[32];
+            huge[0] = 1e6f;
+            assertEquals(17, RowMath.padForExp(huge, 17, 1e6f, 1e9f), "a scale past the shift's precision: no padding");
+        }
+    }
 }
