@@ -69,7 +69,7 @@ public final class GEN extends LogitsDetector {
                 sum = RowMath.expPowers(z, whole, m, root, z, e);   // u = exp(gamma (z - m)), e = u^root: one exp a value
             } else {
                 sum = RowMath.expShiftedSum(z, whole, m, 1, e);
-                RowMath.expShiftedSum(z, whole, m, (float) gamma, z);   // u (its sum unused)
+                RowMath.exp(z, whole, m, (float) gamma, z);   // u
             }
             return RowMath.sumGenTerms(z, e, n, sum, terms);
         }, flagNonFinite);

@@ -103,9 +103,8 @@ public final class CpuRows {
     static float[][] floatRows(int n) {
         float[][] rows = FLOAT_ROWS.get();
         if (rows[0].length < n) {
-            int room = (n + RowMath.VECTOR_FLOATS - 1) / RowMath.VECTOR_FLOATS * RowMath.VECTOR_FLOATS;
-            rows[0] = new float[room];
-            rows[1] = new float[room];
+            rows[0] = new float[RowMath.wholeVectors(n)];
+            rows[1] = new float[RowMath.wholeVectors(n)];
         }
         return rows;
     }

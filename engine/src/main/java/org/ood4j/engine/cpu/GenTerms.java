@@ -69,11 +69,20 @@ public final class GenTerms {
     }
 
     /**
-     * A value's term over sum^-gamma as a vector lane computes it (float32, {@link #series}), or 0
-     * for a value outside the series' range, whose term {@link #outside} gives (in float64).
+     * The terms of values [from, n) one by one, each as a vector lane computes it: sum^-gamma times
+     * their float32 {@link #series} terms, plus the float64 terms of those outside the series (the
+     * scalar form of {@link MathKernels#sumGenTerms}, and the vector form's tail).
      */
-    float scaledTerm(float u, float p, int lowBits, int bitsWidth) {
-        return outsideSeries(p, lowBits, bitsWidth) ? 0 : series(u, p);
+    double sumOneByOne(float[] u, float[] e, int from, int n, double sum) {
+        float inverseSum = (float) (1 / sum);
+        int low = seriesLowBits(), width = seriesBitsWidth();
+        double series = 0, outside = 0;
+        for (int i = from; i < n; i++) {
+            float p = e[i] * inverseSum;
+            if (outsideSeries(p, low, width)) outside += outside(e, n, i, sum, p);
+            else series += series(u[i], p);
+        }
+        return pPowerScale(sum) * series + outside;
     }
 
     /** The term of a value outside the series' range: clamped below it, the float64 step above. */

@@ -125,6 +125,9 @@ interface MathKernels {
      */
     double sumClampedPLogP(float[] e, float[] z, int n, float shift, float inverseSum, float logSum, float minP);
 
+    /** out[i] = exp((v[i] - shift) scale) for i < n, float32 ({@code out} may be v). */
+    void exp(float[] v, int n, float shift, float scale, float[] out);
+
     /**
      * u[i] = exp(max((v[i] - shift) / root, -87 / root)) and e[i] = u[i]^root = exp(v[i] - shift) (at
      * least exp(-87), a normal float) for i < n, 1 <= root <= 64; returns the sum of e. GEN's softmax

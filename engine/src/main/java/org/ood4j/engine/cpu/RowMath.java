@@ -88,6 +88,11 @@ public final class RowMath {
     /** The widest float vector's lanes (512 bits): {@link CpuRows}' float rows have room for a whole last vector. */
     public static final int VECTOR_FLOATS = 16;
 
+    /** n rounded up to whole vectors of {@link #VECTOR_FLOATS}: the room of a padded row. */
+    static int wholeVectors(int n) {
+        return (n + VECTOR_FLOATS - 1) / VECTOR_FLOATS * VECTOR_FLOATS;
+    }
+
     /**
      * v[n..m) = a pad whose exp((pad - shift) scale) is exp(-80), m = n rounded up to {@link
      * #VECTOR_FLOATS}, where v has room (else m = n); returns m. The exps of a row padded so run as
@@ -97,12 +102,15 @@ public final class RowMath {
      * caller's scalar passes after the exps keep n.
      */
     public static int padForExp(float[] v, int n, float shift, float scale) {
-        int m = (n + VECTOR_FLOATS - 1) / VECTOR_FLOATS * VECTOR_FLOATS;
+        int m = wholeVectors(n);
         float pad = shift - 80 / scale;
         if (v.length < m || !((pad - shift) * scale <= -79)) return n;   // no room, or a scale too large to place the pad
         java.util.Arrays.fill(v, n, m, pad);
         return m;
     }
+
+    /** out[i] = exp((v[i] - shift) scale), float32 ({@code out} may be v). */
+    public static void exp(float[] v, int n, float shift, float scale, float[] out) { K.exp(v, n, shift, scale, out); }
 
     /** The largest root {@link #expPowers} takes. */
     public static final int MAX_ROOT = 64;

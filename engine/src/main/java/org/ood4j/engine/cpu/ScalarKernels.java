@@ -197,16 +197,13 @@ final class ScalarKernels implements MathKernels {
     }
 
     @Override
+    public void exp(float[] v, int n, float shift, float scale, float[] out) {
+        for (int i = 0; i < n; i++) out[i] = (float) Math.exp((v[i] - shift) * scale);
+    }
+
+    @Override
     public double sumGenTerms(float[] u, float[] e, int n, double sum, GenTerms terms) {
-        float inverseSum = (float) (1 / sum);
-        int low = terms.seriesLowBits(), width = terms.seriesBitsWidth();
-        double series = 0, outside = 0;
-        for (int i = 0; i < n; i++) {
-            float p = e[i] * inverseSum;
-            series += terms.scaledTerm(u[i], p, low, width);
-            if (GenTerms.outsideSeries(p, low, width)) outside += terms.outside(e, n, i, sum, p);
-        }
-        return terms.pPowerScale(sum) * series + outside;
+        return terms.sumOneByOne(u, e, 0, n, sum);
     }
 
     @Override

@@ -552,6 +552,11 @@ final class VectorKernels implements MathKernels {
     }
 
     @Override
+    public void exp(float[] v, int n, float shift, float scale, float[] out) {
+        VectorMath.exp(v, n, shift, scale, out);
+    }
+
+    @Override
     public double sumGenTerms(float[] u, float[] e, int n, double sum, GenTerms t) {
         float inverseSum = (float) (1 / sum);
         int low = t.seriesLowBits(), width = t.seriesBitsWidth();
@@ -560,10 +565,10 @@ final class VectorKernels implements MathKernels {
         double outside = 0;
         int i = 0, len = F.length();
         for (int bound = F.loopBound(n); i < bound; i += len) {
-            // GenTerms.series in every lane, over sum^-gamma (applied once, to the sum); the terms (all in
-            // (0, 1]) summed in float32 lanes: within n 2^-24 of the sum. Ten vector ops a vector: one
-            // range test covers both ends of the series (GenTerms.outsideSeries), and the lanes past it (a row's largest p, or p
-            // below the clamp) are rare enough to take a branch of their own
+            // GenTerms.series in every lane, over sum^-gamma (applied once, to the sum); the terms (all
+            // in (0, 1]) summed in float32 lanes: within n 2^-24 of the sum. Ten vector ops a vector:
+            // one range test covers both ends of the series (GenTerms.outsideSeries), and the lanes
+            // past it (a row's largest p, or p below the clamp) are rare enough for a branch of their own
             FloatVector uv = FloatVector.fromArray(F, u, i), p = FloatVector.fromArray(F, e, i).mul(inverseSum);
             FloatVector s = p.lanewise(VectorOperators.FMA, a5, a4);
             s = p.lanewise(VectorOperators.FMA, s, a3);
@@ -581,13 +586,7 @@ final class VectorKernels implements MathKernels {
                 outside += t.outside(e, n, j, sum, e[j] * inverseSum);
             }
         }
-        double series = VectorMath.sum(acc);
-        for (; i < n; i++) {
-            float p = e[i] * inverseSum;
-            series += t.scaledTerm(u[i], p, low, width);
-            if (GenTerms.outsideSeries(p, low, width)) outside += t.outside(e, n, i, sum, p);
-        }
-        return t.pPowerScale(sum) * series + outside;
+        return t.pPowerScale(sum) * VectorMath.sum(acc) + outside + (i < n ? t.sumOneByOne(u, e, i, n, sum) : 0);
     }
 
     @Override
