@@ -12,8 +12,8 @@ import org.openjdk.jmh.annotations.*;
  * The fused row kernels of the CPU backend on a (rows x cols) matrix: {@code Tensor.reduceRows}
  * with a max-softmax body (one max pass and one exp pass per row, in L1) on float32 rows (the
  * float32 path: FloatRowReducer, float32 exp, float64 sums) and on float64 rows (the float64
- * path), and {@code Tensor.mapRows} summing each row into 16 column groups (the shape of ASH's
- * per-channel kept sums); and the single-pass helpers of the fused detectors: {@code allFinite}
+ * path), and {@code Tensor.mapRows} summing each float32 row, as stored (FloatRowMapper), into 16
+ * column groups (the shape of ASH's per-channel kept sums; ViM's distance and energy per row); and the single-pass helpers of the fused detectors: {@code allFinite}
  * (the input check, straight from memory), {@code groupSum} into float64 sums of float32 rows (16
  * groups: class means without a float64 copy; one group: a mean, in blocks of whole rows on all
  * cores), and a 10-class linear head's argmax per row by
@@ -70,6 +70,8 @@ public class RowsBenchmark {
                     (z, scratch, n) -> -1 / RowMath.expShiftedSum(z, n, RowMath.max(z, n), false),
                     (z, scratch, n) -> -1 / RowMath.expShiftedSum(z, n, RowMath.max(z, n), 1, z));
             case "maprows-float32" -> x.mapRows(16, (z, scratch, n, out) -> {
+                for (int j = 0; j < n; j++) out[Math.min(15, j / group)] += z[j];
+            }, (z, scratch, n, out) -> {   // the float32 form: the row as stored, not widened
                 for (int j = 0; j < n; j++) out[Math.min(15, j / group)] += z[j];
             });
             case "groupsum-float32" -> x.groupSum(groups, 16, DType.FLOAT64);

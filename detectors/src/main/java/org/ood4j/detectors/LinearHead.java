@@ -157,20 +157,30 @@ public final class LinearHead implements Function<Tensor, Tensor>, AutoCloseable
      * every row, and the row is not widened. The logits are float32, their exps summed in float64.
      */
     public Tensor logSumExps(Tensor features) {
-        double[][] w = weightRows();
-        double[] b = biasValues();
-        int classes = w.length;
         float[][] wf = features.dtype() == DType.FLOAT32 ? weightFloatRows() : null;
-        return features.reduceRows((z, scratch, n) -> {
-            double[] logits = classes <= scratch.length ? scratch : new double[classes];
-            rowLogits(w, b, z, n, logits);
-            return org.ood4j.engine.cpu.RowMath.logSumExp(logits, classes);
-        }, (z, scratch, n) -> {
-            float[] logits = classes <= scratch.length ? scratch : new float[classes];
-            org.ood4j.engine.cpu.RowMath.dots(z, wf, n, logits);
-            for (int c = 0; c < classes; c++) logits[c] += (float) b[c];
-            return org.ood4j.engine.cpu.RowMath.logSumExp(logits, classes);
-        });
+        return features.reduceRows((z, scratch, n) -> rowLogSumExp(z, scratch, n),
+                (z, scratch, n) -> rowLogSumExp(wf, z, scratch, n));
+    }
+
+    /** logsumexp(z W^T + b) of one float64 row z of n values, the logits in {@code scratch} where it has room. */
+    double rowLogSumExp(double[] z, double[] scratch, int n) {
+        int classes = (int) classes();
+        double[] logits = classes <= scratch.length ? scratch : new double[classes];
+        rowLogits(weightRows(), biasValues(), z, n, logits);
+        return org.ood4j.engine.cpu.RowMath.logSumExp(logits, classes);
+    }
+
+    /**
+     * As {@link #rowLogSumExp(double[], double[], int)} for a float32 row and the float32 weights
+     * {@code wf} ({@link #weightFloatRows}, passed in so a pass over rows reads the field once).
+     */
+    double rowLogSumExp(float[][] wf, float[] z, float[] scratch, int n) {
+        int classes = wf.length;
+        double[] b = biasValues();
+        float[] logits = classes <= scratch.length ? scratch : new float[classes];
+        org.ood4j.engine.cpu.RowMath.dots(z, wf, n, logits);
+        for (int c = 0; c < classes; c++) logits[c] += (float) b[c];
+        return org.ood4j.engine.cpu.RowMath.logSumExp(logits, classes);
     }
 
     /** z W^T + b in float64. */

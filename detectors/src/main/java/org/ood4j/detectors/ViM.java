@@ -90,8 +90,7 @@ public final class ViM extends FeaturesDetector implements StreamingFit {
         @Override
         protected void addId(Tensor rows, long[] labels) {
             ViM d = detector();
-            Tensor u = d.state().get("u"), principal = d.state().get("principal_space");
-            Tensor r = residualNorms(rows, u, principal);
+            Tensor r = d.residualNorms(rows);
             Tensor maxLogit = d.head.apply(rows).max(1).to(DType.FLOAT64);
             Tensor pairs = Tensor.cat(java.util.List.of(maxLogit.unsqueeze(1), r.unsqueeze(1)), 1);   // (n, 2)
             moments[0].add(pairs.toDoubleArray(), (int) rows.size(0), null);
@@ -107,35 +106,66 @@ public final class ViM extends FeaturesDetector implements StreamingFit {
     /**
      * ||(z - u) R|| for feature rows z, through the principal space V (D x d): R R^T + V V^T = I, so
      * with x = z - u, ||x R||^2 = ||x||^2 - ||x V||^2, a product d columns wide instead of D - d (64
-     * against 448 at D = 512). x V = z V - u V; ||x||^2 comes from one fused pass over the rows and
-     * ||x V||^2 from one over the product's, so no centred copy of either is made. Float64 keeps the
-     * differences exact to ~1e-16 ||x||^2.
+     * against 448 at D = 512). x V = z V - u V, so no centred copy of the rows is made; the float32
+     * rows meet the float64 space in the product itself (widened as it packs them). Float64 keeps
+     * the difference exact to ~1e-16 ||x||^2. {@code squares[i * step]} holds ||x_i||^2.
      */
-    private static Tensor residualNorms(Tensor z, Tensor u, Tensor principal) {
-        double[] origin = u.toDoubleArray();
-        try (Scope s = Scope.open()) {
-            // float32 rows centred in float64 as they are read: no float64 copy of a row
-            Tensor squares = z.reduceRows(squaredDistances(origin), (row, scratch, n) -> RowMath.centredSquares(row, origin, n));
-            // the float32 rows meet the float64 space in the product itself (widened as it packs them): no
-            // float64 copy of them
-            double[] originInPrincipal = u.unsqueeze(0).matmul(principal).toDoubleArray();
-            Tensor inPrincipal = z.matmul(principal).reduceRows(squaredDistances(originInPrincipal));
-            return s.keep(squares.sub(inPrincipal).clampMin(0).sqrt());
+    private static double[] residualNorms(Tensor z, double[] squares, int step, double[] origin, Tensor principal) {
+        int rows = (int) z.size(0), d = (int) principal.size(1);
+        double[] originInPrincipal = vectorTimes(origin, principal), product;
+        try (Tensor zv = z.matmul(principal)) {
+            product = zv.toDoubleArray();
         }
+        double[] norms = new double[rows];
+        for (int i = 0; i < rows; i++) {
+            double inPrincipal = squaredDistance(product, i * d, originInPrincipal, d);
+            norms[i] = Math.sqrt(Math.max(0, squares[i * step] - inPrincipal));   // a NaN survives max and root
+        }
+        return norms;
     }
 
-    /** ||row - centre||^2 of a float64 row (the row is overwritten by its difference). */
-    private static org.ood4j.engine.RowReducer squaredDistances(double[] centre) {
-        return (row, scratch, n) -> {
-            for (int j = 0; j < n; j++) row[j] -= centre[j];
-            return RowMath.dot(row, row, n);
-        };
+    /** x M for a vector x (D,) and a matrix M (D, d), in plain loops: a 1 x D product is too small for the GEMM's packing. */
+    private static double[] vectorTimes(double[] x, Tensor matrix) {
+        int rows = (int) matrix.size(0), cols = (int) matrix.size(1);
+        double[] m = matrix.toDoubleArray(), out = new double[cols];
+        for (int i = 0; i < rows; i++) {
+            for (int j = 0; j < cols; j++) out[j] += x[i] * m[i * cols + j];
+        }
+        return out;
+    }
+
+    /** ||a[at..at+n) - centre||^2, in four chains (one chain of dependent adds is latency-bound). */
+    private static double squaredDistance(double[] a, int at, double[] centre, int n) {
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        int j = 0;
+        for (; j + 4 <= n; j += 4) {
+            double x0 = a[at + j] - centre[j], x1 = a[at + j + 1] - centre[j + 1];
+            double x2 = a[at + j + 2] - centre[j + 2], x3 = a[at + j + 3] - centre[j + 3];
+            s0 += x0 * x0;
+            s1 += x1 * x1;
+            s2 += x2 * x2;
+            s3 += x3 * x3;
+        }
+        for (; j < n; j++) {
+            double x = a[at + j] - centre[j];
+            s0 += x * x;
+        }
+        return (s0 + s1) + (s2 + s3);
+    }
+
+    /** ||z - u||^2 of each feature row, float32 rows centred in float64 as they are read (no float64 copy of a row). */
+    private static double[] squaredDistances(Tensor z, double[] origin) {
+        try (Tensor squares = z.reduceRows((row, scratch, n) -> squaredDistance(row, 0, origin, n),
+                (row, scratch, n) -> RowMath.centredSquares(row, origin, n))) {
+            return squares.toDoubleArray();
+        }
     }
 
     /** ||(z - u) R||: through the principal space, or the residual space R itself in a detector saved before it was kept. */
     private Tensor residualNorms(Tensor z) {
-        Tensor principal = state().get("principal_space");
-        if (principal != null) return residualNorms(z, state("u"), principal);
+        Tensor principal = state().get("principal_space");   // state(), not state(name): the fit's second pass reads it too
+        double[] origin = state().get("u").toDoubleArray();
+        if (principal != null) return Tensor.of(residualNorms(z, squaredDistances(z, origin), 1, origin, principal), z.size(0));
         try (Scope s = Scope.open()) {
             return s.keep(z.to(DType.FLOAT64).sub(state("u")).matmul(state("residual_space")).normL2(1, false));
         }
@@ -156,10 +186,37 @@ public final class ViM extends FeaturesDetector implements StreamingFit {
      */
     @Override protected boolean scoresFlagNonFinite() { return true; }
 
+    /**
+     * One pass over the rows for ||z - u||^2 and the head's logsumexp together, one product for
+     * z V; the scores from those in plain loops (no tensor op per step).
+     */
     @Override
     protected Tensor scoreChunk(Tensor features) {
-        Tensor virtual = residualNorms(features).mul(state("alpha"));
-        return virtual.sub(head.logSumExps(features));
+        Tensor principal = state().get("principal_space");
+        if (principal == null) {
+            try (Tensor virtual = residualNorms(features).mul(state("alpha")); Tensor energies = head.logSumExps(features)) {
+                return virtual.sub(energies);
+            }
+        }
+        double[] origin = state("u").toDoubleArray(), squaresAndEnergies;
+        float[][] weights = features.dtype() == DType.FLOAT32 ? head.weightFloatRows() : null;
+        try (Tensor rows = features.mapRows(2, (z, scratch, n, out) -> {
+            out[0] = squaredDistance(z, 0, origin, n);
+            out[1] = head.rowLogSumExp(z, scratch, n);
+        }, (z, scratch, n, out) -> {
+            out[0] = RowMath.centredSquares(z, origin, n);
+            out[1] = head.rowLogSumExp(weights, z, scratch, n);
+        })) {
+            squaresAndEnergies = rows.toDoubleArray();
+        }
+        double alpha = state("alpha").item();
+        double[] residuals = residualNorms(features, squaresAndEnergies, 2, origin, principal), scores = new double[residuals.length];
+        for (int i = 0; i < scores.length; i++) scores[i] = alpha * residuals[i] - squaresAndEnergies[2 * i + 1];
+        Tensor out = Tensor.of(scores, scores.length);
+        if (features.device() == out.device()) return out;
+        try (out) {
+            return out.to(features.device());
+        }
     }
 
     @Override

@@ -925,15 +925,24 @@ public final class Tensor implements AutoCloseable {
      * {@link #reduceRows(RowReducer)}, whose many-valued form it is).
      */
     public Tensor mapRows(int width, RowMapper f) {
+        return mapRows(width, f, null);
+    }
+
+    /**
+     * As {@link #mapRows(int, RowMapper)}, with {@code f32} the same function for float32 rows: a
+     * float32 tensor's rows go to {@code f32} as float32, any other dtype's to {@code f64} as float64.
+     */
+    public Tensor mapRows(int width, RowMapper f64, FloatRowMapper f32) {
         checkOpen();
         if (rank() != 2) throw new IllegalArgumentException("mapRows needs a 2-D tensor (N, C), got " + Shape.toString(shape));
-        if (f == null || width < 0) throw new IllegalArgumentException("mapRows needs a function and a width >= 0, got width " + width);
+        if (f64 == null || width < 0) throw new IllegalArgumentException("mapRows needs a function and a width >= 0, got width " + width);
         if (device() != Device.CPU) {
-            try (Tensor host = to(Device.CPU); Tensor r = host.mapRows(width, f)) {
+            try (Tensor host = to(Device.CPU); Tensor r = host.mapRows(width, f64, f32)) {
                 return r.to(device());
             }
         }
-        return org.ood4j.engine.cpu.CpuRows.map(this, width, f);
+        if (f32 != null && dtype == DType.FLOAT32) return org.ood4j.engine.cpu.CpuRows.map(this, width, f32);
+        return org.ood4j.engine.cpu.CpuRows.map(this, width, f64);
     }
 
     private Tensor reduceRows(RowReducer f64, FloatRowReducer f32, boolean finiteOnly) {

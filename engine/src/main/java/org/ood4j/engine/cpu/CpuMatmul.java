@@ -29,7 +29,7 @@ final class CpuMatmul implements MatmulOps {
         }
         // A 2-D operand is packed once and shared by every batch item.
         // a 2-D float32 A of a float64 product stays float32, widened by the GEMM as it packs it
-        Object sharedA = a.rank() != 2 ? null : floatRowsOfDoubleProduct(a, type) ? Packing.floats(a) : pack(a, type);
+        Object sharedA = a.rank() != 2 ? null : floatRowsOfDoubleProduct(a, type) ? floatRows(a) : pack(a, type);
         Object sharedB = b.rank() == 2 ? pack(b, type) : null;
         for (long bi = 0; bi < batch; bi++) {
             Object pa = sharedA != null ? sharedA : pack(a, bi, type);
@@ -39,7 +39,7 @@ final class CpuMatmul implements MatmulOps {
                 float[] c = Gemm.sgemm((float[]) pa, (float[]) pb, m, n, k);
                 MemorySegment.copy(c, 0, os, DType.FLOAT32.layout(), outByte, c.length);
             } else {
-                double[] c = pa instanceof float[] floats ? Gemm.dgemm(Gemm.Block.ofFloats(floats, 0, k), (double[]) pb, m, n, k)
+                double[] c = pa instanceof Gemm.Block rows ? Gemm.dgemm(rows, (double[]) pb, m, n, k)
                         : Gemm.dgemm((double[]) pa, (double[]) pb, m, n, k);
                 MemorySegment.copy(c, 0, os, DType.FLOAT64.layout(), outByte, c.length);
             }
@@ -80,6 +80,22 @@ final class CpuMatmul implements MatmulOps {
             }
         });
         MemorySegment.copy(c, 0, os, DType.FLOAT32.layout(), 0, c.length);
+    }
+
+    /**
+     * A 2-D float32 A as float rows for a float64 product: its own memory where its rows are
+     * contiguous runs (a row block of features), else a packed copy.
+     */
+    private static Gemm.Block floatRows(Tensor a) {
+        int k = (int) a.size(1);
+        long m = a.size(0), rowStride = m == 1 ? k : a.strides()[0];
+        if (m > 0 && (a.strides()[1] == 1 || k == 1) && rowStride >= k) {
+            long floats = (m - 1) * rowStride + k;   // the last row's end: indices of one Java int
+            if (floats <= org.ood4j.engine.MemoryBudget.MAX_ARRAY) {
+                return Gemm.Block.ofFloatRows(a.storage().segment().asSlice(4 * a.offset(), 4 * floats), (int) rowStride);
+            }
+        }
+        return Gemm.Block.ofFloatRows(MemorySegment.ofArray(Packing.floats(a)), k);
     }
 
     private static boolean floatRowsOfDoubleProduct(Tensor a, DType type) {

@@ -3,6 +3,7 @@ package org.ood4j.engine.cpu;
 import java.lang.foreign.MemorySegment;
 
 import org.ood4j.engine.DType;
+import org.ood4j.engine.FloatRowMapper;
 import org.ood4j.engine.FloatRowReducer;
 import org.ood4j.engine.RowMapper;
 import org.ood4j.engine.RowReducer;
@@ -63,20 +64,44 @@ public final class CpuRows {
 
     /** f of every row of a 2-D host tensor to width values, as a new (N, width) float64 tensor. */
     public static Tensor map(Tensor x, int width, RowMapper f) {
+        MemorySegment xs = x.storage().segment();
+        DType inType = x.dtype();
+        long stride = x.strides()[1];
+        return map(x, width, 2, (base, len, buf, out) -> {
+            HostRows.load(xs, inType, base, stride, len, buf[0]);
+            f.apply(buf[0], buf[1], len, out);
+        });
+    }
+
+    /** As {@link #map(Tensor, int, RowMapper)} for a float32 tensor, each row handed to f as float32. */
+    public static Tensor map(Tensor x, int width, FloatRowMapper f) {
+        if (x.dtype() != DType.FLOAT32) throw new IllegalArgumentException("a float32 row mapper needs a float32 tensor, got " + x.dtype());
+        MemorySegment xs = x.storage().segment();
+        long stride = x.strides()[1];
+        return map(x, width, 0, (base, len, unused, out) -> {
+            float[][] rows = floatRows(len);
+            HostRows.loadFloats(xs, base, stride, len, rows[0]);
+            f.apply(rows[0], rows[1], len, out);
+        });
+    }
+
+    /** One row's values into {@code out} (zeroed) from the element offset of its first element and its length. */
+    private interface RowValues {
+        void of(long base, int length, double[][] scratch, double[] out);
+    }
+
+    private static Tensor map(Tensor x, int width, int doubleBuffers, RowValues values) {
         AlongDim.rowLength(x, 1);
         Tensor out = Tensor.zeros(DType.FLOAT64, x.size(0), width);
         if (x.size(0) == 0 || width == 0) return out;
-        MemorySegment xs = x.storage().segment(), os = out.storage().segment();
-        DType inType = x.dtype();
-        long stride = x.strides()[1];
+        MemorySegment os = out.storage().segment();
         try (Tensor outRows = out.slice(1, 0, 1)) {
             StridedLoop loop = StridedLoop.overRows(x, outRows);
-            ThreadLocal<double[]> values = ThreadLocal.withInitial(() -> new double[width]);
-            loop.forEach(CpuReductions.WHOLE_ROW, 2, (base, len, buf) -> {
-                double[] row = values.get();
+            ThreadLocal<double[]> rowValues = ThreadLocal.withInitial(() -> new double[width]);
+            loop.forEach(CpuReductions.WHOLE_ROW, doubleBuffers, (base, len, buf) -> {
+                double[] row = rowValues.get();
                 java.util.Arrays.fill(row, 0);
-                HostRows.load(xs, inType, base[0], stride, len, buf[0]);
-                f.apply(buf[0], buf[1], len, row);
+                values.of(base[0], len, buf, row);
                 MemorySegment.copy(row, 0, os, java.lang.foreign.ValueLayout.JAVA_DOUBLE_UNALIGNED, base[1] * Double.BYTES, width);
             });
         }

@@ -1,5 +1,7 @@
 package org.ood4j.engine.cpu;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.stream.IntStream;
 
 /**
@@ -196,25 +198,28 @@ final class Gemm {
     /**
      * A block of a row-major float64 array as a GEMM operand: element (i, p) at
      * data[offset + i ld + p]; {@code transposed}, the block's transpose, element (i, p) at
-     * data[offset + p ld + i]: a transposed operand is read where it is, not copied first.
+     * data[offset + p ld + i]: a transposed operand is read where it is, not copied first. Or
+     * float32 rows in memory ({@link #ofFloatRows}): element (i, p) the float at index
+     * offset + i ld + p of {@code floats}.
      */
-    record Block(double[] data, float[] floats, int offset, int ld, boolean transposed) {
+    record Block(double[] data, MemorySegment floats, int offset, int ld, boolean transposed) {
         Block(double[] data, int offset, int ld, boolean transposed) {
             this(data, null, offset, ld, transposed);
         }
 
         /**
-         * A row-major float32 array as a float64 operand, widened as the product packs it: float32
-         * rows times a float64 matrix (ViM's features times its principal space) without a float64
-         * copy of the rows first (for 2000 x 512 rows, an 8 MB array written and read again).
+         * Row-major float32 rows as a float64 operand, widened as the product packs them: float32
+         * rows times a float64 matrix (ViM's features times its principal space) read where they
+         * lie, a tensor's own memory, with no copy first (for 2000 x 512 rows, a float64 copy is an
+         * 8 MB array written and read again; a float32 one, a 4 MB array to fault in and fill).
          */
-        static Block ofFloats(float[] floats, int offset, int ld) {
-            return new Block(null, floats, offset, ld, false);
+        static Block ofFloatRows(MemorySegment floats, int ld) {
+            return new Block(null, floats, 0, ld, false);
         }
 
         double get(int i, int p) {
             int at = transposed ? offset + p * ld + i : offset + i * ld + p;
-            return floats != null ? floats[at] : data[at];
+            return floats != null ? floats.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, at) : data[at];
         }
     }
 
@@ -276,7 +281,7 @@ final class Gemm {
         return dgemm(new Block(a, 0, k, false), b, m, n, k);
     }
 
-    /** A B for a row-major (m, k) block A, float64 or float32 ({@link Block#ofFloats}), and a row-major (k, n) float64 B. */
+    /** A B for a row-major (m, k) block A, float64 or float32 ({@link Block#ofFloatRows}), and a row-major (k, n) float64 B. */
     static double[] dgemm(Block a, double[] b, int m, int n, int k) {
         double[] c = new double[m * n];
         dgemmAdd(a, new Block(b, 0, n, false), 1, c, 0, n, m, n, k, null);

@@ -24,6 +24,7 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class VectorGemm implements Gemm.Kernels {
     private static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
+    private static final java.lang.foreign.ValueLayout.OfFloat FLOAT_ROWS = java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final VectorSpecies<Double> DS = DoubleVector.SPECIES_PREFERRED;
     private static final int FL = FS.length(), DL = DS.length();
     /**
@@ -347,7 +348,7 @@ final class VectorGemm implements Gemm.Kernels {
         if (blocks > 1 && (long) m * n * k >= PARALLEL_WORK) tasks = tasks.parallel();
         tasks.forEach(blk -> {
             int i0 = blk * MC, rows = Math.min(MC, m - i0), panelRows = (rows + KR - 1) / KR * KR;
-            double[] ap = new double[panelRows * Math.min(k, KC)], tile = new double[KR * nr];
+            double[] ap = borrowRowPanels(panelRows * Math.min(k, KC)), tile = new double[KR * nr];
             for (int p0 = 0; p0 < k; p0 += KC) {
                 int len = Math.min(KC, k - p0);
                 packRows(a, i0, rows, panelRows, p0, len, ap);
@@ -367,7 +368,22 @@ final class VectorGemm implements Gemm.Kernels {
                     }
                 }
             }
+            ROW_PANELS.get()[0] = ap;
         });
+    }
+
+    /**
+     * Each thread's array for A's micro-panels: a row block's (84 x 256 doubles, 172 KB) would
+     * otherwise be a fresh zeroed array per task. Taken out of its holder while in use and put back
+     * after, so a product nested in a task on the same thread gets an array of its own.
+     */
+    private static final ThreadLocal<double[][]> ROW_PANELS = ThreadLocal.withInitial(() -> new double[1][0]);
+
+    private static double[] borrowRowPanels(int size) {
+        double[][] holder = ROW_PANELS.get();
+        double[] panels = holder[0];
+        holder[0] = new double[0];
+        return panels.length >= size ? panels : new double[size];
     }
 
     /**
@@ -408,7 +424,7 @@ final class VectorGemm implements Gemm.Kernels {
      */
     private static void packRows(Gemm.Block a, int i0, int rows, int panelRows, int p0, int len, double[] ap) {
         double[] data = a.data();
-        float[] floats = a.floats();   // a float32 A (Block.ofFloats) is widened here, as it is packed
+        java.lang.foreign.MemorySegment floats = a.floats();   // a float32 A (Block.ofFloatRows) is widened here, as it is packed
         int ld = a.ld(), rowStep = a.transposed() ? 1 : ld, colStep = a.transposed() ? ld : 1;
         for (int q = 0, dst = 0; q < panelRows / KR; q++, dst += KR * len) {
             int inside = Math.min(KR, rows - q * KR), first = a.offset() + (i0 + q * KR) * rowStep + p0 * colStep;
@@ -418,7 +434,7 @@ final class VectorGemm implements Gemm.Kernels {
                     if (r >= inside) {
                         for (int p = 0, o = dst + r; p < len; p++, o += KR) ap[o] = 0;
                     } else if (floats != null) {
-                        for (int p = 0, o = dst + r; p < len; p++, o += KR) ap[o] = floats[src + p];
+                        for (int p = 0, o = dst + r; p < len; p++, o += KR) ap[o] = floats.getAtIndex(FLOAT_ROWS, src + p);
                     } else {
                         for (int p = 0, o = dst + r; p < len; p++, o += KR) ap[o] = data[src + p];
                     }

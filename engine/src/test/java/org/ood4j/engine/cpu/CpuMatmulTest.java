@@ -95,6 +95,23 @@ class CpuMatmulTest {
         assertEquals(DType.FLOAT64, check(b, a).dtype());
     }
 
+    /**
+     * A float32 A of a float64 product is read where it lies (a row block at an offset, rows with a
+     * gap between them, one row) or packed first (a transposed view): either way, the bits of the
+     * product of its float64 copy.
+     */
+    @Test
+    void floatRowsOfADoubleProductReadInPlace() {
+        Tensor b = Tensor.randn(rng, DType.FLOAT64, 40, 33);
+        Tensor base = Tensor.randn(rng, DType.FLOAT32, 300, 50);
+        for (Tensor a : new Tensor[] {Tensor.randn(rng, DType.FLOAT32, 100, 40), base.slice(0, 17, 290).slice(1, 0, 40),
+                base.slice(0, 5, 6).slice(1, 10, 50), Tensor.randn(rng, DType.FLOAT32, 60, 2, 40).select(1, 1), base.slice(0, 0, 40).t()}) {
+            try (Tensor wide = a.to(DType.FLOAT64)) {
+                assertArrayEquals(wide.matmul(b).toDoubleArray(), a.matmul(b).toDoubleArray(), java.util.Arrays.toString(a.strides()));
+            }
+        }
+    }
+
     @Test
     void refusesMismatchedOperands() {
         Tensor a = Tensor.randn(rng, DType.FLOAT32, 7, 9);

@@ -6,6 +6,7 @@ import java.util.SplittableRandom;
 
 import org.junit.jupiter.api.Test;
 import org.ood4j.engine.DType;
+import org.ood4j.engine.RowMapper;
 import org.ood4j.engine.Scope;
 import org.ood4j.engine.Tensor;
 
@@ -41,6 +42,30 @@ class CpuRowsTest {
         }
     }
 
+    /** mapRows' float32 form takes a float32 tensor's rows as stored (any strides); another dtype's go to the float64 form. */
+    @Test
+    void mapsFloatRowsAsStored() {
+        try (Scope s = Scope.open()) {
+            Tensor x = Tensor.randn(new SplittableRandom(4), DType.FLOAT32, 3000, 2, 37).select(1, 1);   // (3000, 37), rows apart
+            RowMapper wide = (row, scratch, n, out) -> {
+                for (int j = 0; j < n; j++) out[0] += row[j];
+                out[1] = RowMath.max(row, n);
+            };
+            Tensor both = x.mapRows(2, wide, (row, scratch, n, out) -> {
+                assertTrue(scratch.length >= n);
+                out[0] = RowMath.sum(row, n);
+                out[1] = -RowMath.max(row, n);   // a sign the float64 form does not have: which form ran
+            });
+            Tensor want = x.to(DType.FLOAT64).mapRows(2, wide, (row, scratch, n, out) -> fail("a float64 tensor's rows are float64"));
+            double[] got = both.toDoubleArray(), sums = want.toDoubleArray();
+            assertArrayEquals(new long[] {3000, 2}, both.shape());
+            for (int i = 0; i < 3000; i++) {
+                assertEquals(sums[2 * i], got[2 * i], 1e-12, "row " + i);          // float32 values summed in float64: exact
+                assertEquals(-sums[2 * i + 1], got[2 * i + 1], 0, "row " + i);
+            }
+        }
+    }
+
     /** Float rows have room for a whole last vector; a padded row's exps sum to the row's own sum. */
     @Test
     void floatRowsPaddedForWholeVectorsOfExps() {
@@ -64,6 +89,10 @@ class CpuRowsTest {
                     }
                 }
             }
+            // RowMath.logSumExp pads where the row has room: the same sum as without room, within float32 exps' rounding
+            float[] roomy = new float[32], exact = new float[10];
+            for (int j = 0; j < 10; j++) roomy[j] = exact[j] = (float) rng.nextGaussian() * 5;
+            assertEquals(RowMath.logSumExp(exact, 10), RowMath.logSumExp(roomy, 10), 1e-6);
             float[] tight = new float[17];
             assertEquals(17, RowMath.padForExp(tight, 17, 0, 1), "no room: no padding");
             float[] huge = new float[32];

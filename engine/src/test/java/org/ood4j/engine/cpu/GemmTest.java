@@ -146,7 +146,7 @@ class GemmTest {
             double[] wide = new double[m * k], b = new double[k * n];
             for (int i = 0; i < a.length; i++) wide[i] = a[i] = (float) rng.nextGaussian();
             for (int i = 0; i < b.length; i++) b[i] = rng.nextGaussian();
-            assertArrayEquals(Gemm.dgemm(wide, b, m, n, k), Gemm.dgemm(Gemm.Block.ofFloats(a, 0, k), b, m, n, k), m + "x" + n + "x" + k);
+            assertArrayEquals(Gemm.dgemm(wide, b, m, n, k), Gemm.dgemm(Gemm.Block.ofFloatRows(java.lang.foreign.MemorySegment.ofArray(a), k), b, m, n, k), m + "x" + n + "x" + k);
         }
     }
 
