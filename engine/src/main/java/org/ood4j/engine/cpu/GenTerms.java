@@ -6,20 +6,23 @@ package org.ood4j.engine.cpu;
  * of {@link MathKernels#sumGenTerms}. Each value of a softmax row comes as e = exp(z - shift) (p = e /
  * sum) and u = exp(gamma (z - shift)), so p^gamma = u sum^-gamma needs no power and no log; the rest
  * of a term by the binomial series
- * <pre>  (1 - p)^gamma = 1 + p (a1 + p (a2 + p (a3 + p (a4 + p a5)))),  a_k = binom(gamma, k) (-1)^k</pre>
- * for eps <= p <= 1/16 (then 1 - p <= 1 - eps: no clamp to meet). p < eps is clamped on both sides,
- * (eps (1 - eps))^gamma; above the series (at most 16 values a row) the float64 power of a float64 c q.
- * For 0 < gamma <= 1: every term is then at least (eps (1 - eps))^gamma, a normal float32 for eps >=
- * 1e-30 (a larger gamma's terms leave float32's range), and the first term the series leaves out,
- * |a6| p^6 <= gamma (1/16)^6 / 6, is below 2^-24.
+ * <pre>  (1 - p)^gamma = 1 + p (a1 + p (a2 + p (a3 + p a4))),  a_k = binom(gamma, k) (-1)^k</pre>
+ * for eps <= p <= 1/16 (then 1 - p <= 1 - eps: no clamp to meet), written in e itself with a row's
+ * coefficients b_k = a_k sum^-k ({@link Row}): p is never formed, and p^gamma (1 - p)^gamma / sum^-gamma
+ * = u + u e (b1 + e (b2 + e (b3 + e b4))). p < eps is clamped on both sides, (eps (1 - eps))^gamma;
+ * above the series (at most 16 values a row) the float64 power of a float64 c q. For 0 < gamma <= 1:
+ * every term is then at least (eps (1 - eps))^gamma, a normal float32 for eps >= 1e-30 (a larger
+ * gamma's terms leave float32's range), and the first term the series leaves out, |a5| p^5 <=
+ * 0.0303 (1/16)^5 = 2.9e-8 (|binom(gamma, 5)| is largest near gamma = 0.36), is below 2^-24.
  */
 public final class GenTerms {
     /** Up to here a term is the series; above, the float64 step. */
     static final float SERIES_MAX_P = 1 / 16f;
 
     final double gamma, eps;
-    /** eps and (eps (1 - eps))^gamma as floats; the series' coefficients a1..a5. */
-    final float eps32, clampedTerm, a1, a2, a3, a4, a5;
+    /** (eps (1 - eps))^gamma as a float; the series' coefficients a1..a4. */
+    final float clampedTerm;
+    private final double a1, a2, a3, a4;
 
     /** @param gamma the exponent, 0 < gamma <= 1; @param eps the clamp of p and 1 - p, in (0, 1/16) */
     public GenTerms(double gamma, double eps) {
@@ -27,16 +30,14 @@ public final class GenTerms {
         if (!(eps >= 1e-30 && eps < SERIES_MAX_P)) throw new IllegalArgumentException("GEN's float32 terms need 1e-30 <= eps < 1/16, got " + eps);
         this.gamma = gamma;
         this.eps = eps;
-        eps32 = (float) eps;
         clampedTerm = (float) Math.pow(eps * (1 - eps), gamma);
-        double[] a = new double[6];
+        double[] a = new double[5];
         a[0] = 1;
         for (int k = 1; k < a.length; k++) a[k] = -a[k - 1] * (gamma - (k - 1)) / k;
-        a1 = (float) a[1];
-        a2 = (float) a[2];
-        a3 = (float) a[3];
-        a4 = (float) a[4];
-        a5 = (float) a[5];
+        a1 = a[1];
+        a2 = a[2];
+        a3 = a[3];
+        a4 = a[4];
     }
 
     /** u^root by squarings from root's top bit: a lane of {@link VectorMath#expPowers}' products. */
@@ -49,54 +50,53 @@ public final class GenTerms {
         return e;
     }
 
-    /** sum^-gamma: p^gamma = u times this, applied to a row's sum of series terms. */
-    double pPowerScale(double sum) {
-        return Math.pow(sum, -gamma);
+    /**
+     * The constants of one row of sum {@code sum}: the series' coefficients on e, b_k = a_k sum^-k;
+     * the series' range eps sum <= e <= sum / 16 as the bits of positive floats (in the order of their
+     * values): e is outside when its bits less {@link #lowBits} exceed {@link #bitsWidth} unsigned, one
+     * test for both ends (a NaN is outside too, and makes its term NaN); and sum^-gamma, applied once to
+     * the row's sum of series terms.
+     */
+    Row row(double sum) {
+        double inverse = 1 / sum, inverse2 = inverse * inverse;   // products, not powers: a row's constants cost one pow
+        int low = Float.floatToRawIntBits((float) (eps * sum));
+        return new Row((float) (a1 * inverse), (float) (a2 * inverse2), (float) (a3 * inverse2 * inverse), (float) (a4 * inverse2 * inverse2),
+                low, Float.floatToRawIntBits((float) (sum * SERIES_MAX_P)) - low, Math.pow(sum, -gamma), sum);
     }
 
-    /**
-     * The series' range [eps, 1/16] as the bits of positive floats (in the order of their values):
-     * p is outside when its bits less {@link #seriesLowBits} exceed {@link #seriesBitsWidth} unsigned,
-     * one test for both ends, exact at each (a NaN is outside too, and makes its term NaN).
-     */
-    int seriesLowBits() { return Float.floatToRawIntBits(eps32); }
+    /** A row's constants (see {@link GenTerms#row}). */
+    record Row(float b1, float b2, float b3, float b4, int lowBits, int bitsWidth, double pPowerScale, double sum) {
+        /** Whether e lies outside the series' range, as a vector lane tests it. */
+        boolean outside(float e) {
+            return Integer.compareUnsigned(Float.floatToRawIntBits(e) - lowBits, bitsWidth) > 0;
+        }
 
-    int seriesBitsWidth() { return Float.floatToRawIntBits(SERIES_MAX_P) - Float.floatToRawIntBits(eps32); }
-
-    /** Whether p lies outside the series' range, as a vector lane tests it. */
-    static boolean outsideSeries(float p, int lowBits, int bitsWidth) {
-        return Integer.compareUnsigned(Float.floatToRawIntBits(p) - lowBits, bitsWidth) > 0;
+        /** p^gamma (1 - p)^gamma / sum^-gamma = u + u e (b1 + e (b2 + e (b3 + e b4))), in fmas as the vector form. */
+        float series(float u, float e) {
+            float s = Math.fma(e, b4, b3);
+            s = Math.fma(e, s, b2);
+            s = Math.fma(e, s, b1);
+            return Math.fma(u * e, s, u);
+        }
     }
 
     /**
      * The terms of values [from, n) one by one, each as a vector lane computes it: sum^-gamma times
-     * their float32 {@link #series} terms, plus the float64 terms of those outside the series (the
+     * their float32 {@link Row#series} terms, plus the float64 terms of those outside the series (the
      * scalar form of {@link MathKernels#sumGenTerms}, and the vector form's tail).
      */
-    double sumOneByOne(float[] u, float[] e, int from, int n, double sum) {
-        float inverseSum = (float) (1 / sum);
-        int low = seriesLowBits(), width = seriesBitsWidth();
+    double sumOneByOne(float[] u, float[] e, int from, int n, Row row) {
         double series = 0, outside = 0;
         for (int i = from; i < n; i++) {
-            float p = e[i] * inverseSum;
-            if (outsideSeries(p, low, width)) outside += outside(e, n, i, sum, p);
-            else series += series(u[i], p);
+            if (row.outside(e[i])) outside += outside(e, n, i, row);
+            else series += row.series(u[i], e[i]);
         }
-        return pPowerScale(sum) * series + outside;
+        return row.pPowerScale() * series + outside;
     }
 
-    /** The term of a value outside the series' range: clamped below it, the float64 step above. */
-    double outside(float[] e, int n, int i, double sum, float p) {
-        return p < eps32 ? clampedTerm : large(e, n, i, sum);
-    }
-
-    /** p^gamma (1 - p)^gamma / sum^-gamma = u + u p s(p) (p^gamma = u sum^-gamma), in fmas as the vector form. */
-    float series(float u, float p) {
-        float s = Math.fma(p, a5, a4);
-        s = Math.fma(p, s, a3);
-        s = Math.fma(p, s, a2);
-        s = Math.fma(p, s, a1);
-        return Math.fma(u * p, s, u);
+    /** The term of a value outside the series' range: clamped below it (p < eps), the float64 step above. */
+    double outside(float[] e, int n, int i, Row row) {
+        return Float.floatToRawIntBits(e[i]) < row.lowBits() ? clampedTerm : large(e, n, i, row.sum());
     }
 
     /**

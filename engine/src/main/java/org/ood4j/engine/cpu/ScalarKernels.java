@@ -203,7 +203,7 @@ final class ScalarKernels implements MathKernels {
 
     @Override
     public double sumGenTerms(float[] u, float[] e, int n, double sum, GenTerms terms) {
-        return terms.sumOneByOne(u, e, 0, n, sum);
+        return terms.sumOneByOne(u, e, 0, n, terms.row(sum));
     }
 
     @Override

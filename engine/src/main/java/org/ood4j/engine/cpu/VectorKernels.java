@@ -558,35 +558,32 @@ final class VectorKernels implements MathKernels {
 
     @Override
     public double sumGenTerms(float[] u, float[] e, int n, double sum, GenTerms t) {
-        float inverseSum = (float) (1 / sum);
-        int low = t.seriesLowBits(), width = t.seriesBitsWidth();
-        float a1 = t.a1, a2 = t.a2, a3 = t.a3, a4 = t.a4, a5 = t.a5;
+        GenTerms.Row row = t.row(sum);
+        int low = row.lowBits(), width = row.bitsWidth();
+        float b1 = row.b1(), b2 = row.b2(), b3 = row.b3(), b4 = row.b4();
         FloatVector acc = FloatVector.zero(F);
         double outside = 0;
         int i = 0, len = F.length();
         for (int bound = F.loopBound(n); i < bound; i += len) {
-            // GenTerms.series in every lane, over sum^-gamma (applied once, to the sum); the terms (all
-            // in (0, 1]) summed in float32 lanes: within n 2^-24 of the sum. Ten vector ops a vector:
-            // one range test covers both ends of the series (GenTerms.outsideSeries), and the lanes
-            // past it (a row's largest p, or p below the clamp) are rare enough for a branch of their own
-            FloatVector uv = FloatVector.fromArray(F, u, i), p = FloatVector.fromArray(F, e, i).mul(inverseSum);
-            FloatVector s = p.lanewise(VectorOperators.FMA, a5, a4);
-            s = p.lanewise(VectorOperators.FMA, s, a3);
-            s = p.lanewise(VectorOperators.FMA, s, a2);
-            s = p.lanewise(VectorOperators.FMA, s, a1);
-            FloatVector term = uv.mul(p).lanewise(VectorOperators.FMA, s, uv);
-            VectorMask<Float> out = p.reinterpretAsInts().sub(low).compare(VectorOperators.UGT, width).cast(F);
+            // GenTerms.Row.series in every lane, over sum^-gamma (applied once, to the sum); the terms (all
+            // in (0, 1]) summed in float32 lanes: within n 2^-24 of the sum. Eight vector ops a vector: the
+            // series in e with the row's coefficients (no p to form), one range test on e for both ends of
+            // the series, and the lanes past it (a row's largest p, or p below the clamp) rare enough for a
+            // branch of their own
+            FloatVector uv = FloatVector.fromArray(F, u, i), ev = FloatVector.fromArray(F, e, i);
+            FloatVector s = ev.lanewise(VectorOperators.FMA, b4, b3);
+            s = ev.lanewise(VectorOperators.FMA, s, b2);
+            s = ev.lanewise(VectorOperators.FMA, s, b1);
+            FloatVector term = uv.mul(ev).lanewise(VectorOperators.FMA, s, uv);
+            VectorMask<Float> out = ev.reinterpretAsInts().sub(low).compare(VectorOperators.UGT, width).cast(F);
             if (!out.anyTrue()) {
                 acc = acc.add(term);
                 continue;
             }
             acc = acc.add(term.blend(0f, out));
-            for (long bits = out.toLong(); bits != 0; bits &= bits - 1) {
-                int j = i + Long.numberOfTrailingZeros(bits);
-                outside += t.outside(e, n, j, sum, e[j] * inverseSum);
-            }
+            for (long bits = out.toLong(); bits != 0; bits &= bits - 1) outside += t.outside(e, n, i + Long.numberOfTrailingZeros(bits), row);
         }
-        return t.pPowerScale(sum) * VectorMath.sum(acc) + outside + (i < n ? t.sumOneByOne(u, e, i, n, sum) : 0);
+        return row.pPowerScale() * VectorMath.sum(acc) + outside + (i < n ? t.sumOneByOne(u, e, i, n, row) : 0);
     }
 
     @Override
