@@ -3,7 +3,9 @@ package org.ood4j.detectors;
 import java.util.function.Function;
 
 import org.ood4j.engine.DType;
+import org.ood4j.engine.Device;
 import org.ood4j.engine.Tensor;
+import org.ood4j.engine.cpu.RowMath;
 import org.ood4j.engine.backend.KnnOps;
 
 /**
@@ -67,14 +69,43 @@ public final class NNGuide extends BankDetector {
             super.bankRowsInto(features, into);   // features on a GPU: through bankRows, moved by the copy
             return;
         }
+        if (features.device() == Device.CPU && features.dtype() == DType.FLOAT32 && into.dtype() == DType.FLOAT32) {
+            scaledRowsInto(features, into);
+            return;
+        }
         try (Tensor scale = energies(features)) {
             features.mul(scale, into);
+        }
+    }
+
+    /**
+     * Float32 rows: E(z) and E(z) z from one read of each row (the row's energy from its float32 head
+     * logits, the row scaled by E rounded to float32 while it is in L1 and written to its bank row):
+     * the same bits as {@link #energies} then the multiply, which read the 50000 x 512 rows twice and
+     * wrote the scaled copy in a pass of its own.
+     */
+    private void scaledRowsInto(Tensor features, Tensor into) {
+        float[][] weights = head.weightFloatRows();
+        try (Tensor energy = features.reduceFiniteRowsInto(into, (z, scratch, n) -> {
+            double e = head.rowLogSumExp(weights, z, scratch, n);
+            RowMath.scale(z, n, (float) e);
+            return e;
+        })) {
+            requireFiniteEnergies(energy);
+        }
+    }
+
+    /** The fit checked its rows for NaN and infinity: a non-finite energy is the head's logits overflowing, refused (not a bank of infinities). */
+    private void requireFiniteEnergies(Tensor energy) {
+        if (!energy.allFinite()) {
+            throw new IllegalArgumentException(name() + ": a fit row's energy logsumexp(z W^T + b) is not finite (the head's logits overflow)");
         }
     }
 
     /** E(z) of each row as a column (n, 1) in the features' precision. */
     private Tensor energies(Tensor features) {
         try (Tensor energy = head.logSumExps(features); Tensor scale = energy.to(features.dtype())) {
+            requireFiniteEnergies(energy);
             return scale.reshape(-1, 1);   // a view: the storage lives while it does
         }
     }

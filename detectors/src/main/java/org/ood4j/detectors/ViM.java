@@ -165,7 +165,7 @@ public final class ViM extends FeaturesDetector implements StreamingFit {
     private Tensor residualNorms(Tensor z) {
         Tensor principal = state().get("principal_space");   // state(), not state(name): the fit's second pass reads it too
         double[] origin = state().get("u").toDoubleArray();
-        if (principal != null) return Tensor.of(residualNorms(z, squaredDistances(z, origin), 1, origin, principal), z.size(0));
+        if (principal != null) return on(z, residualNorms(z, squaredDistances(z, origin), 1, origin, principal));
         try (Scope s = Scope.open()) {
             return s.keep(z.to(DType.FLOAT64).sub(state("u")).matmul(state("residual_space")).normL2(1, false));
         }
@@ -212,10 +212,15 @@ public final class ViM extends FeaturesDetector implements StreamingFit {
         double alpha = state("alpha").item();
         double[] residuals = residualNorms(features, squaresAndEnergies, 2, origin, principal), scores = new double[residuals.length];
         for (int i = 0; i < scores.length; i++) scores[i] = alpha * residuals[i] - squaresAndEnergies[2 * i + 1];
-        Tensor out = Tensor.of(scores, scores.length);
-        if (features.device() == out.device()) return out;
+        return on(features, scores);
+    }
+
+    /** Per-row values computed on the host, as a (N,) float64 tensor on the rows' device (as torch returns them). */
+    private static Tensor on(Tensor rows, double[] values) {
+        Tensor out = Tensor.of(values, values.length);
+        if (rows.device() == out.device()) return out;
         try (out) {
-            return out.to(features.device());
+            return out.to(rows.device());
         }
     }
 

@@ -137,6 +137,22 @@ class BankDetectorTest {
         assertEquals(blocks, MemoryStats.liveBlocks(), "every bank freed with its detector");
     }
 
+    /** A head whose logits overflow gives no bank of infinities: the fit refuses it, float32 rows (one fused pass) and float64 alike. */
+    @Test
+    void nnGuideRefusesAnEnergyThatOverflows() {
+        try (Scope s = Scope.open()) {
+            SplittableRandom rng = new SplittableRandom(16);
+            Tensor x = Tensor.randn(rng, DType.FLOAT32, 50, 8).abs().add(10);
+            Tensor w = Tensor.full(1e307, DType.FLOAT64, 3, 8), b = Tensor.zeros(DType.FLOAT64, 3);   // logits past float32 and float64
+            for (Tensor rows : new Tensor[] {x, x.to(DType.FLOAT64)}) {
+                try (NNGuide nng = new NNGuide(null, w, b, 3)) {
+                    var e = assertThrows(IllegalArgumentException.class, () -> nng.fitFeatures(rows, null));
+                    assertTrue(e.getMessage().contains("energy") && e.getMessage().contains("not finite"), e.getMessage());
+                }
+            }
+        }
+    }
+
     @Test
     void aRefitSearchesTheNewBankNotTheOnePreparedBefore() {
         // the first predict prepares the bank for searches (packed once); a refit replaces the bank state

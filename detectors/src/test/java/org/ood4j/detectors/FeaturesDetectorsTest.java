@@ -51,6 +51,21 @@ class FeaturesDetectorsTest {
         }
     }
 
+    /** ViM's one pass over the rows takes float32 rows as stored and float64 rows as float64: the same scores within float32's rounding. */
+    @Test
+    void vimScoresFloat32AndFloat64RowsAlike() {
+        try (Scope s = Scope.open()) {
+            SplittableRandom rng = new SplittableRandom(13);
+            Tensor w = Tensor.randn(rng, DType.FLOAT32, 7, 40), b = Tensor.randn(rng, DType.FLOAT32, 7);
+            Tensor test = Tensor.randn(rng, DType.FLOAT32, 300, 40).add(0.5);
+            try (ViM vim = new ViM(null, 8, w, b)) {
+                vim.fitFeatures(Tensor.randn(rng, DType.FLOAT32, 500, 40), null);
+                double[] narrow = vim.predictFeatures(test).toDoubleArray(), wide = vim.predictFeatures(test.to(DType.FLOAT64)).toDoubleArray();
+                for (int i = 0; i < wide.length; i++) assertEquals(wide[i], narrow[i], 1e-5 * Math.max(1, Math.abs(wide[i])), "row " + i);
+            }
+        }
+    }
+
     @Test
     void vimNamesTheFirstNonFiniteFeatureRowThroughItsScores() {
         // ViM checks its features through the scores: a NaN or an infinity anywhere in a row is still refused, by row

@@ -920,6 +920,29 @@ public final class Tensor implements AutoCloseable {
     }
 
     /**
+     * As {@link #reduceFiniteRows(RowReducer, FloatRowReducer)}'s float32 form for this float32 (N, C)
+     * tensor, and each row as {@code f} leaves it ({@code f} may rewrite it in place) written to the
+     * same row of {@code into}, float32 (N, C): a per-row value and a per-row transform from one read
+     * of the rows (NNGuide's bank rows E(z) z, with E(z) from the row itself). A row holding NaN or an
+     * infinity gives NaN without {@code f}, and is written as read. On a device other than the CPU the
+     * rows are copied to the host, and the results back.
+     */
+    public Tensor reduceFiniteRowsInto(Tensor into, FloatRowReducer f) {
+        checkOpen();
+        into.checkOpen();
+        if (rank() != 2) throw new IllegalArgumentException("reduceRowsInto needs a 2-D tensor (N, C), got " + Shape.toString(shape));
+        if (f == null) throw new IllegalArgumentException("reduceRowsInto needs a function");
+        if (device() != Device.CPU || into.device() != Device.CPU) {
+            try (Tensor host = to(Device.CPU); Tensor hostInto = Tensor.empty(DType.FLOAT32, into.shape());
+                 Tensor r = host.reduceFiniteRowsInto(hostInto, f)) {
+                into.copyFrom(hostInto);
+                return r.to(device());
+            }
+        }
+        return org.ood4j.engine.cpu.CpuRows.reduceInto(this, into, f, true);
+    }
+
+    /**
      * {@code f} of each row of this 2-D tensor (N, C) to {@code width} values, as a new (N, width)
      * float64 tensor: one pass over the rows, each loaded as float64, rows in parallel (as
      * {@link #reduceRows(RowReducer)}, whose many-valued form it is).

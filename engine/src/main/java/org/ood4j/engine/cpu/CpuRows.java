@@ -50,16 +50,49 @@ public final class CpuRows {
         if (x.dtype() != DType.FLOAT32) throw new IllegalArgumentException("a float32 row reducer needs a float32 tensor, got " + x.dtype());
         MemorySegment xs = x.storage().segment();
         long stride = x.strides()[1];
-        return reduce(x, 0, (base, len, unused) -> {
-            float[][] rows = floatRows(len);
-            if (finiteOnly && stride == 1) {
-                if (!MathKernels.INSTANCE.loadFinite(xs, base * Float.BYTES, rows[0], len)) return Double.NaN;
-            } else {
-                HostRows.loadFloats(xs, base, stride, len, rows[0]);
-                if (finiteOnly && !MathKernels.INSTANCE.allFinite(rows[0], len)) return Double.NaN;
-            }
-            return f.apply(rows[0], rows[1], len);
-        });
+        return reduce(x, 0, (base, len, unused) -> rowValue(xs, base, stride, len, floatRows(len), f, finiteOnly));
+    }
+
+    /**
+     * As {@link #reduce(Tensor, FloatRowReducer, boolean)}, and each row as f leaves it (f may rewrite
+     * it in place) stored into the same row of {@code into}, a float32 (N, C) host tensor: a row read
+     * once, transformed and written while it is in L1, where a score pass and a transform pass would
+     * read it twice. A row that the check finds non-finite is stored as read.
+     */
+    public static Tensor reduceInto(Tensor x, Tensor into, FloatRowReducer f, boolean finiteOnly) {
+        if (x.dtype() != DType.FLOAT32 || into.dtype() != DType.FLOAT32) {
+            throw new IllegalArgumentException("reduceRowsInto needs float32 rows and a float32 target, got " + x.dtype() + " and " + into.dtype());
+        }
+        if (!java.util.Arrays.equals(x.shape(), into.shape())) {
+            throw new IllegalArgumentException("reduceRowsInto needs a target of the rows' shape " + org.ood4j.engine.Shape.toString(x.shape())
+                    + ", got " + org.ood4j.engine.Shape.toString(into.shape()));
+        }
+        AlongDim.rowLength(x, 1);
+        Tensor out = Tensor.zeros(DType.FLOAT64, x.size(0));
+        if (x.size(0) == 0) return out;
+        MemorySegment xs = x.storage().segment(), is = into.storage().segment(), os = out.storage().segment();
+        long stride = x.strides()[1], intoStride = into.strides()[1];
+        try (Tensor outRows = out.reshape(x.size(0), 1)) {
+            StridedLoop loop = StridedLoop.overRows(x, outRows, into);
+            loop.forEach(CpuReductions.WHOLE_ROW, 0, (base, len, unused) -> {
+                float[][] rows = floatRows(len);
+                double value = rowValue(xs, base[0], stride, len, rows, f, finiteOnly);
+                HostRows.storeFloats(is, base[2], intoStride, len, rows[0]);
+                HostRows.set(os, DType.FLOAT64, base[1], value);
+            });
+        }
+        return out;
+    }
+
+    /** f of one float32 row loaded into rows[0] (rows[1] its scratch); with {@code finiteOnly}, NaN without f for a non-finite row. */
+    private static double rowValue(MemorySegment xs, long base, long stride, int len, float[][] rows, FloatRowReducer f, boolean finiteOnly) {
+        if (finiteOnly && stride == 1) {
+            if (!MathKernels.INSTANCE.loadFinite(xs, base * Float.BYTES, rows[0], len)) return Double.NaN;
+        } else {
+            HostRows.loadFloats(xs, base, stride, len, rows[0]);
+            if (finiteOnly && !MathKernels.INSTANCE.allFinite(rows[0], len)) return Double.NaN;
+        }
+        return f.apply(rows[0], rows[1], len);
     }
 
     /** f of every row of a 2-D host tensor to width values, as a new (N, width) float64 tensor. */

@@ -63,6 +63,15 @@ final class HostRows {
         for (int i = 0; i < n; i++) dst[at + i] = seg.getAtIndex(F32, base + i * stride);
     }
 
+    /** n float32 elements to element offset base with the given stride, as they are (no rounding). */
+    static void storeFloats(MemorySegment seg, long base, long stride, int n, float[] src) {
+        if (stride == 1) {
+            MemorySegment.copy(src, 0, seg, F32, base * Float.BYTES, n);
+            return;
+        }
+        for (int i = 0; i < n; i++) seg.setAtIndex(F32, base + i * stride, src[i]);
+    }
+
     static void store(MemorySegment seg, DType dtype, long base, long stride, int n, double[] src) {
         if (dtype.isStorageOnly()) {
             HalfFloats.encode(seg, dtype, base, stride, n, src);

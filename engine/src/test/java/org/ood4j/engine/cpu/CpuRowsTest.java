@@ -66,6 +66,40 @@ class CpuRowsTest {
         }
     }
 
+    /**
+     * reduceFiniteRowsInto: each row's value, and the row as the function left it written to the same
+     * row of the target (a strided view too); a row with NaN or an infinity gives NaN and is written as read.
+     */
+    @Test
+    void reducesRowsAndWritesThemTransformed() {
+        try (Scope s = Scope.open()) {
+            Tensor x = Tensor.randn(new SplittableRandom(5), DType.FLOAT32, 4000, 37);
+            x.set(Double.NaN, 17, 3);
+            x.set(Double.NEGATIVE_INFINITY, 2500, 36);
+            Tensor wide = Tensor.zeros(DType.FLOAT32, 4000, 2, 37), into = wide.select(1, 1);   // rows 74 floats apart
+            Tensor sums = x.reduceFiniteRowsInto(into, (row, scratch, n) -> {
+                double t = RowMath.sum(row, n);
+                RowMath.scale(row, n, 2f);
+                return t;
+            });
+            float[] in = x.toFloatArray(), out = into.contiguous().toFloatArray();
+            double[] got = sums.toDoubleArray();
+            for (int i = 0; i < 4000; i++) {
+                boolean bad = i == 17 || i == 2500;
+                double t = 0;
+                for (int j = 0; j < 37; j++) {
+                    t += in[i * 37 + j];
+                    assertEquals(bad ? in[i * 37 + j] : 2 * in[i * 37 + j], out[i * 37 + j], 0, "row " + i + ", column " + j);
+                }
+                if (bad) assertTrue(Double.isNaN(got[i]), "row " + i);
+                else assertEquals(t, got[i], 1e-9, "row " + i);
+            }
+            assertEquals(0, wide.select(1, 0).abs().sum().item(), "the rest of the target untouched");
+            assertThrows(IllegalArgumentException.class, () -> x.reduceFiniteRowsInto(Tensor.zeros(DType.FLOAT32, 4000, 36), (r, b, n) -> 0));
+            assertThrows(IllegalArgumentException.class, () -> x.reduceFiniteRowsInto(Tensor.zeros(DType.FLOAT64, 4000, 37), (r, b, n) -> 0));
+        }
+    }
+
     /** Float rows have room for a whole last vector; a padded row's exps sum to the row's own sum. */
     @Test
     void floatRowsPaddedForWholeVectorsOfExps() {
