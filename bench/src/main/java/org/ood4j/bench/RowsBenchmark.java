@@ -13,7 +13,9 @@ import org.openjdk.jmh.annotations.*;
  * with a max-softmax body (one max pass and one exp pass per row, in L1) on float32 rows (the
  * float32 path: FloatRowReducer, float32 exp, float64 sums) and on float64 rows (the float64
  * path), and {@code Tensor.mapRows} summing each float32 row, as stored (FloatRowMapper), into 16
- * column groups (the shape of ASH's per-channel kept sums; ViM's distance and energy per row); and the single-pass helpers of the fused detectors: {@code allFinite}
+ * column groups (the shape of ASH's per-channel kept sums; ViM's distance and energy per row),
+ * {@code Tensor.reduceFiniteRowsInto} (a row's value and the row scaled by it, written to a target:
+ * NNGuide's bank rows; bytes read and written); and the single-pass helpers of the fused detectors: {@code allFinite}
  * (the input check, straight from memory), {@code groupSum} into float64 sums of float32 rows (16
  * groups: class means without a float64 copy; one group: a mean, in blocks of whole rows on all
  * cores), and a 10-class linear head's argmax per row by
@@ -29,7 +31,7 @@ import org.openjdk.jmh.annotations.*;
 @Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "--add-modules", "jdk.incubator.vector"})
 public class RowsBenchmark {
     @Param({"softmax-float32", "softmax-float64", "maprows-float32", "allfinite-float32", "groupsum-float32", "mean-float32",
-            "headargmax-float32"})
+            "headargmax-float32", "scaleinto-float32"})
     String kernel;
 
     @Param("20000")
@@ -38,7 +40,7 @@ public class RowsBenchmark {
     @Param("1000")
     int cols;
 
-    Tensor x, groups, oneGroup;
+    Tensor x, groups, oneGroup, into;
     double[][] head;
 
     @Setup
@@ -48,6 +50,7 @@ public class RowsBenchmark {
         try (Tensor host = Tensor.randn(rng, DType.FLOAT32, rows, cols)) {
             x = host.to(dtype);
         }
+        into = Tensor.empty(dtype, rows, cols);
         groups = Tensor.rand(rng, DType.INT64, 0, 16, rows);
         oneGroup = Tensor.zeros(DType.INT64, rows);
         head = new double[10][cols];
@@ -57,6 +60,7 @@ public class RowsBenchmark {
     @TearDown
     public void tearDown() {
         x.close();
+        into.close();
         groups.close();
         oneGroup.close();
     }
@@ -73,6 +77,11 @@ public class RowsBenchmark {
                 for (int j = 0; j < n; j++) out[Math.min(15, j / group)] += z[j];
             }, (z, scratch, n, out) -> {   // the float32 form: the row as stored, not widened
                 for (int j = 0; j < n; j++) out[Math.min(15, j / group)] += z[j];
+            });
+            case "scaleinto-float32" -> x.reduceFiniteRowsInto(into, (z, scratch, n) -> {   // NNGuide's bank rows: a value, the row scaled by it
+                double t = RowMath.sum(z, n);
+                RowMath.scale(z, n, (float) t);
+                return t;
             });
             case "groupsum-float32" -> x.groupSum(groups, 16, DType.FLOAT64);
             case "mean-float32" -> x.groupSum(oneGroup, 1, DType.FLOAT64);
