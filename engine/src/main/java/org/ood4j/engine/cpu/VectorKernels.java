@@ -2,6 +2,7 @@ package org.ood4j.engine.cpu;
 
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -366,19 +367,35 @@ final class VectorKernels implements MathKernels {
 
     @Override
     public boolean loadFinite(java.lang.foreign.MemorySegment seg, long offset, float[] out, int n) {
-        // the copy is bound by the read from memory; the check's x - x on the loaded vectors rides along (two chains)
+        // the copy is bound by the read from memory; the check rides along on the loaded vectors' bits: |x|'s
+        // (the sign cleared) are below infinity's for a finite x only, and an integer max is a one-cycle chain
+        // (x - x summed was a four-cycle one, and kept the loop from the read rate: 100000 x 1000 in 20.4 ms
+        // against 16.4 for the bare copy)
         java.nio.ByteOrder order = java.nio.ByteOrder.LITTLE_ENDIAN;
-        FloatVector a0 = FloatVector.zero(F), a1 = a0;
+        IntVector m0 = IntVector.zero(I), m1 = m0;
         int i = 0, len = F.length();
         for (int bound = n - 2 * len; i <= bound; i += 2 * len) {
             FloatVector x0 = FloatVector.fromMemorySegment(F, seg, offset + 4L * i, order);
             FloatVector x1 = FloatVector.fromMemorySegment(F, seg, offset + 4L * (i + len), order);
             x0.intoArray(out, i);
             x1.intoArray(out, i + len);
-            a0 = a0.add(x0.sub(x0));
-            a1 = a1.add(x1.sub(x1));
+            m0 = m0.max(x0.reinterpretAsInts().and(ABS_BITS));
+            m1 = m1.max(x1.reinterpretAsInts().and(ABS_BITS));
         }
-        boolean finite = !Float.isNaN(a0.add(a1).reduceLanes(VectorOperators.ADD));
+        for (int bound = F.loopBound(n); i < bound; i += len) {
+            FloatVector x = FloatVector.fromMemorySegment(F, seg, offset + 4L * i, order);
+            x.intoArray(out, i);
+            m0 = m0.max(x.reinterpretAsInts().and(ABS_BITS));
+        }
+        if (i < n && out.length >= i + len && offset + 4L * (i + len) <= seg.byteSize()) {
+            // the last values as one whole vector where the row has room and memory goes on past it (every
+            // row of a matrix but its last): the lanes past n are stored into the room and left out of the check
+            FloatVector x = FloatVector.fromMemorySegment(F, seg, offset + 4L * i, order);
+            x.intoArray(out, i);
+            m0 = m0.max(x.reinterpretAsInts().and(ABS_BITS).blend(0, IntVector.fromArray(I, LANE_INDEX, 0).compare(VectorOperators.GE, n - i)));
+            i = n;
+        }
+        boolean finite = m0.max(m1).reduceLanes(VectorOperators.MAX) < INFINITY_BITS;
         for (; i < n; i++) {
             float v = seg.get(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, offset + 4L * i);
             out[i] = v;
@@ -386,6 +403,12 @@ final class VectorKernels implements MathKernels {
         }
         return finite;
     }
+
+    private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
+    /** A float's bits less its sign; those of +infinity, above every finite float's |x| and below every NaN's. */
+    private static final int ABS_BITS = 0x7FFFFFFF, INFINITY_BITS = 0x7F800000;
+    /** 0, 1, 2, ...: each lane's index, for the last vector's mask. */
+    private static final int[] LANE_INDEX = java.util.stream.IntStream.range(0, I.length()).toArray();
 
     /**
      * Blocks of 4 rows x 2 vectors of G in eight accumulators, one pass over X's rows per block

@@ -89,15 +89,20 @@ class MathKernelsTest {
                         for (float bad : new float[] {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY}) {
                             for (int i = 0; i < total; i++) seg.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i, i * 0.37f - 150.5f);
                             if (at >= 0) seg.set(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, from + 4L * at, bad);
-                            float[] v = new float[n], s = new float[n];
+                            // the value just past the row is bad too: a vector reaching past n (a row with room) must not see it
+                            if (4L * n + from + 4 <= 4L * total) seg.set(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, from + 4L * n, Float.NaN);
+                            float[] v = new float[n], s = new float[n], roomy = new float[(n + 15) / 16 * 16];
                             boolean vf = vector.loadFinite(seg, from, v, n), sf = scalar.loadFinite(seg, from, s, n);
+                            boolean rf = vector.loadFinite(seg, from, roomy, n);
                             String where = "n " + n + " from " + from + " bad at " + at + " " + bad;
                             assertEquals(at < 0, vf, where);
                             assertEquals(at < 0, sf, where);
+                            assertEquals(at < 0, rf, where + " (a row with room)");
                             for (int i = 0; i < n; i++) {
                                 float expected = seg.get(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, from + 4L * i);
                                 assertEquals(Float.floatToRawIntBits(expected), Float.floatToRawIntBits(v[i]), where + " value " + i);
                                 assertEquals(Float.floatToRawIntBits(expected), Float.floatToRawIntBits(s[i]), where + " value " + i);
+                                assertEquals(Float.floatToRawIntBits(expected), Float.floatToRawIntBits(roomy[i]), where + " value " + i);
                             }
                         }
                     }
