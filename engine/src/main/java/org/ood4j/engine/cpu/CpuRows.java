@@ -19,9 +19,12 @@ public final class CpuRows {
     /** Two float rows per thread: the row and the reducer's scratch. */
     private static final ThreadLocal<float[][]> FLOAT_ROWS = ThreadLocal.withInitial(() -> new float[2][0]);
 
-    /** One row's value from the element offset of its first element and its length. */
+    /**
+     * One row's value from the element offsets of its first element in each operand (base[0] the
+     * rows', base[1] the result's, base[2] a target's when there is one) and its length.
+     */
     private interface RowValue {
-        double of(long base, int length, double[][] scratch);
+        double of(long[] base, int length, double[][] scratch);
     }
 
     /** f of every row of a 2-D host tensor, as a new (N,) float64 tensor. */
@@ -38,8 +41,8 @@ public final class CpuRows {
         MemorySegment xs = x.storage().segment();
         DType inType = x.dtype();
         long stride = x.strides()[1];
-        return reduce(x, 2, (base, len, buf) -> {
-            HostRows.load(xs, inType, base, stride, len, buf[0]);
+        return reduce(x, null, 2, (base, len, buf) -> {
+            HostRows.load(xs, inType, base[0], stride, len, buf[0]);
             if (finiteOnly && !MathKernels.INSTANCE.allFinite(buf[0], len)) return Double.NaN;
             return f.apply(buf[0], buf[1], len);
         });
@@ -50,7 +53,7 @@ public final class CpuRows {
         if (x.dtype() != DType.FLOAT32) throw new IllegalArgumentException("a float32 row reducer needs a float32 tensor, got " + x.dtype());
         MemorySegment xs = x.storage().segment();
         long stride = x.strides()[1];
-        return reduce(x, 0, (base, len, unused) -> rowValue(xs, base, stride, len, floatRows(len), f, finiteOnly));
+        return reduce(x, null, 0, (base, len, unused) -> rowValue(xs, base[0], stride, len, floatRows(len), f, finiteOnly));
     }
 
     /**
@@ -67,21 +70,14 @@ public final class CpuRows {
             throw new IllegalArgumentException("reduceRowsInto needs a target of the rows' shape " + org.ood4j.engine.Shape.toString(x.shape())
                     + ", got " + org.ood4j.engine.Shape.toString(into.shape()));
         }
-        AlongDim.rowLength(x, 1);
-        Tensor out = Tensor.zeros(DType.FLOAT64, x.size(0));
-        if (x.size(0) == 0) return out;
-        MemorySegment xs = x.storage().segment(), is = into.storage().segment(), os = out.storage().segment();
+        MemorySegment xs = x.storage().segment(), is = into.storage().segment();
         long stride = x.strides()[1], intoStride = into.strides()[1];
-        try (Tensor outRows = out.reshape(x.size(0), 1)) {
-            StridedLoop loop = StridedLoop.overRows(x, outRows, into);
-            loop.forEach(CpuReductions.WHOLE_ROW, 0, (base, len, unused) -> {
-                float[][] rows = floatRows(len);
-                double value = rowValue(xs, base[0], stride, len, rows, f, finiteOnly);
-                HostRows.storeFloats(is, base[2], intoStride, len, rows[0]);
-                HostRows.set(os, DType.FLOAT64, base[1], value);
-            });
-        }
-        return out;
+        return reduce(x, into, 0, (base, len, unused) -> {
+            float[][] rows = floatRows(len);
+            double value = rowValue(xs, base[0], stride, len, rows, f, finiteOnly);
+            HostRows.storeFloats(is, base[2], intoStride, len, rows[0]);
+            return value;
+        });
     }
 
     /** f of one float32 row loaded into rows[0] (rows[1] its scratch); with {@code finiteOnly}, NaN without f for a non-finite row. */
@@ -141,15 +137,16 @@ public final class CpuRows {
         return out;
     }
 
-    private static Tensor reduce(Tensor x, int doubleBuffers, RowValue value) {
+    /** value of every row of x, as a new (N,) float64 tensor; {@code into}, when given, a third operand of the row loop. */
+    private static Tensor reduce(Tensor x, Tensor into, int doubleBuffers, RowValue value) {
         AlongDim.rowLength(x, 1);
         Tensor out = Tensor.zeros(DType.FLOAT64, x.size(0));
         if (x.size(0) == 0) return out;
         try (Tensor outRows = out.reshape(x.size(0), 1)) {
-            StridedLoop loop = StridedLoop.overRows(x, outRows);
+            StridedLoop loop = into == null ? StridedLoop.overRows(x, outRows) : StridedLoop.overRows(x, outRows, into);
             MemorySegment os = out.storage().segment();
             loop.forEach(CpuReductions.WHOLE_ROW, doubleBuffers,
-                    (base, len, buf) -> HostRows.set(os, DType.FLOAT64, base[1], value.of(base[0], len, buf)));
+                    (base, len, buf) -> HostRows.set(os, DType.FLOAT64, base[1], value.of(base, len, buf)));
         }
         return out;
     }

@@ -377,12 +377,13 @@ final class VectorGemm implements Gemm.Kernels {
      * otherwise be a fresh zeroed array per task. Taken out of its holder while in use and put back
      * after, so a product nested in a task on the same thread gets an array of its own.
      */
-    private static final ThreadLocal<double[][]> ROW_PANELS = ThreadLocal.withInitial(() -> new double[1][0]);
+    private static final double[] NO_PANELS = new double[0];
+    private static final ThreadLocal<double[][]> ROW_PANELS = ThreadLocal.withInitial(() -> new double[][] {NO_PANELS});
 
     private static double[] borrowRowPanels(int size) {
         double[][] holder = ROW_PANELS.get();
         double[] panels = holder[0];
-        holder[0] = new double[0];
+        holder[0] = NO_PANELS;
         return panels.length >= size ? panels : new double[size];
     }
 
