@@ -264,8 +264,9 @@ class MathKernelsTest {
     @Test
     void genScoresAtTheSeriesEdgeInFlatRowsAndNearCertainty() {
         MathKernels vector = new VectorKernels(), scalar = new ScalarKernels();
-        // p = 1/8 (past the series), 1/16 (its last value), 1/17 .. 1/64 (inside), and a gentle slope
-        for (int n : new int[] {8, 16, 17, 32, 64, 100, 1000}) {
+        // p = 1/8 (past the series), 1/16 (its last value), 1/17 .. 1/64 (inside), and a gentle slope; rows
+        // past 64 steps of two vectors (the vector form's terms outside the series come after each 64)
+        for (int n : new int[] {8, 16, 17, 32, 64, 100, 1000, 2100, 4100}) {
             for (double slope : new double[] {0, 0.01, 0.3}) {
                 float[] z = new float[n];
                 for (int i = 0; i < n; i++) z[i] = (float) (slope * i);
