@@ -119,9 +119,9 @@ interface MathKernels {
      * minP where log p_i < log minP, else p_i log p_i, with p_i = e[i] inverseSum and log p_i = (z[i]
      * - shift) - logSum, from the row's logits z, their exps e = exp(z - shift) and logSum = log sum
      * e (a log of a float32 p_i near 1 would keep few digits; p <= 1 needs no upper clamp). Float32
-     * terms; the vector form sums them in float32 lanes, the lanes in float64 in a fixed order: the
-     * terms have one sign, so the float32 sums are within n 2^-24 of the total (the scalar form sums
-     * in float64).
+     * terms; the vector form sums them in float32 lanes, 64 terms a lane at most before they go to
+     * float64 (VectorKernels.SUM_BLOCK), the lanes in a fixed order: the terms have one sign, so the
+     * sum is within 64 2^-24 of the total, whatever n (the scalar form sums in float64).
      */
     double sumClampedPLogP(float[] e, float[] z, int n, float shift, float inverseSum, float logSum, float minP);
 
@@ -141,7 +141,7 @@ interface MathKernels {
      * clamp(1 - p, eps, 1 - eps), from e_i = exp(z_i - shift), their sum and u_i = exp(gamma (z_i -
      * shift)): no log and no power per value (see {@link GenTerms}, which holds gamma and eps). Each
      * lane computes as the scalar form (the same float operations); the vector form sums the float32
-     * terms in float32 lanes.
+     * terms in float32 lanes, 64 a lane at most before float64.
      */
     double sumGenTerms(float[] u, float[] e, int n, double sum, GenTerms terms);
 

@@ -17,6 +17,12 @@ final class VectorKernels implements MathKernels {
     private static final VectorSpecies<Double> S = DoubleVector.SPECIES_PREFERRED;
     /** As many float lanes as two vectors of S hold: each float vector widens into two double vectors. */
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    /**
+     * Sums of terms of one sign kept in float32 lanes go to float64 after at most this many vectors: a
+     * lane then adds at most 64 terms, within 64 2^-24 of their sum whatever the row's length (one
+     * float32 lane over a 4100-class row's 256 values was 2.5e-6 off a flat row's GEN score).
+     */
+    static final int SUM_BLOCK = 64;
 
     /** A per-thread double[] of at least n elements, for the passes that must not overwrite their input. */
     private static final ThreadLocal<double[][]> SCRATCH = ThreadLocal.withInitial(() -> new double[1][1024]);
@@ -582,81 +588,57 @@ final class VectorKernels implements MathKernels {
     @Override
     public double sumGenTerms(float[] u, float[] e, int n, double sum, GenTerms t) {
         GenTerms.Row row = t.row(sum);
-        float b1 = row.b1(), b2 = row.b2(), b3 = row.b3(), b4 = row.b4();
         int low = row.lowBits(), width = row.bitsWidth();
-        // GenTerms.Row.series in every lane, over sum^-gamma (applied once, to the sum); the terms (all in
-        // (0, 1]) summed in float32 lanes: within n 2^-24 of the sum. Eight vector ops a vector: the series
-        // in e with the row's coefficients (no p to form), one range test on e's bits for both ends of the
-        // series, the lanes outside it left out of the sums. Two vectors a step into two sums (with one,
-        // each step waited on the last one's add). The lanes outside (about 1.4 a row of 1000: its largest
-        // p, a p below the clamp) get their float64 terms after each 64 steps, from a mark a step: a call
-        // in the loop itself, however rare, cost the loop ~40 ns a row (the vectors live across it spilled)
-        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
-        double outside = 0;
-        int i = 0, len = F.length(), step = 2 * len;
-        while (i <= n - step) {
-            int blockStart = i;
-            long marked = 0;
-            for (int s = 0; s < 64 && i <= n - step; s++, i += step) {
-                FloatVector u0 = FloatVector.fromArray(F, u, i), e0 = FloatVector.fromArray(F, e, i);
-                FloatVector u1 = FloatVector.fromArray(F, u, i + len), e1 = FloatVector.fromArray(F, e, i + len);
-                FloatVector s0 = e0.lanewise(VectorOperators.FMA, b4, b3), s1 = e1.lanewise(VectorOperators.FMA, b4, b3);
-                s0 = e0.lanewise(VectorOperators.FMA, s0, b2);
-                s1 = e1.lanewise(VectorOperators.FMA, s1, b2);
-                s0 = e0.lanewise(VectorOperators.FMA, s0, b1);
-                s1 = e1.lanewise(VectorOperators.FMA, s1, b1);
-                VectorMask<Float> out0 = e0.reinterpretAsInts().sub(low).compare(VectorOperators.UGT, width).cast(F);
-                VectorMask<Float> out1 = e1.reinterpretAsInts().sub(low).compare(VectorOperators.UGT, width).cast(F);
-                acc0 = acc0.add(u0.mul(e0).lanewise(VectorOperators.FMA, s0, u0).blend(0f, out0));
-                acc1 = acc1.add(u1.mul(e1).lanewise(VectorOperators.FMA, s1, u1).blend(0f, out1));
-                marked |= (out0.or(out1).anyTrue() ? 1L : 0L) << s;
+        float b1 = row.b1(), b2 = row.b2(), b3 = row.b3(), b4 = row.b4();
+        double series = 0, outside = 0;
+        int i = 0, len = F.length();
+        for (int bound = F.loopBound(n); i < bound; ) {
+            // GenTerms.Row.series in every lane, over sum^-gamma (applied once, to the sum); the terms (all
+            // in (0, 1]) summed in float32 lanes, a block of at most SUM_BLOCK vectors at a time, then in
+            // float64 (see SUM_BLOCK). Eight vector ops a vector: the series in e with the row's
+            // coefficients (no p to form), one range test on e for both ends of the series, and the lanes
+            // past it (a row's largest p, or p below the clamp) rare enough for a branch of their own
+            FloatVector acc = FloatVector.zero(F);
+            for (int blockEnd = Math.min(bound, i + SUM_BLOCK * len); i < blockEnd; i += len) {
+                FloatVector uv = FloatVector.fromArray(F, u, i), ev = FloatVector.fromArray(F, e, i);
+                FloatVector s = ev.lanewise(VectorOperators.FMA, b4, b3);
+                s = ev.lanewise(VectorOperators.FMA, s, b2);
+                s = ev.lanewise(VectorOperators.FMA, s, b1);
+                FloatVector term = uv.mul(ev).lanewise(VectorOperators.FMA, s, uv);
+                VectorMask<Float> out = ev.reinterpretAsInts().sub(low).compare(VectorOperators.UGT, width).cast(F);
+                if (!out.anyTrue()) {
+                    acc = acc.add(term);
+                    continue;
+                }
+                acc = acc.add(term.blend(0f, out));
+                for (long bits = out.toLong(); bits != 0; bits &= bits - 1) outside += t.outside(e, n, i + Long.numberOfTrailingZeros(bits), row);
             }
-            for (; marked != 0; marked &= marked - 1) {
-                int at = blockStart + step * Long.numberOfTrailingZeros(marked);
-                outside += outsideTerms(e, n, at, at + step, row, t);
-            }
+            series += VectorMath.sum(acc);
         }
-        double series = VectorMath.sum(acc0.add(acc1)), rest = 0;
-        for (int bound = F.loopBound(n); i < bound; i += len) {
-            FloatVector u0 = FloatVector.fromArray(F, u, i), e0 = FloatVector.fromArray(F, e, i);
-            FloatVector s0 = e0.lanewise(VectorOperators.FMA, b4, b3);
-            s0 = e0.lanewise(VectorOperators.FMA, s0, b2);
-            s0 = e0.lanewise(VectorOperators.FMA, s0, b1);
-            VectorMask<Float> out0 = e0.reinterpretAsInts().sub(low).compare(VectorOperators.UGT, width).cast(F);
-            series += VectorMath.sum(u0.mul(e0).lanewise(VectorOperators.FMA, s0, u0).blend(0f, out0));
-            if (out0.anyTrue()) outside += outsideTerms(e, n, i, i + len, row, t);
-        }
-        if (i < n) rest = t.sumOneByOne(u, e, i, n, row);
-        return row.pPowerScale() * series + outside + rest;
-    }
-
-    /** The float64 terms of the values outside the series' range (GenTerms.Row#outside) in whole vectors [from, to) of e. */
-    private static double outsideTerms(float[] e, int n, int from, int to, GenTerms.Row row, GenTerms t) {
-        double s = 0;
-        for (int at = from; at < to; at += F.length()) {
-            VectorMask<Integer> out = FloatVector.fromArray(F, e, at).reinterpretAsInts().sub(row.lowBits()).compare(VectorOperators.UGT, row.bitsWidth());
-            for (long bits = out.toLong(); bits != 0; bits &= bits - 1) s += t.outside(e, n, at + Long.numberOfTrailingZeros(bits), row);
-        }
-        return s;
+        return row.pPowerScale() * series + outside + (i < n ? t.sumOneByOne(u, e, i, n, row) : 0);
     }
 
     @Override
     public double sumClampedPLogP(float[] e, float[] z, int n, float shift, float inverseSum, float logSum, float minP) {
         // seven vector ops a vector (512-bit ones issue on two ports, and the loop is bound by their
         // count): one compare and blend for the clamp (p < minP as log p < log minP), and float32
-        // sums in two chains (the terms have one sign: no cancellation), widened once at the end
+        // sums in two chains (the terms have one sign: no cancellation), widened after each block of
+        // SUM_BLOCK steps
         float logMinP = (float) Math.log(minP), clamped = minP * logMinP;
-        FloatVector s0 = FloatVector.zero(F), s1 = s0;
+        double s = 0;
         int i = 0, len = F.length();
-        for (int bound = n - 2 * len; i <= bound; i += 2 * len) {
-            FloatVector l0 = FloatVector.fromArray(F, z, i).sub(shift).sub(logSum);
-            FloatVector l1 = FloatVector.fromArray(F, z, i + len).sub(shift).sub(logSum);
-            FloatVector t0 = FloatVector.fromArray(F, e, i).mul(inverseSum).mul(l0);
-            FloatVector t1 = FloatVector.fromArray(F, e, i + len).mul(inverseSum).mul(l1);
-            s0 = s0.add(t0.blend(clamped, l0.compare(VectorOperators.LT, logMinP)));
-            s1 = s1.add(t1.blend(clamped, l1.compare(VectorOperators.LT, logMinP)));
+        for (int bound = n - 2 * len; i <= bound; ) {
+            FloatVector s0 = FloatVector.zero(F), s1 = s0;
+            for (int blockEnd = Math.min(bound + 1, i + SUM_BLOCK * 2 * len); i < blockEnd; i += 2 * len) {
+                FloatVector l0 = FloatVector.fromArray(F, z, i).sub(shift).sub(logSum);
+                FloatVector l1 = FloatVector.fromArray(F, z, i + len).sub(shift).sub(logSum);
+                FloatVector t0 = FloatVector.fromArray(F, e, i).mul(inverseSum).mul(l0);
+                FloatVector t1 = FloatVector.fromArray(F, e, i + len).mul(inverseSum).mul(l1);
+                s0 = s0.add(t0.blend(clamped, l0.compare(VectorOperators.LT, logMinP)));
+                s1 = s1.add(t1.blend(clamped, l1.compare(VectorOperators.LT, logMinP)));
+            }
+            s += VectorMath.sum(s0.add(s1));
         }
-        double s = VectorMath.sum(s0.add(s1));
         for (; i < n; i++) {
             float logP = (z[i] - shift) - logSum;
             s += logP < logMinP ? clamped : e[i] * inverseSum * logP;
