@@ -130,7 +130,8 @@ interface MathKernels {
 
     /**
      * u[i] = exp(max((v[i] - shift) / root, -87 / root)) and e[i] = u[i]^root = exp(v[i] - shift) (at
-     * least exp(-87), a normal float) for i < n, 1 <= root <= 64; returns the sum of e. GEN's softmax
+     * least exp(-87), a normal float) for i < n, 1 <= root <= 64, u within 2.3 ulp (the vector form's
+     * exp is a degree-5 minimax polynomial: see VectorMath#expPowers); returns the sum of e. GEN's softmax
      * beside its p^(1/root) from one exp a value (see {@link VectorMath#expPowers}); the vector form
      * sums in float32 lanes (one sign: within n 2^-24 of the sum), the scalar form in float64.
      */

@@ -111,6 +111,26 @@ class VectorMathTest {
         for (int i = 0; i < 9; i++) assertEquals(VectorMath.exp((shifted[i] - 9) * 0.5f), out[i]);
     }
 
+    /**
+     * expPowers' exp (the degree-5 minimax polynomial): every lane the bits of its scalar twin (a row's
+     * vector steps and its tail agree), and within 2.5 ulp of the exp over GEN's range, x = (z - max) / root.
+     */
+    @Test
+    void expPowersExpIsItsScalarTwinAndWithinTwoAndAHalfUlp() {
+        double[] x = inputs(-87, 0, 0, -87, -Math.log(2) / 2, Math.log(2) / 2, -8.7, -1e-30);
+        float[] v = new float[x.length], u = new float[x.length], e = new float[x.length];
+        for (int i = 0; i < x.length; i++) v[i] = (float) x[i];
+        VectorMath.expPowers(v, v.length, 0, 1, u, e);   // root 1: u = exp(v), e = u
+        double worst = 0;
+        for (int i = 0; i < v.length; i++) {
+            float twin = VectorMath.expDegree5(v[i]);
+            assertEquals(Float.floatToIntBits(twin), Float.floatToIntBits(u[i]), "vector lane vs scalar twin at x = " + v[i]);
+            double want = Math.exp(v[i]);
+            worst = Math.max(worst, Math.abs(twin - want) / Math.ulp((float) want));
+        }
+        assertTrue(worst <= 2.5, "within 2.5 ulp: " + worst);
+    }
+
     @Test
     void floatLogIsWithinAnUlp() {
         java.util.function.BiConsumer<float[], float[]> log = (in, out) -> VectorMath.log(in, in.length, out);
