@@ -5,6 +5,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -461,10 +462,25 @@ final class VectorKernels implements MathKernels {
      * same as the scalar form ({@link #planeSum}). float32 sums: a plane is 16 (4 x 4) to 49
      * (7 x 7) values, and the head after the pool is a float32 product anyway. The finiteness of
      * the values rides along in the blocks (x - x added up), the tails are tested one by one.
+     * Planes of 16 values (4 x 4 maps) on 16 lanes take {@link #planeMeans16}: one vector a plane and
+     * a fold of 16 planes at once.
      */
     @Override
     public boolean planeMeans(java.lang.foreign.MemorySegment seg, long offset, int planes, int hw, float[] lower, float[] upper,
                               boolean perPlane, int at, float[] out, int outAt) {
+        if (hw == 16 && F.length() == 16) {
+            if (lower == null || perPlane) return planeMeans16(seg, offset, planes, lower, upper, at, out, outAt);
+            // bounds per element (rare: a clamp map): the run clamped in a copy first, then the same fold
+            float[] x = floatScratch(planes * hw);
+            java.lang.foreign.MemorySegment.copy(seg, java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, offset, x, 0, planes * hw);
+            boolean finite = allFinite(x, planes * hw);
+            for (int i = 0; i < planes * hw; i += F.length()) {
+                FloatVector.fromArray(F, x, i).lanewise(VectorOperators.MAX, FloatVector.fromArray(F, lower, at + i))
+                        .lanewise(VectorOperators.MIN, FloatVector.fromArray(F, upper, at + i)).intoArray(x, i);
+            }
+            planeMeans16(java.lang.foreign.MemorySegment.ofArray(x), 0, planes, null, null, 0, out, outAt);
+            return finite;
+        }
         float[] x = floatScratch(planes * hw);
         java.lang.foreign.MemorySegment.copy(seg, java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, offset, x, 0, planes * hw);
         int body = hw - hw % 8;
@@ -516,6 +532,153 @@ final class VectorKernels implements MathKernels {
             for (int i = q * hw + body; i < (q + 1) * hw; i++) finite &= Float.isFinite(x[i]);
         }
         return finite;
+    }
+
+    /**
+     * Lane masks and permutations of the 16-plane fold in {@link #planeMeans16}: for groups of s = 16,
+     * 8, 4, 2 lanes, the upper half of each group, and each group's halves swapped.
+     */
+    private static final VectorMask<Float>[] UPPER_HALVES = upperHalves();
+    private static final VectorShuffle<Float>[] SWAP_HALVES = swapHalves();
+    /** Lane l of the folded vector holds plane bitreverse(l): this puts plane j in lane j. */
+    private static final VectorShuffle<Float> BIT_REVERSED = VectorShuffle.fromOp(F, l -> Integer.reverse(l) >>> 28);
+
+    @SuppressWarnings("unchecked")
+    private static VectorMask<Float>[] upperHalves() {
+        VectorMask<Float>[] m = new VectorMask[4];
+        for (int k = 0, s = 16; k < 4; k++, s /= 2) {
+            boolean[] bits = new boolean[F.length()];
+            for (int l = 0; l < bits.length; l++) bits[l] = l % s >= s / 2;
+            m[k] = VectorMask.fromArray(F, bits, 0);
+        }
+        return m;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static VectorShuffle<Float>[] swapHalves() {
+        VectorShuffle<Float>[] p = new VectorShuffle[4];
+        for (int k = 0, s = 16; k < 4; k++, s /= 2) {
+            int half = s / 2;
+            p[k] = VectorShuffle.fromOp(F, l -> l ^ half);
+        }
+        return p;
+    }
+
+    /**
+     * {@link #planeMeans} for planes of 16 values (4 x 4 maps) and 16 float lanes: a plane is one vector,
+     * read straight from memory (no copy first), clamped, and 16 planes' sums come out of one fold: two
+     * vectors c, d holding groups of s partial sums make one with groups of s / 2, each group's halves
+     * added (c's lower half plus its upper, d's the same), by two blends, one lane permutation and one
+     * add. Fifteen such steps turn 16 planes into their 16 sums (four vector ops a plane, where the
+     * blocks of 8 and a scalar tree took ~20 and a copy of the run). Each plane is summed as
+     * fold16(x): x_i + x_i+8, then + the partial 4 lanes on, then 2, then 1 (IEEE adds are
+     * commutative, so d's reversed operands give the same bits) — the order {@link #foldSum16} keeps
+     * for the planes past the last 16, and the same in every JIT tier.
+     */
+    private static boolean planeMeans16(java.lang.foreign.MemorySegment seg, long offset, int planes, float[] lower, float[] upper,
+                                        int at, float[] out, int outAt) {
+        java.nio.ByteOrder order = java.nio.ByteOrder.LITTLE_ENDIAN;
+        IntVector finite0 = IntVector.zero(I), finite1 = finite0;   // max of |x|'s bits: below infinity's for finite x only
+        // every vector a local, every step written out: vectors held in an array (or handed to a helper C2
+        // does not inline) are boxed
+        boolean bounded = lower != null;
+        int q = 0;
+        for (; q + 16 <= planes; q += 16) {
+            long o = offset + 64L * q;
+            FloatVector v0 = FloatVector.fromMemorySegment(F, seg, o + 0, order);
+            FloatVector v1 = FloatVector.fromMemorySegment(F, seg, o + 64, order);
+            FloatVector v2 = FloatVector.fromMemorySegment(F, seg, o + 128, order);
+            FloatVector v3 = FloatVector.fromMemorySegment(F, seg, o + 192, order);
+            FloatVector v4 = FloatVector.fromMemorySegment(F, seg, o + 256, order);
+            FloatVector v5 = FloatVector.fromMemorySegment(F, seg, o + 320, order);
+            FloatVector v6 = FloatVector.fromMemorySegment(F, seg, o + 384, order);
+            FloatVector v7 = FloatVector.fromMemorySegment(F, seg, o + 448, order);
+            FloatVector v8 = FloatVector.fromMemorySegment(F, seg, o + 512, order);
+            FloatVector v9 = FloatVector.fromMemorySegment(F, seg, o + 576, order);
+            FloatVector v10 = FloatVector.fromMemorySegment(F, seg, o + 640, order);
+            FloatVector v11 = FloatVector.fromMemorySegment(F, seg, o + 704, order);
+            FloatVector v12 = FloatVector.fromMemorySegment(F, seg, o + 768, order);
+            FloatVector v13 = FloatVector.fromMemorySegment(F, seg, o + 832, order);
+            FloatVector v14 = FloatVector.fromMemorySegment(F, seg, o + 896, order);
+            FloatVector v15 = FloatVector.fromMemorySegment(F, seg, o + 960, order);
+            finite0 = finite0.max(v0.reinterpretAsInts().and(ABS_BITS));
+            finite1 = finite1.max(v1.reinterpretAsInts().and(ABS_BITS));
+            finite0 = finite0.max(v2.reinterpretAsInts().and(ABS_BITS));
+            finite1 = finite1.max(v3.reinterpretAsInts().and(ABS_BITS));
+            finite0 = finite0.max(v4.reinterpretAsInts().and(ABS_BITS));
+            finite1 = finite1.max(v5.reinterpretAsInts().and(ABS_BITS));
+            finite0 = finite0.max(v6.reinterpretAsInts().and(ABS_BITS));
+            finite1 = finite1.max(v7.reinterpretAsInts().and(ABS_BITS));
+            finite0 = finite0.max(v8.reinterpretAsInts().and(ABS_BITS));
+            finite1 = finite1.max(v9.reinterpretAsInts().and(ABS_BITS));
+            finite0 = finite0.max(v10.reinterpretAsInts().and(ABS_BITS));
+            finite1 = finite1.max(v11.reinterpretAsInts().and(ABS_BITS));
+            finite0 = finite0.max(v12.reinterpretAsInts().and(ABS_BITS));
+            finite1 = finite1.max(v13.reinterpretAsInts().and(ABS_BITS));
+            finite0 = finite0.max(v14.reinterpretAsInts().and(ABS_BITS));
+            finite1 = finite1.max(v15.reinterpretAsInts().and(ABS_BITS));
+            if (bounded) {
+                v0 = v0.lanewise(VectorOperators.MAX, lower[at + q + 0]).lanewise(VectorOperators.MIN, upper[at + q + 0]);
+                v1 = v1.lanewise(VectorOperators.MAX, lower[at + q + 1]).lanewise(VectorOperators.MIN, upper[at + q + 1]);
+                v2 = v2.lanewise(VectorOperators.MAX, lower[at + q + 2]).lanewise(VectorOperators.MIN, upper[at + q + 2]);
+                v3 = v3.lanewise(VectorOperators.MAX, lower[at + q + 3]).lanewise(VectorOperators.MIN, upper[at + q + 3]);
+                v4 = v4.lanewise(VectorOperators.MAX, lower[at + q + 4]).lanewise(VectorOperators.MIN, upper[at + q + 4]);
+                v5 = v5.lanewise(VectorOperators.MAX, lower[at + q + 5]).lanewise(VectorOperators.MIN, upper[at + q + 5]);
+                v6 = v6.lanewise(VectorOperators.MAX, lower[at + q + 6]).lanewise(VectorOperators.MIN, upper[at + q + 6]);
+                v7 = v7.lanewise(VectorOperators.MAX, lower[at + q + 7]).lanewise(VectorOperators.MIN, upper[at + q + 7]);
+                v8 = v8.lanewise(VectorOperators.MAX, lower[at + q + 8]).lanewise(VectorOperators.MIN, upper[at + q + 8]);
+                v9 = v9.lanewise(VectorOperators.MAX, lower[at + q + 9]).lanewise(VectorOperators.MIN, upper[at + q + 9]);
+                v10 = v10.lanewise(VectorOperators.MAX, lower[at + q + 10]).lanewise(VectorOperators.MIN, upper[at + q + 10]);
+                v11 = v11.lanewise(VectorOperators.MAX, lower[at + q + 11]).lanewise(VectorOperators.MIN, upper[at + q + 11]);
+                v12 = v12.lanewise(VectorOperators.MAX, lower[at + q + 12]).lanewise(VectorOperators.MIN, upper[at + q + 12]);
+                v13 = v13.lanewise(VectorOperators.MAX, lower[at + q + 13]).lanewise(VectorOperators.MIN, upper[at + q + 13]);
+                v14 = v14.lanewise(VectorOperators.MAX, lower[at + q + 14]).lanewise(VectorOperators.MIN, upper[at + q + 14]);
+                v15 = v15.lanewise(VectorOperators.MAX, lower[at + q + 15]).lanewise(VectorOperators.MIN, upper[at + q + 15]);
+            }
+            VectorMask<Float> m0 = UPPER_HALVES[0];
+            VectorShuffle<Float> p0 = SWAP_HALVES[0];
+            FloatVector f0_0 = v0.blend(v1, m0).add(v1.blend(v0, m0).rearrange(p0));
+            FloatVector f0_1 = v2.blend(v3, m0).add(v3.blend(v2, m0).rearrange(p0));
+            FloatVector f0_2 = v4.blend(v5, m0).add(v5.blend(v4, m0).rearrange(p0));
+            FloatVector f0_3 = v6.blend(v7, m0).add(v7.blend(v6, m0).rearrange(p0));
+            FloatVector f0_4 = v8.blend(v9, m0).add(v9.blend(v8, m0).rearrange(p0));
+            FloatVector f0_5 = v10.blend(v11, m0).add(v11.blend(v10, m0).rearrange(p0));
+            FloatVector f0_6 = v12.blend(v13, m0).add(v13.blend(v12, m0).rearrange(p0));
+            FloatVector f0_7 = v14.blend(v15, m0).add(v15.blend(v14, m0).rearrange(p0));
+            VectorMask<Float> m1 = UPPER_HALVES[1];
+            VectorShuffle<Float> p1 = SWAP_HALVES[1];
+            FloatVector f1_0 = f0_0.blend(f0_1, m1).add(f0_1.blend(f0_0, m1).rearrange(p1));
+            FloatVector f1_1 = f0_2.blend(f0_3, m1).add(f0_3.blend(f0_2, m1).rearrange(p1));
+            FloatVector f1_2 = f0_4.blend(f0_5, m1).add(f0_5.blend(f0_4, m1).rearrange(p1));
+            FloatVector f1_3 = f0_6.blend(f0_7, m1).add(f0_7.blend(f0_6, m1).rearrange(p1));
+            VectorMask<Float> m2 = UPPER_HALVES[2];
+            VectorShuffle<Float> p2 = SWAP_HALVES[2];
+            FloatVector f2_0 = f1_0.blend(f1_1, m2).add(f1_1.blend(f1_0, m2).rearrange(p2));
+            FloatVector f2_1 = f1_2.blend(f1_3, m2).add(f1_3.blend(f1_2, m2).rearrange(p2));
+            VectorMask<Float> m3 = UPPER_HALVES[3];
+            VectorShuffle<Float> p3 = SWAP_HALVES[3];
+            FloatVector f3_0 = f2_0.blend(f2_1, m3).add(f2_1.blend(f2_0, m3).rearrange(p3));
+            f3_0.rearrange(BIT_REVERSED).mul(1f / 16).intoArray(out, outAt + q);   // x / 16 = x (1/16) exactly
+        }
+        boolean finite = finite0.max(finite1).reduceLanes(VectorOperators.MAX) < INFINITY_BITS;
+        float[] x = new float[16];
+        for (; q < planes; q++) {
+            java.lang.foreign.MemorySegment.copy(seg, java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, offset + 64L * q, x, 0, 16);
+            for (int i = 0; i < 16; i++) {
+                finite &= Float.isFinite(x[i]);
+                if (lower != null) x[i] = clamped(x, i, lower, upper, at + q);
+            }
+            out[outAt + q] = foldSum16(x) / 16;
+        }
+        return finite;
+    }
+
+    /** A plane's 16 values summed in {@link #planeMeans16}'s order: halves added, then their halves, to one (x is overwritten). */
+    private static float foldSum16(float[] x) {
+        for (int s = 8; s >= 1; s /= 2) {
+            for (int i = 0; i < s; i++) x[i] = x[i] + x[i + s];
+        }
+        return x[0];
     }
 
     /** v clamped to the 8 bounds at lower[b..], upper[b..] when given (NaN kept, as Math.min/max). */

@@ -179,16 +179,19 @@ class CpuConvTest {
         // (no whole block), 9, 16 and 49 values, against clamp-then-mean in float64, and bit for bit
         // against the unfused clamp followed by the float32 pool; 13 channels: runs that are no multiple of 8
         // Bounds per element (13, side, side), or one per plane (MathKernels.planeMeans' perPlane form): per
-        // channel (13, 1, 1) as VRA's, and a scalar upper bound alone as ReAct's.
+        // channel (13, 1, 1) as VRA's, and a scalar upper bound alone as ReAct's. 37 channels of 4 x 4: runs of
+        // two folds of 16 planes and five planes past them (the 16-value planes' form).
         SplittableRandom rng = new SplittableRandom(4);
+        for (int channels : new int[] {13, 37})
         for (String kind : new String[] {"element", "channel", "scalar"})
-        for (int side : new int[] {2, 3, 4, 7}) {
-            Tensor x = Tensor.randn(rng, DType.FLOAT32, 5, 13, side, side);
-            long[] boundShape = kind.equals("element") ? new long[] {13, side, side} : new long[] {13, 1, 1};
+        for (int side : channels == 13 ? new int[] {2, 3, 4, 7} : new int[] {4}) {
+            final int ch = channels;
+            Tensor x = Tensor.randn(rng, DType.FLOAT32, 5, ch, side, side);
+            long[] boundShape = kind.equals("element") ? new long[] {ch, side, side} : new long[] {ch, 1, 1};
             Tensor lower = kind.equals("scalar") ? null : Tensor.randn(rng, DType.FLOAT32, boundShape).mul(0.5).sub(0.5);
             Tensor upper = kind.equals("scalar") ? Tensor.scalar(0.3, DType.FLOAT32) : lower.add(1);
-            Tensor lowerMap = lower == null ? Tensor.full(Double.NEGATIVE_INFINITY, DType.FLOAT32, 13, side, side) : lower.expand(13, side, side);
-            Tensor upperMap = upper.expand(13, side, side);
+            Tensor lowerMap = lower == null ? Tensor.full(Double.NEGATIVE_INFINITY, DType.FLOAT32, ch, side, side) : lower.expand(ch, side, side);
+            Tensor upperMap = upper.expand(ch, side, side);
             x.set(Double.NaN, 3, 4, 1, 1);
             Tensor fused = Conv.clampedGlobalAvgPool(x, lower, upper);
             Tensor unfused = Conv.adaptiveAvgPool2d((lower == null ? x : x.maximum(lower)).minimum(upper), 1, 1);
@@ -207,7 +210,7 @@ class CpuConvTest {
             assertArrayEquals(Conv.clampedGlobalAvgPool(finite, lower, upper).toDoubleArray(),
                     Conv.clampedGlobalAvgPoolIfFinite(finite, lower, upper).toDoubleArray(), 0);
             for (int n = 0; n < 5; n++) {
-                for (int c = 0; c < 13; c++) {
+                for (int c = 0; c < ch; c++) {
                     if (n == 3 && c == 4) continue;
                     double sum = 0;
                     for (int i = 0; i < side; i++) {
