@@ -468,7 +468,7 @@ final class VectorKernels implements MathKernels {
     @Override
     public boolean planeMeans(java.lang.foreign.MemorySegment seg, long offset, int planes, int hw, float[] lower, float[] upper,
                               boolean perPlane, int at, float[] out, int outAt) {
-        if (hw == 16 && F.length() == 16) {
+        if (hw == 16 && LANES16) {
             if (lower == null || perPlane) return planeMeans16(seg, offset, planes, lower, upper, at, out, outAt);
             // bounds per element (rare: a clamp map): the run clamped in a copy first, then the same fold
             float[] x = floatScratch(planes * hw);
@@ -538,10 +538,14 @@ final class VectorKernels implements MathKernels {
      * Lane masks and permutations of the 16-plane fold in {@link #planeMeans16}: for groups of s = 16,
      * 8, 4, 2 lanes, the upper half of each group, and each group's halves swapped.
      */
-    private static final VectorMask<Float>[] UPPER_HALVES = upperHalves();
-    private static final VectorShuffle<Float>[] SWAP_HALVES = swapHalves();
-    /** Lane l of the folded vector holds plane bitreverse(l): this puts plane j in lane j. */
-    private static final VectorShuffle<Float> BIT_REVERSED = VectorShuffle.fromOp(F, l -> Integer.reverse(l) >>> 28);
+    private static final boolean LANES16 = F.length() == 16;
+    private static final VectorMask<Float>[] UPPER_HALVES = LANES16 ? upperHalves() : null;
+    private static final VectorShuffle<Float>[] SWAP_HALVES = LANES16 ? swapHalves() : null;
+    /**
+     * Each fold step interleaves c's and d's groups, so after four the lane l holds plane bitreverse(l)
+     * (of 4 bits): this permutation puts plane j in lane j.
+     */
+    private static final VectorShuffle<Float> BIT_REVERSED = LANES16 ? VectorShuffle.fromOp(F, l -> Integer.reverse(l) >>> 28) : null;
 
     @SuppressWarnings("unchecked")
     private static VectorMask<Float>[] upperHalves() {
@@ -565,8 +569,9 @@ final class VectorKernels implements MathKernels {
     }
 
     /**
-     * {@link #planeMeans} for planes of 16 values (4 x 4 maps) and 16 float lanes: a plane is one vector,
-     * read straight from memory (no copy first), clamped, and 16 planes' sums come out of one fold: two
+     * {@link #planeMeans} for planes of 16 values (4 x 4 maps) and 16 float lanes, no bounds or one
+     * pair a plane: a plane is one vector, read straight from memory (no copy first), clamped, its bits
+     * checked for NaN and infinity, and 16 planes' sums come out of one fold: two
      * vectors c, d holding groups of s partial sums make one with groups of s / 2, each group's halves
      * added (c's lower half plus its upper, d's the same), by two blends, one lane permutation and one
      * add. Fifteen such steps turn 16 planes into their 16 sums (four vector ops a plane, where the
