@@ -259,7 +259,7 @@ final class VectorMath {
      * exp's steps as {@link #exp(float[], int, float, float, float[])} (always |x| <= 87: one
      * scaling) but for its polynomial: the degree-5 minimax one ({@link #expDegree5}), within 2.3 ulp
      * of the exp where the degree-7 series keeps 1.1 (GEN's contract is float32 terms at rtol 1e-4),
-     * two vector ops fewer of the loop's 23: GEN 4-6% faster in the detector (5 same-JVM A/Bs).
+     * two vector ops fewer of the loop's 23: GEN 3-6% faster in the detector (8 same-JVM A/Bs).
      * u^root by squarings from root's top bit, the branches invariant in the loop. The
      * tail, fewer than a vector's lanes, by the scalar twins (25 ns a value: a caller with room in
      * its arrays pads v to a whole vector, see {@link RowMath#padForExp}).
