@@ -468,11 +468,12 @@ final class VectorKernels implements MathKernels {
     @Override
     public boolean planeMeans(java.lang.foreign.MemorySegment seg, long offset, int planes, int hw, float[] lower, float[] upper,
                               boolean perPlane, int at, float[] out, int outAt) {
-        if (hw == 16 && LANES16) {
-            if (lower == null || perPlane) return planeMeans16(seg, offset, planes, lower, upper, at, out, outAt);
-            // bounds per element (rare: a clamp map): the run clamped in a copy first, then the same fold
-            float[] x = floatScratch(planes * hw);
-            java.lang.foreign.MemorySegment.copy(seg, java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, offset, x, 0, planes * hw);
+        boolean fold16 = hw == 16 && LANES16;
+        if (fold16 && (lower == null || perPlane)) return planeMeans16(seg, offset, planes, lower, upper, at, out, outAt);
+        float[] x = floatScratch(planes * hw);
+        java.lang.foreign.MemorySegment.copy(seg, java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, offset, x, 0, planes * hw);
+        if (fold16) {
+            // bounds per element (rare: a clamp map): the copy clamped, then the same fold
             boolean finite = allFinite(x, planes * hw);
             for (int i = 0; i < planes * hw; i += F.length()) {
                 FloatVector.fromArray(F, x, i).lanewise(VectorOperators.MAX, FloatVector.fromArray(F, lower, at + i))
@@ -481,8 +482,6 @@ final class VectorKernels implements MathKernels {
             planeMeans16(java.lang.foreign.MemorySegment.ofArray(x), 0, planes, null, null, 0, out, outAt);
             return finite;
         }
-        float[] x = floatScratch(planes * hw);
-        java.lang.foreign.MemorySegment.copy(seg, java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, offset, x, 0, planes * hw);
         int body = hw - hw % 8;
         if (!WIDE || body == 0) {
             for (int q = 0; q < planes; q++) out[outAt + q] = planeSum(x, q * hw, hw, lower, upper, perPlane, at, q) / hw;
@@ -666,12 +665,12 @@ final class VectorKernels implements MathKernels {
             f3_0.rearrange(BIT_REVERSED).mul(1f / 16).intoArray(out, outAt + q);   // x / 16 = x (1/16) exactly
         }
         boolean finite = finite0.max(finite1).reduceLanes(VectorOperators.MAX) < INFINITY_BITS;
-        float[] x = new float[16];
+        float[] x = q < planes ? new float[16] : null;   // the planes past the last 16 (none for 512 channels)
         for (; q < planes; q++) {
             java.lang.foreign.MemorySegment.copy(seg, java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, offset + 64L * q, x, 0, 16);
             for (int i = 0; i < 16; i++) {
                 finite &= Float.isFinite(x[i]);
-                if (lower != null) x[i] = clamped(x, i, lower, upper, at + q);
+                if (bounded) x[i] = clamped(x, i, lower, upper, at + q);
             }
             out[outAt + q] = foldSum16(x) / 16;
         }
